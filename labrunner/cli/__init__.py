@@ -1,0 +1,101 @@
+"""The headless command line: ``labrunner <command>``.
+
+argparse rather than click: it is in the standard library and imports in a few
+milliseconds, and start-up time is a feature. Each command's module is imported
+only when that command runs, so ``labrunner --help`` pays for none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from labrunner import __version__
+from labrunner.cli.diagnostics import CliError, ExitCode, error
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _lazy(module: str, function: str) -> Handler:
+    def run(arguments: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), function)(arguments))
+
+    return run
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labrunner",
+        description="Learn Kubernetes by doing: guided labs, checked against a live cluster.",
+        epilog="With no command, labrunner lists the labs (the full-screen app arrives in a later release).",
+    )
+    parser.add_argument("--version", action="version", version=f"labrunner {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    def lab_parameters(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "-p", "--param", dest="params", action="append", type=_parameter, default=[],
+            metavar="NAME=VALUE", help="run the lab with this parameter value (e.g. namespace=alice-demo)",
+        )
+
+    listing = add("list", "list the labs labrunner can find", _lazy("labrunner.cli.labs", "list_labs"))
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    show = add("show", "show a lab, or one of its steps", _lazy("labrunner.cli.labs", "show"))
+    show.add_argument("lab", help="lab id (see 'labrunner list')")
+    show.add_argument("step", nargs="?", help="step id or number (0-based)")
+    show.add_argument("--solution", action="store_true", help="also show the step's solution")
+    show.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lab_parameters(show)
+
+    hint = add("hint", "show a step's hints, one level at a time", _lazy("labrunner.cli.labs", "hint"))
+    hint.add_argument("lab", help="lab id")
+    hint.add_argument("step", help="step id or number (0-based)")
+    hint.add_argument("--level", type=int, default=1, help="show hints 1..LEVEL (default 1)")
+    hint.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lab_parameters(hint)
+
+    validate = add("validate", "check lab files and report every problem with file:line:column", _lazy("labrunner.cli.labs", "validate"))
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="a lab folder, its lab.yaml, or a folder of labs")
+    validate.add_argument("--json", action="store_true", help="print problems as JSON")
+
+    add("schema", "print the JSON Schema of lab.yaml (for editors)", _lazy("labrunner.cli.labs", "schema"))
+
+    doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    handler: Handler | None = getattr(arguments, "handler", None)
+    if handler is None:
+        arguments = parser.parse_args(["list"])
+        handler = arguments.handler
+    try:
+        return handler(arguments)
+    except CliError as failure:
+        error(failure.message, failure.hint)
+        return int(failure.code)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (``labrunner list | head``): not an error.
+        sys.stderr.close()
+        return int(ExitCode.OK)

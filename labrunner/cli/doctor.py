@@ -1,0 +1,142 @@
+"""``labrunner doctor``: what labrunner sees, and why, in one screen.
+
+Versions are read from package metadata, never by importing the packages, so the
+doctor stays fast and works even when one of them is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from typing import Any
+
+from labrunner import __version__, paths
+from labrunner.cli.diagnostics import ExitCode
+from labrunner.cluster.kubeconfig import inspect
+from labrunner.lab.catalog import discover
+
+_PACKAGES = ("textual", "kubernetes", "pydantic", "pyyaml", "platformdirs", "rich", "sh")
+_TERMINAL_VARIABLES = ("TERM", "COLORTERM", "NO_COLOR", "TMUX", "TERM_PROGRAM", "TEXTUAL_THEME", "TEXTUAL_ANIMATIONS", "ESCDELAY")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _kubectl() -> dict[str, Any]:
+    path = shutil.which("kubectl")
+    if path is None:
+        return {"path": None, "version": None, "note": "kubectl not found on PATH; labs ask you to type kubectl commands"}
+    try:
+        completed = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=10)
+        version = json.loads(completed.stdout)["clientVersion"]["gitVersion"]
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError) as error:
+        return {"path": path, "version": None, "note": f"could not read its version: {error}"}
+    return {"path": path, "version": version, "note": None}
+
+
+def gather() -> dict[str, Any]:
+    kubeconfig = inspect()
+    labs = [{"id": entry.id, "directory": str(entry.directory)} for entry in discover(paths.lab_roots())]
+    return {
+        "labrunner": __version__,
+        "python": f"{platform.python_version()} ({sys.executable})",
+        "platform": platform.platform(),
+        "packages": {package: _version(package) for package in _PACKAGES},
+        "paths": {
+            "config": str(paths.config_dir()),
+            "state": str(paths.state_dir()),
+            "cache": str(paths.cache_dir()),
+            "data": str(paths.data_dir()),
+            "lab_search_path": [str(root) for root in paths.lab_roots()],
+        },
+        "labs": labs,
+        "kubeconfig": {
+            "files": [str(p) for p in kubeconfig.files],
+            "chosen_by": kubeconfig.source,
+            "missing": [str(p) for p in kubeconfig.missing],
+            "unreadable": [{"file": str(p), "error": e} for p, e in kubeconfig.unreadable],
+            "context": kubeconfig.context,
+            "context_from": str(kubeconfig.context_file) if kubeconfig.context_file else None,
+            "cluster": kubeconfig.cluster,
+            "server": kubeconfig.server,
+            "user": kubeconfig.user,
+            "namespace": kubeconfig.namespace,
+            "namespace_from": kubeconfig.namespace_source,
+            "contexts": list(kubeconfig.contexts),
+            "exec_plugin": (
+                {"command": kubeconfig.exec_command, "found": kubeconfig.exec_found, "install_hint": kubeconfig.exec_install_hint}
+                if kubeconfig.exec_command
+                else None
+            ),
+        },
+        "kubectl": _kubectl(),
+        "terminal": {name: os.environ.get(name) for name in _TERMINAL_VARIABLES},
+    }
+
+
+def doctor(arguments: argparse.Namespace) -> int:
+    report = gather()
+    if arguments.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return ExitCode.OK
+    print("\n".join(_text(report)))
+    return ExitCode.OK
+
+
+def _text(report: dict[str, Any]) -> list[str]:
+    lines = [f"labrunner {report['labrunner']}", f"  python      {report['python']}", f"  platform    {report['platform']}"]
+    lines.append("  packages    " + ", ".join(f"{name} {version or 'MISSING'}" for name, version in report["packages"].items()))
+    lines += ["", "Paths"]
+    for name in ("config", "state", "cache", "data"):
+        lines.append(f"  {name:<11} {report['paths'][name]}")
+    lines.append("  labs from   " + "\n              ".join(report["paths"]["lab_search_path"]))
+    lines.append("  labs found  " + (", ".join(lab["id"] for lab in report["labs"]) or "none"))
+
+    kube = report["kubeconfig"]
+    lines += ["", "Kubeconfig"]
+    lines.append(f"  files       {', '.join(kube['files'])} (from {kube['chosen_by']})")
+    for missing in kube["missing"]:
+        lines.append(f"  missing     {missing}")
+    for unreadable in kube["unreadable"]:
+        lines.append(f"  unreadable  {unreadable['file']}: {unreadable['error']}")
+    if kube["context"]:
+        lines.append(f"  context     {kube['context']} (current-context of {kube['context_from']})")
+        lines.append(f"  cluster     {kube['cluster']} at {kube['server'] or 'an unknown server'}")
+        lines.append(f"  user        {kube['user']}")
+        lines.append(f"  namespace   {kube['namespace']} (from {kube['namespace_from']})")
+        plugin = kube["exec_plugin"]
+        if plugin:
+            state = "found" if plugin["found"] else "NOT FOUND: logins will fail"
+            lines.append(f"  credentials exec plugin {plugin['command']} ({state})")
+            if not plugin["found"] and plugin["install_hint"]:
+                lines.append(f"              {plugin['install_hint'].strip()}")
+    else:
+        lines.append("  context     none: no kubeconfig sets current-context")
+        lines.append("              the built-in sandbox cluster needs none (coming with 'labrunner sandbox')")
+    if len(kube["contexts"]) > 1:
+        lines.append(f"  contexts    {', '.join(kube['contexts'])}")
+
+    kubectl = report["kubectl"]
+    lines += ["", "kubectl"]
+    lines.append(f"  {kubectl['path'] or 'not found'}" + (f" ({kubectl['version']})" if kubectl["version"] else ""))
+    if kubectl["note"]:
+        lines.append(f"  {kubectl['note']}")
+
+    lines += ["", "Terminal"]
+    for name, value in report["terminal"].items():
+        if value is not None:
+            lines.append(f"  {name:<11} {value}")
+    if report["terminal"].get("TMUX"):
+        lines.append("  tmux drops copied text unless configured: tmux set -s set-clipboard on")
+    return lines

@@ -1,0 +1,154 @@
+"""Commands that read labs: list, show, hint, validate, schema. No cluster needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from labrunner import paths
+from labrunner.cli.diagnostics import CliError, ExitCode, warn
+from labrunner.cli.render import lab_json, lab_markdown, print_markdown, step_json, step_markdown
+from labrunner.lab.catalog import discover, find
+from labrunner.lab.loader import LAB_FILE, load_lab
+from labrunner.lab.model import Lab
+from labrunner.lab.problems import LabInvalid, display_path
+
+
+def _load(lab_id: str, arguments: argparse.Namespace) -> Lab:
+    entry = find(lab_id, paths.lab_roots())
+    if entry is None:
+        known = [entry.id for entry in discover(paths.lab_roots())]
+        from labrunner.lab.problems import did_you_mean
+
+        raise CliError(
+            f"no lab {lab_id!r}" + did_you_mean(lab_id, known),
+            hint="labrunner list shows the labs" if known else "no labs found; labrunner doctor shows where labrunner looks",
+        )
+    try:
+        return load_lab(entry.directory, dict(getattr(arguments, "params", [])))
+    except LabInvalid as invalid:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        raise CliError(f"lab {lab_id!r} is invalid ({len(invalid.problems)} problems)", ExitCode.FAILED) from None
+
+
+def list_labs(arguments: argparse.Namespace) -> int:
+    rows: list[dict[str, Any]] = []
+    for entry in discover(paths.lab_roots()):
+        try:
+            lab = load_lab(entry.directory)
+        except LabInvalid as invalid:
+            rows.append({"id": entry.id, "directory": str(entry.directory), "valid": False, "problems": [p.as_json() for p in invalid.problems]})
+            warn(f"lab {entry.id!r} is invalid; run: labrunner validate {display_path(entry.directory)}")
+            continue
+        rows.append({**lab_json(lab, with_steps=False), "valid": True})
+    if arguments.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return ExitCode.OK
+    if not rows:
+        warn("no labs found; labrunner doctor shows where labrunner looks")
+        return ExitCode.OK
+    table = [("LAB", "TITLE", "STEPS", "TIME", "LEVEL")]
+    for row in rows:
+        if row["valid"]:
+            table.append((row["id"], row["title"], str(row["steps"]), f"~{row['minutes']} min", row["level"]))
+        else:
+            table.append((row["id"], "(invalid: see labrunner validate)", "-", "-", "-"))
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    return ExitCode.OK
+
+
+def show(arguments: argparse.Namespace) -> int:
+    lab = _load(arguments.lab, arguments)
+    if arguments.step is None:
+        if arguments.json:
+            _print_json(lab_json(lab, with_steps=True))
+        else:
+            print_markdown(lab_markdown(lab))
+        return ExitCode.OK
+    step = _step(lab, arguments.step)
+    if arguments.json:
+        _print_json(step_json(lab, step, with_solution=arguments.solution))
+    else:
+        print_markdown(step_markdown(lab, step, with_solution=arguments.solution))
+    return ExitCode.OK
+
+
+def hint(arguments: argparse.Namespace) -> int:
+    lab = _load(arguments.lab, arguments)
+    step = _step(lab, arguments.step)
+    if arguments.level < 1:
+        raise CliError("--level starts at 1")
+    shown = step.hints[: arguments.level]
+    if arguments.json:
+        _print_json({"lab": lab.id, "step": step.id, "hints": list(shown), "total": len(step.hints)})
+        return ExitCode.OK
+    lines = [f"## Hints for step {step.number}: {step.title}", ""]
+    for number, text in enumerate(shown, start=1):
+        lines += [f"**Hint {number} of {len(step.hints)}.** {text}", ""]
+    if arguments.level < len(step.hints):
+        lines.append(f"_More: labrunner hint {lab.id} {step.id} --level {arguments.level + 1}_")
+    else:
+        lines.append(f"_No more hints. The solution: labrunner show {lab.id} {step.id} --solution_")
+    print_markdown("\n".join(lines))
+    return ExitCode.OK
+
+
+def validate(arguments: argparse.Namespace) -> int:
+    lab_dirs: list[Path] = []
+    for raw in arguments.paths:
+        path = Path(raw)
+        if path.is_file() and path.name == LAB_FILE:
+            lab_dirs.append(path.parent)
+        elif (path / LAB_FILE).is_file():
+            lab_dirs.append(path)
+        elif path.is_dir():
+            found = sorted(child.parent for child in path.glob(f"*/{LAB_FILE}"))
+            if not found:
+                raise CliError(f"{raw}: no lab folders (folders holding {LAB_FILE}) here")
+            lab_dirs.extend(found)
+        else:
+            raise CliError(f"{raw}: no such lab folder or {LAB_FILE}")
+    results = []
+    for lab_dir in lab_dirs:
+        try:
+            lab = load_lab(lab_dir)
+            results.append({"lab": display_path(lab_dir.resolve()), "valid": True, "steps": len(lab.steps), "problems": []})
+        except LabInvalid as invalid:
+            results.append({"lab": display_path(lab_dir.resolve()), "valid": False, "problems": invalid.problems})
+    invalid_count = sum(1 for result in results if not result["valid"])
+    if arguments.json:
+        _print_json([{**result, "problems": [p.as_json() for p in result["problems"]]} for result in results])
+    else:
+        for result in results:
+            for problem in result["problems"]:
+                print(problem)
+        for result in results:
+            state = f"valid ({result['steps']} steps)" if result["valid"] else f"{len(result['problems'])} problem(s)"
+            print(f"labrunner: {result['lab']}: {state}", file=sys.stderr)
+    return ExitCode.FAILED if invalid_count else ExitCode.OK
+
+
+def schema(arguments: argparse.Namespace) -> int:
+    from labrunner.lab.json_schema import lab_json_schema
+
+    _print_json(lab_json_schema())
+    return ExitCode.OK
+
+
+def _step(lab: Lab, key: str):  # type: ignore[no-untyped-def]
+    try:
+        return lab.step(key)
+    except KeyError as missing:
+        raise CliError(str(missing.args[0])) from None
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    print()

@@ -1,0 +1,1 @@
+"""Reaching clusters. Only this package may import the ``kubernetes`` client."""

@@ -1,0 +1,143 @@
+"""The lab model: frozen values the rest of labrunner works with.
+
+Built only by :mod:`labrunner.lab.loader`, after validation, with every
+``{{parameter}}`` already replaced by its value. Each step and check remembers
+where it was declared, so later messages ("check 2 of step deny-ingress") can
+point an author at the line. Pure: no I/O beyond reading a step's Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from labrunner.lab.template import render
+
+Level = Literal["beginner", "intermediate", "advanced"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceLocation:
+    """A place in a file, 1-based like an editor shows it."""
+
+    path: Path
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """A command the learner types, and the line that says what it does."""
+
+    run: str
+    explain: str
+    output: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolutionAction:
+    """One action of a step's solution: run a command or apply a manifest."""
+
+    action: Literal["run", "apply"]
+    target: str
+    """The command line (``run``) or the manifest's absolute path (``apply``)."""
+    explain: str | None = None
+    only_on: tuple[str, ...] = ()
+    """Kinds of cluster this action is for; empty means every cluster."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """A check declaration: what to verify, and the sentence the learner reads."""
+
+    kind: str
+    id: str
+    says: str
+    advisory: bool
+    args: Mapping[str, Any]
+    """The kind's arguments, validated; asset paths are absolute."""
+    location: SourceLocation
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    number: int
+    """0-based position in the lab, as the outline numbers steps."""
+    id: str
+    title: str
+    instructions_path: Path
+    commands: tuple[Command, ...]
+    hints: tuple[str, ...]
+    solution: tuple[SolutionAction, ...]
+    checks: tuple[Check, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parameter:
+    name: str
+    kind: Literal["namespace", "name"]
+    description: str
+    default: str
+    value: str
+    """The value this instance of the lab runs with (the default unless overridden)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Requirement:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lab:
+    id: str
+    title: str
+    summary: str
+    minutes: int
+    level: Level
+    tags: tuple[str, ...]
+    requirements: tuple[Requirement, ...]
+    parameters: tuple[Parameter, ...]
+    steps: tuple[Step, ...]
+    directory: Path
+    assets_dir: Path
+    _placeholders: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def step(self, key: str | int) -> Step:
+        """The step with this id, or at this 0-based number (``"3"`` works too).
+
+        Raises:
+            KeyError: no such step; the message lists the valid ids.
+        """
+        if isinstance(key, int) or key.isdigit():
+            number = int(key)
+            if 0 <= number < len(self.steps):
+                return self.steps[number]
+        else:
+            for step in self.steps:
+                if step.id == key:
+                    return step
+        raise KeyError(
+            f"lab {self.id!r} has no step {key!r}; steps are 0-{len(self.steps) - 1}: "
+            + ", ".join(step.id for step in self.steps)
+        )
+
+    def instructions(self, step: Step) -> str:
+        """The step's Markdown with the lab's parameters filled in."""
+        text = step.instructions_path.read_text(encoding="utf-8")
+        return render(text, self._placeholders)
+
+    @property
+    def namespace(self) -> str | None:
+        """The lab's own namespace: its first parameter of kind ``namespace``."""
+        return next((p.value for p in self.parameters if p.kind == "namespace"), None)
+
+    @property
+    def parameter_values(self) -> Mapping[str, str]:
+        return {parameter.name: parameter.value for parameter in self.parameters}

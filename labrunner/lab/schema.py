@@ -1,0 +1,122 @@
+"""The shape of ``lab.yaml``, as strict pydantic models: the file boundary.
+
+Strict mode refuses type coercion, so YAML 1.1's unquoted ``no``/``on`` (read as
+booleans) and ``1:30`` (read as 5400) fail where a string is meant instead of
+slipping through. ``extra="forbid"`` turns every misspelt key into an error.
+The loader turns validated models into the frozen dataclasses of
+``labrunner.lab.model``; nothing past the loader sees these classes.
+``labs/lab.schema.json`` is generated from :class:`LabFile`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from labrunner.lab.check_kinds import CheckDeclaration
+from labrunner.lab.fields import AssetPath, MarkdownPath, NonEmptyStr, Slug
+
+CKA_DOMAINS = (
+    "cluster-architecture",
+    "workloads-scheduling",
+    "services-networking",
+    "storage",
+    "troubleshooting",
+)
+"""The five domains of the CKA curriculum, used as lab tags."""
+
+REQUIREMENTS: dict[str, str] = {
+    "kubectl": "kubectl on your PATH",
+    "netpol-cni": "a CNI that enforces NetworkPolicy (Calico, Cilium, ...)",
+    "nodeport": "NodePort services reachable from your machine (or kubectl port-forward)",
+    "cluster-admin": "permission to create namespaces and cluster-scoped objects",
+    "kube-system-write": "permission to label the kube-system namespace",
+}
+"""What a lab may need from the learner's cluster, each with the sentence shown."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class CommandFile(_Strict):
+    """A command the learner types, with the one line that says what it does."""
+
+    run: NonEmptyStr
+    explain: NonEmptyStr
+    output: str | None = None
+    """What the command prints on a healthy cluster (shown, never compared)."""
+
+
+ClusterKind = Literal["sandbox", "kind", "minikube", "k3d", "other"]
+"""Kinds of cluster a solution action may be limited to."""
+
+
+class _Action(_Strict):
+    explain: str | None = None
+    only_on: list[ClusterKind] = Field(default_factory=list)
+    """Run this action only on these kinds of cluster (empty: on every cluster)."""
+
+
+class RunAction(_Action):
+    """A solution step that runs a shell command (non-interactive)."""
+
+    run: NonEmptyStr
+
+
+class ApplyAction(_Action):
+    """A solution step that applies a manifest from ``assets/`` to the lab's namespace."""
+
+    apply: AssetPath
+
+
+def _action_kind(value: object) -> str | None:
+    if isinstance(value, dict):
+        return "run" if "run" in value else "apply" if "apply" in value else None
+    return None
+
+
+SolutionActionFile = Annotated[
+    Annotated[RunAction, Tag("run")] | Annotated[ApplyAction, Tag("apply")],
+    Discriminator(
+        _action_kind,
+        custom_error_type="solution_action",
+        custom_error_message="a solution action needs 'run' (a command) or 'apply' (a manifest)",
+    ),
+]
+
+
+class ParameterFile(_Strict):
+    """A value a lab can be run with, substituted for ``{{name}}`` everywhere."""
+
+    default: NonEmptyStr
+    kind: Literal["namespace", "name"] = "name"
+    """``namespace`` values must be DNS labels; workshop and exam modes replace them."""
+    description: NonEmptyStr
+
+
+class StepFile(_Strict):
+    id: Slug
+    title: NonEmptyStr
+    instructions: MarkdownPath
+    commands: list[CommandFile] = Field(min_length=1)
+    hints: list[NonEmptyStr] = Field(min_length=1, max_length=3)
+    solution: list[SolutionActionFile] = Field(min_length=1)
+    checks: list[CheckDeclaration] = Field(min_length=1)
+
+
+class LabFile(_Strict):
+    """One lab: ``labs/<id>/lab.yaml``."""
+
+    id: Slug
+    title: NonEmptyStr
+    summary: NonEmptyStr
+    minutes: int = Field(ge=1, le=600)
+    """Estimated time for a first attempt, in minutes."""
+    level: Literal["beginner", "intermediate", "advanced"]
+    tags: list[Literal[CKA_DOMAINS]] = Field(min_length=1)  # type: ignore[valid-type]
+    requirements: list[Literal[tuple(REQUIREMENTS)]] = ()  # type: ignore[valid-type]
+    parameters: dict[Slug, ParameterFile] = Field(default_factory=dict)
+    steps: list[StepFile] = Field(min_length=1)
+

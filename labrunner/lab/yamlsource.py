@@ -1,0 +1,146 @@
+"""YAML parsed once into both Python data and a node tree that remembers lines.
+
+PyYAML's composer keeps a start mark on every node; validation errors come back
+as paths (``steps, 3, checks, 0, kind``), and :func:`locate` walks the node
+tree along such a path to the line and column an editor can jump to.
+
+Mapping keys are constructed as the text the author wrote, so ``on:`` stays the
+key ``"on"`` rather than YAML 1.1's ``True``; duplicate keys, which PyYAML would
+silently resolve to the last one, are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    key: str
+    line: int
+    column: int
+    first_line: int
+
+
+@dataclass
+class YamlDocument:
+    data: Any
+    root: yaml.Node | None
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A safe loader that keeps keys as written and notes duplicate keys."""
+
+    duplicates: list[DuplicateKey]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key: Any = key_node.value
+            else:
+                key = self.construct_object(key_node, deep=True)
+                key = repr(key)
+            if key in first_seen:
+                self.duplicates.append(
+                    DuplicateKey(
+                        str(key),
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        first_seen[key],
+                    )
+                )
+            first_seen.setdefault(key, key_node.start_mark.line + 1)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+_MarkedLoader.add_constructor(
+    "tag:yaml.org,2002:map",
+    lambda loader, node: loader.construct_mapping(node, deep=True),
+)
+
+
+def parse(text: str) -> YamlDocument:
+    """Parse one YAML document into data and its node tree.
+
+    Raises:
+        YamlSyntaxError: the text is not YAML; carries the 1-based line and column.
+    """
+    loader = _MarkedLoader(text)
+    loader.duplicates = []
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlSyntaxError(message or "invalid YAML", line, column) from error
+    finally:
+        loader.dispose()
+    return YamlDocument(data=data, root=root, duplicates=loader.duplicates)
+
+
+@dataclass(frozen=True)
+class Located:
+    node: yaml.Node
+    key_node: yaml.Node | None
+    """The key of the last mapping entry walked into, if any."""
+    walked: int
+    """How many path elements were found in the tree."""
+
+    def mark(self, *, at_key: bool = False) -> tuple[int, int]:
+        target = self.key_node if at_key and self.key_node is not None else self.node
+        return target.start_mark.line + 1, target.start_mark.column + 1
+
+
+def locate(root: yaml.Node, path: Sequence[str | int]) -> Located:
+    """Walk ``path`` down the node tree as far as it goes."""
+    node, key_node, walked = root, None, 0
+    for element in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(element, str):
+            entry = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == element),
+                None,
+            )
+            if entry is None:
+                break
+            key_node, node = entry
+        elif isinstance(node, yaml.SequenceNode) and isinstance(element, int):
+            if not 0 <= element < len(node.value):
+                break
+            key_node, node = None, node.value[element]
+        else:
+            break
+        walked += 1
+    return Located(node=node, key_node=key_node, walked=walked)
+
+
+def scalar_nodes(node: yaml.Node, path: tuple[str | int, ...] = ()):  # type: ignore[no-untyped-def]
+    """Every scalar value node below ``node`` (keys excluded), with its path."""
+    if isinstance(node, yaml.ScalarNode):
+        yield path, node
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from scalar_nodes(item, (*path, index))
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            yield from scalar_nodes(value_node, (*path, getattr(key_node, "value", "?")))
