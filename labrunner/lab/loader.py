@@ -147,6 +147,11 @@ class _LabReader:
             default = spec.get("default") if isinstance(spec, dict) else None
             if isinstance(default, str):
                 values[name] = default
+                if spec.get("kind") == "namespace" and not _is_dns_label(default):
+                    self.problem(
+                        ("parameters", name, "default"),
+                        f"{default!r} is not a valid namespace name (lowercase letters, digits and '-', at most 63)",
+                    )
         for name, value in self.requested.items():
             if name not in declared:
                 self.problems.append(
@@ -235,8 +240,7 @@ class _LabReader:
         if kind == "union_tag_not_found":
             return f"missing 'kind': every check names its kind, one of {', '.join(CHECK_KINDS)}", path, False
         if kind == "missing":
-            parent, name = path[:-1], path[-1]
-            return f"missing required field {name!r}", parent if yamlsource.locate(self.root, parent).walked == len(parent) else path, False
+            return f"missing required field {path[-1]!r}", path, False
         if kind == "extra_forbidden":
             name = str(path[-1])
             allowed = allowed_fields(item["loc"][:-1])
@@ -347,9 +351,6 @@ class _LabReader:
             )
             for name, spec in lab_file.parameters.items()
         )
-        for name, spec in lab_file.parameters.items():
-            if spec.kind == "namespace" and not _is_dns_label(spec.default):
-                self.problem(("parameters", name, "default"), f"{spec.default!r} is not a valid namespace name (lowercase letters, digits and '-', at most 63)")
         return Lab(
             id=lab_file.id,
             title=lab_file.title,
@@ -378,7 +379,7 @@ class _LabReader:
         for key, value in args.items():
             if isinstance(value, str) and value.startswith("assets/") and key in _ASSET_ARGS:
                 resolved[key] = str(self.asset((*where, key), value))
-            elif key in _ASSET_ARGS and isinstance(value, tuple):
+            elif key in _ASSET_ARGS and isinstance(value, (list, tuple)):
                 resolved[key] = tuple(
                     self.resolve_asset_tree((*where, key, index), item) for index, item in enumerate(value)
                 )
@@ -389,6 +390,8 @@ class _LabReader:
     def resolve_asset_tree(self, where: tuple[str | int, ...], value: Any) -> Any:
         if isinstance(value, str):
             return str(self.asset(where, value))
+        if not isinstance(value, (list, tuple)):
+            return value
         return tuple(self.resolve_asset_tree((*where, index), item) for index, item in enumerate(value))
 
     def check_markdown(self, where: Sequence[str | int], path: Path, values: Mapping[str, str]) -> None:

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests away from the developer's own labrunner folders and kubeconfig."""
+    home = tmp_path_factory.mktemp("home")
+    for variable in ("LABRUNNER_CONFIG_DIR", "LABRUNNER_STATE_DIR", "LABRUNNER_CACHE_DIR", "LABRUNNER_DATA_DIR"):
+        monkeypatch.setenv(variable, str(home / variable.lower()))
+    monkeypatch.delenv("LABRUNNER_LABS_PATH", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(home / "no-kubeconfig"))
+
+
+MINIMAL_MARKDOWN = "# One\n\nCreate {{namespace}}.\n"
+
+
+@pytest.fixture
+def lab_tree(tmp_path: Path) -> Callable[..., Path]:
+    """Write a lab folder ``labs/demo`` (and its assets) under a fresh content root.
+
+    Returns a function taking the lab.yaml text (dedented) and optional extra
+    files ``{relative path: text}``; it returns the lab folder.
+    """
+
+    def write(lab_yaml: str, files: dict[str, str] | None = None, lab_id: str = "demo") -> Path:
+        lab_dir = tmp_path / "labs" / lab_id
+        (lab_dir / "steps").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "assets" / lab_id).mkdir(parents=True, exist_ok=True)
+        (lab_dir / "lab.yaml").write_text(textwrap.dedent(lab_yaml).lstrip("\n"), encoding="utf-8")
+        defaults = {
+            f"labs/{lab_id}/steps/one.md": MINIMAL_MARKDOWN,
+            f"assets/{lab_id}/policy.yaml": "kind: NetworkPolicy\n",
+        }
+        for relative, text in {**defaults, **(files or {})}.items():
+            target = tmp_path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return lab_dir
+
+    return write
+
+
+@pytest.fixture
+def in_tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def pytest_report_header() -> list[str]:
+    return [f"labrunner repository: {REPO}", f"KUBECONFIG isolated per test; kubectl: {os.popen('command -v kubectl').read().strip() or 'absent'}"]
