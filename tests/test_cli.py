@@ -1,0 +1,166 @@
+"""The headless CLI as a script or a screen reader uses it: stdout, stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from labrunner.cli import main
+from tests.test_lab_file_errors import SECOND_STEP, VALID
+
+
+@pytest.fixture
+def demo_labs(lab_tree: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    lab_dir = lab_tree(VALID + SECOND_STEP)
+    monkeypatch.setenv("LABRUNNER_LABS_PATH", str(lab_dir.parent))
+    return lab_dir
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_list_prints_a_table_of_labs(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "list")
+    assert code == 0
+    header, row = out.splitlines()[:2]
+    assert header.split() == ["LAB", "TITLE", "STEPS", "TIME", "LEVEL"]
+    assert row.split()[:3] == ["demo", "Demo", "lab"] and "~10 min" in row and row.endswith("beginner")
+
+
+def test_list_json_is_data_only(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "list", "--json")
+    assert code == 0 and err == ""
+    [lab] = json.loads(out)
+    assert lab["id"] == "demo" and lab["steps"] == 2 and lab["valid"] is True
+    assert lab["parameters"]["namespace"]["value"] == "demo"
+
+
+def test_a_broken_lab_is_listed_as_invalid_with_a_pointer(
+    lab_tree: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab_dir = lab_tree(VALID.replace("level: beginner", "level: expert"))
+    monkeypatch.setenv("LABRUNNER_LABS_PATH", str(lab_dir.parent))
+    code, out, err = run(capsys, "list", "--json")
+    [lab] = json.loads(out)
+    assert lab["valid"] is False and lab["problems"][0]["line"] == 5 and lab["problems"][0]["field"] == "level"
+    assert "labrunner validate" in err
+
+
+def test_show_step_piped_is_markdown_with_parameters_filled(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "demo", "one")
+    assert code == 0
+    assert "Create demo." in out  # the Markdown, {{namespace}} filled in
+    assert "```sh\nkubectl create namespace demo\n```" in out
+    assert "- the namespace demo is Active" in out
+    assert "kubectl apply" not in out  # the solution stays hidden unless asked for
+
+
+def test_show_with_a_parameter_renames_the_namespace_everywhere(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "demo", "0", "--json", "--solution", "-p", "namespace=alice-demo")
+    step = json.loads(out)
+    assert code == 0
+    assert step["instructions"] == "# One\n\nCreate alice-demo.\n"
+    assert step["commands"][0]["run"] == "kubectl create namespace alice-demo"
+    assert step["checks"][0]["args"] == {"name": "alice-demo"}
+    assert step["solution"][1]["action"] == "apply"
+    assert step["solution"][1]["target"].endswith("assets/demo/policy.yaml")
+
+
+def test_show_rejects_a_bad_parameter_value(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", "demo", "-p", "namespace=Alice")
+    assert code == 1 and out == ""
+    assert "parameters.namespace: 'Alice' is not a valid namespace name" in err
+
+
+def test_show_unknown_lab_and_step(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "show", "dmeo")
+    assert code == 2 and "labrunner: error: no lab 'dmeo' (did you mean 'demo'?)" in err
+    code, _, err = run(capsys, "show", "demo", "seven")
+    assert code == 2 and "lab 'demo' has no step 'seven'; steps are 0-1: one, two" in err
+
+
+def test_hint_levels(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "hint", "demo", "one", "--json")
+    assert json.loads(out) == {"lab": "demo", "step": "one", "hints": ["Namespaces are cluster-scoped."], "total": 1}
+    code, out, _ = run(capsys, "hint", "demo", "one")
+    assert "Hint 1 of 1" in out and "labrunner show demo one --solution" in out
+
+
+def test_validate_exit_codes(lab_tree: Callable[..., Path], tmp_path: Path, in_tmp_cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab_dir = lab_tree(VALID)
+    code, out, err = run(capsys, "validate", str(lab_dir))
+    assert (code, out) == (0, "") and "valid (1 steps)" in err
+    (lab_dir / "lab.yaml").write_text(VALID.replace("minutes: 10", "minutes: ten"))
+    code, out, err = run(capsys, "validate", "labs")
+    assert code == 1
+    assert out == "labs/demo/lab.yaml:4:10: minutes: expected a whole number, got the text 'ten'\n"
+    code, _, err = run(capsys, "validate", "nowhere")
+    assert code == 2 and "nowhere: no such lab folder" in err
+
+
+def test_validate_json(lab_tree: Callable[..., Path], in_tmp_cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab_dir = lab_tree(VALID.replace("kind: namespace-active", "kind: namespace-activ"))
+    code, out, _ = run(capsys, "validate", "--json", str(lab_dir / "lab.yaml"))
+    [result] = json.loads(out)
+    assert code == 1 and result["valid"] is False
+    assert result["problems"] == [
+        {
+            "file": "labs/demo/lab.yaml",
+            "line": 25,
+            "column": 15,
+            "field": "steps[0].checks[0].kind",
+            "message": "unknown check kind 'namespace-activ' (did you mean 'namespace-active'?)",
+        }
+    ]
+
+
+def test_doctor_reports_kubectls_choice_of_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(textwrap.dedent("""\
+        apiVersion: v1
+        kind: Config
+        current-context: ctx-a
+        contexts: [{name: ctx-a, context: {cluster: c-a, user: u-a, namespace: team-a}}]
+        clusters: [{name: c-a, cluster: {server: "https://127.0.0.1:6443"}}]
+        users: [{name: u-a, user: {exec: {command: no-such-login-plugin, apiVersion: client.authentication.k8s.io/v1, installHint: "install no-such-login-plugin"}}}]
+        """))
+    second.write_text("current-context: ctx-b\ncontexts: [{name: ctx-b, context: {cluster: c-a, user: u-a}}]\n")
+    monkeypatch.setenv("KUBECONFIG", f"{first}:{second}")
+    code, out, _ = run(capsys, "doctor", "--json")
+    kube = json.loads(out)["kubeconfig"]
+    assert code == 0
+    assert (kube["context"], kube["context_from"]) == ("ctx-a", str(first))
+    assert kube["server"] == "https://127.0.0.1:6443"
+    assert (kube["namespace"], kube["namespace_from"]) == ("team-a", "context ctx-a")
+    assert kube["exec_plugin"] == {"command": "no-such-login-plugin", "found": False, "install_hint": "install no-such-login-plugin"}
+    code, out, _ = run(capsys, "doctor")
+    assert "exec plugin no-such-login-plugin (NOT FOUND: logins will fail)" in out
+
+
+def test_doctor_without_kubeconfig_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0
+    assert "context     none: no kubeconfig sets current-context" in out
+
+
+def test_python_dash_m_and_bare_command(demo_labs: Path) -> None:
+    completed = subprocess.run([sys.executable, "-m", "labrunner"], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0
+    assert completed.stdout.splitlines()[1].startswith("demo ")
+
+
+def test_broken_pipe_is_quiet(demo_labs: Path) -> None:
+    script = "import sys; from labrunner.cli import main; sys.exit(main(['schema']))"
+    completed = subprocess.run(
+        f"{sys.executable} -c \"{script}\" | head -c 10", shell=True, capture_output=True, text=True, check=False
+    )
+    assert completed.stderr == ""
