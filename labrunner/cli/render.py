@@ -38,7 +38,7 @@ def step_json(lab: Lab, step: Step, *, with_solution: bool) -> dict[str, Any]:
         "id": step.id,
         "title": step.title,
         "instructions": lab.instructions(step),
-        "commands": [{"run": c.run, "explain": c.explain, "output": c.output} for c in step.commands],
+        "commands": [{"run": c.run, "explain": c.explain, "inside": c.inside, "output": c.output} for c in step.commands],
         "hints": len(step.hints),
         "checks": [
             {"id": c.id, "kind": c.kind, "says": c.says, "advisory": c.advisory, "args": _plain(c.args)}
@@ -74,7 +74,8 @@ def step_markdown(lab: Lab, step: Step, *, with_solution: bool) -> str:
     lines = [f"_{lab.title}, step {step.number} of {last}_", "", lab.instructions(step).rstrip(), ""]
     lines += ["## Commands", ""]
     for command in step.commands:
-        lines += [f"{command.explain}:", "", "```sh", command.run, "```", ""]
+        where = f" _(type it in {command.inside})_" if command.inside else ""
+        lines += [f"{command.explain}{where}:", "", "```sh", command.run, "```", ""]
     lines += ["## What labrunner checks", ""]
     lines += [f"- {c.says}" + (" _(advisory)_" if c.advisory else "") for c in step.checks]
     lines.append("")

@@ -196,6 +196,8 @@ class PolicyMeaning(_CheckBase):
 
     kind: Literal["policy-meaning"]
     namespace: KubeName
+    policies: list[KubeName] = Field(default_factory=list)
+    """Compare only these policies of the namespace (by name); empty: all of them."""
     reference: list[AssetPath] = Field(min_length=1)
     also_accept: list[list[AssetPath]] = Field(default_factory=list)
 

@@ -334,7 +334,7 @@ class _LabReader:
                     id=step_file.id,
                     title=step_file.title,
                     instructions_path=instructions,
-                    commands=tuple(Command(run=c.run, explain=c.explain, output=c.output) for c in step_file.commands),
+                    commands=tuple(Command(run=c.run, explain=c.explain, inside=c.inside, output=c.output) for c in step_file.commands),
                     hints=tuple(step_file.hints),
                     solution=tuple(solution),
                     checks=tuple(checks),

@@ -36,6 +36,8 @@ class Command:
 
     run: str
     explain: str
+    inside: str | None = None
+    """Where to type it, when not in the learner's own shell."""
     output: str | None = None
 
 

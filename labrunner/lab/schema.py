@@ -45,6 +45,9 @@ class CommandFile(_Strict):
 
     run: NonEmptyStr
     explain: NonEmptyStr
+    inside: NonEmptyStr | None = None
+    """Where to type it when not in the learner's own shell ("the busybox shell");
+    such a command is shown and copied, never run on the learner's machine."""
     output: str | None = None
     """What the command prints on a healthy cluster (shown, never compared)."""
 
