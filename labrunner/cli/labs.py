@@ -11,18 +11,18 @@ from typing import Any
 from labrunner import paths
 from labrunner.cli.diagnostics import CliError, ExitCode, warn
 from labrunner.cli.render import lab_json, lab_markdown, print_markdown, step_json, step_markdown
-from labrunner.lab.catalog import discover, find
-from labrunner.lab.loader import LAB_FILE, load_lab
+from labrunner.lab.catalog import LAB_FILE, LabEntry, discover, find
+from labrunner.lab.index import LabIndex, signature
 from labrunner.lab.model import Lab
-from labrunner.lab.problems import LabInvalid, display_path
+from labrunner.lab.problems import LabInvalid, did_you_mean, display_path
 
 
 def _load(lab_id: str, arguments: argparse.Namespace) -> Lab:
+    from labrunner.lab.loader import load_lab
+
     entry = find(lab_id, paths.lab_roots())
     if entry is None:
         known = [entry.id for entry in discover(paths.lab_roots())]
-        from labrunner.lab.problems import did_you_mean
-
         raise CliError(
             f"no lab {lab_id!r}" + did_you_mean(lab_id, known),
             hint="labrunner list shows the labs" if known else "no labs found; labrunner doctor shows where labrunner looks",
@@ -35,16 +35,36 @@ def _load(lab_id: str, arguments: argparse.Namespace) -> Lab:
         raise CliError(f"lab {lab_id!r} is invalid ({len(invalid.problems)} problems)", ExitCode.FAILED) from None
 
 
+def _summary(entry: LabEntry) -> dict[str, Any]:
+    from labrunner.lab.loader import load_lab
+
+    try:
+        lab = load_lab(entry.directory)
+    except LabInvalid as invalid:
+        return {"id": entry.id, "directory": str(entry.directory), "valid": False, "problems": [p.as_json() for p in invalid.problems]}
+    return {**lab_json(lab, with_steps=False), "valid": True}
+
+
+def summaries(entries: list[LabEntry]) -> list[dict[str, Any]]:
+    """Each lab's summary, from the cache when nothing it depends on changed."""
+    index = LabIndex(paths.cache_dir() / "lab-index.json")
+    rows = []
+    for entry in entries:
+        digest = signature(entry.directory)
+        row = index.get(entry.directory, digest)
+        if row is None:
+            row = _summary(entry)
+            index.put(entry.directory, digest, row)
+        rows.append(row)
+    index.save()
+    return rows
+
+
 def list_labs(arguments: argparse.Namespace) -> int:
-    rows: list[dict[str, Any]] = []
-    for entry in discover(paths.lab_roots()):
-        try:
-            lab = load_lab(entry.directory)
-        except LabInvalid as invalid:
-            rows.append({"id": entry.id, "directory": str(entry.directory), "valid": False, "problems": [p.as_json() for p in invalid.problems]})
-            warn(f"lab {entry.id!r} is invalid; run: labrunner validate {display_path(entry.directory)}")
-            continue
-        rows.append({**lab_json(lab, with_steps=False), "valid": True})
+    rows = summaries(discover(paths.lab_roots()))
+    for row in rows:
+        if not row["valid"]:
+            warn(f"lab {row['id']!r} is invalid; run: labrunner validate {display_path(Path(row['directory']))}")
     if arguments.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
@@ -115,6 +135,8 @@ def validate(arguments: argparse.Namespace) -> int:
             lab_dirs.extend(found)
         else:
             raise CliError(f"{raw}: no such lab folder or {LAB_FILE}")
+    from labrunner.lab.loader import load_lab
+
     results = []
     for lab_dir in lab_dirs:
         try:

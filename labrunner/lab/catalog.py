@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from labrunner.lab.loader import LAB_FILE
+LAB_FILE = "lab.yaml"
 
 
 @dataclass(frozen=True, kw_only=True)

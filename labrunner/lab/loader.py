@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from labrunner.lab import yamlsource
+from labrunner.lab.catalog import LAB_FILE
 from labrunner.lab.check_kinds import CHECK_KINDS
 from labrunner.lab.model import (
     Check,
@@ -35,7 +36,6 @@ from labrunner.lab.problems import LabInvalid, Problem, did_you_mean
 from labrunner.lab.schema import REQUIREMENTS, ApplyAction, LabFile
 from labrunner.lab.template import BUILTIN_PLACEHOLDERS, placeholders_in, render_tree
 
-LAB_FILE = "lab.yaml"
 
 _PATTERN_MEANINGS = {
     r"^[a-z0-9]+(-[a-z0-9]+)*$": "a slug: lowercase letters and digits in words joined by single hyphens, e.g. 'deny-ingress'",
