@@ -60,7 +60,7 @@ def test_show_step_piped_is_markdown_with_parameters_filled(demo_labs: Path, cap
     code, out, _ = run(capsys, "show", "demo", "one")
     assert code == 0
     assert "Create demo." in out  # the Markdown, {{namespace}} filled in
-    assert "```sh\nkubectl create namespace demo\n```" in out
+    assert "```sh\n# creates the namespace\nkubectl create namespace demo\n```" in out
     assert "- the namespace demo is Active" in out
     assert "kubectl apply" not in out  # the solution stays hidden unless asked for
 

@@ -72,24 +72,23 @@ def lab_markdown(lab: Lab) -> str:
 def step_markdown(lab: Lab, step: Step, *, with_solution: bool) -> str:
     last = len(lab.steps) - 1
     lines = [f"_{lab.title}, step {step.number} of {last}_", "", lab.instructions(step).rstrip(), ""]
-    lines += ["## Commands", ""]
-    for command in step.commands:
-        where = f" _(type it in {command.inside})_" if command.inside else ""
-        lines += [f"{command.explain}{where}:", "", "```sh", command.run, "```", ""]
+    lines += ["## Commands", "", "```sh"]
+    for number, command in enumerate(step.commands):
+        where = f"[in {command.inside}] " if command.inside else ""
+        lines += ([""] if number else []) + [f"# {where}{command.explain}", command.run]
+    lines += ["```", ""]
     lines += ["## What labrunner checks", ""]
     lines += [f"- {c.says}" + (" _(advisory)_" if c.advisory else "") for c in step.checks]
     lines.append("")
     if with_solution:
-        lines += ["## Solution", ""]
-        for action in step.solution:
-            where = f" _(only on: {', '.join(action.only_on)})_" if action.only_on else ""
+        lines += ["## Solution", "", "```sh"]
+        for number, action in enumerate(step.solution):
             namespace = f"-n {lab.namespace} " if lab.namespace else ""
             command = action.target if action.action == "run" else f"kubectl apply {namespace}-f {action.target}"
-            if action.explain:
-                lines += [f"{action.explain}{where}:", ""]
-            elif where:
-                lines += [where.strip(), ""]
-            lines += ["```sh", command, "```", ""]
+            comments = [f"# only on: {', '.join(action.only_on)}"] if action.only_on else []
+            comments += [f"# {action.explain}"] if action.explain else []
+            lines += ([""] if number else []) + comments + [command]
+        lines += ["```", ""]
     else:
         lines.append(
             f"_Stuck? labrunner hint {lab.id} {step.id} ({len(step.hints)} hint{'s' if len(step.hints) != 1 else ''});"
