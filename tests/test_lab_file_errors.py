@@ -114,6 +114,12 @@ def test_yaml_syntax_error_has_its_line(broken: Callable[..., list[str]]) -> Non
     assert "YAML syntax error" in problem
 
 
+def test_a_tab_in_the_indentation_is_named(broken: Callable[..., list[str]]) -> None:
+    [problem] = broken(edit("    title: Create the namespace", "\ttitle: Create the namespace"))
+    assert problem.startswith("labs/demo/lab.yaml:14:1: YAML syntax error: ")
+    assert problem.endswith(" (YAML indents with spaces only, and this line has a tab)")
+
+
 def test_missing_required_field_points_at_its_parent(broken: Callable[..., list[str]]) -> None:
     assert broken(edit("    title: Create the namespace\n", "")) == [
         "labs/demo/lab.yaml:13:5: steps[0].title: missing required field 'title'"

@@ -108,6 +108,9 @@ class _LabReader:
         try:
             document = yamlsource.parse(self.text)
         except yamlsource.YamlSyntaxError as error:
+            lines = self.text.splitlines()
+            if 0 < error.line <= len(lines) and "\t" in lines[error.line - 1][: error.column]:
+                error.message += " (YAML indents with spaces only, and this line has a tab)"
             raise LabInvalid(
                 [Problem(path=self.lab_file, line=error.line, column=error.column, field="", message=f"YAML syntax error: {error.message}")]
             ) from None
