@@ -17,6 +17,10 @@ ensure_venv() {
     local stamp="$VENV/.labrunner-installed${extras:+-$extras}"
     local spec="$ROOT"
     [ -n "$extras" ] && spec="$ROOT[$extras]"
+    # An install with the test extras includes everything the plain one needs.
+    if [ -z "$extras" ] && [ -f "$VENV/.labrunner-installed-test" ] && ! [ "$ROOT/pyproject.toml" -nt "$VENV/.labrunner-installed-test" ]; then
+        stamp="$VENV/.labrunner-installed-test"
+    fi
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
         say "installing labrunner${extras:+ with $extras dependencies} into .venv"
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
