@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from labrunner.lab import yamlsource
+from labrunner import yamlsource
 from labrunner.lab.catalog import LAB_FILE
 from labrunner.lab.check_kinds import CHECK_KINDS
 from labrunner.lab.model import (
