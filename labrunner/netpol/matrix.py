@@ -84,8 +84,17 @@ class _Block:
 class Matrix:
     """Connectivity of ``cluster`` for ``ports``, between its pods and ``externals``."""
 
-    def __init__(self, cluster: Cluster, ports: Sequence[PortKey], externals: Iterable[IPAddress] = ()) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        ports: Sequence[PortKey],
+        externals: Iterable[IPAddress] = (),
+        grouping_policies: Sequence[Policy] | None = None,
+    ) -> None:
+        """``grouping_policies``: group pods by these policies' ipBlocks instead of
+        the cluster's, so that two matrices over one universe share their groups."""
         self.cluster = cluster
+        self._grouping_policies = cluster.policies if grouping_policies is None else grouping_policies
         self.ports: tuple[PortKey, ...] = tuple(dict.fromkeys(ports))
         self.externals = tuple(dict.fromkeys(externals))
         self._classify()
@@ -97,7 +106,7 @@ class Matrix:
 
     def _classify(self) -> None:
         blocks: dict[IPBlock, _Block] = {}
-        for policy in self.cluster.policies:
+        for policy in self._grouping_policies:
             for rule in (*policy.ingress, *policy.egress):
                 for peer in rule.peers:
                     if peer.ip_block is not None and peer.ip_block not in blocks:

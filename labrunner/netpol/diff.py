@@ -1,0 +1,291 @@
+"""Do two policy sets mean the same? Compared as connections, not as YAML.
+
+Both sets are evaluated over one *universe*: the cluster's namespaces and pods,
+plus synthetic namespaces and pods built from every label any selector of either
+set mentions (and a pod and a namespace with no labels at all), every port
+either set names (with the edges of every range), and external addresses inside
+and outside every ipBlock and its exceptions. So a policy that is right only for
+the pods running today ("it selects app=web, and today only web pods exist
+there") is still told apart from one that is right for every pod.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from labrunner.netpol.evaluate import Endpoint, endpoint_name
+from labrunner.netpol.matrix import Group, Matrix, PortKey, _bits
+from labrunner.netpol.model import (
+    NAME_LABEL,
+    PROTOCOLS,
+    Cluster,
+    ContainerPort,
+    IPAddress,
+    Namespace,
+    Pod,
+    Policy,
+    Protocol,
+    Selector,
+)
+
+_SYNTHETIC_RANGE = ipaddress.ip_network("100.64.0.0/10")  # shared address space: rarely in anyone's ipBlock
+
+
+@dataclass(frozen=True)
+class Difference:
+    source: Endpoint
+    destination: Endpoint
+    port: PortKey
+    mine: bool
+    reference: bool
+    source_text: str
+    destination_text: str
+    synthetic: bool
+
+    def sentence(self) -> str:
+        protocol, number = self.port
+        path = f"{self.source_text} -> {self.destination_text} on {protocol} {number}"
+        if self.mine:
+            return f"yours also allows {path}"
+        return f"yours does not allow {path}, which should be allowed"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "src": endpoint_name(self.source),
+            "dst": endpoint_name(self.destination),
+            "protocol": self.port[0],
+            "port": self.port[1],
+            "mine": self.mine,
+            "reference": self.reference,
+            "synthetic": self.synthetic,
+            "sentence": self.sentence(),
+        }
+
+
+@dataclass(frozen=True)
+class PolicyDiff:
+    differences: tuple[Difference, ...]
+    universe_pods: int
+    universe_ports: int
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+    def summary(self, limit: int = 5) -> list[str]:
+        """Learner-sized: one line per pair of endpoints (ports merged), real pods first."""
+        merged: dict[tuple[bool, bool, str, str], list[PortKey]] = {}
+        for difference in self.differences:
+            key = (difference.synthetic, difference.mine, difference.source_text, difference.destination_text)
+            merged.setdefault(key, []).append(difference.port)
+        lines = []
+        for (_, mine, source, destination), ports in sorted(merged.items(), key=lambda item: (item[0][0], not item[0][1], item[0][2:])):
+            path = f"{source} -> {destination} on {_ports_text(sorted(ports))}"
+            lines.append(f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed")
+        if len(lines) > limit:
+            return [*lines[:limit], f"... and {len(lines) - limit} more"]
+        return lines
+
+
+def _ports_text(ports: Sequence[PortKey]) -> str:
+    by_protocol: dict[str, list[str]] = {}
+    for protocol, number in ports:
+        by_protocol.setdefault(protocol, []).append(str(number))
+    return ", ".join(f"{protocol} {'/'.join(numbers)}" for protocol, numbers in by_protocol.items())
+
+
+def diff(cluster: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]) -> PolicyDiff:
+    """Compare the meaning of ``mine`` with ``reference`` over ``cluster``'s pods and
+    the synthetic universe (``cluster``'s own policies are ignored)."""
+    universe, synthetic = build_universe(cluster, [*mine, *reference])
+    ports = universe_ports(universe, [*mine, *reference])
+    externals = universe_externals([*mine, *reference])
+    grouping = (*mine, *reference)
+    ours = Matrix(universe.with_policies(tuple(mine)), ports, externals, grouping_policies=grouping)
+    theirs = Matrix(universe.with_policies(tuple(reference)), ports, externals, grouping_policies=grouping)
+    differences = []
+    for port in ports:
+        for d, (our_column, their_column) in enumerate(zip(ours.allowed_bits[port], theirs.allowed_bits[port])):
+            changed = our_column ^ their_column
+            destination_group = ours.groups[d]
+            for s in _bits(changed):
+                source_group = ours.groups[s]
+                if not source_group.is_pod and not destination_group.is_pod:
+                    continue
+                if s == d and source_group.weight == 1:
+                    continue  # a pod and itself
+                source, destination = _pair(source_group, destination_group)
+                differences.append(
+                    Difference(
+                        source=source,
+                        destination=destination,
+                        port=port,
+                        mine=bool(our_column >> s & 1),
+                        reference=bool(their_column >> s & 1),
+                        source_text=_describe(source, source_group, synthetic, universe),
+                        destination_text=_describe(destination, destination_group, synthetic, universe),
+                        synthetic=endpoint_name(source) in synthetic or endpoint_name(destination) in synthetic,
+                    )
+                )
+    return PolicyDiff(differences=tuple(differences), universe_pods=len(universe.pods), universe_ports=len(ports))
+
+
+def _pair(source: Group, destination: Group) -> tuple[Endpoint, Endpoint]:
+    if source.index == destination.index:
+        return source.members[0], source.members[1]
+    return source.members[0], destination.members[0]
+
+
+def _describe(member: Endpoint, group: Group, synthetic: set[str], universe: Cluster) -> str:
+    if not isinstance(member, Pod):
+        return str(member)
+    if member.ref not in synthetic:
+        alike = sum(1 for other in group.members if endpoint_name(other) not in synthetic) - 1
+        return f"{member.ref} (and {alike} more like it)" if alike > 0 else member.ref
+    labels = member.describe_labels()
+    namespace_labels = {k: v for k, v in universe.namespace_labels(member.namespace).items() if k != NAME_LABEL}
+    if member.namespace.startswith("synthetic-"):
+        where = (
+            "a namespace labelled " + ",".join(f"{k}={v}" for k, v in sorted(namespace_labels.items()))
+            if namespace_labels
+            else "another namespace"
+        )
+    else:
+        where = member.namespace
+    return f"a pod with {labels} in {where}"
+
+
+# -- the universe ------------------------------------------------------------------
+
+
+def _satisfying(selector: Selector) -> dict[str, str] | None:
+    """Labels an object could carry to match ``selector`` (None if it cannot be built simply)."""
+    labels = dict(selector.match_labels)
+    for requirement in selector.match_expressions:
+        if requirement.operator == "In":
+            labels.setdefault(requirement.key, sorted(requirement.values)[0])
+        elif requirement.operator == "Exists":
+            labels.setdefault(requirement.key, "any")
+    return labels if selector.matches(labels) else None
+
+
+def _selectors(policies: Iterable[Policy]) -> tuple[list[Selector], list[Selector]]:
+    pod_selectors: list[Selector] = []
+    namespace_selectors: list[Selector] = []
+    for policy in policies:
+        pod_selectors.append(policy.pod_selector)
+        for rule in (*policy.ingress, *policy.egress):
+            for peer in rule.peers:
+                if peer.pod_selector is not None:
+                    pod_selectors.append(peer.pod_selector)
+                if peer.namespace_selector is not None:
+                    namespace_selectors.append(peer.namespace_selector)
+    return pod_selectors, namespace_selectors
+
+
+def _label_sets(selectors: Iterable[Selector]) -> list[dict[str, str]]:
+    sets: list[dict[str, str]] = [{}]
+    for selector in selectors:
+        whole = _satisfying(selector)
+        candidates = [whole] if whole else []
+        for key, value in selector.mentioned_labels():
+            candidates.append({key: value if value is not None else "any"})
+            if value is not None:
+                candidates.append({key: f"not-{value}"})
+        for labels in candidates:
+            if labels is not None and labels not in sets:
+                sets.append(labels)
+    return sets
+
+
+def build_universe(cluster: Cluster, policies: Sequence[Policy]) -> tuple[Cluster, set[str]]:
+    """The cluster plus synthetic namespaces and pods; returns it and the synthetic pods' refs."""
+    pod_selectors, namespace_selectors = _selectors(policies)
+    namespaces: dict[str, Namespace] = dict(cluster.namespaces)
+    for name in {pod.namespace for pod in cluster.pods} | {policy.namespace for policy in policies}:
+        namespaces.setdefault(name, Namespace(name, {NAME_LABEL: name}))
+    for index, labels in enumerate(_label_sets(namespace_selectors)):
+        if any(key == NAME_LABEL for key in labels):
+            name = labels[NAME_LABEL]
+            if name not in namespaces:
+                namespaces[name] = Namespace(name, {**labels, NAME_LABEL: name})
+            continue
+        name = f"synthetic-{index}"
+        namespaces[name] = Namespace(name, {**labels, NAME_LABEL: name})
+    named_ports = _named_ports(policies)
+    pod_label_sets = _label_sets(pod_selectors)
+    addresses = _SYNTHETIC_RANGE.hosts()
+    pods = list(cluster.pods)
+    synthetic: set[str] = set()
+    for namespace in sorted(namespaces):
+        for index, labels in enumerate(pod_label_sets):
+            pod = Pod(
+                namespace=namespace,
+                name=f"synthetic-{index}",
+                labels=labels,
+                ips=(next(addresses),),
+                ports=named_ports,
+            )
+            pods.append(pod)
+            synthetic.add(pod.ref)
+    return Cluster(namespaces=namespaces, pods=tuple(pods), policies=()), synthetic
+
+
+def _named_ports(policies: Iterable[Policy]) -> tuple[ContainerPort, ...]:
+    names: dict[tuple[str, Protocol], None] = {}
+    for policy in policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for rule_port in rule.ports:
+                if isinstance(rule_port.port, str):
+                    names[(rule_port.port, rule_port.protocol)] = None
+    return tuple(
+        ContainerPort(port=40000 + index, protocol=protocol, name=name) for index, (name, protocol) in enumerate(names)
+    )
+
+
+def universe_ports(universe: Cluster, policies: Iterable[Policy]) -> list[PortKey]:
+    ports: dict[PortKey, None] = {}
+    for policy in policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for rule_port in rule.ports:
+                if isinstance(rule_port.port, int):
+                    ends = [rule_port.port, rule_port.port - 1, rule_port.port + 1]
+                    if rule_port.end_port is not None:
+                        ends += [rule_port.end_port, rule_port.end_port + 1]
+                    for number in ends:
+                        if 1 <= number <= 65535:
+                            ports[(rule_port.protocol, number)] = None
+    for pod in universe.pods:
+        for container_port in pod.ports:
+            ports[(container_port.protocol, container_port.port)] = None
+    for protocol in PROTOCOLS:  # a port nothing names, for every protocol
+        number = next(n for n in range(65535, 1, -1) if (protocol, n) not in ports)
+        ports[(protocol, number)] = None
+    return sorted(ports)
+
+
+def universe_externals(policies: Iterable[Policy]) -> list[IPAddress]:
+    blocks = [
+        peer.ip_block
+        for policy in policies
+        for rule in (*policy.ingress, *policy.egress)
+        for peer in rule.peers
+        if peer.ip_block is not None
+    ]
+    addresses: dict[IPAddress, None] = {}
+    for block in blocks:
+        for network in (block.cidr, *block.excepts):
+            addresses[network.network_address] = None
+            addresses[network.broadcast_address] = None
+            if network.num_addresses > 2:
+                addresses[network.network_address + 1] = None
+    # Somewhere outside every block, in each address family in use.
+    for candidate in ("198.51.100.7", "203.0.113.9", "8.8.8.8", "2001:db8:ffff::7"):
+        address = ipaddress.ip_address(candidate)
+        if address.version == 6 and not any(b.cidr.version == 6 for b in blocks):
+            continue
+        if not any(address in b.cidr for b in blocks if b.cidr.version == address.version):
+            addresses[address] = None
+    return list(addresses)
