@@ -99,6 +99,31 @@ def parse(text: str) -> YamlDocument:
     return YamlDocument(data=data, root=root, duplicates=loader.duplicates)
 
 
+def parse_all(text: str) -> list[YamlDocument]:
+    """Parse every document of a multi-document stream (``---``), keeping marks.
+
+    Raises:
+        YamlSyntaxError: the text is not YAML; carries the 1-based line and column.
+    """
+    loader = _MarkedLoader(text)
+    loader.duplicates = []
+    documents = []
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            duplicates_before = len(loader.duplicates)
+            data = loader.construct_document(root)
+            documents.append(YamlDocument(data=data, root=root, duplicates=loader.duplicates[duplicates_before:]))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlSyntaxError(message or "invalid YAML", line, column) from error
+    finally:
+        loader.dispose()
+    return documents
+
+
 @dataclass(frozen=True)
 class Located:
     node: yaml.Node

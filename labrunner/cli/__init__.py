@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("schema", "print the JSON Schema of lab.yaml (for editors)", _lazy("labrunner.cli.labs", "schema"))
 
+    from labrunner.cli.netpol import add_commands as add_netpol_commands
+
+    add_netpol_commands(commands, _lazy)
+
     doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser

@@ -1,0 +1,133 @@
+"""Reading Namespaces, Pods and NetworkPolicies from YAML files, with places.
+
+A PATH is a file or a folder of ``*.yaml``/``*.yml``/``*.json`` files; files may
+hold several documents and ``kind: List`` (as ``kubectl get -o yaml`` prints).
+Every object keeps its file and node, so errors and lint findings say
+``file:line:column``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labrunner import yamlsource
+from labrunner.netpol.model import Cluster, Namespace, Pod, Policy
+from labrunner.netpol.parse import KINDS, ObjectError, namespace_from_object, pod_from_object, policy_from_object
+
+
+class InputError(Exception):
+    """Input the engine cannot use, with its place: ``file:line:column: message``."""
+
+    def __init__(self, file: Path, line: int, column: int, message: str) -> None:
+        super().__init__(f"{file}:{line}:{column}: {message}" if line else f"{file}: {message}")
+        self.file, self.line, self.column, self.message = file, line, column, message
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    file: Path
+    data: dict[str, Any]
+    node: yaml.Node
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    def place(self, path: Sequence[str | int] = ()) -> tuple[int, int]:
+        return yamlsource.locate(self.node, path).mark()
+
+    def where(self, path: Sequence[str | int] = ()) -> str:
+        line, column = self.place(path)
+        return f"{self.file}:{line}:{column}"
+
+
+def api_path(path: str) -> tuple[str | int, ...]:
+    """``spec.ingress[1].from`` as ``("spec", "ingress", 1, "from")``."""
+    elements: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        elements.append(int(index) if index else name)
+    return tuple(elements)
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(path, 0, 0, "no such file or folder")
+    return files
+
+
+def read_objects(paths: Iterable[Path]) -> list[SourceObject]:
+    objects: list[SourceObject] = []
+    for file in yaml_files(paths):
+        try:
+            documents = yamlsource.parse_all(file.read_text(encoding="utf-8"))
+        except yamlsource.YamlSyntaxError as error:
+            raise InputError(file, error.line, error.column, f"YAML syntax error: {error.message}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(file, 0, 0, f"cannot read: {error}") from None
+        for document in documents:
+            if document.data is None or document.root is None:
+                continue
+            objects += _flatten(file, document.data, document.root)
+    return objects
+
+
+def _flatten(file: Path, data: Any, node: yaml.Node) -> list[SourceObject]:
+    if not isinstance(data, dict):
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        raise InputError(file, line, column, "expected a Kubernetes object (a mapping with apiVersion and kind)")
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+        items_node = yamlsource.locate(node, ("items",)).node
+        found: list[SourceObject] = []
+        for index, item in enumerate(data["items"]):
+            found += _flatten(file, item, items_node.value[index])
+        return found
+    obj = SourceObject(file=file, data=data, node=node)
+    if kind not in KINDS:
+        line, column = obj.place(("kind",))
+        raise InputError(file, line, column, f"kind {kind!r} is not one the engine reads ({', '.join(KINDS)}, or a List of them)")
+    return [obj]
+
+
+def cluster_from_sources(objects: Iterable[SourceObject]) -> tuple[Cluster, dict[int, SourceObject]]:
+    """The cluster, and for each policy (by ``id``) the object it was read from.
+
+    Raises:
+        InputError: an object the engine cannot read (an invalid CIDR, ...).
+    """
+    namespaces: dict[str, Namespace] = {}
+    pods: list[Pod] = []
+    policies: list[Policy] = []
+    origins: dict[int, SourceObject] = {}
+    for obj in objects:
+        try:
+            if obj.kind == "Namespace":
+                namespace = namespace_from_object(obj.data)
+                namespaces[namespace.name] = namespace
+            elif obj.kind == "Pod":
+                pods.append(pod_from_object(obj.data))
+            else:
+                policy = policy_from_object(obj.data, source=obj.where())
+                policies.append(policy)
+                origins[id(policy)] = obj
+        except ObjectError as error:
+            line, column = obj.place(api_path(error.path))
+            raise InputError(obj.file, line, column, f"{error.path}: {error.message}" if error.path else error.message) from None
+    return Cluster(namespaces=namespaces, pods=tuple(pods), policies=tuple(policies)), origins
+
+
+def load_cluster(paths: Iterable[Path]) -> Cluster:
+    cluster, _ = cluster_from_sources(read_objects(paths))
+    return cluster
