@@ -222,7 +222,7 @@ class Cluster:
                 return pod
         import difflib
 
-        close = difflib.get_close_matches(ref, [pod.ref for pod in self.pods], n=3)
+        close = difflib.get_close_matches(ref, [pod.ref for pod in self.pods], n=1)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(f"no pod {ref!r}{hint}")
 
