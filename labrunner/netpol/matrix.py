@@ -369,7 +369,6 @@ class Matrix:
 def default_ports(cluster: Cluster) -> list[PortKey]:
     """Every port a policy or a container names (named ports resolved on the pods)."""
     ports: dict[PortKey, None] = {}
-    names: set[tuple[str, Protocol]] = set()
     for policy in cluster.policies:
         for rule in (*policy.ingress, *policy.egress):
             for rule_port in rule.ports:
@@ -377,9 +376,7 @@ def default_ports(cluster: Cluster) -> list[PortKey]:
                     ports[(rule_port.protocol, rule_port.port)] = None
                     if rule_port.end_port is not None:
                         ports[(rule_port.protocol, rule_port.end_port)] = None
-                elif isinstance(rule_port.port, str):
-                    names.add((rule_port.port, rule_port.protocol))
-    for pod in cluster.pods:
+    for pod in cluster.pods:  # named ports resolve to these
         for container_port in pod.ports:
             ports[(container_port.protocol, container_port.port)] = None
     return sorted(ports) or [("TCP", 80)]
