@@ -103,3 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``labrunner list | head``): not an error.
         sys.stderr.close()
         return int(ExitCode.OK)
+    except Exception as unexpected:  # a bug: one line for the user, the traceback in a file
+        log = _write_crash_report(unexpected)
+        error(f"internal error: {type(unexpected).__name__}: {unexpected}", hint=f"this is a bug in labrunner; details in {log}")
+        return int(ExitCode.UNAVAILABLE)
+
+
+def _write_crash_report(unexpected: BaseException) -> str:
+    import traceback
+
+    from labrunner import paths
+
+    try:
+        folder = paths.state_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "crash.log"
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"labrunner {__version__}: {' '.join(sys.argv)}\n")
+            handle.write("".join(traceback.format_exception(unexpected)) + "\n")
+        return str(log)
+    except OSError:
+        return "(no log: the state folder is not writable)"

@@ -75,17 +75,33 @@ class PolicyDiff:
         return not self.differences
 
     def summary(self, limit: int = 5) -> list[str]:
-        """Learner-sized: one line per pair of endpoints (ports merged), real pods first."""
+        """Learner-sized: one line per pair of endpoints (ports merged). Pairs of the
+        pods that exist come first; pairs involving pods that do not exist yet are
+        only sampled when they are all there is, or counted otherwise."""
         merged: dict[tuple[bool, bool, str, str], list[PortKey]] = {}
         for difference in self.differences:
             key = (difference.synthetic, difference.mine, difference.source_text, difference.destination_text)
             merged.setdefault(key, []).append(difference.port)
-        lines = []
-        for (_, mine, source, destination), ports in sorted(merged.items(), key=lambda item: (item[0][0], not item[0][1], item[0][2:])):
+        real, hypothetical, examples = [], [], []
+        for (synthetic, mine, source, destination), ports in sorted(merged.items(), key=lambda item: (not item[0][1], item[0][2:])):
             path = f"{source} -> {destination} on {_ports_text(sorted(ports))}"
-            lines.append(f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed")
-        if len(lines) > limit:
-            return [*lines[:limit], f"... and {len(lines) - limit} more"]
+            line = f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed"
+            (hypothetical if synthetic else real).append(line)
+            if synthetic:
+                examples.append(f"{path} ({'allowed' if mine else 'denied'} by yours)")
+        if real:
+            lines = real[:limit]
+            hidden = len(real) - len(lines)
+            if hidden:
+                lines.append(f"... and {hidden} more")
+            if hypothetical:
+                lines.append(
+                    f"... and {len(hypothetical)} more for pods and namespaces that do not exist yet, such as {examples[0]}"
+                )
+            return lines
+        lines = [f"{line} (a pod that does not exist yet, but could)" for line in hypothetical[:limit]]
+        if len(hypothetical) > limit:
+            lines.append(f"... and {len(hypothetical) - limit} more")
         return lines
 
 

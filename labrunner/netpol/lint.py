@@ -168,6 +168,7 @@ class _Linter:
                     continue
                 where = ("spec", direction, r_index)
                 self.ports(obj, where, rule, peers_key, direction, policy)
+                self.or_of_selectors(obj, (*where, peers_key), rule.get(peers_key) or [])
                 for p_index, peer in enumerate(rule.get(peers_key) or []):
                     self.peer(obj, (*where, peers_key, p_index), peer, policy)
         self.selector_matches(obj, ("spec", "podSelector"), policy.pod_selector, policy.namespace, "selects")
@@ -214,6 +215,20 @@ class _Linter:
             whose = "the pods this rule sends to"
         if targets and not any(pod.named_port(name, protocol) is not None for pod in targets):  # type: ignore[arg-type]
             self.add(obj, path, "warning", f"no container of {whose} has a {protocol} port named {name!r}, so this port matches nothing", "check the name against the pods' containerPorts (kubectl get pod -o yaml), or use the number")
+
+    def or_of_selectors(self, obj: SourceObject, path: tuple[str | int, ...], peers: list[Any]) -> None:
+        """A namespaceSelector item followed by a podSelector item: ORed, often meant ANDed."""
+        for index in range(len(peers) - 1):
+            first, second = peers[index], peers[index + 1]
+            if not (isinstance(first, dict) and isinstance(second, dict)):
+                continue
+            if {frozenset(first), frozenset(second)} == {frozenset({"namespaceSelector"}), frozenset({"podSelector"})}:
+                self.add(
+                    obj, (*path, index + 1), "info",
+                    "these are two peers, ORed: every pod of the selected namespaces, OR the selected pods of this namespace. "
+                    "If you meant only the selected pods in the selected namespaces, both selectors belong in ONE peer",
+                    f"remove the '-' before `{next(iter(second))}:` so it joins the item above (line {yamlsource.locate(obj.node, (*path, index)).mark()[0]})",
+                )
 
     def peer(self, obj: SourceObject, path: tuple[str | int, ...], peer: Any, policy: Policy) -> None:
         if not isinstance(peer, dict):

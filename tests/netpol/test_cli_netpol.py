@@ -134,3 +134,36 @@ def test_bad_input_names_file_and_line_and_exits_2(tmp_path: Path, capsys: pytes
     code, out, err = run(capsys, "netpol", "matrix", str(tmp_path / "bad.yaml"))
     assert code == 2 and out == ""
     assert expected in err and "Traceback" not in err
+
+
+def test_diff_of_a_policy_right_only_for_todays_pods(world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Selecting "not demopod" instead of "app=interpoddemo" is right for today's pods only."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(textwrap.dedent("""\
+        kind: NetworkPolicy
+        metadata: {name: db, namespace: networkdemo}
+        spec:
+          podSelector: {matchLabels: {app: mysql}}
+          ingress:
+          - from: [{podSelector: {matchExpressions: [{key: run, operator: DoesNotExist}]}}]
+            ports: [{port: 3306}]
+        """))
+    reference = [str(world / "deny-ingress-db.yaml"), str(world / "allow-ingress-db.yaml")]
+    code, out, _ = run(capsys, "netpol", "diff", "--mine", str(world / "cluster.yaml"), str(mine), "--reference", *reference)
+    assert code == 1
+    assert "(a pod that does not exist yet, but could)" in out
+    assert "networkdemo/demopod" not in out  # today's pods behave the same
+
+
+def test_an_unexpected_error_is_one_line_and_a_crash_log(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import labrunner.cli.netpol as netpol_cli
+
+    def broken(arguments: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(netpol_cli, "lint", broken)
+    code, out, err = run(capsys, "netpol", "lint", str(ASSETS))
+    assert code == 3 and out == ""
+    assert err.startswith("labrunner: error: internal error: RuntimeError: boom\nlabrunner: hint: this is a bug in labrunner; details in ")
+    log = Path(err.rsplit("details in ", 1)[1].strip())
+    assert "Traceback" in log.read_text() and "Traceback" not in err

@@ -239,3 +239,21 @@ def test_a_correct_policy_on_matching_pods_has_no_findings(tmp_path: Path) -> No
           - from: [{podSelector: {matchLabels: {app: web}}}]
             ports: [{port: pg}]
         """) == []
+
+
+def test_namespace_and_pod_selectors_as_two_peers_is_pointed_out(tmp_path: Path) -> None:
+    found = findings(tmp_path, """\
+        kind: NetworkPolicy
+        metadata: {name: db, namespace: shop}
+        spec:
+          podSelector: {matchLabels: {app: db}}
+          ingress:
+          - from:
+            - namespaceSelector:
+                matchLabels: {kubernetes.io/metadata.name: shop}
+            - podSelector:
+                matchLabels: {app: web}
+        """)
+    [finding] = [f for f in found if f.path == "spec.ingress[0].from[1]"]
+    assert (finding.severity, finding.line, finding.column) == ("info", 9, 7)
+    assert "ORed" in finding.message and "remove the '-' before `podSelector:`" in finding.fix
