@@ -56,10 +56,21 @@ def endpoint_name(endpoint: Endpoint) -> str:
 
 
 def selects(policy: Policy, pod: Pod, direction: Direction) -> bool:
+    """Whether ``policy`` isolates ``pod`` for ``direction``: same namespace, podSelector
+    matching (``{}`` matches every pod), direction among the defaulted policyTypes.
+    Docs: network-policies, "The two sorts of pod isolation"."""
     return direction in policy.types and policy.namespace == pod.namespace and policy.pod_selector.matches(pod.labels)
 
 
 def peer_matches(peer: Peer, policy: Policy, other: Endpoint, cluster: Cluster) -> bool:
+    """Whether one ``from``/``to`` item matches the other end of the connection.
+
+    Docs: network-policies, "Behavior of to and from selectors": podSelector alone
+    selects pods in the policy's namespace; namespaceSelector alone, all pods of the
+    matching namespaces; both in one item, pods matching podSelector in namespaces
+    matching namespaceSelector (AND). ipBlock: API reference IPBlock, ``cidr`` minus
+    ``except``; applied to pod IPs too (see the module docstring).
+    """
     if peer.ip_block is not None:
         addresses = other.ips if isinstance(other, Pod) else (other,)
         return any(peer.ip_block.contains(address) for address in addresses)
@@ -75,6 +86,13 @@ def peer_matches(peer: Peer, policy: Policy, other: Endpoint, cluster: Cluster) 
 
 
 def port_matches(rule_port: PortRule, protocol: Protocol, port: int, destination: Endpoint) -> bool:
+    """Whether one ``ports`` item matches the connection.
+
+    API reference NetworkPolicyPort: protocol defaults to TCP; ``port`` absent
+    matches every port of the protocol; a named port is a container port name on
+    the destination pod (resolved per pod, so it never matches a plain IP);
+    ``endPort`` makes ``port..endPort`` inclusive and needs a numeric ``port``.
+    """
     if rule_port.protocol != protocol:
         return False
     if rule_port.port is None:
