@@ -82,21 +82,15 @@ def parse(text: str) -> YamlDocument:
     """Parse one YAML document into data and its node tree.
 
     Raises:
-        YamlSyntaxError: the text is not YAML; carries the 1-based line and column.
+        YamlSyntaxError: the text is not YAML, or holds more than one document;
+            carries the 1-based line and column.
     """
-    loader = _MarkedLoader(text)
-    loader.duplicates = []
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSyntaxError(message or "invalid YAML", line, column) from error
-    finally:
-        loader.dispose()
-    return YamlDocument(data=data, root=root, duplicates=loader.duplicates)
+    documents = parse_all(text)
+    if len(documents) > 1:
+        mark = documents[1].root.start_mark if documents[1].root is not None else None
+        line = mark.line + 1 if mark else 1
+        raise YamlSyntaxError(f"expected one document, found {len(documents)} (a second one starts here)", line, 1)
+    return documents[0] if documents else YamlDocument(data=None, root=None)
 
 
 def parse_all(text: str) -> list[YamlDocument]:
@@ -122,6 +116,15 @@ def parse_all(text: str) -> list[YamlDocument]:
     finally:
         loader.dispose()
     return documents
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``steps[3].checks[0].kind`` from ``("steps", 3, "checks", 0, "kind")``: the API
+    server's field-path syntax."""
+    text = ""
+    for element in path:
+        text += f"[{element}]" if isinstance(element, int) else (f".{element}" if text else str(element))
+    return text
 
 
 @dataclass(frozen=True)

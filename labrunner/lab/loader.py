@@ -99,7 +99,7 @@ class _LabReader:
         located = yamlsource.locate(self.root, path)
         line, column = located.mark(at_key=at_key)
         self.problems.append(
-            Problem(path=self.lab_file, line=line, column=column, field=field_path(path), message=message)
+            Problem(path=self.lab_file, line=line, column=column, field=yamlsource.format_path(path), message=message)
         )
 
     # -- the work ---------------------------------------------------------
@@ -210,7 +210,7 @@ class _LabReader:
             located = yamlsource.locate(self.root, path)
             line, column = located.mark(at_key=at_key)
             problems.append(
-                Problem(path=self.lab_file, line=line, column=column, field=field_path(path), message=message)
+                Problem(path=self.lab_file, line=line, column=column, field=yamlsource.format_path(path), message=message)
             )
         return problems
 
@@ -446,14 +446,6 @@ def walkable_path(data: Any, loc: Iterable[str | int], error_type: str) -> tuple
         else:
             skipped = True
     return tuple(path), skipped
-
-
-def field_path(path: Iterable[str | int]) -> str:
-    """``steps[3].checks[0].kind`` from ``("steps", 3, "checks", 0, "kind")``."""
-    text = ""
-    for element in path:
-        text += f"[{element}]" if isinstance(element, int) else (f".{element}" if text else str(element))
-    return text
 
 
 def allowed_fields(loc: Sequence[str | int]) -> list[str]:

@@ -128,6 +128,25 @@ def cluster_from_sources(objects: Iterable[SourceObject]) -> tuple[Cluster, dict
     return Cluster(namespaces=namespaces, pods=tuple(pods), policies=tuple(policies)), origins
 
 
+def context_cluster(objects: Iterable[SourceObject]) -> Cluster | None:
+    """The namespaces and pods among ``objects`` (unreadable ones skipped), as the
+    context a linter judges selectors by; None when there are none."""
+    namespaces: dict[str, Namespace] = {}
+    pods: list[Pod] = []
+    for obj in objects:
+        try:
+            if obj.kind == "Namespace":
+                namespace = namespace_from_object(obj.data)
+                namespaces[namespace.name] = namespace
+            elif obj.kind == "Pod":
+                pods.append(pod_from_object(obj.data))
+        except ObjectError:
+            continue
+    if not namespaces and not pods:
+        return None
+    return Cluster(namespaces=namespaces, pods=tuple(pods), policies=())
+
+
 def load_cluster(paths: Iterable[Path]) -> Cluster:
     cluster, _ = cluster_from_sources(read_objects(paths))
     return cluster

@@ -19,9 +19,9 @@ from typing import Any, Literal
 import yaml
 
 from labrunner import yamlsource
-from labrunner.netpol.files import SourceObject, api_path
+from labrunner.netpol.files import SourceObject, api_path, context_cluster
 from labrunner.netpol.model import NAME_LABEL, Cluster, Policy
-from labrunner.netpol.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
+from labrunner.netpol.parse import ObjectError, policy_from_object
 
 Severity = Literal["error", "warning", "info"]
 
@@ -74,38 +74,16 @@ class Finding:
         }
 
 
-def format_path(path: Sequence[str | int]) -> str:
-    text = ""
-    for element in path:
-        text += f"[{element}]" if isinstance(element, int) else (f".{element}" if text else str(element))
-    return text
-
-
 class _Linter:
     def __init__(self, objects: Sequence[SourceObject]) -> None:
         self.objects = objects
         self.findings: list[Finding] = []
-        self.cluster = self._cluster()
+        self.cluster = context_cluster(objects)
 
     def add(self, obj: SourceObject, path: Sequence[str | int], severity: Severity, message: str, fix: str, *, at_key: bool = False, suggestion: str | None = None) -> None:
         located = yamlsource.locate(obj.node, path)
         line, column = located.mark(at_key=at_key)
-        self.findings.append(Finding(severity, str(obj.file), line, column, format_path(path), message, fix, suggestion))
-
-    def _cluster(self) -> Cluster | None:
-        namespaces, pods = {}, []
-        for obj in self.objects:
-            try:
-                if obj.kind == "Namespace":
-                    namespace = namespace_from_object(obj.data)
-                    namespaces[namespace.name] = namespace
-                elif obj.kind == "Pod":
-                    pods.append(pod_from_object(obj.data))
-            except ObjectError:
-                continue
-        if not namespaces and not pods:
-            return None
-        return Cluster(namespaces=namespaces, pods=tuple(pods), policies=())
+        self.findings.append(Finding(severity, str(obj.file), line, column, yamlsource.format_path(path), message, fix, suggestion))
 
     # -- structure ----------------------------------------------------------------
 
@@ -130,7 +108,7 @@ class _Linter:
         unknown = self.unknown_fields(obj)
         if not unknown:
             return
-        server_text = ", ".join(sorted(f'unknown field "{format_path(path)}"' for path in unknown))
+        server_text = ", ".join(sorted(f'unknown field "{yamlsource.format_path(path)}"' for path in unknown))
         fixed = _likely_intended(obj.data, unknown)
         suggestion = yaml.safe_dump(fixed, sort_keys=False) if fixed is not None else None
         for path in unknown:
