@@ -27,7 +27,7 @@ print("\\nMODULES=" + json.dumps(sorted({name.split(".")[0] for name in sys.modu
     "argv",
     [["--help"], ["list"], ["list", "--json"], ["validate", "labs"], ["show", "networkpolicies", "deny-ingress"], ["doctor"],
      ["netpol", "lint", "assets/networkpolicies/ingress-egress-policy-broken.yaml"],
-     ["netpol", "matrix", "assets/networkpolicies", "--summary"]],
+     ["netpol", "matrix", "assets/networkpolicies", "--summary"], ["sandbox", "status"], ["sandbox", "env"]],
     ids=lambda argv: " ".join(argv),
 )
 def test_headless_commands_import_no_heavy_package(argv: list[str]) -> None:

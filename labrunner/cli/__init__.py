@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_netpol_commands(commands, _lazy)
 
+    from labrunner.cli.sandbox import add_commands as add_sandbox_commands
+
+    add_sandbox_commands(commands, _lazy)
+
     doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser

@@ -1,0 +1,140 @@
+"""Starting, finding and stopping the sandbox process, from the CLI (and later the TUI).
+
+Uses only the standard library (no aiohttp, no cryptography), so ``labrunner
+sandbox status`` stays fast. The server proves itself alive by answering
+``/healthz`` over TLS with the sandbox's own CA.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from labrunner.sandbox.files import SandboxFiles
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+class SandboxError(Exception):
+    """The sandbox could not be started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    pid: int
+    port: int
+    started: float
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def uptime(self) -> float:
+        return max(0.0, time.time() - self.started)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def healthy(files: SandboxFiles, port: int, timeout: float = 2.0) -> bool:
+    try:
+        context = ssl.create_default_context(cafile=str(files.ca_certificate))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=context, timeout=timeout) as response:
+            return bool(response.status == 200 and response.read() == b"ok")
+    except (OSError, urllib.error.URLError, ssl.SSLError):
+        return False
+
+
+def running(files: SandboxFiles) -> SandboxInfo | None:
+    """The running sandbox, or None (a stale server.json from a crash counts as not running)."""
+    info = files.read_server_info()
+    if not info:
+        return None
+    try:
+        found = SandboxInfo(pid=int(info["pid"]), port=int(info["port"]), started=float(info["started"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not _alive(found.pid) or not healthy(files, found.port):
+        return None
+    return found
+
+
+def start(files: SandboxFiles) -> tuple[SandboxInfo, bool]:
+    """Start the sandbox unless it runs; returns it and whether this call started it.
+
+    Raises:
+        SandboxError: the process died or did not become ready; the log's tail says why.
+    """
+    existing = running(files)
+    if existing is not None:
+        return existing, False
+    files.folder.mkdir(parents=True, exist_ok=True)
+    files.server_info.unlink(missing_ok=True)
+    with files.log.open("a", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labrunner.sandbox.server", "--state-dir", str(files.folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # outlives the command that started it, and its terminal
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxError(f"the sandbox exited with code {process.returncode}:\n{tail(files)}")
+        info = files.read_server_info()
+        if info and info.get("pid") == process.pid:
+            started = running(files)
+            if started is not None:
+                return started, True
+        time.sleep(0.02)
+    process.terminate()
+    raise SandboxError(f"the sandbox did not become ready within {START_TIMEOUT:.0f} s:\n{tail(files)}")
+
+
+def stop(files: SandboxFiles) -> bool:
+    """Stop the sandbox; False if it was not running.
+
+    Raises:
+        SandboxError: it did not stop in time.
+    """
+    info = files.read_server_info()
+    if not info or not _alive(int(info.get("pid", 0) or 0)):
+        files.server_info.unlink(missing_ok=True)
+        return False
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            files.server_info.unlink(missing_ok=True)
+            return True
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap it if it is our child (tests)
+        except ChildProcessError:
+            pass
+        time.sleep(0.02)
+    raise SandboxError(f"the sandbox (pid {pid}) did not stop within {STOP_TIMEOUT:.0f} s")
+
+
+def tail(files: SandboxFiles, lines: int = 20) -> str:
+    try:
+        return "\n".join(files.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,184 @@
+"""The sandbox's API server process: ``python -m labrunner.sandbox.server``.
+
+Listens on 127.0.0.1 only, on a free port, over HTTPS with the sandbox's own CA
+and an HTTP/1.1-only ALPN (Go clients would try h2 otherwise). Every request but
+``/version`` and the health endpoints needs the bearer token, as on a real
+cluster. Once listening it writes the kubeconfig and ``server.json`` (atomically),
+which is what ``labrunner sandbox start`` waits for.
+
+This first slice answers the version and health endpoints; anything else gets
+a Kubernetes ``Status`` saying in words that the sandbox does not support it yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hmac
+import json
+import logging
+import os
+import secrets
+import signal
+import ssl
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from labrunner import __version__
+from labrunner.sandbox.certs import ensure_certificates
+from labrunner.sandbox.files import SandboxFiles, write_atomically
+
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.4+labrunner-sandbox",
+    "gitCommit": "labrunner-sandbox",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "n/a (labrunner sandbox, Python)",
+    "compiler": "labrunner",
+    "platform": "linux/amd64",
+}
+"""Minor 32: the kubectl dispatcher picks its kubectl build from it."""
+
+PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
+CONTEXT_NAME = "labrunner-sandbox"
+
+log = logging.getLogger("labrunner.sandbox")
+
+
+def status_response(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
+    """A Kubernetes ``Status`` object, which kubectl prints as ``Error from server (reason): message``."""
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        body["details"] = details
+    return web.json_response(body, status=code)
+
+
+def make_app(token: str) -> web.Application:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path not in PUBLIC_PATHS:
+            supplied = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+                log.info("401 %s %s", request.method, request.path_qs)
+                return status_response(401, "Unauthorized", "Unauthorized")
+        return await handler(request)
+
+    @web.middleware
+    async def never_a_traceback(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:  # a bug in the sandbox: logged, answered as a Status
+            log.exception("internal error on %s %s", request.method, request.path_qs)
+            return status_response(500, "InternalError", "the labrunner sandbox failed on this request; see labrunner sandbox logs")
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response(KUBERNETES_VERSION)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def unsupported(request: web.Request) -> web.Response:
+        log.info("unsupported %s %s", request.method, request.path_qs)
+        return status_response(
+            404, "NotFound", f"the labrunner sandbox does not support {request.method} {request.path} yet"
+        )
+
+    app = web.Application(middlewares=[never_a_traceback, authenticate])
+    app.router.add_get("/version", version)
+    app.router.add_get("/version/", version)  # the Python client's path
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, health)
+    app.router.add_route("*", "/{tail:.*}", unsupported)
+    return app
+
+
+def ssl_context(files: SandboxFiles) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(files.server_certificate, files.server_key)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def ensure_token(files: SandboxFiles) -> str:
+    """The bearer token, made once and kept, so a learner's kubeconfig outlives restarts."""
+    try:
+        token = files.token.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    except OSError:
+        pass
+    token = secrets.token_urlsafe(32)
+    write_atomically(files.token, token + "\n", private=True)
+    return token
+
+
+def kubeconfig_text(files: SandboxFiles, port: int, token: str) -> str:
+    authority = base64.b64encode(files.ca_certificate.read_bytes()).decode()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": CONTEXT_NAME, "cluster": {"server": f"https://127.0.0.1:{port}", "certificate-authority-data": authority}}],
+        "users": [{"name": CONTEXT_NAME, "user": {"token": token}}],
+        "contexts": [{"name": CONTEXT_NAME, "context": {"cluster": CONTEXT_NAME, "user": CONTEXT_NAME}}],
+        "current-context": CONTEXT_NAME,
+        "preferences": {},
+    }
+    return json.dumps(config, indent=2) + "\n"  # JSON is YAML; no YAML writer needed
+
+
+async def serve(files: SandboxFiles) -> None:
+    files.folder.mkdir(parents=True, exist_ok=True)
+    ensure_certificates(files)
+    token = ensure_token(files)
+    runner = web.AppRunner(make_app(token), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(files), reuse_address=True)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    write_atomically(files.kubeconfig, kubeconfig_text(files, port, token), private=True)
+    write_atomically(
+        files.server_info,
+        json.dumps({"pid": os.getpid(), "port": port, "started": time.time(), "labrunner": __version__}) + "\n",
+    )
+    log.info("listening on https://127.0.0.1:%d (pid %d)", port, os.getpid())
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        log.info("stopping")
+        info = files.read_server_info()
+        if info and info.get("pid") == os.getpid():
+            files.server_info.unlink(missing_ok=True)
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="labrunner-sandbox", description="the labrunner sandbox's API server")
+    parser.add_argument("--state-dir", type=Path, required=True, help="the sandbox's folder (kubeconfig, certificates, data)")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(serve(SandboxFiles(arguments.state_dir)))
+
+
+if __name__ == "__main__":
+    main()
