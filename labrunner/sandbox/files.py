@@ -55,6 +55,10 @@ class SandboxFiles:
         return self.folder / "server.json"
 
     @property
+    def database(self) -> Path:
+        return self.folder / "objects.db"
+
+    @property
     def log(self) -> Path:
         return self.folder / "sandbox.log"
 

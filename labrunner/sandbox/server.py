@@ -6,8 +6,9 @@ and an HTTP/1.1-only ALPN (Go clients would try h2 otherwise). Every request but
 cluster. Once listening it writes the kubeconfig and ``server.json`` (atomically),
 which is what ``labrunner sandbox start`` waits for.
 
-This first slice answers the version and health endpoints; anything else gets
-a Kubernetes ``Status`` saying in words that the sandbox does not support it yet.
+It serves discovery and the resource API of :mod:`labrunner.sandbox.api` over
+the objects in ``objects.db``; what it does not support yet answers a Kubernetes
+``Status`` saying so in words.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from typing import Any
 from aiohttp import web
 
 from labrunner import __version__
+from labrunner.sandbox.api import ResourceAPI
 from labrunner.sandbox.certs import ensure_certificates
 from labrunner.sandbox.files import SandboxFiles, write_atomically
+from labrunner.sandbox.seed import seed
+from labrunner.sandbox.store import Store
 
 KUBERNETES_VERSION = {
     "major": "1",
@@ -67,7 +71,7 @@ def status_response(code: int, reason: str, message: str, details: dict[str, Any
     return web.json_response(body, status=code)
 
 
-def make_app(token: str) -> web.Application:
+def make_app(token: str, api: ResourceAPI) -> web.Application:
     @web.middleware
     async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path not in PUBLIC_PATHS:
@@ -93,6 +97,11 @@ def make_app(token: str) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
+    async def resource_api(request: web.Request) -> web.StreamResponse:
+        response = await api.handle(request)
+        log.info("%d %s %s", response.status, request.method, request.path_qs)
+        return response
+
     async def unsupported(request: web.Request) -> web.Response:
         log.info("unsupported %s %s", request.method, request.path_qs)
         return status_response(
@@ -104,6 +113,12 @@ def make_app(token: str) -> web.Application:
     app.router.add_get("/version/", version)  # the Python client's path
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, health)
+    app.router.add_get("/openapi/v3", api.openapi_root)
+    app.router.add_get("/openapi/v3/{tail:.*}", api.openapi_group_version)
+    app.router.add_route("*", "/api", resource_api)
+    app.router.add_route("*", "/api/{tail:.*}", resource_api)
+    app.router.add_route("*", "/apis", resource_api)
+    app.router.add_route("*", "/apis/{tail:.*}", resource_api)
     app.router.add_route("*", "/{tail:.*}", unsupported)
     return app
 
@@ -147,7 +162,11 @@ async def serve(files: SandboxFiles) -> None:
     files.folder.mkdir(parents=True, exist_ok=True)
     ensure_certificates(files)
     token = ensure_token(files)
-    runner = web.AppRunner(make_app(token), access_log=None)
+    store = Store(files.database)
+    if store.new:
+        seed(store)
+    api = ResourceAPI(store)
+    runner = web.AppRunner(make_app(token, api), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(files), reuse_address=True)
     await site.start()
@@ -158,6 +177,7 @@ async def serve(files: SandboxFiles) -> None:
         json.dumps({"pid": os.getpid(), "port": port, "started": time.time(), "labrunner": __version__}) + "\n",
     )
     log.info("listening on https://127.0.0.1:%d (pid %d)", port, os.getpid())
+    api.resume_terminations()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -170,6 +190,7 @@ async def serve(files: SandboxFiles) -> None:
         if info and info.get("pid") == os.getpid():
             files.server_info.unlink(missing_ok=True)
         await runner.cleanup()
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> None:

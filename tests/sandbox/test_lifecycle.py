@@ -94,9 +94,11 @@ def test_only_version_and_health_answer_without_the_token(sandbox: SandboxFiles)
             assert response.read() == b"ok"
     code, body = request(sandbox, "/api", None)
     assert code == 401 and body["kind"] == "Status" and body["reason"] == "Unauthorized"
-    code, body = request(sandbox, "/api/v1/namespaces", token)
+    code, body = request(sandbox, "/metrics", token)
     assert code == 404 and body["kind"] == "Status"
-    assert body["message"] == "the labrunner sandbox does not support GET /api/v1/namespaces yet"
+    assert body["message"] == "the labrunner sandbox does not support GET /metrics yet"
+    code, body = request(sandbox, "/api/v1/namespaces/default/pods/web/log", token)
+    assert (code, body["message"]) == (404, "the labrunner sandbox does not support the log subresource of pods yet")
 
 
 def test_the_kubernetes_client_talks_to_it(sandbox: SandboxFiles) -> None:

@@ -1,0 +1,224 @@
+"""Server-side Table output: the columns ``kubectl get`` prints, as a real API
+server computes them (AGE strings included), per kind.
+
+Column sets follow the API server's printers (pkg/printers/internalversion);
+priority-1 columns appear with ``-o wide``. Kinds without a printer get NAME and
+AGE, as a real server gives custom resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+Column = tuple[str, str, int]  # name, type, priority
+Row = list[Any]
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery's duration.HumanDuration: ``45s``, ``3m20s``, ``5h``, ``2d3h``, ``3y40d``."""
+    seconds = int(seconds)
+    if seconds < 0:
+        return "<invalid>"
+    if seconds < 60 * 2:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m" if seconds % 60 == 0 else f"{minutes}m{seconds % 60}s"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24 % 365
+        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def age(obj: dict[str, Any]) -> str:
+    created = (obj.get("metadata") or {}).get("creationTimestamp")
+    if not created:
+        return "<unknown>"
+    moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return human_duration((datetime.now(timezone.utc) - moment).total_seconds())
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"]["name"])
+
+
+def _selector_text(selector: dict[str, Any] | None) -> str:
+    if not selector:
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        values = ",".join(expression.get("values") or [])
+        operator = expression.get("operator")
+        parts.append({"In": f"{expression['key']} in ({values})", "NotIn": f"{expression['key']} notin ({values})",
+                      "Exists": expression["key"], "DoesNotExist": f"!{expression['key']}"}.get(operator, expression["key"]))
+    return ",".join(parts) or "<none>"
+
+
+def _namespaces(obj: dict[str, Any]) -> Row:
+    return [_name(obj), (obj.get("status") or {}).get("phase", "Active"), age(obj)]
+
+
+def _nodes(obj: dict[str, Any]) -> Row:
+    conditions = {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
+    status = "Ready" if conditions.get("Ready") == "True" else "NotReady"
+    if (obj.get("spec") or {}).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    labels = obj["metadata"].get("labels") or {}
+    roles = ",".join(sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    info = (obj.get("status") or {}).get("nodeInfo") or {}
+    addresses = {a.get("type"): a.get("address") for a in (obj.get("status") or {}).get("addresses") or []}
+    return [_name(obj), status, roles, age(obj), info.get("kubeletVersion", ""), addresses.get("InternalIP", "<none>"),
+            "<none>", info.get("osImage", ""), info.get("kernelVersion", ""), info.get("containerRuntimeVersion", "")]
+
+
+def _pods(obj: dict[str, Any]) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    containers = spec.get("containers") or []
+    statuses = status.get("containerStatuses") or []
+    ready = sum(1 for s in statuses if s.get("ready"))
+    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    reason = status.get("phase", "Pending")
+    for container_status in statuses:
+        state = container_status.get("state") or {}
+        waiting = state.get("waiting") or {}
+        terminated = state.get("terminated") or {}
+        if waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated.get("reason"):
+            reason = terminated["reason"]
+    if obj["metadata"].get("deletionTimestamp"):
+        reason = "Terminating"
+    return [_name(obj), f"{ready}/{len(containers)}", reason, restarts, age(obj), status.get("podIP") or "<none>",
+            spec.get("nodeName") or "<none>", "<none>", "<none>"]
+
+
+def _services(obj: dict[str, Any]) -> Row:
+    spec = obj.get("spec") or {}
+    ports = []
+    for port in spec.get("ports") or []:
+        text = f"{port.get('port')}"
+        if port.get("nodePort"):
+            text += f":{port['nodePort']}"
+        ports.append(f"{text}/{port.get('protocol', 'TCP')}")
+    external = ",".join(spec.get("externalIPs") or []) or "<none>"
+    if spec.get("type") == "LoadBalancer":
+        ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress) or "<pending>"
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
+    return [_name(obj), spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", external,
+            ",".join(ports) or "<none>", age(obj), selector]
+
+
+def _deployments(obj: dict[str, Any]) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return [_name(obj), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}", status.get("updatedReplicas", 0),
+            status.get("availableReplicas", 0), age(obj), ",".join(c.get("name", "") for c in containers),
+            ",".join(c.get("image", "") for c in containers), _selector_text(spec.get("selector"))]
+
+
+def _replicasets(obj: dict[str, Any]) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [_name(obj), spec.get("replicas", 1), status.get("replicas", 0), status.get("readyReplicas", 0), age(obj)]
+
+
+def _daemonsets(obj: dict[str, Any]) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [_name(obj), status.get("desiredNumberScheduled", 0), status.get("currentNumberScheduled", 0),
+            status.get("numberReady", 0), status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+            ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>", age(obj)]
+
+
+def _configmaps(obj: dict[str, Any]) -> Row:
+    return [_name(obj), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), age(obj)]
+
+
+def _secrets(obj: dict[str, Any]) -> Row:
+    return [_name(obj), obj.get("type", "Opaque"), len(obj.get("data") or {}), age(obj)]
+
+
+def _serviceaccounts(obj: dict[str, Any]) -> Row:
+    return [_name(obj), len(obj.get("secrets") or []), age(obj)]
+
+
+def _networkpolicies(obj: dict[str, Any]) -> Row:
+    return [_name(obj), _selector_text((obj.get("spec") or {}).get("podSelector")), age(obj)]
+
+
+def _endpoints(obj: dict[str, Any]) -> Row:
+    addresses = []
+    for subset in obj.get("subsets") or []:
+        for address in subset.get("addresses") or []:
+            for port in subset.get("ports") or [{"port": None}]:
+                addresses.append(f"{address.get('ip')}:{port.get('port')}" if port.get("port") else str(address.get("ip")))
+    shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+    return [_name(obj), shown or "<none>", age(obj)]
+
+
+def _events(obj: dict[str, Any]) -> Row:
+    involved = obj.get("involvedObject") or {}
+    last = obj.get("lastTimestamp") or obj.get("eventTime") or (obj.get("metadata") or {}).get("creationTimestamp")
+    seen = age({"metadata": {"creationTimestamp": last}}) if last and last.endswith("Z") and len(last) == 20 else "<unknown>"
+    return [seen, obj.get("type", ""), obj.get("reason", ""), f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+            obj.get("message", "")]
+
+
+def _default(obj: dict[str, Any]) -> Row:
+    return [_name(obj), age(obj)]
+
+
+NAME: Column = ("Name", "string", 0)
+AGE: Column = ("Age", "string", 0)
+
+PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any]], Row]]] = {
+    "namespaces": ([NAME, ("Status", "string", 0), AGE], _namespaces),
+    "nodes": ([NAME, ("Status", "string", 0), ("Roles", "string", 0), AGE, ("Version", "string", 0), ("Internal-IP", "string", 1),
+               ("External-IP", "string", 1), ("OS-Image", "string", 1), ("Kernel-Version", "string", 1), ("Container-Runtime", "string", 1)], _nodes),
+    "pods": ([NAME, ("Ready", "string", 0), ("Status", "string", 0), ("Restarts", "string", 0), AGE, ("IP", "string", 1),
+              ("Node", "string", 1), ("Nominated Node", "string", 1), ("Readiness Gates", "string", 1)], _pods),
+    "services": ([NAME, ("Type", "string", 0), ("Cluster-IP", "string", 0), ("External-IP", "string", 0), ("Port(s)", "string", 0), AGE,
+                  ("Selector", "string", 1)], _services),
+    "deployments": ([NAME, ("Ready", "string", 0), ("Up-to-date", "string", 0), ("Available", "string", 0), AGE,
+                     ("Containers", "string", 1), ("Images", "string", 1), ("Selector", "string", 1)], _deployments),
+    "replicasets": ([NAME, ("Desired", "integer", 0), ("Current", "integer", 0), ("Ready", "integer", 0), AGE], _replicasets),
+    "daemonsets": ([NAME, ("Desired", "integer", 0), ("Current", "integer", 0), ("Ready", "integer", 0), ("Up-to-date", "integer", 0),
+                    ("Available", "integer", 0), ("Node Selector", "string", 0), AGE], _daemonsets),
+    "configmaps": ([NAME, ("Data", "integer", 0), AGE], _configmaps),
+    "secrets": ([NAME, ("Type", "string", 0), ("Data", "integer", 0), AGE], _secrets),
+    "serviceaccounts": ([NAME, ("Secrets", "integer", 0), AGE], _serviceaccounts),
+    "networkpolicies": ([NAME, ("Pod-Selector", "string", 0), AGE], _networkpolicies),
+    "endpoints": ([NAME, ("Endpoints", "string", 0), AGE], _endpoints),
+    "events": ([("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0), ("Object", "string", 0),
+                ("Message", "string", 0)], _events),
+}
+
+
+def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
+    columns, printer = PRINTERS.get(plural, ([NAME, AGE], _default))
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": [
+            {"name": name, "type": kind, "format": "name" if name == "Name" else "", "description": "", "priority": priority}
+            for name, kind, priority in columns
+        ],
+        "rows": [
+            {"cells": printer(obj), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}}
+            for obj in objects
+        ],
+    }

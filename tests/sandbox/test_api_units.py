@@ -1,0 +1,65 @@
+"""The sandbox's pure pieces: patches, selectors, durations, strict decoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from labrunner.sandbox.api import json_patch, merge_patch
+from labrunner.sandbox.openapi import unknown_fields
+from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
+from labrunner.sandbox.tables import human_duration
+
+
+def test_merge_patch_merges_objects_deletes_nulls_and_replaces_lists() -> None:
+    target = {"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"ports": [1, 2]}}
+    patch = {"metadata": {"labels": {"b": None, "c": "3"}}, "spec": {"ports": [3]}}
+    assert merge_patch(target, patch) == {"metadata": {"labels": {"a": "1", "c": "3"}}, "spec": {"ports": [3]}}
+    assert target["metadata"]["labels"] == {"a": "1", "b": "2"}  # untouched
+
+
+def test_json_patch_operations() -> None:
+    document = {"spec": {"type": "ClusterIP", "ports": [{"port": 80}]}}
+    patched = json_patch(document, [
+        {"op": "replace", "path": "/spec/type", "value": "NodePort"},
+        {"op": "add", "path": "/spec/ports/-", "value": {"port": 443}},
+        {"op": "add", "path": "/metadata", "value": {"labels": {"a/b": "x"}}},
+        {"op": "test", "path": "/metadata/labels/a~1b", "value": "x"},
+        {"op": "remove", "path": "/spec/ports/0"},
+    ])
+    assert patched == {"spec": {"type": "NodePort", "ports": [{"port": 443}]}, "metadata": {"labels": {"a/b": "x"}}}
+    with pytest.raises(ValueError, match="replace operation at '/spec/missing'"):
+        json_patch(document, [{"op": "replace", "path": "/spec/missing", "value": 1}])
+
+
+def test_label_selectors() -> None:
+    labels = {"app": "web", "tier": "front"}
+    assert label_selector("app=web,tier in (front,back)")(labels)
+    assert label_selector("app==web,!legacy")(labels)
+    assert not label_selector("app!=web")(labels)
+    assert label_selector("env notin (prod)")(labels)  # absent keys are not in any set
+    assert not label_selector("tier")({"app": "web"})
+    assert label_selector("")(labels)
+    with pytest.raises(SelectorError):
+        label_selector("app in web")
+
+
+def test_field_selectors_refuse_what_they_do_not_know() -> None:
+    pod = {"metadata": {"name": "web-1", "namespace": "shop"}, "status": {"phase": "Running"}}
+    assert field_selector("metadata.name=web-1,status.phase!=Pending")(pod)
+    with pytest.raises(SelectorError, match="field label not supported: spec.color"):
+        field_selector("spec.color=blue")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5, "5s"), (119, "119s"), (200, "3m20s"), (240, "4m"), (3 * 3600, "3h"), (5 * 3600 + 300, "5h5m"), (30 * 3600, "30h"),
+     (3 * 86400 + 7200, "3d2h"), (40 * 86400, "40d"), (3 * 365 * 86400 + 40 * 86400, "3y40d")],
+)
+def test_ages_read_as_kubectl_prints_them(seconds: int, text: str) -> None:
+    assert human_duration(seconds) == text
+
+
+def test_strict_decoding_finds_unknown_fields_but_not_map_keys() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "labels": {"anything": "goes"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox", "imagePullPolicy": "Never", "port": 80}], "restart": "Never"}}
+    assert unknown_fields(pod, "", "v1", "Pod") == ["spec.containers[0].port", "spec.restart"]

@@ -1,0 +1,141 @@
+"""Real kubectl against the sandbox: the lab's kinds of commands, and what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.files import SandboxFiles
+from tests.conftest import REPO
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+ASSETS = REPO / "assets" / "networkpolicies"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxFiles]:
+    files = SandboxFiles(tmp_path_factory.mktemp("sandbox-state") / "sandbox")
+    start(files)
+    yield files
+    stop(files)
+
+
+@pytest.fixture(scope="module")
+def kubectl(sandbox: SandboxFiles, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    home = tmp_path_factory.mktemp("home")
+
+    def run(*argv: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(home)}
+        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=60, input=stdin)
+        if check:
+            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
+        return completed
+
+    return run
+
+
+def test_a_new_sandbox_has_the_usual_namespaces_and_two_sandbox_nodes(kubectl) -> None:  # type: ignore[no-untyped-def]
+    lines = kubectl("get", "namespaces").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "AGE"]
+    assert {line.split()[0] for line in lines[1:]} >= {"default", "kube-system", "kube-public", "kube-node-lease"}
+    nodes = kubectl("get", "nodes", "-o", "json").stdout
+    names = [item["metadata"]["name"] for item in json.loads(nodes)["items"]]
+    assert names == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker"]
+    assert "Ready" in kubectl("get", "nodes").stdout
+
+
+def test_api_resources_lists_short_names(kubectl) -> None:  # type: ignore[no-untyped-def]
+    table = kubectl("api-resources").stdout
+    row = next(line for line in table.splitlines() if line.startswith("networkpolicies"))
+    assert row.split()[:4] == ["networkpolicies", "netpol", "networking.k8s.io/v1", "true"]
+
+
+def test_the_step_18_policy_gets_the_api_servers_strict_decoding_error(kubectl) -> None:  # type: ignore[no-untyped-def]
+    completed = kubectl("create", "-f", str(ASSETS / "ingress-egress-policy-broken.yaml"), check=False)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().endswith(
+        'NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: strict decoding error: unknown field "egress", '
+        'unknown field "spec.ingress[1].namespaceSelector", unknown field "spec.ingress[2].podSelector", unknown field "spec.ports"'
+    )
+    assert completed.stderr.startswith("Error from server (BadRequest): error when creating")
+
+
+def test_create_apply_unchanged_get_and_delete_a_policy(kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    namespace = tmp_path / "ns.yaml"
+    namespace.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: policies\n")
+    assert kubectl("create", "-f", str(namespace)).stdout == "namespace/policies created\n"
+    policy = str(ASSETS / "deny-ingress.yaml")
+    assert kubectl("apply", "-n", "policies", "-f", policy).stdout == "networkpolicy.networking.k8s.io/deny-ingress created\n"
+    assert kubectl("apply", "-n", "policies", "-f", policy).stdout == "networkpolicy.networking.k8s.io/deny-ingress unchanged\n"
+    table = kubectl("get", "netpol", "-n", "policies").stdout.splitlines()
+    assert table[0].split() == ["NAME", "POD-SELECTOR", "AGE"] and table[1].split()[:2] == ["deny-ingress", "<none>"]
+    stored = json.loads(kubectl("get", "netpol", "deny-ingress", "-n", "policies", "-o", "json").stdout)
+    assert stored["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert stored["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert kubectl("delete", "netpol", "deny-ingress", "-n", "policies").stdout == 'networkpolicy.networking.k8s.io "deny-ingress" deleted\n'
+    missing = kubectl("get", "netpol", "deny-ingress", "-n", "policies", check=False)
+    assert missing.stderr.strip() == 'Error from server (NotFound): networkpolicies.networking.k8s.io "deny-ingress" not found'
+
+
+def test_existing_and_invalid_names(kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config_map = tmp_path / "cm.yaml"
+    config_map.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: page, labels: {app: web}}\ndata: {a: '1', b: '2'}\n")
+    kubectl("create", "-f", str(config_map))
+    again = kubectl("create", "-f", str(config_map), check=False)
+    assert again.stderr.strip().endswith('configmaps "page" already exists')
+    assert "(AlreadyExists)" in again.stderr
+    assert kubectl("get", "cm", "-l", "app=web", "-o", "name").stdout == "configmap/page\n"
+    assert kubectl("get", "cm", "-l", "app=db", "-o", "name").stdout == ""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: Bad_Name}\n")
+    invalid = kubectl("create", "-f", str(bad), check=False)
+    assert 'The Namespace "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 label' in invalid.stderr
+
+
+def test_label_and_unlabel_kube_system_as_step_17_and_19_do(kubectl) -> None:  # type: ignore[no-untyped-def]
+    assert kubectl("label", "namespace", "kube-system", "name=kube-system").stdout == "namespace/kube-system labeled\n"
+    labels = json.loads(kubectl("get", "ns", "kube-system", "-o", "json").stdout)["metadata"]["labels"]
+    assert labels == {"kubernetes.io/metadata.name": "kube-system", "name": "kube-system"}
+    kubectl("label", "namespace", "kube-system", "name-")
+    labels = json.loads(kubectl("get", "ns", "kube-system", "-o", "json").stdout)["metadata"]["labels"]
+    assert labels == {"kubernetes.io/metadata.name": "kube-system"}
+
+
+def test_deleting_a_namespace_takes_its_contents_with_it(kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "doomed.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n---\n"
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: doomed}\n")
+    kubectl("create", "-f", str(manifest))
+    started = time.monotonic()
+    assert kubectl("delete", "namespace", "doomed").stdout == 'namespace "doomed" deleted\n'
+    assert time.monotonic() - started < 30
+    assert "not found" in kubectl("get", "ns", "doomed", check=False).stderr
+    assert "doomed" not in kubectl("get", "cm", "-A").stdout
+
+
+def test_typed_create_says_what_to_do_instead(kubectl) -> None:  # type: ignore[no-untyped-def]
+    completed = kubectl("create", "namespace", "typed", check=False)
+    assert completed.returncode == 1
+    assert "does not accept protobuf request bodies yet" in completed.stderr
+    assert "kubectl create -f or kubectl apply -f" in completed.stderr
+
+
+def test_objects_survive_a_restart(sandbox: SandboxFiles, kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "keep.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: kept}\nstringData: {password: s3cret}\n")
+    kubectl("create", "-f", str(manifest))
+    stop(sandbox)
+    start(sandbox)
+    secret = json.loads(kubectl("get", "secret", "kept", "-o", "json").stdout)
+    assert secret["data"] == {"password": "czNjcmV0"} and "stringData" not in secret
+    table = kubectl("get", "secret", "kept").stdout.splitlines()
+    assert table[0].split() == ["NAME", "TYPE", "DATA", "AGE"] and table[1].split()[:3] == ["kept", "Opaque", "1"]
