@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from labrunner.sandbox import openapi, resources, tables
+from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
@@ -160,6 +161,7 @@ def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
 class ResourceAPI:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.protobuf = Decoder()
         self.background: set[asyncio.Task[None]] = set()
 
     # -- discovery ------------------------------------------------------------------------
@@ -278,9 +280,14 @@ class ResourceAPI:
     async def _body(self, request: web.Request) -> tuple[Any, web.Response | None]:
         content_type = request.headers.get("Content-Type", "")
         if "protobuf" in content_type:
-            return None, status(415, "UnsupportedMediaType",
-                                "the labrunner sandbox does not accept protobuf request bodies yet (kubectl create <kind> sends them); "
-                                "write the object to a file and use kubectl create -f or kubectl apply -f")
+            try:
+                return self.protobuf.decode(await request.read()), None
+            except ProtobufUnavailable as error:
+                return None, status(415, "UnsupportedMediaType",
+                                    f"the labrunner sandbox cannot read this protobuf body ({error}); "
+                                    "write the object to a file and use kubectl create -f or kubectl apply -f")
+            except ValueError as error:
+                return None, status(400, "BadRequest", f"the request body is not a Kubernetes object: {error}")
         try:
             return json.loads(await request.read() or b"null"), None
         except ValueError as error:

@@ -122,11 +122,18 @@ def test_deleting_a_namespace_takes_its_contents_with_it(kubectl, tmp_path: Path
     assert "doomed" not in kubectl("get", "cm", "-A").stdout
 
 
-def test_typed_create_says_what_to_do_instead(kubectl) -> None:  # type: ignore[no-untyped-def]
-    completed = kubectl("create", "namespace", "typed", check=False)
-    assert completed.returncode == 1
-    assert "does not accept protobuf request bodies yet" in completed.stderr
-    assert "kubectl create -f or kubectl apply -f" in completed.stderr
+def test_typed_creates_send_protobuf_and_work(kubectl) -> None:  # type: ignore[no-untyped-def]
+    assert kubectl("create", "namespace", "typed").stdout == "namespace/typed created\n"
+    namespace = json.loads(kubectl("get", "ns", "typed", "-o", "json").stdout)
+    assert namespace["status"]["phase"] == "Active"
+    assert namespace["metadata"]["labels"] == {"kubernetes.io/metadata.name": "typed"}
+    again = kubectl("create", "namespace", "typed", check=False)
+    assert again.stderr.strip() == 'Error from server (AlreadyExists): namespaces "typed" already exists'
+    kubectl("create", "secret", "generic", "mysql-root", "-n", "typed", "--from-literal=password=labrunner-demo")
+    secret = json.loads(kubectl("get", "secret", "mysql-root", "-n", "typed", "-o", "json").stdout)
+    assert secret["data"] == {"password": "bGFicnVubmVyLWRlbW8="} and secret["type"] == "Opaque"
+    kubectl("create", "configmap", "page", "-n", "typed", "--from-literal=index.php=<?php echo 1;")
+    assert json.loads(kubectl("get", "cm", "page", "-n", "typed", "-o", "json").stdout)["data"] == {"index.php": "<?php echo 1;"}
 
 
 def test_objects_survive_a_restart(sandbox: SandboxFiles, kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
