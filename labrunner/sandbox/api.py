@@ -3,8 +3,7 @@ for every kind in :mod:`labrunner.sandbox.resources`, with the API server's
 paths, status codes and messages.
 
 Not yet here (later slices of the sandbox, each answering a Status that says so):
-watch, protobuf request bodies, strategic merge and apply patches, subresources,
-OpenAPI documents, strict field validation, controllers.
+watch, server-side apply, subresources, controllers.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
+from labrunner.sandbox.strategic import strategic_merge
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -372,9 +372,9 @@ class ResourceAPI:
 
     async def patch(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
-        if content_type not in ("application/merge-patch+json", "application/json-patch+json"):
-            kind = {"application/strategic-merge-patch+json": "strategic merge patches (kubectl patch's default; use --type merge or --type json)",
-                    "application/apply-patch+yaml": "server-side apply (use kubectl apply without --server-side)"}.get(content_type, f"patches of type {content_type}")
+        if content_type not in ("application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json"):
+            kind = {"application/apply-patch+yaml": "server-side apply (use kubectl apply without --server-side)"}.get(
+                content_type, f"patches of type {content_type}")
             return status(415, "UnsupportedMediaType", f"the labrunner sandbox does not support {kind} yet")
         body, problem = await self._body(request)
         if problem:
@@ -384,7 +384,12 @@ class ResourceAPI:
         except NotFound:
             return _not_found(resource, name)
         try:
-            patched = merge_patch(current, body) if content_type == "application/merge-patch+json" else json_patch(current, body)
+            if content_type == "application/merge-patch+json":
+                patched = merge_patch(current, body)
+            elif content_type == "application/json-patch+json":
+                patched = json_patch(current, body)
+            else:
+                patched = strategic_merge(current, body, resource.group, resource.version, resource.kind)
         except ValueError as error:
             return status(422, "Invalid", str(error))
         if not isinstance(patched, dict):

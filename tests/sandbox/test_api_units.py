@@ -63,3 +63,34 @@ def test_strict_decoding_finds_unknown_fields_but_not_map_keys() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "labels": {"anything": "goes"}},
            "spec": {"containers": [{"name": "c", "image": "busybox", "imagePullPolicy": "Never", "port": 80}], "restart": "Never"}}
     assert unknown_fields(pod, "", "v1", "Pod") == ["spec.containers[0].port", "spec.restart"]
+
+
+def test_strategic_merge_follows_the_schemas_patch_metadata() -> None:
+    from labrunner.sandbox.strategic import strategic_merge
+
+    deployment = {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "image": "nginx:1", "ports": [{"containerPort": 80}], "env": [{"name": "A", "value": "1"}]},
+        {"name": "sidecar", "image": "busybox"},
+    ]}}, "selector": {"matchLabels": {"app": "web"}}}}
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "env": [{"name": "B", "value": "2"}], "ports": [{"containerPort": 443}]},
+        {"name": "sidecar", "$patch": "delete"},
+    ]}}, "selector": {"matchLabels": {"tier": "front"}}}}
+    merged = strategic_merge(deployment, patch, "apps", "v1", "Deployment")
+    [web] = merged["spec"]["template"]["spec"]["containers"]
+    assert web["image"] == "nginx:1"
+    assert [e["name"] for e in web["env"]] == ["A", "B"]  # env merges by name
+    assert [p["containerPort"] for p in web["ports"]] == [80, 443]  # ports merge by containerPort
+    assert merged["spec"]["selector"]["matchLabels"] == {"app": "web", "tier": "front"}
+
+
+def test_strategic_merge_replaces_lists_without_a_strategy_and_honours_directives() -> None:
+    from labrunner.sandbox.strategic import strategic_merge
+
+    policy = {"spec": {"policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}}
+    merged = strategic_merge(policy, {"spec": {"policyTypes": ["Ingress", "Egress"], "ingress": [{"ports": [{"port": 80}]}]}},
+                             "networking.k8s.io", "v1", "NetworkPolicy")
+    assert merged["spec"] == {"policyTypes": ["Ingress", "Egress"], "ingress": [{"ports": [{"port": 80}]}]}  # atomic lists replace
+    service = {"spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "name": "http"}]}}
+    replaced = strategic_merge(service, {"spec": {"selector": {"$patch": "replace", "app": "api"}}}, "", "v1", "Service")
+    assert replaced["spec"]["selector"] == {"app": "api"}

@@ -33,8 +33,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxFiles]:
 def kubectl(sandbox: SandboxFiles, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("home")
 
-    def run(*argv: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(home)}
+    def run(*argv: str, check: bool = True, stdin: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(home), **(extra_env or {})}
         completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=60, input=stdin)
         if check:
             assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
@@ -146,3 +146,33 @@ def test_objects_survive_a_restart(sandbox: SandboxFiles, kubectl, tmp_path: Pat
     assert secret["data"] == {"password": "czNjcmV0"} and "stringData" not in secret
     table = kubectl("get", "secret", "kept").stdout.splitlines()
     assert table[0].split() == ["NAME", "TYPE", "DATA", "AGE"] and table[1].split()[:3] == ["kept", "Opaque", "1"]
+
+
+def test_apply_changes_and_patches_merge_as_a_real_server_does(kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "writes")
+    manifest = (ASSETS / "mysqlpod.yaml").read_text()
+    assert "deployment.apps/mysql created" in kubectl("apply", "-n", "writes", "-f", str(ASSETS / "mysqlpod.yaml")).stdout
+    assert "deployment.apps/mysql unchanged" in kubectl("apply", "-n", "writes", "-f", str(ASSETS / "mysqlpod.yaml")).stdout
+    scaled = tmp_path / "scaled.yaml"
+    scaled.write_text(manifest.replace("replicas: 1", "replicas: 2"))
+    assert "deployment.apps/mysql configured" in kubectl("apply", "-n", "writes", "-f", str(scaled)).stdout
+    # kubectl patch's default is a strategic merge patch: containers merge by name, env survives.
+    kubectl("patch", "deployment", "mysql", "-n", "writes", "-p",
+            '{"spec":{"template":{"spec":{"containers":[{"name":"mysql","image":"mysql:8.4.3"}]}}}}')
+    deployment = json.loads(kubectl("get", "deploy", "mysql", "-n", "writes", "-o", "json").stdout)
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "mysql:8.4.3" and container["env"][0]["name"] == "MYSQL_ROOT_PASSWORD"
+    assert deployment["spec"]["replicas"] == 2 and deployment["metadata"]["generation"] == 3
+    kubectl("patch", "deployment", "mysql", "-n", "writes", "--type", "json", "-p", '[{"op":"replace","path":"/spec/replicas","value":1}]')
+    assert json.loads(kubectl("get", "deploy", "mysql", "-n", "writes", "-o", "json").stdout)["spec"]["replicas"] == 1
+
+
+def test_kubectl_edit_with_an_editor(kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "edits")
+    kubectl("create", "configmap", "settings", "-n", "edits", "--from-literal=mode=slow")
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/mode: slow/mode: fast/' \"$1\"\n")
+    editor.chmod(0o755)
+    edited = kubectl("edit", "configmap", "settings", "-n", "edits", extra_env={"KUBE_EDITOR": str(editor)})
+    assert edited.stdout == "configmap/settings edited\n"
+    assert json.loads(kubectl("get", "cm", "settings", "-n", "edits", "-o", "json").stdout)["data"] == {"mode": "fast"}
