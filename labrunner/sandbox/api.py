@@ -9,10 +9,13 @@ watch, server-side apply, subresources, controllers.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import json
 import re
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -158,11 +161,54 @@ def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
     return response
 
 
+_STOP = "STOP"
+"""Queued to every watcher when the server shuts down."""
+
+HISTORY = 5000
+"""Events kept for watches that resume from a resourceVersion; older ones answer 410 Gone."""
+MAX_WATCH_SECONDS = 3600
+
+
+@dataclass(eq=False)
+class _Watcher:
+    group: str
+    plural: str
+    namespace: str | None
+    matches: Callable[[dict[str, Any]], bool]
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
+
+
 class ResourceAPI:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.protobuf = Decoder()
         self.background: set[asyncio.Task[None]] = set()
+        self.history: collections.deque[tuple[int, str, str, str, dict[str, Any]]] = collections.deque(maxlen=HISTORY)
+        self.oldest_revision = store.revision()
+        self.watchers: set[_Watcher] = set()
+        store.listeners.append(self._observe)
+
+    def _observe(self, event: str, group: str, plural: str, obj: dict[str, Any]) -> None:
+        revision = int(obj["metadata"].get("resourceVersion") or 0)
+        if len(self.history) == self.history.maxlen:
+            self.oldest_revision = self.history[0][0]
+        self.history.append((revision, event, group, plural, obj))
+        for watcher in list(self.watchers):
+            if self._relevant(watcher, group, plural, obj):
+                watcher.queue.put_nowait((event, obj))
+
+    def close_watches(self) -> None:
+        """End every watch, so the server can stop without waiting for their timeouts."""
+        for watcher in list(self.watchers):
+            watcher.queue.put_nowait((_STOP, {}))
+
+    @staticmethod
+    def _relevant(watcher: _Watcher, group: str, plural: str, obj: dict[str, Any]) -> bool:
+        if (group, plural) != (watcher.group, watcher.plural):
+            return False
+        if watcher.namespace is not None and obj["metadata"].get("namespace") != watcher.namespace:
+            return False
+        return watcher.matches(obj)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -231,7 +277,9 @@ class ResourceAPI:
         if len(rest) > 2:
             return unsupported(request, f"the {rest[2]} subresource of {resource.plural}")
         if request.query.get("watch") in ("1", "true"):
-            return unsupported(request, "watch")
+            if request.method != "GET" or name is not None:
+                return unsupported(request)
+            return await self.watch(request, resource, namespace)
         if not resource.namespaced and namespace is not None:
             return unsupported(request)
         if resource.namespaced and namespace is None and (name is not None or request.method != "GET"):
@@ -274,6 +322,73 @@ class ResourceAPI:
         if "as=Table" in request.headers.get("Accept", ""):
             return web.json_response(tables.table(resource.plural, items, revision))
         return web.json_response({"kind": f"{resource.kind}List", "apiVersion": resource.api_version, "metadata": {"resourceVersion": revision}, "items": items})
+
+    async def watch(self, request: web.Request, resource: ResourceType, namespace: str | None) -> web.StreamResponse:
+        """Newline-delimited watch events, chunked; ADDED for what exists first unless
+        a resourceVersion asks to resume, then every change until timeoutSeconds."""
+        try:
+            labels = label_selector(request.query.get("labelSelector", ""))
+            fields = field_selector(request.query.get("fieldSelector", ""))
+            timeout = min(float(request.query.get("timeoutSeconds") or 1800), MAX_WATCH_SECONDS)
+            since = request.query.get("resourceVersion") or "0"
+            since_revision = int(since)
+        except (SelectorError, ValueError) as error:
+            return status(400, "BadRequest", str(error))
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        watcher = _Watcher(resource.group, resource.plural, namespace,
+                           lambda obj: labels(obj["metadata"].get("labels") or {}) and fields(obj))
+        # Registering and replaying happen with no await in between, so nothing is missed or doubled.
+        backlog: list[tuple[str, dict[str, Any]]] = []
+        expired = False
+        if since_revision == 0:
+            backlog = [("ADDED", obj) for obj in self.store.list(resource, namespace) if watcher.matches(obj)]
+        elif since_revision < self.oldest_revision:
+            expired = True
+        else:
+            backlog = [
+                (event, obj) for revision, event, group, plural, obj in self.history
+                if revision > since_revision and self._relevant(watcher, group, plural, obj)
+            ]
+        self.watchers.add(watcher)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            if expired:
+                gone = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Expired",
+                        "message": f"too old resource version: {since_revision} ({self.oldest_revision})", "code": 410}
+                await response.write(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+                return response
+            first = True
+            for event, obj in backlog:
+                await response.write(self._watch_line(resource, event, obj, as_table, first))
+                first = False
+            deadline = time.monotonic() + timeout
+            while (remaining := deadline - time.monotonic()) > 0:
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client went away (kubectl got what it waited for)
+                try:
+                    event, obj = await asyncio.wait_for(watcher.queue.get(), timeout=min(remaining, 1.0))
+                except asyncio.TimeoutError:
+                    continue
+                if event == _STOP:
+                    break
+                await response.write(self._watch_line(resource, event, obj, as_table, first))
+                first = False
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.watchers.discard(watcher)
+        return response
+
+    @staticmethod
+    def _watch_line(resource: ResourceType, event: str, obj: dict[str, Any], as_table: bool, with_columns: bool) -> bytes:
+        shown: dict[str, Any] = obj
+        if as_table:
+            shown = tables.table(resource.plural, [obj], obj["metadata"].get("resourceVersion", ""))
+            if not with_columns:
+                shown["columnDefinitions"] = []
+        return json.dumps({"type": event, "object": shown}).encode() + b"\n"
 
     # -- writes ---------------------------------------------------------------------------------
 

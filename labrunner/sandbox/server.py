@@ -166,7 +166,7 @@ async def serve(files: SandboxFiles) -> None:
     if store.new:
         seed(store)
     api = ResourceAPI(store)
-    runner = web.AppRunner(make_app(token, api), access_log=None)
+    runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(files), reuse_address=True)
     await site.start()
@@ -186,6 +186,7 @@ async def serve(files: SandboxFiles) -> None:
         await stopped.wait()
     finally:
         log.info("stopping")
+        api.close_watches()
         info = files.read_server_info()
         if info and info.get("pid") == os.getpid():
             files.server_info.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,14 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+Listener = Callable[[str, str, str, dict[str, Any]], None]
+"""Called after every write with (event type, group, plural, object)."""
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.listeners: list[Listener] = []
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -68,6 +73,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def _emit(self, event: str, group: str, plural: str, obj: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener(event, group, plural, obj)
 
     # -- the revision counter -----------------------------------------------------
 
@@ -144,6 +153,7 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        self._emit("ADDED", resource.group, resource.plural, obj)
         return obj
 
     def update(self, resource: ResourceType, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
@@ -171,22 +181,28 @@ class Store:
             (revision, json.dumps(obj), resource.group, resource.plural, namespace, name),
         )
         self.db.execute("COMMIT")
+        self._emit("MODIFIED", resource.group, resource.plural, obj)
         return obj
 
     def delete(self, resource: ResourceType, namespace: str, name: str) -> dict[str, Any]:
-        obj = self.get(resource, namespace, name)
-        self.db.execute(
-            "DELETE FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?",
-            (resource.group, resource.plural, namespace if resource.namespaced else "", name),
-        )
-        self._next_revision()
+        obj = self.get(resource, namespace if resource.namespaced else "", name)
+        self.delete_raw(resource.group, resource.plural, namespace if resource.namespaced else "", name)
         return obj
 
     def delete_raw(self, group: str, plural: str, namespace: str, name: str) -> None:
-        self.db.execute(
-            "DELETE FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?",
-            (group, plural, namespace, name),
-        )
+        key = (group, plural, namespace, name)
+        row = self.db.execute(
+            "SELECT body FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?", key
+        ).fetchone()
+        if row is None:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM objects WHERE api_group = ? AND resource = ? AND namespace = ? AND name = ?", key)
+        revision = self._next_revision()
+        self.db.execute("COMMIT")
+        obj = json.loads(row[0])
+        obj["metadata"]["resourceVersion"] = str(revision)
+        self._emit("DELETED", group, plural, obj)
 
     def reset(self) -> None:
         self.db.execute("DELETE FROM objects")

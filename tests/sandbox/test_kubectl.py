@@ -176,3 +176,28 @@ def test_kubectl_edit_with_an_editor(kubectl, tmp_path: Path) -> None:  # type: 
     edited = kubectl("edit", "configmap", "settings", "-n", "edits", extra_env={"KUBE_EDITOR": str(editor)})
     assert edited.stdout == "configmap/settings edited\n"
     assert json.loads(kubectl("get", "cm", "settings", "-n", "edits", "-o", "json").stdout)["data"] == {"mode": "fast"}
+
+
+def test_kubectl_get_watch_streams_each_change(kubectl, sandbox: SandboxFiles, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "watched")
+    environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(tmp_path)}
+    watcher = subprocess.Popen([KUBECTL or "kubectl", "get", "configmaps", "-n", "watched", "-w", "--request-timeout=20s"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    try:
+        time.sleep(1.5)  # kubectl's list-then-watch must be under way before the changes
+        kubectl("create", "configmap", "w1", "-n", "watched", "--from-literal=a=1")
+        kubectl("label", "configmap", "w1", "-n", "watched", "x=y")
+        kubectl("delete", "configmap", "w1", "-n", "watched")
+        time.sleep(1.0)
+    finally:
+        watcher.terminate()
+        output, _ = watcher.communicate(timeout=10)
+    lines = output.splitlines()
+    assert lines[0].split() == ["NAME", "DATA", "AGE"]
+    assert [line.split()[0] for line in lines[1:]] == ["w1", "w1", "w1"]
+
+
+def test_kubectl_wait_for_a_namespace_to_go(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "ephemeral")
+    kubectl("delete", "namespace", "ephemeral", "--wait=false")
+    assert kubectl("wait", "--for=delete", "namespace/ephemeral", "--timeout=20s").returncode == 0
