@@ -20,6 +20,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from labrunner.sandbox import openapi, resources, tables
+from labrunner.sandbox.defaults import InvalidService, secret_defaults, service_defaults, workload_defaults
 from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
@@ -70,21 +71,24 @@ def _invalid(resource: ResourceType, name: str, field: str, detail: str) -> web.
                   {"name": name, "kind": resource.kind, "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": field}]})
 
 
-def apply_defaults(resource: ResourceType, obj: dict[str, Any]) -> None:
-    """The defaulting this slice does (the rest comes with the controllers)."""
+def apply_defaults(resource: ResourceType, obj: dict[str, Any], store: Store | None = None, previous: dict[str, Any] | None = None) -> None:
+    """The API server's defaulting and allocations for ``obj`` (on create and on every update).
+
+    Raises:
+        InvalidService: a Service asks for an IP or node port it cannot have.
+    """
     metadata = obj["metadata"]
     if resource.plural == "namespaces":
         metadata.setdefault("labels", {})["kubernetes.io/metadata.name"] = metadata["name"]
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj.setdefault("status", {})["phase"] = "Active"
+        obj.setdefault("status", {}).setdefault("phase", "Active")
     elif resource.plural == "secrets":
-        import base64
-
-        string_data = obj.pop("stringData", None) or {}
-        data = obj.setdefault("data", {})
-        for key, value in string_data.items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-        obj.setdefault("type", "Opaque")
+        secret_defaults(obj)
+    elif resource.plural in ("deployments", "replicasets", "daemonsets", "pods"):
+        workload_defaults(resource.plural, obj)
+    elif resource.plural == "services":
+        existing = store.list(resource) if store is not None else []
+        service_defaults(obj, existing, previous)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -274,6 +278,8 @@ class ResourceAPI:
         if resource is None:
             return status(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
+        if len(rest) == 3 and rest[2] == "scale" and resource.plural in ("deployments", "replicasets") and name:
+            return await self.scale(request, resource, namespace, name)
         if len(rest) > 2:
             return unsupported(request, f"the {rest[2]} subresource of {resource.plural}")
         if request.query.get("watch") in ("1", "true"):
@@ -450,7 +456,10 @@ class ResourceAPI:
         problem, warnings = self._validate_fields(request, resource, obj)
         if problem:
             return problem
-        apply_defaults(resource, obj)
+        try:
+            apply_defaults(resource, obj, self.store)
+        except InvalidService as error:
+            return _invalid(resource, str(name), error.field, str(error))
         try:
             created = self.store.create(resource, obj, dry_run=request.query.get("dryRun") == "All")
         except AlreadyExists:
@@ -474,8 +483,14 @@ class ResourceAPI:
         problem, warnings = self._validate_fields(request, resource, obj)
         if problem:
             return problem
-        if resource.plural == "namespaces":
-            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        try:
+            previous = self.store.get(resource, obj["metadata"].get("namespace", "") if resource.namespaced else "", name)
+        except NotFound:
+            return _not_found(resource, name)
+        try:
+            apply_defaults(resource, obj, self.store, previous)
+        except InvalidService as error:
+            return _invalid(resource, name, error.field, str(error))
         try:
             updated = self.store.update(resource, obj, dry_run=request.query.get("dryRun") == "All")
         except NotFound:
@@ -513,6 +528,32 @@ class ResourceAPI:
         if resource.namespaced:
             patched["metadata"]["namespace"] = namespace
         return self._write(request, resource, patched)
+
+    async def scale(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        """The ``scale`` subresource (``kubectl scale``): an autoscaling/v1 Scale view of spec.replicas."""
+        try:
+            obj = self.store.get(resource, namespace or "", name)
+        except NotFound:
+            return _not_found(resource, name)
+        if request.method in ("PATCH", "PUT"):
+            body, problem = await self._body(request)
+            if problem:
+                return problem
+            replicas = ((body or {}).get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                return _invalid(resource, name, "spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")
+            obj["spec"]["replicas"] = replicas
+            obj = self.store.update(resource, obj)
+        elif request.method != "GET":
+            return unsupported(request)
+        selector = obj["spec"].get("selector") or {}
+        metadata = {key: obj["metadata"][key] for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if key in obj["metadata"]}
+        return web.json_response({
+            "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items()))},
+        })
 
     async def delete(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         try:

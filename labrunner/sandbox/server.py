@@ -32,6 +32,7 @@ from aiohttp import web
 from labrunner import __version__
 from labrunner.sandbox.api import ResourceAPI
 from labrunner.sandbox.certs import ensure_certificates
+from labrunner.sandbox.controllers import ControlPlane
 from labrunner.sandbox.files import SandboxFiles, write_atomically
 from labrunner.sandbox.seed import seed
 from labrunner.sandbox.store import Store
@@ -178,6 +179,8 @@ async def serve(files: SandboxFiles) -> None:
     )
     log.info("listening on https://127.0.0.1:%d (pid %d)", port, os.getpid())
     api.resume_terminations()
+    control_plane = ControlPlane(store)
+    control_plane.start()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -186,6 +189,7 @@ async def serve(files: SandboxFiles) -> None:
         await stopped.wait()
     finally:
         log.info("stopping")
+        await control_plane.stop()
         api.close_watches()
         info = files.read_server_info()
         if info and info.get("pid") == os.getpid():

@@ -1,0 +1,145 @@
+"""What the API server fills in when an object is written: defaulting per kind,
+and the allocations kubectl reads straight back (a Service's cluster IP and node
+ports). Pure functions over the object and the objects already stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+SERVICE_NETWORK = ipaddress.ip_network("10.96.0.0/16")
+NODE_PORTS = range(30000, 32768)
+KUBE_DNS_IP = "10.96.0.10"
+
+
+def _container_defaults(container: dict[str, Any]) -> None:
+    image = str(container.get("image", ""))
+    tag = image.rsplit("/", 1)[-1].partition(":")[2] if ":" in image.rsplit("/", 1)[-1] else ""
+    container.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") else "IfNotPresent")
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    for port in container.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+
+
+def pod_spec_defaults(spec: dict[str, Any]) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        _container_defaults(container)
+
+
+def _selector_defaults(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    template = spec.setdefault("template", {})
+    pod_spec_defaults(template.setdefault("spec", {}))
+    spec.setdefault("revisionHistoryLimit", 10)
+
+
+def workload_defaults(plural: str, obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    if plural == "deployments":
+        spec.setdefault("replicas", 1)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        strategy = spec.setdefault("strategy", {"type": "RollingUpdate"})
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            strategy.setdefault("type", "RollingUpdate")
+            strategy.setdefault("rollingUpdate", {"maxSurge": "25%", "maxUnavailable": "25%"})
+        _selector_defaults(obj)
+    elif plural == "replicasets":
+        spec.setdefault("replicas", 1)
+        pod_spec_defaults(spec.setdefault("template", {}).setdefault("spec", {}))
+    elif plural == "daemonsets":
+        strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            strategy.setdefault("type", "RollingUpdate")
+            strategy.setdefault("rollingUpdate", {"maxUnavailable": 1, "maxSurge": 0})
+        _selector_defaults(obj)
+    elif plural == "pods":
+        pod_spec_defaults(spec)
+        obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A stable short hash of a pod template, like the pod-template-hash label."""
+    import json
+
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    number = int.from_bytes(digest[:8], "big")
+    text = ""
+    while len(text) < 10:
+        number, index = divmod(number, len(alphabet))
+        text += alphabet[index]
+    return text
+
+
+class InvalidService(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def service_defaults(obj: dict[str, Any], existing: Iterable[dict[str, Any]], previous: dict[str, Any] | None = None) -> None:
+    """Type, ports and session affinity defaults; a cluster IP kept or allocated;
+    node ports allocated for NodePort/LoadBalancer and dropped for ClusterIP.
+
+    Raises:
+        InvalidService: a requested IP or node port is taken or out of range.
+    """
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    others = [s for s in existing if s["metadata"].get("uid") != (previous or {}).get("metadata", {}).get("uid")]
+    used_ips = {s.get("spec", {}).get("clusterIP") for s in others}
+    used_ports = {p.get("nodePort") for s in others for p in s.get("spec", {}).get("ports") or []}
+    if previous is not None and not spec.get("clusterIP"):
+        spec["clusterIP"] = previous.get("spec", {}).get("clusterIP")
+    if spec.get("clusterIP") in (None, ""):
+        spec["clusterIP"] = next(str(ip) for ip in SERVICE_NETWORK.hosts() if str(ip) not in used_ips and int(ip) % 256 not in (0, 1, 10))
+    elif spec["clusterIP"] != "None" and spec["clusterIP"] in used_ips:
+        raise InvalidService("spec.clusterIP", f'Invalid value: "{spec["clusterIP"]}": provided IP is already allocated')
+    if spec["clusterIP"] != "None":
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    previous_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in (previous or {}).get("spec", {}).get("ports") or []}
+    wants_node_ports = spec["type"] in ("NodePort", "LoadBalancer")
+    free_ports = (port for port in NODE_PORTS if port not in used_ports)
+    for index, port in enumerate(spec.get("ports") or []):
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+        if not wants_node_ports:
+            port.pop("nodePort", None)
+            continue
+        requested = port.get("nodePort") or previous_ports.get((port.get("port"), port["protocol"]))
+        if requested:
+            if requested not in NODE_PORTS:
+                raise InvalidService(f"spec.ports[{index}].nodePort", f"Invalid value: {requested}: provided port is not in the valid range. The range of valid ports is 30000-32767")
+            if requested in used_ports:
+                raise InvalidService(f"spec.ports[{index}].nodePort", f"Invalid value: {requested}: provided port is already allocated")
+            port["nodePort"] = requested
+        else:
+            port["nodePort"] = next(free_ports)
+        used_ports.add(port["nodePort"])
+    if spec["type"] == "NodePort":
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def secret_defaults(obj: dict[str, Any]) -> None:
+    string_data = obj.pop("stringData", None) or {}
+    data = obj.setdefault("data", {})
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    obj.setdefault("type", "Opaque")

@@ -1,0 +1,136 @@
+"""The sandbox behaving as a cluster for the lab's first steps: controllers,
+scheduler and kubelet, driven by the real kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.files import SandboxFiles
+from tests.conftest import REPO
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+ASSETS = REPO / "assets" / "networkpolicies"
+
+
+@pytest.fixture(scope="module")
+def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    files = SandboxFiles(tmp_path_factory.mktemp("workloads") / "sandbox")
+    start(files)
+    home = tmp_path_factory.mktemp("home")
+
+    def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}
+        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=90)
+        if check:
+            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
+        return completed
+
+    yield run
+    stop(files)
+
+
+def as_json(kubectl: Callable[..., subprocess.CompletedProcess[str]], *argv: str) -> Any:
+    return json.loads(kubectl(*argv, "-o", "json").stdout)
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the cluster did not get there in time"
+        time.sleep(0.2)
+
+
+def test_coredns_runs_from_the_start(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=30s")
+    service = as_json(kubectl, "get", "svc", "kube-dns", "-n", "kube-system")
+    assert service["spec"]["clusterIP"] == "10.96.0.10"
+    assert service["spec"]["selector"] == {"k8s-app": "kube-dns"}
+    eventually(lambda: len(as_json(kubectl, "get", "endpoints", "kube-dns", "-n", "kube-system")["subsets"][0].get("addresses", [])) == 2)
+    labels = as_json(kubectl, "get", "ns", "kube-system")["metadata"]["labels"]
+    assert labels["kubernetes.io/metadata.name"] == "kube-system"
+
+
+def test_the_labs_first_five_steps(kubectl) -> None:  # type: ignore[no-untyped-def]
+    assert kubectl("create", "namespace", "networkdemo").stdout == "namespace/networkdemo created\n"
+    kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / "mysqlpod.yaml"))
+    assert "successfully rolled out" in kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s").stdout
+    assert kubectl("expose", "deployment", "mysql", "-n", "networkdemo", "--port", "3306").stdout == "service/mysql exposed\n"
+    kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / "app.yaml"))
+    kubectl("rollout", "status", "deployment/interpoddemo", "-n", "networkdemo", "--timeout=60s")
+    kubectl("expose", "deployment", "interpoddemo", "-n", "networkdemo", "--port", "80")
+
+    pods = kubectl("get", "pods", "-n", "networkdemo").stdout.splitlines()
+    assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    rows = [line.split() for line in pods[1:]]
+    assert sorted(row[0].rsplit("-", 2)[0] for row in rows) == ["interpoddemo"] * 3 + ["mysql"]
+    assert all(row[1:3] == ["1/1", "Running"] for row in rows)
+    mysql = next(row[0] for row in rows if row[0].startswith("mysql-"))
+    pod = as_json(kubectl, "get", "pod", mysql, "-n", "networkdemo")
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
+    assert pod["status"]["podIP"].startswith("10.244.") and pod["spec"]["nodeName"].startswith("labrunner-sandbox-")
+
+    services = kubectl("get", "svc", "-n", "networkdemo").stdout.splitlines()
+    assert services[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    mysql_service = as_json(kubectl, "get", "svc", "mysql", "-n", "networkdemo")
+    assert mysql_service["spec"]["ports"] == [{"port": 3306, "protocol": "TCP", "targetPort": 3306}]
+    assert mysql_service["spec"]["clusterIP"].startswith("10.96.")
+    eventually(lambda: len(as_json(kubectl, "get", "endpoints", "interpoddemo", "-n", "networkdemo")["subsets"][0].get("addresses", [])) == 3)
+
+    events = kubectl("get", "events", "-n", "networkdemo").stdout
+    for reason in ("Scheduled", "Pulled", "Created", "Started", "ScalingReplicaSet", "SuccessfulCreate"):
+        assert reason in events, reason
+
+
+def test_node_port_allocated_and_released(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "ports")
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", "ports")
+    kubectl("expose", "deployment", "web", "-n", "ports", "--port", "80")
+    kubectl("patch", "svc", "web", "-n", "ports", "-p", '{"spec":{"type":"NodePort"}}')
+    port = as_json(kubectl, "get", "svc", "web", "-n", "ports")["spec"]["ports"][0]
+    assert 30000 <= port["nodePort"] <= 32767
+    assert f"80:{port['nodePort']}/TCP" in kubectl("get", "svc", "web", "-n", "ports").stdout
+    kubectl("patch", "svc", "web", "-n", "ports", "-p", '{"spec":{"type":"ClusterIP"}}')
+    assert "nodePort" not in as_json(kubectl, "get", "svc", "web", "-n", "ports")["spec"]["ports"][0]
+
+
+def test_an_unknown_image_backs_off_with_the_kubelets_words(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "typos")
+    kubectl("create", "deployment", "db", "--image=mysqll:8.4", "-n", "typos")
+    eventually(lambda: "ImagePullBackOff" in kubectl("get", "pods", "-n", "typos").stdout)
+    described = kubectl("describe", "pods", "-n", "typos").stdout
+    assert 'Failed to pull image "mysqll:8.4"' in described
+    assert "Back-off pulling image" in described
+    rollout = kubectl("rollout", "status", "deployment/db", "-n", "typos", "--timeout=2s", check=False)
+    assert rollout.returncode != 0
+
+
+def test_scale_set_image_and_garbage_collection(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "scaling")
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "-n", "scaling")
+    kubectl("rollout", "status", "deployment/web", "-n", "scaling", "--timeout=60s")
+    assert kubectl("scale", "deployment", "web", "-n", "scaling", "--replicas=1").stdout == "deployment.apps/web scaled\n"
+    eventually(lambda: len(as_json(kubectl, "get", "pods", "-n", "scaling")["items"]) == 1)
+    kubectl("set", "image", "deployment/web", "nginx=nginx:1.28", "-n", "scaling")
+    kubectl("rollout", "status", "deployment/web", "-n", "scaling", "--timeout=60s")
+    replica_sets = as_json(kubectl, "get", "rs", "-n", "scaling")["items"]
+    assert sorted(rs["spec"]["replicas"] for rs in replica_sets) == [0, 1]
+    kubectl("delete", "deployment", "web", "-n", "scaling")
+    eventually(lambda: not as_json(kubectl, "get", "rs", "-n", "scaling")["items"] and not as_json(kubectl, "get", "pods", "-n", "scaling")["items"])
+
+
+def test_the_sandbox_calico_daemonset_runs_on_every_node(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("apply", "-f", str(ASSETS / "calico-sandbox.yaml"))
+    assert "successfully rolled out" in kubectl("rollout", "status", "daemonset/calico-node", "-n", "kube-system", "--timeout=60s").stdout
+    pods = as_json(kubectl, "get", "pods", "-n", "kube-system", "-l", "k8s-app=calico-node")["items"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker"]
+    kubectl("rollout", "status", "deployment/calico-kube-controllers", "-n", "kube-system", "--timeout=60s")
