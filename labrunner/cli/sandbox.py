@@ -33,6 +33,8 @@ def add_commands(commands: Any, lazy: Any) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=lazy("labrunner.cli.sandbox", "status"))
     sub.add_parser("stop", help="stop the sandbox").set_defaults(handler=lazy("labrunner.cli.sandbox", "stop"))
+    sub.add_parser("reset", help="empty the sandbox: every object goes (its kubeconfig stays valid)").set_defaults(
+        handler=lazy("labrunner.cli.sandbox", "reset"))
     logs = sub.add_parser("logs", help="print the sandbox's log")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many of the last lines (default 50)")
     logs.set_defaults(handler=lazy("labrunner.cli.sandbox", "logs"))
@@ -74,11 +76,12 @@ def env(arguments: argparse.Namespace) -> int:
 
 
 def status(arguments: argparse.Namespace) -> int:
-    from labrunner.sandbox.control import running
+    from labrunner.sandbox.control import object_counts, running
 
     files = _files()
     info = running(files)
-    report: dict[str, Any] = {"running": info is not None, "kubeconfig": str(files.kubeconfig), "folder": str(files.folder)}
+    counts = object_counts(files)
+    report: dict[str, Any] = {"running": info is not None, "kubeconfig": str(files.kubeconfig), "folder": str(files.folder), "objects": counts}
     if info is not None:
         report.update(pid=info.pid, port=info.port, server=info.server, uptime_seconds=round(info.uptime, 1))
     if arguments.json:
@@ -89,6 +92,8 @@ def status(arguments: argparse.Namespace) -> int:
     else:
         print(f"sandbox: running at {info.server}, pid {info.pid}, up {_duration(info.uptime)}")
         print(f"kubeconfig: {files.kubeconfig}")
+        if counts:
+            print("objects: " + ", ".join(f"{count} {resource}" for resource, count in counts.items()))
     return ExitCode.OK if info is not None else ExitCode.UNAVAILABLE
 
 
@@ -101,6 +106,18 @@ def stop(arguments: argparse.Namespace) -> int:
     except SandboxError as failure:
         raise CliError(str(failure), ExitCode.UNAVAILABLE) from None
     print("labrunner: sandbox stopped" if stopped else "labrunner: the sandbox was not running", file=sys.stderr)
+    return ExitCode.OK
+
+
+def reset(arguments: argparse.Namespace) -> int:
+    from labrunner.sandbox.control import SandboxError
+    from labrunner.sandbox.control import reset as reset_sandbox
+
+    try:
+        restarted = reset_sandbox(_files())
+    except SandboxError as failure:
+        raise CliError(str(failure), ExitCode.UNAVAILABLE) from None
+    print("labrunner: sandbox emptied" + (" and restarted" if restarted else ""), file=sys.stderr)
     return ExitCode.OK
 
 

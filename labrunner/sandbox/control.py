@@ -133,6 +133,33 @@ def stop(files: SandboxFiles) -> bool:
     raise SandboxError(f"the sandbox (pid {pid}) did not stop within {STOP_TIMEOUT:.0f} s")
 
 
+def object_counts(files: SandboxFiles) -> dict[str, int]:
+    """How many objects of each resource the sandbox holds (read straight from its database)."""
+    import sqlite3
+
+    if not files.database.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{files.database}?mode=ro", uri=True, timeout=2) as db:
+            rows = db.execute("SELECT api_group, resource, COUNT(*) FROM objects GROUP BY api_group, resource ORDER BY resource").fetchall()
+    except sqlite3.Error:
+        return {}
+    return {f"{resource}.{group}" if group else resource: count for group, resource, count in rows}
+
+
+def reset(files: SandboxFiles) -> bool:
+    """Empty the sandbox: every object goes, the CA, token and kubeconfig stay; a
+    running sandbox restarts with a new cluster's objects. Returns whether it runs."""
+    was_running = running(files) is not None
+    if was_running:
+        stop(files)
+    for suffix in ("", "-wal", "-shm"):
+        files.database.with_name(files.database.name + suffix).unlink(missing_ok=True)
+    if was_running:
+        start(files)
+    return was_running
+
+
 def tail(files: SandboxFiles, lines: int = 20) -> str:
     try:
         return "\n".join(files.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])

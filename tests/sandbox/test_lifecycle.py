@@ -148,3 +148,19 @@ def test_a_stale_server_file_after_a_crash_is_not_taken_for_a_running_sandbox(tm
     files.server_info.write_text(json.dumps({"pid": 2**22 + 12345, "port": 1, "started": 0}))
     assert running(files) is None
     assert stop_sandbox(files) is False and not files.server_info.exists()
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+def test_status_counts_objects_and_reset_empties_the_cluster(sandbox: SandboxFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    config_map = kubectl(sandbox, "create", "configmap", "keep-me", "--from-literal=a=1")
+    assert config_map.returncode == 0, config_map.stderr
+    capsys.readouterr()
+    assert main(["sandbox", "status", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["objects"]
+    assert counts["configmaps"] == 1 and counts["nodes"] == 2 and counts["namespaces"] == 4
+    token = sandbox.token.read_text()
+    assert main(["sandbox", "reset"]) == 0
+    assert "sandbox emptied and restarted" in capsys.readouterr().err
+    assert sandbox.token.read_text() == token
+    assert "NotFound" in kubectl(sandbox, "get", "configmap", "keep-me").stderr
+    assert kubectl(sandbox, "get", "namespaces", "-o", "name").stdout.count("namespace/") == 4
