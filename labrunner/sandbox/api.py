@@ -432,6 +432,9 @@ class ResourceAPI:
         obj, problem = await self._body(request)
         if problem:
             return problem
+        return await self._create_object(request, resource, namespace, obj)
+
+    async def _create_object(self, request: web.Request, resource: ResourceType, namespace: str | None, obj: Any) -> web.Response:
         if not isinstance(obj, dict):
             return status(400, "BadRequest", f"the request body must be a {resource.kind} object")
         kind = obj.get("kind")
@@ -502,10 +505,10 @@ class ResourceAPI:
 
     async def patch(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        if content_type == "application/apply-patch+yaml":
+            return await self.server_side_apply(request, resource, namespace, name)
         if content_type not in ("application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json"):
-            kind = {"application/apply-patch+yaml": "server-side apply (use kubectl apply without --server-side)"}.get(
-                content_type, f"patches of type {content_type}")
-            return status(415, "UnsupportedMediaType", f"the labrunner sandbox does not support {kind} yet")
+            return status(415, "UnsupportedMediaType", f"the labrunner sandbox does not support patches of type {content_type}")
         body, problem = await self._body(request)
         if problem:
             return problem
@@ -528,6 +531,31 @@ class ResourceAPI:
         if resource.namespaced:
             patched["metadata"]["namespace"] = namespace
         return self._write(request, resource, patched)
+
+    async def server_side_apply(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        """``kubectl apply --server-side``: create when absent, else merge the applied
+        configuration into the live object. Field ownership (managedFields and
+        conflicts between managers) is not modelled: the last applier wins."""
+        import yaml
+
+        try:
+            applied = yaml.safe_load(await request.text())
+        except yaml.YAMLError as error:
+            return status(400, "BadRequest", f"the applied configuration is not YAML or JSON: {error}")
+        if not isinstance(applied, dict):
+            return status(400, "BadRequest", f"the applied configuration must be a {resource.kind} object")
+        applied.setdefault("metadata", {})
+        if applied["metadata"].get("name", name) != name:
+            return status(400, "BadRequest", "the name of the object does not match the name on the URL")
+        applied["metadata"]["name"] = name
+        try:
+            current = self.store.get(resource, namespace or "", name)
+        except NotFound:
+            return await self._create_object(request, resource, namespace, applied)
+        merged = strategic_merge(current, applied, resource.group, resource.version, resource.kind)
+        if resource.namespaced:
+            merged["metadata"]["namespace"] = namespace
+        return self._write(request, resource, merged)
 
     async def scale(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         """The ``scale`` subresource (``kubectl scale``): an autoscaling/v1 Scale view of spec.replicas."""
@@ -560,12 +588,44 @@ class ResourceAPI:
             obj = self.store.get(resource, namespace or "", name)
         except NotFound:
             return _not_found(resource, name)
-        if request.query.get("dryRun") == "All":
+        options: Any = {}
+        if request.can_read_body:
+            try:
+                options = json.loads(await request.read() or b"{}") or {}
+            except ValueError:
+                options = {}
+        policy = request.query.get("propagationPolicy") or (options.get("propagationPolicy") if isinstance(options, dict) else None) or "Background"
+        if request.query.get("dryRun") == "All" or (isinstance(options, dict) and "All" in (options.get("dryRun") or [])):
             return web.json_response(obj)
         if resource.plural == "namespaces":
             return web.json_response(self._terminate_namespace(resource, obj))
+        if policy == "Orphan":
+            self._orphan_dependents(obj)
+        elif policy == "Foreground" and resource.plural in ("deployments", "replicasets", "daemonsets"):
+            # The owner stays, marked, until the garbage collector has removed its dependents.
+            if not obj["metadata"].get("deletionTimestamp"):
+                obj["metadata"]["deletionTimestamp"] = now()
+                obj["metadata"]["deletionGracePeriodSeconds"] = 0
+                obj["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
+                obj = self.store.update(resource, obj)
+            return web.json_response(obj, status=202)
         self.store.delete(resource, namespace or "", name)
         return web.json_response(obj)
+
+    def _orphan_dependents(self, owner: dict[str, Any]) -> None:
+        uid = owner["metadata"]["uid"]
+        namespace = owner["metadata"].get("namespace")
+        for plural, group in (("replicasets", "apps"), ("pods", ""), ("endpointslices", "discovery.k8s.io")):
+            dependent_type = resources.lookup(group, "v1", plural)
+            assert dependent_type is not None
+            for dependent in self.store.list(dependent_type, namespace):
+                references = dependent["metadata"].get("ownerReferences") or []
+                kept = [ref for ref in references if ref.get("uid") != uid]
+                if len(kept) != len(references):
+                    dependent["metadata"]["ownerReferences"] = kept
+                    if not kept:
+                        del dependent["metadata"]["ownerReferences"]
+                    self.store.update(dependent_type, dependent)
 
     def _terminate_namespace(self, resource: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         """Terminating now, gone (with everything in it) shortly after, as on a real cluster."""

@@ -195,13 +195,26 @@ class ControlPlane:
     def _garbage_collect(self) -> None:
         """Background propagation: an object whose owners are all gone goes too."""
         alive: set[str] = set()
+        foreground: list[tuple[ResourceType, dict[str, Any]]] = []
         for resource in (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES):
-            alive.update(obj["metadata"]["uid"] for obj in self.store.list(resource))
+            for obj in self.store.list(resource):
+                if "foregroundDeletion" in (obj["metadata"].get("finalizers") or []):
+                    foreground.append((resource, obj))  # its dependents go first
+                else:
+                    alive.add(obj["metadata"]["uid"])
         for resource in OWNED_KINDS:
             for obj in self.store.list(resource):
                 owners = obj["metadata"].get("ownerReferences") or []
                 if owners and not any(ref.get("uid") in alive for ref in owners):
                     self.store.delete_raw(resource.group, resource.plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+        for resource, owner in foreground:
+            uid = owner["metadata"]["uid"]
+            dependents = [obj for kind in OWNED_KINDS for obj in self.store.list(kind, owner["metadata"].get("namespace"))
+                          if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])]
+            if dependents:
+                self.pending = True
+            else:
+                self.store.delete_raw(resource.group, resource.plural, owner["metadata"].get("namespace", ""), owner["metadata"]["name"])
         services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list(SERVICES)}
         for endpoints in self.store.list(ENDPOINTS):
             key = (endpoints["metadata"]["namespace"], endpoints["metadata"]["name"])

@@ -134,3 +134,29 @@ def test_the_sandbox_calico_daemonset_runs_on_every_node(kubectl) -> None:  # ty
     pods = as_json(kubectl, "get", "pods", "-n", "kube-system", "-l", "k8s-app=calico-node")["items"]
     assert sorted(p["spec"]["nodeName"] for p in pods) == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker"]
     kubectl("rollout", "status", "deployment/calico-kube-controllers", "-n", "kube-system", "--timeout=60s")
+
+
+def test_delete_propagation_orphan_and_foreground(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "cascade")
+    for name in ("kept", "gone"):
+        kubectl("create", "deployment", name, "--image=nginx:1.27", "--replicas=2", "-n", "cascade")
+        kubectl("rollout", "status", f"deployment/{name}", "-n", "cascade", "--timeout=60s")
+    kubectl("delete", "deployment", "kept", "-n", "cascade", "--cascade=orphan")
+    kubectl("delete", "deployment", "gone", "-n", "cascade", "--cascade=foreground")
+    eventually(lambda: not any(p["metadata"]["name"].startswith("gone-") for p in as_json(kubectl, "get", "pods", "-n", "cascade")["items"]))
+    replica_sets = as_json(kubectl, "get", "rs", "-n", "cascade")["items"]
+    assert [rs["metadata"]["name"].rsplit("-", 1)[0] for rs in replica_sets] == ["kept"]
+    assert "ownerReferences" not in replica_sets[0]["metadata"]  # orphaned, still running its pods
+    assert len([p for p in as_json(kubectl, "get", "pods", "-n", "cascade")["items"] if p["metadata"]["name"].startswith("kept-")]) == 2
+
+
+def test_server_side_apply_creates_then_updates(kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", "ssa")
+    policy = str(ASSETS / "allow-ingress-db.yaml")
+    assert kubectl("apply", "--server-side", "-n", "ssa", "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
+    assert kubectl("apply", "--server-side", "-n", "ssa", "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
+    stored = as_json(kubectl, "get", "netpol", "allow-ingress-db", "-n", "ssa")
+    assert stored["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 3306}]
+    dry = kubectl("apply", "--dry-run=server", "-n", "ssa", "-f", str(ASSETS / "deny-ingress.yaml"))
+    assert "(server dry run)" in dry.stdout
+    assert "NotFound" in kubectl("get", "netpol", "deny-ingress", "-n", "ssa", check=False).stderr
