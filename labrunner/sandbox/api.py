@@ -89,6 +89,15 @@ def apply_defaults(resource: ResourceType, obj: dict[str, Any], store: Store | N
     elif resource.plural == "services":
         existing = store.list(resource) if store is not None else []
         service_defaults(obj, existing, previous)
+    elif resource.plural == "customresourcedefinitions":
+        names = (obj.get("spec") or {}).get("names") or {}
+        stamp = now()
+        obj["status"] = {
+            "acceptedNames": names,
+            "storedVersions": [v.get("name") for v in (obj.get("spec") or {}).get("versions") or [] if v.get("storage")],
+            "conditions": [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": stamp},
+                           {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": stamp}],
+        }
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -191,8 +200,19 @@ class ResourceAPI:
         self.oldest_revision = store.revision()
         self.watchers: set[_Watcher] = set()
         store.listeners.append(self._observe)
+        self._refresh_custom_resources()
+
+    def _refresh_custom_resources(self) -> None:
+        definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        assert definitions is not None
+        found: list[ResourceType] = []
+        for crd in self.store.list(definitions):
+            found.extend(resources.from_crd(crd))
+        resources.set_custom_resources(tuple(found))
 
     def _observe(self, event: str, group: str, plural: str, obj: dict[str, Any]) -> None:
+        if plural == "customresourcedefinitions":
+            self._refresh_custom_resources()
         revision = int(obj["metadata"].get("resourceVersion") or 0)
         if len(self.history) == self.history.maxlen:
             self.oldest_revision = self.history[0][0]
@@ -238,6 +258,8 @@ class ResourceAPI:
             group, version = parts[1], parts[2]
         else:
             return status(404, "NotFound", f"no OpenAPI document at {request.path}")
+        if any(r.group_version == (group, version) for r in resources.custom_resources()):
+            return web.json_response(openapi.custom_document(group, version))
         document = openapi.group_version_document(group, version)
         if document is None:
             return status(404, "NotFound", f"no OpenAPI document at {request.path}")
@@ -610,6 +632,10 @@ class ResourceAPI:
                 obj = self.store.update(resource, obj)
             return web.json_response(obj, status=202)
         self.store.delete(resource, namespace or "", name)
+        if resource.plural == "customresourcedefinitions":
+            for defined in resources.from_crd(obj):  # its objects go with it, as on a real cluster
+                for instance in self.store.list(defined):
+                    self.store.delete_raw(defined.group, defined.plural, instance["metadata"].get("namespace", ""), instance["metadata"]["name"])
         return web.json_response(obj)
 
     def _orphan_dependents(self, owner: dict[str, Any]) -> None:

@@ -132,8 +132,41 @@ def root_document() -> dict[str, Any]:
     for group, versions in resources.group_versions().items():
         for version in versions:
             key = f"apis/{group}/{version}" if group else f"api/{version}"
-            paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={document_hash(group, version)}"}
+            digest = custom_document_hash(group, version) if _is_custom(group, version) else document_hash(group, version)
+            paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
+
+
+def _is_custom(group: str, version: str) -> bool:
+    return any(r.group_version == (group, version) for r in resources.custom_resources())
+
+
+def custom_document(group: str, version: str) -> dict[str, Any]:
+    """A group-version of CustomResourceDefinitions: the PATCH operations kubectl
+    looks for, and schemas that keep whatever fields the custom objects carry."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    field_validation = {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+    for resource in resources.custom_resources():
+        if resource.group_version != (group, version):
+            continue
+        schema_name = f"{'.'.join(reversed(group.split('.')))}.{version}.{resource.kind}"
+        schemas[schema_name] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                                "x-kubernetes-group-version-kind": [{"group": group, "version": version, "kind": resource.kind}]}
+        gvk = {"group": group, "version": version, "kind": resource.kind}
+        reference = {"$ref": f"#/components/schemas/{schema_name}"}
+        prefix = f"/apis/{group}/{version}" + ("/namespaces/{namespace}" if resource.namespaced else "")
+        operation = {"x-kubernetes-group-version-kind": gvk, "parameters": [field_validation],
+                     "requestBody": {"content": {"application/json": {"schema": reference}}}, "responses": {"200": {"description": "OK"}}}
+        paths[f"{prefix}/{resource.plural}/{{name}}"] = {"patch": dict(operation, operationId=f"patch{resource.kind}"),
+                                                          "put": dict(operation, operationId=f"replace{resource.kind}")}
+        paths[f"{prefix}/{resource.plural}"] = {"post": dict(operation, operationId=f"create{resource.kind}")}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (labrunner sandbox)", "version": "v1.32.4"}, "paths": paths,
+            "components": {"schemas": schemas}}
+
+
+def custom_document_hash(group: str, version: str) -> str:
+    return hashlib.sha512(json.dumps(custom_document(group, version), sort_keys=True).encode()).hexdigest()[:128].upper()
 
 
 # -- strict decoding ----------------------------------------------------------------------

@@ -71,7 +71,50 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice"),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", short_names=("netpol",)),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
+    # Kinds a manifest brings that nothing in the sandbox acts on: stored, listed and deleted faithfully.
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding"),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", namespaced=False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", namespaced=False),
+    ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", short_names=("pdb",),
+                 subresources=(_status("policy", "v1", "PodDisruptionBudget"),)),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition",
+                 namespaced=False, short_names=("crd", "crds"), categories=("api-extensions",),
+                 subresources=(_status("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),)),
 )
+
+_custom: tuple[ResourceType, ...] = ()
+
+
+def set_custom_resources(found: tuple[ResourceType, ...]) -> None:
+    """The kinds the stored CustomResourceDefinitions define (replacing the previous set)."""
+    global _custom, _BY_PATH
+    _custom = found
+    _BY_PATH = {(r.group, r.version, r.plural): r for r in all_resources()}
+
+
+def all_resources() -> tuple[ResourceType, ...]:
+    return RESOURCES + _custom
+
+
+def custom_resources() -> tuple[ResourceType, ...]:
+    return _custom
+
+
+def from_crd(crd: dict[str, Any]) -> list[ResourceType]:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    found = []
+    for version in spec.get("versions") or []:
+        if not version.get("served", True):
+            continue
+        subresources = (("status", spec.get("group", ""), version.get("name", ""), names.get("kind", "")),) if (version.get("subresources") or {}).get("status") is not None else ()
+        found.append(ResourceType(
+            str(spec.get("group", "")), str(version.get("name", "")), str(names.get("kind", "")), str(names.get("plural", "")),
+            str(names.get("singular") or str(names.get("kind", "")).lower()), namespaced=spec.get("scope") == "Namespaced",
+            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()), subresources=subresources,
+        ))
+    return found
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 _BY_KIND = {(r.group, r.kind): r for r in RESOURCES if not (r.group == "events.k8s.io")}
@@ -88,7 +131,7 @@ def by_kind(api_version: str, kind: str) -> ResourceType | None:
 
 def group_versions() -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
-    for resource in RESOURCES:
+    for resource in all_resources():
         versions = groups.setdefault(resource.group, [])
         if resource.version not in versions:
             versions.append(resource.version)
@@ -130,7 +173,7 @@ def aggregated_discovery(core: bool) -> dict[str, Any]:
             "metadata": {"name": group} if group else {},
             "versions": [
                 {"version": version, "freshness": "Current",
-                 "resources": [_aggregated_resource(r) for r in RESOURCES if r.group_version == (group, version)]}
+                 "resources": [_aggregated_resource(r) for r in all_resources() if r.group_version == (group, version)]}
                 for version in versions
             ],
         })
@@ -155,7 +198,7 @@ def api_group_list() -> dict[str, Any]:
 
 
 def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
-    resources = [r for r in RESOURCES if r.group_version == (group, version)]
+    resources = [r for r in all_resources() if r.group_version == (group, version)]
     if not resources:
         return None
     listed = []

@@ -160,3 +160,16 @@ def test_server_side_apply_creates_then_updates(kubectl) -> None:  # type: ignor
     dry = kubectl("apply", "--dry-run=server", "-n", "ssa", "-f", str(ASSETS / "deny-ingress.yaml"))
     assert "(server dry run)" in dry.stdout
     assert "NotFound" in kubectl("get", "netpol", "deny-ingress", "-n", "ssa", check=False).stderr
+
+
+def test_kinds_nothing_acts_on_are_stored_and_a_crds_kinds_appear(kubectl) -> None:  # type: ignore[no-untyped-def]
+    data = REPO / "tests" / "sandbox" / "data"
+    kubectl("apply", "-f", str(data / "calico-like-crd-rbac-pdb.yaml"))
+    kubectl("wait", "--for=condition=established", "crd/ippools.crd.projectcalico.org", "--timeout=10s")
+    assert kubectl("apply", "-f", str(data / "ippool.yaml")).stdout == "ippool.crd.projectcalico.org/default-ipv4-ippool created\n"
+    assert as_json(kubectl, "get", "ippool", "default-ipv4-ippool")["spec"] == {"cidr": "192.168.0.0/16", "natOutgoing": True}
+    assert "ippools" in kubectl("api-resources", "--api-group=crd.projectcalico.org").stdout
+    assert as_json(kubectl, "get", "clusterrole", "calico-node")["rules"][0]["verbs"] == ["get", "list", "watch"]
+    assert as_json(kubectl, "get", "pdb", "calico-kube-controllers", "-n", "kube-system")["spec"]["maxUnavailable"] == 1
+    kubectl("delete", "crd", "ippools.crd.projectcalico.org")
+    eventually(lambda: kubectl("get", "ippools", check=False).returncode != 0)
