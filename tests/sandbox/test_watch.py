@@ -62,3 +62,18 @@ def test_a_watch_from_before_the_history_gets_410(core: client.CoreV1Api) -> Non
     response = core.list_namespaced_config_map("default", watch=True, resource_version="1", timeout_seconds=1, _preload_content=False)
     body = response.read().decode()
     assert '"code": 410' in body and '"reason": "Expired"' in body
+
+
+def test_a_stale_resource_version_is_a_conflict(core: client.CoreV1Api) -> None:
+    core.create_namespace({"metadata": {"name": "w3"}})
+    created = core.create_namespaced_config_map("w3", config_map("c"))
+    fresh = core.read_namespaced_config_map("c", "w3")
+    fresh.data = {"k": "first"}
+    core.replace_namespaced_config_map("c", "w3", fresh)
+    created.data = {"k": "stale"}
+    with pytest.raises(client.ApiException) as raised:
+        core.replace_namespaced_config_map("c", "w3", created)
+    assert raised.value.status == 409
+    import json
+
+    assert json.loads(raised.value.body)["message"].startswith('Operation cannot be fulfilled on configmaps "c": the object has been modified')
