@@ -123,7 +123,7 @@ def _text(report: dict[str, Any]) -> list[str]:
                 lines.append(f"              {plugin['install_hint'].strip()}")
     else:
         lines.append("  context     none: no kubeconfig sets current-context")
-        lines.append("              the built-in sandbox cluster needs none (coming with 'labrunner sandbox')")
+        lines.append('              no cluster? the built-in sandbox needs none: eval "$(labrunner sandbox start)"')
     if len(kube["contexts"]) > 1:
         lines.append(f"  contexts    {', '.join(kube['contexts'])}")
 
