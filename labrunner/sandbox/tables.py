@@ -177,6 +177,31 @@ def _events(obj: dict[str, Any]) -> Row:
             obj.get("message", "")]
 
 
+def _created_at(obj: dict[str, Any]) -> Row:
+    return [_name(obj), obj["metadata"].get("creationTimestamp", "")]
+
+
+def _role_bindings(obj: dict[str, Any]) -> Row:
+    role = obj.get("roleRef") or {}
+    subjects = obj.get("subjects") or []
+    users = ",".join(s.get("name", "") for s in subjects if s.get("kind") == "User")
+    groups = ",".join(s.get("name", "") for s in subjects if s.get("kind") == "Group")
+    accounts = ",".join(f"{s.get('namespace', '')}/{s.get('name', '')}" for s in subjects if s.get("kind") == "ServiceAccount")
+    return [_name(obj), f"{role.get('kind', '')}/{role.get('name', '')}", age(obj), users, groups, accounts]
+
+
+def _pdbs(obj: dict[str, Any]) -> Row:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [_name(obj), spec.get("minAvailable", "N/A"), spec.get("maxUnavailable", "N/A"), status.get("disruptionsAllowed", 0), age(obj)]
+
+
+def _endpoint_slices(obj: dict[str, Any]) -> Row:
+    ports = ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+    return [_name(obj), obj.get("addressType", ""), ports, shown or "<unset>", age(obj)]
+
+
 def _default(obj: dict[str, Any]) -> Row:
     return [_name(obj), age(obj)]
 
@@ -202,6 +227,13 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any]], Row]]] = {
     "serviceaccounts": ([NAME, ("Secrets", "integer", 0), AGE], _serviceaccounts),
     "networkpolicies": ([NAME, ("Pod-Selector", "string", 0), AGE], _networkpolicies),
     "endpoints": ([NAME, ("Endpoints", "string", 0), AGE], _endpoints),
+    "roles": ([NAME, ("Created At", "date", 0)], _created_at),
+    "clusterroles": ([NAME, ("Created At", "date", 0)], _created_at),
+    "customresourcedefinitions": ([NAME, ("Created At", "date", 0)], _created_at),
+    "rolebindings": ([NAME, ("Role", "string", 0), AGE, ("Users", "string", 1), ("Groups", "string", 1), ("ServiceAccounts", "string", 1)], _role_bindings),
+    "clusterrolebindings": ([NAME, ("Role", "string", 0), AGE, ("Users", "string", 1), ("Groups", "string", 1), ("ServiceAccounts", "string", 1)], _role_bindings),
+    "poddisruptionbudgets": ([NAME, ("Min Available", "string", 0), ("Max Unavailable", "string", 0), ("Allowed Disruptions", "integer", 0), AGE], _pdbs),
+    "endpointslices": ([NAME, ("AddressType", "string", 0), ("Ports", "string", 0), ("Endpoints", "string", 0), AGE], _endpoint_slices),
     "events": ([("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0), ("Object", "string", 0),
                 ("Message", "string", 0)], _events),
 }
