@@ -25,6 +25,7 @@ from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
+from labrunner.sandbox.streams import PodStreams
 from labrunner.sandbox.strategic import strategic_merge
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -195,6 +196,7 @@ class ResourceAPI:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.protobuf = Decoder()
+        self.streams = PodStreams(store, resources.lookup("", "v1", "pods"))
         self.background: set[asyncio.Task[None]] = set()
         self.history: collections.deque[tuple[int, str, str, str, dict[str, Any]]] = collections.deque(maxlen=HISTORY)
         self.oldest_revision = store.revision()
@@ -302,6 +304,11 @@ class ResourceAPI:
         name = rest[1] if len(rest) > 1 else None
         if len(rest) == 3 and rest[2] == "scale" and resource.plural in ("deployments", "replicasets") and name:
             return await self.scale(request, resource, namespace, name)
+        if len(rest) == 3 and resource.plural == "pods" and name and namespace:
+            if rest[2] == "log" and request.method == "GET":
+                return await self.streams.logs(request, namespace, name)
+            if rest[2] == "exec" and request.method in ("GET", "POST"):
+                return await self.streams.exec(request, namespace, name)
         if len(rest) > 2:
             return unsupported(request, f"the {rest[2]} subresource of {resource.plural}")
         if request.query.get("watch") in ("1", "true"):

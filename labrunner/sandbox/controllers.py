@@ -462,6 +462,7 @@ class ControlPlane:
             self._save(PODS, pod)
             if running and not was_running:
                 for container in containers:
+                    self.store.append_log(namespace, name, str(container.get("name")), images.startup_lines(str(container.get("image")), name))
                     self._event(pod, "Pulled", f'Container image "{container.get("image")}" already present on machine')
                     self._event(pod, "Created", f"Created container {container.get('name')}")
                     self._event(pod, "Started", f"Started container {container.get('name')}")

@@ -45,3 +45,37 @@ def pull_failure(image: str) -> str:
         f'"{reference}": failed to resolve reference "{reference}": {reference}: not found '
         "(the labrunner sandbox simulates a catalogue of common images; this is not one of them)"
     )
+
+
+def startup_lines(image: str, pod: str) -> list[str]:
+    """What the container's process prints as it starts, as the real image does
+    (abridged); shown by ``kubectl logs``."""
+    import datetime
+
+    name = repository(image)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if name in ("mysql", "mariadb"):
+        return [
+            f"{stamp} 0 [Note] [Entrypoint]: Entrypoint script for MySQL Server started.",
+            f"{stamp} 0 [Note] [Entrypoint]: Initializing database files",
+            f"{stamp} 0 [Note] [Entrypoint]: Database files initialized",
+            f"{stamp} 0 [Note] [Entrypoint]: MySQL init process done. Ready for start up.",
+            f"{stamp} 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections. Version: '8.4.3'  socket: '/var/run/mysqld/mysqld.sock'  port: 3306  MySQL Community Server - GPL.",
+        ]
+    if name in ("webdevops/php-apache", "php", "httpd"):
+        return [
+            f"AH00558: apache2: Could not reliably determine the server's fully qualified domain name, using {pod}.",
+            "[mpm_event:notice] [pid 1:tid 1] AH00489: Apache/2.4.62 (Debian) configured -- resuming normal operations",
+            "[core:notice] [pid 1:tid 1] AH00094: Command line: 'apache2 -D FOREGROUND'",
+        ]
+    if name == "nginx":
+        return [
+            "/docker-entrypoint.sh: Configuration complete; ready for start up",
+            "[notice] 1#1: nginx/1.27.3",
+            "[notice] 1#1: start worker processes",
+        ]
+    if name in ("coredns/coredns", "coredns"):
+        return [".:53", "[INFO] plugin/reload: Running configuration SHA512 = 591cf328cccc12bc490481273e738df59329c62c0b729d94e8b61db9961c2fa5", "CoreDNS-1.11.3", "linux/amd64, go1.21.11, a6338e9"]
+    if name.startswith("calico/"):
+        return [f"{stamp[:19]} [INFO][1] startup/startup.go 432: Early log level set to info", "Calico node started successfully"]
+    return []

@@ -30,7 +30,19 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (api_group, resource, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    pod TEXT NOT NULL,
+    container TEXT NOT NULL,
+    time TEXT NOT NULL,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_by_container ON logs (namespace, pod, container, seq);
 """
+
+LogListener = Callable[[str, str, str, str, str], None]
+"""Called with (namespace, pod, container, time, line) for every line a container writes."""
 
 
 class StoreError(Exception):
@@ -65,6 +77,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.listeners: list[Listener] = []
+        self.log_listeners: list[LogListener] = []
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -202,7 +215,30 @@ class Store:
         self.db.execute("COMMIT")
         obj = json.loads(row[0])
         obj["metadata"]["resourceVersion"] = str(revision)
+        if plural == "pods":
+            self.db.execute("DELETE FROM logs WHERE namespace = ? AND pod = ?", (namespace, name))
         self._emit("DELETED", group, plural, obj)
+
+    # -- container logs ------------------------------------------------------------------
+
+    def append_log(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.db.executemany(
+            "INSERT INTO logs (namespace, pod, container, time, line) VALUES (?, ?, ?, ?, ?)",
+            [(namespace, pod, container, stamp, line) for line in lines],
+        )
+        for line in lines:
+            for listener in list(self.log_listeners):
+                listener(namespace, pod, container, stamp, line)
+
+    def read_log(self, namespace: str, pod: str, container: str, tail: int | None = None) -> list[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT time, line FROM logs WHERE namespace = ? AND pod = ? AND container = ? ORDER BY seq",
+            (namespace, pod, container),
+        ).fetchall()
+        if tail is None:
+            return rows
+        return rows[-tail:] if tail > 0 else []
 
     def reset(self) -> None:
         self.db.execute("DELETE FROM objects")

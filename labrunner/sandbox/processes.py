@@ -1,0 +1,169 @@
+"""Commands run inside simulated containers (``kubectl exec``).
+
+A small, honest command set: a POSIX-ish ``sh -c`` with ``;``, ``&&`` and ``||``
+over a handful of applets every image has (echo, cat, env, hostname, ls, ...),
+each with the exit codes and error texts the real tools print. What a container
+does not have fails as the container runtime reports it. The mysql client, the
+PHP page and busybox's network applets arrive with the sandbox's workloads.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    stdout: bytes = b""
+    stderr: bytes = b""
+    exit_code: int = 0
+
+
+@dataclass
+class Container:
+    pod: str
+    namespace: str
+    name: str
+    image: str
+    env: Mapping[str, str]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+class NotFoundInPath(Exception):
+    """The program does not exist in the container; the runtime refuses to start it."""
+
+    def __init__(self, program: str) -> None:
+        super().__init__(program)
+        self.program = program
+
+
+def container_files(container: Container, pod_ip: str) -> dict[str, bytes]:
+    return {
+        "/etc/hostname": f"{container.pod}\n".encode(),
+        "/etc/hosts": f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{pod_ip}\t{container.pod}\n".encode(),
+        "/etc/resolv.conf": f"search {container.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n".encode(),
+        "/etc/os-release": b'NAME="labrunner sandbox (simulated)"\nID=labrunner\n',
+    }
+
+
+APPLETS = ("echo", "cat", "env", "printenv", "hostname", "true", "false", "pwd", "ls", "id", "whoami", "sh", "exit", "sleep", "date", "uname")
+
+
+def run(argv: list[str], stdin: bytes, container: Container) -> Result:
+    """Run ``argv`` in ``container``; raises :class:`NotFoundInPath` for unknown programs."""
+    if not argv:
+        return Result(stderr=b"no command given\n", exit_code=1)
+    program = argv[0].rsplit("/", 1)[-1]
+    if program not in APPLETS or program == "exit":
+        raise NotFoundInPath(argv[0])
+    if program == "sh":
+        if len(argv) >= 3 and argv[1] == "-c":
+            return _shell(argv[2], stdin, container)
+        return Result(stderr=b"sh: interactive shells arrive with the sandbox's next part; use: sh -c 'COMMANDS'\n", exit_code=2)
+    return _applet(program, argv[1:], stdin, container)
+
+
+def _applet(program: str, args: list[str], stdin: bytes, container: Container) -> Result:
+    if program == "echo":
+        newline = not (args[:1] == ["-n"])
+        text = " ".join(args[1:] if not newline else args)
+        return Result(stdout=(text + ("\n" if newline else "")).encode())
+    if program == "cat":
+        if not args or args == ["-"]:
+            return Result(stdout=stdin)
+        out, err, code = b"", b"", 0
+        for path in args:
+            if path in container.files:
+                out += container.files[path]
+            else:
+                err += f"cat: {path}: No such file or directory\n".encode()
+                code = 1
+        return Result(out, err, code)
+    if program in ("env", "printenv"):
+        if program == "printenv" and args:
+            values = [container.env[name] for name in args if name in container.env]
+            return Result(stdout="".join(v + "\n" for v in values).encode(), exit_code=0 if len(values) == len(args) else 1)
+        return Result(stdout="".join(f"{k}={v}\n" for k, v in sorted(container.env.items())).encode())
+    if program == "hostname":
+        return Result(stdout=f"{container.pod}\n".encode())
+    if program == "true":
+        return Result()
+    if program == "false":
+        return Result(exit_code=1)
+    if program == "pwd":
+        return Result(stdout=b"/\n")
+    if program == "ls":
+        if args and args[-1] == "/etc":
+            return Result(stdout=b"hostname\nhosts\nos-release\nresolv.conf\n")
+        return Result(stdout=b"bin\ndev\netc\nhome\nproc\nroot\nsys\ntmp\nusr\nvar\n")
+    if program in ("id", "whoami"):
+        return Result(stdout=b"uid=0(root) gid=0(root) groups=0(root)\n" if program == "id" else b"root\n")
+    if program == "sleep":
+        return Result()  # time does not pass for simulated processes
+    if program == "date":
+        import datetime
+
+        return Result(stdout=datetime.datetime.now(datetime.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y\n").encode())
+    if program == "uname":
+        return Result(stdout=b"Linux\n" if "-a" not in args else f"Linux {container.pod} 6.1.0-labrunner #1 SMP x86_64 GNU/Linux\n".encode())
+    raise NotFoundInPath(program)
+
+
+def expand(script: str, environment: Mapping[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` replaced outside single quotes, as sh does."""
+    import re
+
+    out, quoted, index = [], False, 0
+    while index < len(script):
+        char = script[index]
+        if char == "'":
+            quoted = not quoted
+        if char == "$" and not quoted:
+            match = re.match(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))", script[index:])
+            if match:
+                out.append(environment.get(match.group(1) or match.group(2), ""))
+                index += match.end()
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _shell(script: str, stdin: bytes, container: Container) -> Result:
+    """``sh -c``: commands separated by ``;``, ``&&`` and ``||``, with ``exit N`` and ``$VARIABLES``."""
+    script = expand(script, container.env)
+    try:
+        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError as error:
+        return Result(stderr=f"sh: syntax error: {error}\n".encode(), exit_code=2)
+    result = Result()
+    command: list[str] = []
+    pending = ";"
+    status = 0
+    for token in [*tokens, ";"]:
+        if token not in (";", "&&", "||"):
+            command.append(token)
+            continue
+        if command:
+            should_run = pending == ";" or (pending == "&&" and status == 0) or (pending == "||" and status != 0)
+            if should_run:
+                if command[0] == "exit":
+                    code = int(command[1]) if len(command) > 1 and command[1].lstrip("-").isdigit() else status
+                    result.exit_code = code % 256
+                    return result
+                try:
+                    step = run(command, stdin, container)
+                    stdin = b""  # only the first command reads the exec's stdin
+                except NotFoundInPath as missing:
+                    step = Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
+                result.stdout += step.stdout
+                result.stderr += step.stderr
+                status = step.exit_code
+        command = []
+        pending = token
+    result.exit_code = status
+    return result

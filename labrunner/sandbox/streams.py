@@ -1,0 +1,228 @@
+"""Pods' streams: ``kubectl logs`` (plain and followed) and ``kubectl exec`` over
+WebSocket ``v5.channel.k8s.io`` (the Python client's ``v4`` too).
+
+Exec framing (client-go tools/remotecommand): binary messages whose first byte
+is the channel (0 stdin, 1 stdout, 2 stderr, 3 error/status, 4 resize); v5 adds
+``[255, channel]`` to close a channel (kubectl closes stdin at EOF). The command
+runs once stdin is closed (or at once without ``-i``), its output goes out on 1
+and 2, and a ``Status`` on 3 carries the exit code, which kubectl exits with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from labrunner.sandbox import processes
+from labrunner.sandbox.store import NotFound, Store
+
+STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
+CLOSE = 255
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
+    return web.json_response(body, status=code)
+
+
+def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, web.Response | None]:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    name = pod["metadata"]["name"]
+    if wanted:
+        found = next((c for c in containers if c.get("name") == wanted), None)
+        if found is None:
+            return None, _status(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
+        return found, None
+    if len(containers) == 1:
+        return containers[0], None
+    names = " ".join(c.get("name", "") for c in containers)
+    return None, _status(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]")
+
+
+def _waiting(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
+    """Why the container is not running yet, in the kubelet's words, or None."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == container.get("name"):
+            waiting = (status.get("state") or {}).get("waiting")
+            if waiting:
+                reason = waiting.get("reason", "")
+                if reason in ("ErrImagePull", "ImagePullBackOff"):
+                    return f'container "{container.get("name")}" in pod "{pod["metadata"]["name"]}" is waiting to start: trying and failing to pull image'
+                return f'container "{container.get("name")}" in pod "{pod["metadata"]["name"]}" is waiting to start: {reason}'
+            return None
+    return f'container "{container.get("name")}" in pod "{pod["metadata"]["name"]}" is waiting to start: ContainerCreating'
+
+
+class PodStreams:
+    def __init__(self, store: Store, pods: Any) -> None:
+        self.store = store
+        self.pods = pods  # the pods ResourceType
+
+    def _pod(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, web.Response | None]:
+        try:
+            return self.store.get(self.pods, namespace, name), None
+        except NotFound:
+            return None, _status(404, "NotFound", f'pods "{name}" not found')
+
+    # -- logs -----------------------------------------------------------------------------
+
+    async def logs(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        pod, problem = self._pod(namespace, name)
+        if problem or pod is None:
+            return problem  # type: ignore[return-value]
+        container, problem = _container(pod, request.query.get("container"))
+        if problem or container is None:
+            return problem  # type: ignore[return-value]
+        waiting = _waiting(pod, container)
+        if waiting:
+            return _status(400, "BadRequest", waiting)
+        if request.query.get("previous") in ("true", "1"):
+            return _status(400, "BadRequest", f'previous terminated container "{container.get("name")}" in pod "{name}" not found')
+        try:
+            tail = int(request.query["tailLines"]) if "tailLines" in request.query else None
+        except ValueError:
+            return _status(400, "BadRequest", "tailLines must be a number")
+        stamps = request.query.get("timestamps") in ("true", "1")
+
+        def render(stamp: str, line: str) -> bytes:
+            return (f"{stamp} {line}\n" if stamps else f"{line}\n").encode()
+
+        lines = self.store.read_log(namespace, name, str(container.get("name")), tail)
+        if request.query.get("follow") not in ("true", "1"):
+            return web.Response(body=b"".join(render(s, l) for s, l in lines), content_type="text/plain")
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+        def listen(ns: str, pod_name: str, container_name: str, stamp: str, line: str) -> None:
+            if (ns, pod_name, container_name) == (namespace, name, container.get("name")):
+                queue.put_nowait((stamp, line))
+
+        self.store.log_listeners.append(listen)
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            for stamp, line in lines:
+                await response.write(render(stamp, line))
+            while request.transport is not None and not request.transport.is_closing():
+                try:
+                    stamp, line = await asyncio.wait_for(queue.get(), timeout=1.0)
+                except asyncio.TimeoutError:
+                    try:
+                        self.store.get(self.pods, namespace, name)
+                    except NotFound:
+                        break  # the pod is gone: so is its log stream
+                    continue
+                await response.write(render(stamp, line))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.store.log_listeners.remove(listen)
+        return response
+
+    # -- exec -----------------------------------------------------------------------------
+
+    async def exec(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        pod, problem = self._pod(namespace, name)
+        if problem or pod is None:
+            return problem  # type: ignore[return-value]
+        container, problem = _container(pod, request.query.get("container"))
+        if problem or container is None:
+            return problem  # type: ignore[return-value]
+        if _waiting(pod, container):
+            return _status(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            # kubectl falls back to SPDY only after a failed WebSocket upgrade; say why in words.
+            return _status(400, "BadRequest", "the labrunner sandbox speaks exec over WebSocket (v5.channel.k8s.io) only")
+        argv = request.query.getall("command", [])
+        wants_stdin = request.query.get("stdin") in ("true", "1")
+        tty = request.query.get("tty") in ("true", "1")
+        socket = web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"), autoping=True)
+        await socket.prepare(request)
+        stdin = b""
+        if wants_stdin:
+            stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")
+        environment = self._environment(pod, container)
+        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")), env=environment)
+        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        try:
+            result = processes.run(argv, stdin, box)
+        except processes.NotFoundInPath as missing:
+            failure = {"metadata": {}, "status": "Failure", "reason": "InternalError",
+                       "message": ("Internal error occurred: error executing command in container: failed to exec in container: "
+                                   "failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: "
+                                   f'exec: "{missing.program}": executable file not found in $PATH: unknown'),
+                       "details": {"causes": [{"message": f'exec: "{missing.program}": executable file not found in $PATH'}]}, "code": 500}
+            await socket.send_bytes(bytes([ERROR]) + json.dumps(failure).encode())
+            await socket.close()
+            return socket
+        if result.stdout:
+            await socket.send_bytes(bytes([STDOUT]) + result.stdout)
+        if result.stderr:
+            await socket.send_bytes(bytes([STDOUT if tty else STDERR]) + result.stderr)
+        if result.exit_code == 0:
+            outcome: dict[str, Any] = {"metadata": {}, "status": "Success"}
+        else:
+            outcome = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+                       "message": f"command terminated with non-zero exit code: exit status {result.exit_code}",
+                       "details": {"causes": [{"reason": "ExitCode", "message": str(result.exit_code)}]}}
+        await socket.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
+        await socket.close()
+        return socket
+
+    @staticmethod
+    async def _read_stdin(socket: web.WebSocketResponse, *, v5: bool) -> bytes:
+        """Everything sent on channel 0 until the client closes it (v5) or the socket."""
+        received = bytearray()
+        async for message in socket:
+            if message.type != WSMsgType.BINARY or not message.data:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                    break
+                continue
+            channel, payload = message.data[0], message.data[1:]
+            if channel == STDIN:
+                received += payload
+            elif v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
+                break
+        return bytes(received)
+
+    def _environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
+        environment = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOSTNAME": pod["metadata"]["name"],
+            "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+            "KUBERNETES_SERVICE_PORT": "443",
+            "HOME": "/root",
+        }
+        namespace = pod["metadata"]["namespace"]
+        secrets_type = self._lookup("secrets")
+        config_maps = self._lookup("configmaps")
+        for variable in container.get("env") or []:
+            name = variable.get("name")
+            if "value" in variable:
+                environment[name] = str(variable["value"])
+                continue
+            source = variable.get("valueFrom") or {}
+            reference = source.get("secretKeyRef") or source.get("configMapKeyRef")
+            if reference:
+                kind = secrets_type if "secretKeyRef" in source else config_maps
+                try:
+                    found = self.store.get(kind, namespace, reference.get("name", ""))
+                except NotFound:
+                    continue
+                value = (found.get("data") or {}).get(reference.get("key", ""))
+                if value is not None and "secretKeyRef" in source:
+                    import base64
+
+                    value = base64.b64decode(value).decode(errors="replace")
+                if value is not None:
+                    environment[name] = str(value)
+        return environment
+
+    @staticmethod
+    def _lookup(plural: str) -> Any:
+        from labrunner.sandbox import resources
+
+        return resources.lookup("", "v1", plural)
