@@ -196,7 +196,7 @@ class ResourceAPI:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.protobuf = Decoder()
-        self.streams = PodStreams(store, resources.lookup("", "v1", "pods"))
+        self.streams = PodStreams(store, resources.lookup("", "v1", "pods"), store.path.parent / "data")
         self.background: set[asyncio.Task[None]] = set()
         self.history: collections.deque[tuple[int, str, str, str, dict[str, Any]]] = collections.deque(maxlen=HISTORY)
         self.oldest_revision = store.revision()

@@ -12,6 +12,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from labrunner.sandbox import images
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Container:
     image: str
     env: Mapping[str, str]
     files: dict[str, bytes] = field(default_factory=dict)
+    data_dir: Path | None = None
+    """Where this pod's simulated programs keep data (a MySQL server's databases)."""
 
 
 class NotFoundInPath(Exception):
@@ -56,6 +61,11 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
     if not argv:
         return Result(stderr=b"no command given\n", exit_code=1)
     program = argv[0].rsplit("/", 1)[-1]
+    if program == "mysql" and images.repository(container.image) in ("mysql", "mariadb") and container.data_dir is not None:
+        from labrunner.sandbox.mysql import run_client
+
+        stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
+        return Result(stdout, stderr, code)
     if program not in APPLETS or program == "exit":
         raise NotFoundInPath(argv[0])
     if program == "sh":
@@ -151,6 +161,16 @@ def _shell(script: str, stdin: bytes, container: Container) -> Result:
         if command:
             should_run = pending == ";" or (pending == "&&" and status == 0) or (pending == "||" and status != 0)
             if should_run:
+                if command[0] == "exec" and len(command) > 1:
+                    command = command[1:]  # the process replaces the shell; its status ends it
+                    try:
+                        step = run(command, stdin, container)
+                    except NotFoundInPath as missing:
+                        step = Result(stderr=f"sh: exec: line 1: {missing.program}: not found\n".encode(), exit_code=127)
+                    result.stdout += step.stdout
+                    result.stderr += step.stderr
+                    result.exit_code = step.exit_code
+                    return result
                 if command[0] == "exit":
                     code = int(command[1]) if len(command) > 1 and command[1].lstrip("-").isdigit() else status
                     result.exit_code = code % 256

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -57,9 +59,19 @@ def _waiting(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
 
 
 class PodStreams:
-    def __init__(self, store: Store, pods: Any) -> None:
+    def __init__(self, store: Store, pods: Any, data_root: Path) -> None:
         self.store = store
         self.pods = pods  # the pods ResourceType
+        self.data_root = data_root
+        store.listeners.append(self._forget_deleted_pods)
+
+    def data_dir(self, namespace: str, pod: str) -> Path:
+        """The pod's own data (its MySQL databases): it lives and dies with the pod."""
+        return self.data_root / namespace / pod
+
+    def _forget_deleted_pods(self, event: str, group: str, plural: str, obj: dict[str, Any]) -> None:
+        if event == "DELETED" and plural == "pods" and not group:
+            shutil.rmtree(self.data_dir(obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), ignore_errors=True)
 
     def _pod(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, web.Response | None]:
         try:
@@ -145,7 +157,8 @@ class PodStreams:
         if wants_stdin:
             stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")
         environment = self._environment(pod, container)
-        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")), env=environment)
+        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
+                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")))
         box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
         try:
             result = processes.run(argv, stdin, box)

@@ -90,3 +90,24 @@ def test_the_python_clients_exec(cluster) -> None:  # type: ignore[no-untyped-de
     output = stream(api.connect_get_namespaced_pod_exec, pod, "networkdemo", command=["cat", "/etc/hostname"],
                     stdout=True, stderr=True, stdin=False, tty=False)
     assert output == f"{pod}\n"
+
+
+def test_step_6_seeds_db1_through_kubectl_exec(cluster) -> None:  # type: ignore[no-untyped-def]
+    _, kubectl = cluster
+    seed = kubectl("exec", "-i", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD"',
+                   stdin=(ASSETS / "db.txt").read_text())
+    assert seed.returncode == 0, seed.stderr
+    rows = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c",
+                   'mysql -N -B -uroot -p"$MYSQL_ROOT_PASSWORD" -e "SELECT name, city FROM db1.users ORDER BY id"')
+    assert rows.stdout.splitlines()[:2] == ["Mara Quill\tLisbon", "Tobias Fenwick\tLeeds"]
+    assert len(rows.stdout.splitlines()) == 10
+    wrong = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "mysql", "-uroot", "-pnope", "-e", "SELECT 1")
+    assert wrong.returncode == 1 and "ERROR 1045 (28000): Access denied for user 'root'@'localhost'" in wrong.stderr
+    # The data lives as long as the pod: a new pod starts with an empty server, as the lab's manifest implies.
+    kubectl("delete", "pods", "-n", "networkdemo", "-l", "app=mysql")
+    kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s")
+    for _ in range(50):
+        fresh = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" db1')
+        if "Unknown database 'db1'" in fresh.stderr:
+            break
+    assert "ERROR 1049 (42000): Unknown database 'db1'" in fresh.stderr
