@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from labrunner.sandbox import images
 
@@ -22,6 +23,8 @@ class Result:
     stdout: bytes = b""
     stderr: bytes = b""
     exit_code: int = 0
+    delay: float = 0.0
+    """Seconds the command takes (a connection timing out), waited before its output is sent."""
 
 
 @dataclass
@@ -34,6 +37,10 @@ class Container:
     files: dict[str, bytes] = field(default_factory=dict)
     data_dir: Path | None = None
     """Where this pod's simulated programs keep data (a MySQL server's databases)."""
+    pod_object: dict[str, Any] | None = None
+    network: Any = None
+    """The sandbox's :class:`~labrunner.sandbox.network.Network`, for wget, nslookup and nc."""
+    data_root: Path | None = None
 
 
 class NotFoundInPath(Exception):
@@ -66,6 +73,17 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
 
         stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
         return Result(stdout, stderr, code)
+    if program in ("wget", "nslookup", "nc") and container.network is not None and container.pod_object is not None:
+        from labrunner.sandbox import applets
+
+        if images.repository(container.image) in applets.NETWORK_IMAGES:
+            if program == "wget":
+                outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
+            elif program == "nslookup":
+                outcome = applets.nslookup(argv[1:], container.pod_object, container.network)
+            else:
+                outcome = applets.nc(argv[1:], container.pod_object, container.network)
+            return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
     if program not in APPLETS or program == "exit":
         raise NotFoundInPath(argv[0])
     if program == "sh":
@@ -170,6 +188,7 @@ def _shell(script: str, stdin: bytes, container: Container) -> Result:
                     result.stdout += step.stdout
                     result.stderr += step.stderr
                     result.exit_code = step.exit_code
+                    result.delay += step.delay
                     return result
                 if command[0] == "exit":
                     code = int(command[1]) if len(command) > 1 and command[1].lstrip("-").isdigit() else status
@@ -182,6 +201,7 @@ def _shell(script: str, stdin: bytes, container: Container) -> Result:
                     step = Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
                 result.stdout += step.stdout
                 result.stderr += step.stderr
+                result.delay += step.delay
                 status = step.exit_code
         command = []
         pending = token

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from labrunner.sandbox import processes
 from labrunner.sandbox.store import NotFound, Store
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
+TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
+"""Multiplies simulated waits (connection timeouts); tests make them short."""
 CLOSE = 255
 
 
@@ -63,6 +66,9 @@ class PodStreams:
         self.store = store
         self.pods = pods  # the pods ResourceType
         self.data_root = data_root
+        from labrunner.sandbox.network import Network
+
+        self.network = Network(store)
         store.listeners.append(self._forget_deleted_pods)
 
     def data_dir(self, namespace: str, pod: str) -> Path:
@@ -158,7 +164,8 @@ class PodStreams:
             stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")
         environment = self._environment(pod, container)
         box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
-                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")))
+                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")),
+                                  pod_object=pod, network=self.network, data_root=self.data_root)
         box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
         try:
             result = processes.run(argv, stdin, box)
@@ -171,6 +178,8 @@ class PodStreams:
             await socket.send_bytes(bytes([ERROR]) + json.dumps(failure).encode())
             await socket.close()
             return socket
+        if result.delay:
+            await asyncio.sleep(result.delay * TIME_SCALE)
         if result.stdout:
             await socket.send_bytes(bytes([STDOUT]) + result.stdout)
         if result.stderr:

@@ -1,0 +1,126 @@
+"""busybox's network applets in simulated containers: wget, nslookup, nc.
+
+Each asks the sandbox's :class:`~labrunner.sandbox.network.Network`, so what it
+prints is what the policies decide, in busybox's own words: ``wget: download
+timed out`` under a deny policy, ``;; connection timed out; no servers could be
+reached`` when egress isolation cuts DNS. Waiting is part of the lesson, so a
+timeout takes its time (scaled by ``LABRUNNER_SANDBOX_TIME_SCALE`` for tests).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from labrunner.sandbox.network import KUBE_DNS, Network
+from labrunner.sandbox.webapps import serve
+
+NETWORK_IMAGES = frozenset({"busybox", "alpine", "nicolaka/netshoot"})
+RESOLVER_TIMEOUT = 5.0
+WGET_DEFAULT_TIMEOUT = 900.0
+
+
+class Outcome:
+    def __init__(self, stdout: str = "", stderr: str = "", exit_code: int = 0, delay: float = 0.0) -> None:
+        self.stdout, self.stderr, self.exit_code, self.delay = stdout, stderr, exit_code, delay
+
+
+def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path) -> Outcome:
+    quiet, spider, output, timeout, url = False, False, None, WGET_DEFAULT_TIMEOUT, None
+    arguments = iter(args)
+    for argument in arguments:
+        if argument in ("-q", "--quiet"):
+            quiet = True
+        elif argument == "--spider":
+            spider = True
+        elif argument == "-O":
+            output = next(arguments, "-")
+        elif argument.startswith("-O"):
+            output = argument[2:]
+        elif argument in ("-T", "--timeout"):
+            timeout = float(next(arguments, "900"))
+        elif argument.startswith("--timeout="):
+            timeout = float(argument.split("=", 1)[1])
+        elif argument.startswith("-T") and argument[2:].isdigit():
+            timeout = float(argument[2:])
+        elif not argument.startswith("-"):
+            url = argument
+    if url is None:
+        return Outcome(stderr="BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...\n", exit_code=1)
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https"):
+        return Outcome(stderr=f"wget: not an http or ftp url: {url}\n", exit_code=1)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path or "/"
+    address, _, dns_reachable = network.resolve(pod, host)
+    if address is None:
+        return Outcome(stderr=f"wget: bad address '{host}'\n", exit_code=1, delay=0.0 if dns_reachable else min(RESOLVER_TIMEOUT, timeout))
+    progress = "" if quiet else f"Connecting to {host} ({address}:{port})\n"
+    connection = network.connect(pod, address, "TCP", port)
+    if connection.outcome == "timeout":
+        return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
+    if connection.outcome != "connected" or connection.pod is None:
+        return Outcome(stderr=progress + f"wget: can't connect to remote host ({address}): Connection refused\n", exit_code=1)
+    if parts.scheme == "https":
+        return Outcome(stderr=progress + "wget: TLS is not simulated by the labrunner sandbox yet\n", exit_code=1)
+    response = serve(connection.pod, path, network, data_root)
+    if response.delay >= timeout:
+        return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
+    if response.status >= 400:
+        reason = {404: "Not Found", 500: "Internal Server Error"}.get(response.status, "Error")
+        return Outcome(stderr=progress + f"wget: server returned error: HTTP/1.1 {response.status} {reason}\n", exit_code=1, delay=response.delay)
+    if spider:
+        return Outcome(stderr="" if quiet else progress + "remote file exists\n", delay=response.delay)
+    target = output if output is not None else (Path(path).name or "index.html")
+    if target == "-":
+        return Outcome(stdout=response.body.decode(errors="replace"), stderr="" if quiet else progress + "writing to stdout\n" + "-" * 20 + "\n", delay=response.delay)
+    saved = "" if quiet else progress + f"saving to '{target}'\n{target:<20} 100% |********************************| {len(response.body)}  0:00:00 ETA\n'{target}' saved\n"
+    return Outcome(stderr=saved, delay=response.delay)
+
+
+def nslookup(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
+    names = [a for a in args if not a.startswith("-")]
+    if not names:
+        return Outcome(stderr="BusyBox v1.36.1 multi-call binary.\n\nUsage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]\n", exit_code=1)
+    name = names[0]
+    dns = network.connect(pod, KUBE_DNS, "UDP", 53)
+    if dns.outcome != "connected":
+        return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=RESOLVER_TIMEOUT * 3)
+    header = f"Server:\t\t{KUBE_DNS}\nAddress:\t{KUBE_DNS}:53\n\n"
+    for fqdn in network.candidates(name, pod["metadata"]["namespace"]):
+        address = network.lookup(fqdn)
+        if address:
+            return Outcome(stdout=header + f"Name:\t{fqdn}\nAddress: {address}\n\n")
+    return Outcome(stdout=header + f"** server can't find {name}: NXDOMAIN\n\n", exit_code=1)
+
+
+def nc(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
+    verbose = any(a in ("-v", "-zv", "-vz") for a in args)
+    udp = any("u" in a.lstrip("-") for a in args if a.startswith("-") and not a.startswith("-w"))
+    wait = 0.0
+    operands: list[str] = []
+    arguments = iter(args)
+    for argument in arguments:
+        if argument == "-w":
+            wait = float(next(arguments, "0"))
+        elif re.fullmatch(r"-w\d+", argument):
+            wait = float(argument[2:])
+        elif not argument.startswith("-"):
+            operands.append(argument)
+    if len(operands) < 2 or not operands[1].isdigit():
+        return Outcome(stderr="BusyBox v1.36.1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT  - connect\n", exit_code=1)
+    host, port = operands[0], int(operands[1])
+    address, _, dns_reachable = network.resolve(pod, host)
+    if address is None:
+        return Outcome(stderr=f"nc: bad address '{host}'\n", exit_code=1, delay=0.0 if dns_reachable else RESOLVER_TIMEOUT)
+    if udp:
+        return Outcome(stderr=f"{host} ({address}:{port}) open\n" if verbose else "")
+    connection = network.connect(pod, address, "TCP", port)
+    if connection.outcome == "connected":
+        return Outcome(stderr=f"{host} ({address}:{port}) open\n" if verbose else "")
+    if connection.outcome == "timeout":
+        return Outcome(stderr=f"nc: {host} ({address}:{port}): Connection timed out\n", exit_code=1, delay=wait or 75.0)
+    return Outcome(stderr=f"nc: {host} ({address}:{port}): Connection refused\n", exit_code=1)

@@ -1,0 +1,256 @@
+"""The sandbox's data plane: names, addresses, and who may connect to whom.
+
+Every connection a simulated program opens goes through :meth:`Network.connect`:
+the destination is resolved (a Service's cluster IP to one of its ready
+endpoints and the target port, or a pod IP), then decided by labrunner's
+NetworkPolicy engine, egress at the source and ingress at the destination, but
+only while a policy-enforcing CNI runs (Calico's ``calico-node`` DaemonSet ready
+in kube-system or calico-system); before that everything is allowed, as on a
+cluster whose CNI ignores policies. A denied connection is dropped (the client
+times out, as with Calico); a port nothing listens on is refused.
+
+DNS is CoreDNS's: ``svc``, ``svc.ns``, ``svc.ns.svc.cluster.local`` and pod
+``a-b-c-d.ns.pod.cluster.local`` names, with the pod's search domains; a lookup
+is itself a UDP 53 connection to a kube-dns pod, so egress policies apply.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from labrunner.netpol.evaluate import evaluate
+from labrunner.netpol.parse import ObjectError, cluster_from_objects
+from labrunner.sandbox import images, resources
+from labrunner.sandbox.store import NotFound, Store
+
+Outcome = Literal["connected", "timeout", "refused", "unreachable"]
+CLUSTER_DOMAIN = "cluster.local"
+KUBE_DNS = "10.96.0.10"
+
+DEFAULT_LISTENERS: dict[str, tuple[tuple[str, int], ...]] = {
+    "mysql": (("TCP", 3306), ("TCP", 33060)),
+    "mariadb": (("TCP", 3306),),
+    "webdevops/php-apache": (("TCP", 80), ("TCP", 443)),
+    "php": (("TCP", 80),),
+    "httpd": (("TCP", 80),),
+    "nginx": (("TCP", 80),),
+    "traefik/whoami": (("TCP", 80),),
+    "coredns/coredns": (("UDP", 53), ("TCP", 53), ("TCP", 9153)),
+    "coredns": (("UDP", 53), ("TCP", 53), ("TCP", 9153)),
+    "redis": (("TCP", 6379),),
+    "postgres": (("TCP", 5432),),
+    "memcached": (("TCP", 11211),),
+}
+"""What each simulated image listens on, besides the container ports a manifest declares."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    outcome: Outcome
+    address: str
+    port: int
+    pod: dict[str, Any] | None = None
+    """The pod that accepted the connection."""
+    reason: str = ""
+    """Why it did not connect (the engine's sentence for a drop)."""
+
+
+def _rt(group: str, plural: str) -> Any:
+    return resources.lookup(group, "v1", plural)
+
+
+class Network:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- what pods carry ----------------------------------------------------------------
+
+    def secret_value(self, namespace: str, name: str, key: str) -> str | None:
+        import base64
+
+        try:
+            secret = self.store.get(_rt("", "secrets"), namespace, name)
+        except NotFound:
+            return None
+        value = (secret.get("data") or {}).get(key)
+        return base64.b64decode(value).decode(errors="replace") if value is not None else None
+
+    def config_map_value(self, namespace: str, name: str, key: str) -> str | None:
+        try:
+            config_map = self.store.get(_rt("", "configmaps"), namespace, name)
+        except NotFound:
+            return None
+        value = (config_map.get("data") or {}).get(key)
+        return str(value) if value is not None else None
+
+    def pod_environment(self, pod: dict[str, Any]) -> dict[str, str]:
+        """The first container's environment variables (values and Secret references)."""
+        container = ((pod.get("spec") or {}).get("containers") or [{}])[0]
+        found: dict[str, str] = {}
+        for variable in container.get("env") or []:
+            if "value" in variable:
+                found[variable["name"]] = str(variable["value"])
+            reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
+            if reference:
+                value = self.secret_value(pod["metadata"]["namespace"], reference.get("name", ""), reference.get("key", ""))
+                if value is not None:
+                    found[variable["name"]] = value
+        return found
+
+    # -- the CNI -------------------------------------------------------------------------
+
+    def enforcing(self) -> bool:
+        """A policy-enforcing CNI is installed and ready: calico-node on every node."""
+        daemonsets = _rt("apps", "daemonsets")
+        for namespace in ("kube-system", "calico-system"):
+            try:
+                calico = self.store.get(daemonsets, namespace, "calico-node")
+            except NotFound:
+                continue
+            status = calico.get("status") or {}
+            if status.get("desiredNumberScheduled") and status.get("numberReady") == status.get("desiredNumberScheduled"):
+                return True
+        return False
+
+    # -- names ----------------------------------------------------------------------------
+
+    def pods(self) -> list[dict[str, Any]]:
+        return [p for p in self.store.list(_rt("", "pods")) if (p.get("status") or {}).get("podIP") and not p["metadata"].get("deletionTimestamp")]
+
+    def pod_by_ip(self, address: str) -> dict[str, Any] | None:
+        return next((p for p in self.pods() if p["status"]["podIP"] == address), None)
+
+    def service_by_ip(self, address: str) -> dict[str, Any] | None:
+        return next((s for s in self.store.list(_rt("", "services")) if (s.get("spec") or {}).get("clusterIP") == address), None)
+
+    def candidates(self, name: str, namespace: str) -> list[str]:
+        """The fully qualified names a resolver in ``namespace`` tries, in order (ndots:5)."""
+        name = name.rstrip(".")
+        searches = [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
+        if name.count(".") >= 5:
+            return [name] + [f"{name}.{s}" for s in searches]
+        return [f"{name}.{s}" for s in searches] + [name]
+
+    def lookup(self, fqdn: str) -> str | None:
+        """CoreDNS's answer for one fully qualified name, or None (NXDOMAIN)."""
+        parts = fqdn.rstrip(".").split(".")
+        suffix = CLUSTER_DOMAIN.split(".")
+        if parts[-len(suffix):] != suffix:
+            return None
+        head = parts[: -len(suffix)]
+        if len(head) == 3 and head[2] == "svc":
+            try:
+                service = self.store.get(_rt("", "services"), head[1], head[0])
+            except NotFound:
+                return None
+            address = (service.get("spec") or {}).get("clusterIP")
+            return address if address and address != "None" else None
+        if len(head) == 3 and head[2] == "pod":
+            candidate = head[0].replace("-", ".")
+            try:
+                ipaddress.ip_address(candidate)
+            except ValueError:
+                return None
+            return candidate
+        return None
+
+    # -- connections ------------------------------------------------------------------------
+
+    def listens(self, pod: dict[str, Any], protocol: str, port: int) -> bool:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for declared in container.get("ports") or []:
+                if declared.get("containerPort") == port and declared.get("protocol", "TCP") == protocol:
+                    return True
+            if (protocol, port) in DEFAULT_LISTENERS.get(images.repository(str(container.get("image", ""))), ()):
+                return True
+        return False
+
+    def _ready(self, pod: dict[str, Any]) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+
+    def connect(self, source: dict[str, Any], address: str, protocol: str, port: int) -> Connection:
+        """Open a connection from ``source`` (a pod) to ``address:port``."""
+        target_port = port
+        destination: dict[str, Any] | None
+        service = self.service_by_ip(address)
+        if service is not None:
+            spec_port = next((p for p in (service.get("spec") or {}).get("ports") or []
+                              if p.get("port") == port and p.get("protocol", "TCP") == protocol), None)
+            if spec_port is None:
+                return Connection("refused", address, port, reason=f"service {service['metadata']['name']} has no {protocol} port {port}")
+            selector = (service.get("spec") or {}).get("selector") or {}
+            backends = [p for p in self.pods() if p["metadata"]["namespace"] == service["metadata"]["namespace"]
+                        and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items()) and self._ready(p)]
+            if not backends:
+                return Connection("refused", address, port, reason=f"service {service['metadata']['name']} has no ready endpoints")
+            destination = random.choice(backends)
+            target = spec_port.get("targetPort", port)
+            target_port = self._resolve_target_port(destination, target, protocol) or port
+        else:
+            destination = self.pod_by_ip(address)
+            if destination is None:
+                return Connection("unreachable" if _internal(address) else "timeout", address, port,
+                                  reason="no pod has this address" if _internal(address) else "the sandbox has no internet")
+        verdict = self._decide(source, destination, protocol, target_port)
+        if verdict is not None:
+            return Connection("timeout", address, port, destination, verdict)
+        if not self.listens(destination, protocol, target_port):
+            return Connection("refused", address, port, destination, f"nothing listens on {protocol} {target_port} in {destination['metadata']['name']}")
+        return Connection("connected", address, port, destination)
+
+    def _resolve_target_port(self, pod: dict[str, Any], target: Any, protocol: str) -> int | None:
+        if isinstance(target, int):
+            return target
+        if isinstance(target, str) and target.isdigit():
+            return int(target)
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for declared in container.get("ports") or []:
+                if declared.get("name") == target and declared.get("protocol", "TCP") == protocol:
+                    return int(declared["containerPort"])
+        return None
+
+    def _decide(self, source: dict[str, Any], destination: dict[str, Any], protocol: str, port: int) -> str | None:
+        """None when allowed; otherwise the engine's sentence for why it was dropped."""
+        if not self.enforcing():
+            return None
+        objects = [
+            *self.store.list(_rt("", "namespaces")),
+            *self.pods(),
+            *self.store.list(_rt("networking.k8s.io", "networkpolicies")),
+        ]
+        try:
+            cluster = cluster_from_objects(objects)
+            verdict = evaluate(cluster, cluster.pod(_ref(source)), cluster.pod(_ref(destination)), protocol, port)  # type: ignore[arg-type]
+        except (ObjectError, KeyError):
+            return None  # a policy the engine cannot read does not drop traffic here; lint says why
+        return None if verdict.allowed else verdict.sentence()
+
+    def resolve(self, source: dict[str, Any], name: str) -> tuple[str | None, str | None, bool]:
+        """(address, fully qualified name, DNS reachable) for ``name`` as seen from ``source``."""
+        try:
+            ipaddress.ip_address(name)
+            return name, name, True
+        except ValueError:
+            pass
+        dns = self.connect(source, KUBE_DNS, "UDP", 53)
+        if dns.outcome != "connected":
+            return None, None, False
+        for fqdn in self.candidates(name, source["metadata"]["namespace"]):
+            address = self.lookup(fqdn)
+            if address:
+                return address, fqdn, True
+        return None, None, True
+
+
+def _ref(pod: dict[str, Any]) -> str:
+    return f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+
+
+def _internal(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_private
+    except ValueError:
+        return False

@@ -1,0 +1,137 @@
+"""The NetworkPolicy lab's story, end to end on a fresh sandbox with the real kubectl:
+the page lists the rows, deny policies make wget time out, the database is
+isolated and opened to the web server only, interpoddemo2 is refused, DNS dies
+under egress isolation and comes back with the right policy.
+
+The learner's probe pod here is a busybox pod reached with ``kubectl exec`` (an
+interactive ``kubectl run -ti`` comes with attach). Simulated waits are scaled
+down (LABRUNNER_SANDBOX_TIME_SCALE) so timeouts take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.files import SandboxFiles
+from tests.conftest import REPO
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+ASSETS = REPO / "assets" / "networkpolicies"
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
+    files = SandboxFiles(tmp_path_factory.mktemp("story") / "sandbox")
+    previous = os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE")
+    os.environ["LABRUNNER_SANDBOX_TIME_SCALE"] = "0.05"
+    try:
+        start(files)
+    finally:
+        if previous is None:
+            del os.environ["LABRUNNER_SANDBOX_TIME_SCALE"]
+        else:
+            os.environ["LABRUNNER_SANDBOX_TIME_SCALE"] = previous
+    home = tmp_path_factory.mktemp("home")
+
+    def run(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}
+        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=120, input=stdin)
+        if check:
+            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
+        return completed
+
+    yield run
+    stop(files)
+
+
+def page(kubectl: Kubectl, service: str = "interpoddemo") -> subprocess.CompletedProcess[str]:
+    return kubectl("exec", "-n", "networkdemo", "demopod", "--", "wget", "-q", "--timeout=5", f"http://{service}/index.php", "-O", "-", check=False)
+
+
+def apply(kubectl: Kubectl, name: str) -> None:
+    kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / name))
+
+
+def test_the_lab_from_deployment_to_dns(kubectl: Kubectl) -> None:
+    # Steps 1-6: the application, exposed and seeded.
+    kubectl("create", "namespace", "networkdemo")
+    apply(kubectl, "mysqlpod.yaml")
+    apply(kubectl, "app.yaml")
+    kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s")
+    kubectl("rollout", "status", "deployment/interpoddemo", "-n", "networkdemo", "--timeout=60s")
+    kubectl("expose", "deployment", "mysql", "-n", "networkdemo", "--port", "3306")
+    kubectl("expose", "deployment", "interpoddemo", "-n", "networkdemo", "--port", "80")
+    kubectl("run", "demopod", "-n", "networkdemo", "--image=busybox", "--labels=run=demopod", "--", "sleep", "3600")
+    kubectl("wait", "-n", "networkdemo", "--for=condition=Ready", "pod/demopod", "--timeout=30s")
+    assert "MySQL connection failed: Unknown database &#039;db1&#039;" in page(kubectl).stdout
+    kubectl("exec", "-i", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD"',
+            stdin=(ASSETS / "db.txt").read_text())
+    listed = page(kubectl).stdout
+    assert listed.count("<tr><td>") == 10 and "<td>Mara Quill</td>" in listed
+
+    # Before Calico, a deny policy has no effect: the CNI ignores policies.
+    apply(kubectl, "deny-ingress.yaml")
+    assert page(kubectl).stdout.count("<tr><td>") == 10
+
+    # Steps 7-10: Calico enforces; deny-ingress drops, allow-ingress-webserver lets the page through.
+    kubectl("apply", "-f", str(ASSETS / "calico-sandbox.yaml"))
+    kubectl("rollout", "status", "daemonset/calico-node", "-n", "kube-system", "--timeout=60s")
+    denied = page(kubectl)
+    assert (denied.returncode, denied.stderr.splitlines()[0]) == (1, "wget: download timed out")
+    apply(kubectl, "allow-ingress-webserver.yaml")
+    assert "MySQL connection failed: Connection timed out" in page(kubectl).stdout
+
+    # Step 12: no policies, rows again. Steps 13-14: the database isolated, then opened to the web server.
+    kubectl("delete", "networkpolicy", "--all", "-n", "networkdemo")
+    assert page(kubectl).stdout.count("<tr><td>") == 10
+    apply(kubectl, "deny-ingress-db.yaml")
+    assert "MySQL connection failed: Connection timed out" in page(kubectl).stdout
+    apply(kubectl, "allow-ingress-db.yaml")
+    assert page(kubectl).stdout.count("<tr><td>") == 10
+
+    # Step 15: interpoddemo2 has other labels, so the database refuses it.
+    apply(kubectl, "app2.yaml")
+    kubectl("rollout", "status", "deployment/interpoddemo2", "-n", "networkdemo", "--timeout=60s")
+    assert "MySQL connection failed: Connection timed out" in page(kubectl, "interpoddemo2").stdout
+    assert page(kubectl).stdout.count("<tr><td>") == 10
+
+    # Steps 16-17: egress isolation kills DNS; the DNS policy brings names back (and nothing else).
+    apply(kubectl, "deny-all-egress.yaml")
+    lookup = kubectl("exec", "-n", "networkdemo", "demopod", "--", "nslookup", "interpoddemo", check=False)
+    assert lookup.returncode == 1 and ";; connection timed out; no servers could be reached" in lookup.stdout
+    apply(kubectl, "egress-allow-dns.yaml")
+    lookup = kubectl("exec", "-n", "networkdemo", "demopod", "--", "nslookup", "interpoddemo")
+    assert "Name:\tinterpoddemo.networkdemo.svc.cluster.local" in lookup.stdout
+    still_closed = page(kubectl)
+    assert still_closed.returncode == 1 and "wget: download timed out" in still_closed.stderr
+
+
+def test_probes_say_what_busybox_says(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "probes")
+    kubectl("run", "box", "-n", "probes", "--image=busybox", "--", "sleep", "3600")
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", "probes")
+    kubectl("expose", "deployment", "web", "-n", "probes", "--port", "80")
+    kubectl("rollout", "status", "deployment/web", "-n", "probes", "--timeout=60s")
+    kubectl("wait", "-n", "probes", "--for=condition=Ready", "pod/box", "--timeout=30s")
+
+    def box(*argv: str) -> subprocess.CompletedProcess[str]:
+        return kubectl("exec", "-n", "probes", "box", "--", *argv, check=False)
+
+    assert "Welcome to nginx!" in box("wget", "-q", "-O", "-", "http://web").stdout
+    assert box("wget", "-q", "-O", "-", "http://web.probes.svc.cluster.local/").returncode == 0
+    assert box("wget", "-q", "-O", "-", "http://nowhere").stderr.startswith("wget: bad address 'nowhere'\n")
+    refused = box("wget", "-q", "-O", "-", "http://web:8080")
+    assert refused.returncode == 1 and "wget: can't connect to remote host (10.96.0." in refused.stderr
+    assert box("nc", "-z", "-v", "-w", "2", "web", "80").stderr.startswith("web (10.96.0.")
+    missing = box("nslookup", "nowhere")
+    assert missing.returncode == 1 and "** server can't find nowhere: NXDOMAIN" in missing.stdout
+    not_found = box("wget", "-q", "-O", "-", "http://web/missing")
+    assert "wget: server returned error: HTTP/1.1 404 Not Found" in not_found.stderr
