@@ -67,6 +67,7 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
     if parts.scheme == "https":
         return Outcome(stderr=progress + "wget: TLS is not simulated by the labrunner sandbox yet\n", exit_code=1)
     response = serve(connection.pod, path, network, data_root)
+    network.access_log(connection.pod, pod, "GET", path, response.status, len(response.body), "Wget")
     if response.delay >= timeout:
         return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
     if response.status >= 400:

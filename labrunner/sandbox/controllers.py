@@ -446,6 +446,7 @@ class ControlPlane:
         running = age >= CREATING_SECONDS
         ready = age >= READY_SECONDS
         statuses = []
+        earlier = {s.get("name"): s for s in status.get("containerStatuses") or []}
         for container in containers:
             state = {"running": {"startedAt": status.get("startTime", now())}} if running else {"waiting": {"reason": "ContainerCreating"}}
             statuses.append({"name": container.get("name"), "image": container.get("image"),
@@ -454,6 +455,11 @@ class ControlPlane:
                              "ready": ready, "restartCount": 0, "started": running, "state": state})
             if statuses[-1]["containerID"] is None:
                 del statuses[-1]["containerID"]
+            previous = earlier.get(container.get("name")) or {}
+            if previous.get("restartCount"):
+                statuses[-1]["restartCount"] = previous["restartCount"]  # restarts after an attached shell exited
+            if previous.get("lastState"):
+                statuses[-1]["lastState"] = previous["lastState"]
         if statuses != status.get("containerStatuses") or changed:
             was_running = any("running" in (s.get("state") or {}) for s in status.get("containerStatuses") or [])
             status["containerStatuses"] = statuses

@@ -100,6 +100,16 @@ class Network:
                     found[variable["name"]] = value
         return found
 
+    def access_log(self, server: dict[str, Any], client: dict[str, Any], method: str, path: str, status: int, size: int, agent: str) -> None:
+        """The web server's access line, as Apache or nginx writes it, into its container log."""
+        import datetime
+
+        container = ((server.get("spec") or {}).get("containers") or [{}])[0].get("name", "")
+        moment = datetime.datetime.now(datetime.timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        client_ip = (client.get("status") or {}).get("podIP", "-")
+        line = f'{client_ip} - - [{moment}] "{method} {path} HTTP/1.1" {status} {size} "-" "{agent}"'
+        self.store.append_log(server["metadata"]["namespace"], server["metadata"]["name"], str(container), [line])
+
     # -- the CNI -------------------------------------------------------------------------
 
     def enforcing(self) -> bool:

@@ -194,6 +194,141 @@ class PodStreams:
         await socket.close()
         return socket
 
+    # -- attach: an interactive shell ----------------------------------------------------
+
+    async def attach(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        """``kubectl attach`` and ``kubectl run -ti``: the container's shell, line by
+        line, with a TTY's echo, backspace, Ctrl-C and Ctrl-D; ``exit N`` ends the
+        container with that code (the pod then Succeeds or Fails)."""
+        pod, problem = self._pod(namespace, name)
+        if problem or pod is None:
+            return problem  # type: ignore[return-value]
+        container, problem = _container(pod, request.query.get("container"))
+        if problem or container is None:
+            return problem  # type: ignore[return-value]
+        if _waiting(pod, container):
+            return _status(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return _status(400, "BadRequest", "the labrunner sandbox speaks attach over WebSocket (v5.channel.k8s.io) only")
+        tty = request.query.get("tty") in ("true", "1")
+        socket = web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"), autoping=True)
+        await socket.prepare(request)
+        shell_command = [*(container.get("command") or []), *(container.get("args") or [])]
+        if shell_command and shell_command[0].rsplit("/", 1)[-1] not in ("sh", "ash", "bash"):
+            await socket.send_bytes(bytes([STDOUT]) + b"(this container runs no shell; the labrunner sandbox attaches to shells only)\r\n")
+            await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
+            await socket.close()
+            return socket
+        environment = self._environment(pod, container)
+        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
+                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")),
+                                  pod_object=pod, network=self.network, data_root=self.data_root)
+        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        exit_code = await self._shell_session(socket, box, tty=tty)
+        await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
+        await socket.close()
+        self._container_exited(namespace, name, str(container.get("name")), exit_code)
+        return socket
+
+    async def _shell_session(self, socket: web.WebSocketResponse, box: processes.Container, *, tty: bool) -> int:
+        prompt = b"/ # "
+        newline = b"\r\n" if tty else b"\n"
+
+        async def send(data: bytes) -> None:
+            if data:
+                await socket.send_bytes(bytes([STDOUT]) + data)
+
+        await send(prompt)
+        line = bytearray()
+        async for message in socket:
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                return 0
+            if message.type != WSMsgType.BINARY or not message.data:
+                continue
+            channel, payload = message.data[0], message.data[1:]
+            if channel == CLOSE and payload[:1] == bytes([STDIN]):
+                return 0
+            if channel != STDIN:
+                continue  # resize and others
+            for byte in payload:
+                if byte in (0x0D, 0x0A):
+                    if tty:
+                        await send(newline)
+                    command = line.decode(errors="replace").strip()
+                    line.clear()
+                    if command:
+                        finished, code, output = self._run_line(command, box)
+                        result_delay = output.delay
+                        if result_delay:
+                            await asyncio.sleep(result_delay * TIME_SCALE)
+                        text = output.stdout + output.stderr
+                        await send(text.replace(b"\n", newline) if tty else text)
+                        if finished:
+                            return code
+                    await send(prompt)
+                elif byte == 0x03:  # Ctrl-C
+                    line.clear()
+                    await send(b"^C" + newline + prompt)
+                elif byte == 0x04:  # Ctrl-D on an empty line ends the shell
+                    if not line:
+                        if tty:
+                            await send(newline)
+                        return 0
+                elif byte in (0x7F, 0x08):
+                    if line:
+                        line.pop()
+                        if tty:
+                            await send(b"\b \b")
+                elif byte >= 0x20 or byte == 0x09:
+                    line.append(byte)
+                    if tty:
+                        await send(bytes([byte]))
+        return 0
+
+    @staticmethod
+    def _run_line(command: str, box: processes.Container) -> tuple[bool, int, processes.Result]:
+        """One line typed at the prompt: (shell ends, its exit code, the output)."""
+        words = command.split()
+        if words[0] == "exit":
+            code = int(words[1]) % 256 if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
+            return True, code, processes.Result()
+        try:
+            result = processes.run(["sh", "-c", command], b"", box)
+        except processes.NotFoundInPath as missing:
+            result = processes.Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
+        return False, result.exit_code, result
+
+    def _container_exited(self, namespace: str, name: str, container_name: str, code: int) -> None:
+        """The attached shell ended: the container terminates (restartPolicy Never) or restarts."""
+        try:
+            pod = self.store.get(self.pods, namespace, name)
+        except NotFound:
+            return
+        from labrunner.sandbox.store import now
+
+        policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
+        status = pod.setdefault("status", {})
+        for container_status in status.get("containerStatuses") or []:
+            if container_status.get("name") != container_name:
+                continue
+            if policy == "Always" or (policy == "OnFailure" and code != 0):
+                container_status["restartCount"] = int(container_status.get("restartCount", 0)) + 1
+                container_status["lastState"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": now()}}
+            else:
+                container_status["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                                            "startedAt": status.get("startTime", now()), "finishedAt": now()}}
+                container_status["ready"] = False
+                container_status["started"] = False
+                status["phase"] = "Succeeded" if code == 0 else "Failed"
+                for condition in status.get("conditions") or []:
+                    if condition.get("type") in ("Ready", "ContainersReady"):
+                        condition["status"] = "False"
+                        condition["reason"] = "PodCompleted"
+        try:
+            self.store.update(self.pods, pod)
+        except (NotFound, Exception):  # the learner deleted it meanwhile
+            pass
+
     @staticmethod
     async def _read_stdin(socket: web.WebSocketResponse, *, v5: bool) -> bytes:
         """Everything sent on channel 0 until the client closes it (v5) or the socket."""

@@ -135,3 +135,20 @@ def test_probes_say_what_busybox_says(kubectl: Kubectl) -> None:
     assert missing.returncode == 1 and "** server can't find nowhere: NXDOMAIN" in missing.stdout
     not_found = box("wget", "-q", "-O", "-", "http://web/missing")
     assert "wget: server returned error: HTTP/1.1 404 Not Found" in not_found.stderr
+
+
+def test_kubectl_run_rm_i_gives_a_shell_and_its_exit_code(kubectl: Kubectl) -> None:
+    kubectl("create", "namespace", "shells")
+    script = "hostname\necho hi $HOSTNAME\nnope\nnslookup kube-dns.kube-system\nexit 3\n"
+    completed = kubectl("run", "-n", "shells", "probe", "--rm", "-i", "--image=busybox", "--restart=Never", "--", "/bin/sh",
+                        stdin=script, check=False)
+    assert completed.returncode == 3
+    assert "/ # probe\n/ # hi probe\n/ # sh: nope: not found\n" in completed.stdout
+    assert "Name:\tkube-dns.kube-system.svc.cluster.local\nAddress: 10.96.0.10" in completed.stdout
+    assert 'pod "probe" deleted' in completed.stdout
+    assert kubectl("get", "pods", "-n", "shells", "-o", "name").stdout == ""
+
+
+def test_a_web_servers_log_shows_the_probes_requests(kubectl: Kubectl) -> None:
+    logs = kubectl("logs", "-n", "probes", "deployment/web").stdout
+    assert '"GET / HTTP/1.1" 200' in logs and '"Wget"' in logs
