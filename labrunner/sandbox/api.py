@@ -311,6 +311,8 @@ class ResourceAPI:
                 return await self.streams.exec(request, namespace, name)
             if rest[2] == "attach" and request.method in ("GET", "POST"):
                 return await self.streams.attach(request, namespace, name)
+            if rest[2] == "portforward" and request.method in ("GET", "POST"):
+                return await self.streams.port_forward(request, namespace, name)
         if len(rest) > 2:
             return unsupported(request, f"the {rest[2]} subresource of {resource.plural}")
         if request.query.get("watch") in ("1", "true"):

@@ -194,6 +194,18 @@ class PodStreams:
         await socket.close()
         return socket
 
+    # -- port-forward -------------------------------------------------------------------------
+
+    async def port_forward(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        from labrunner.sandbox.portforward import port_forward
+
+        pod, problem = self._pod(namespace, name)
+        if problem or pod is None:
+            return problem  # type: ignore[return-value]
+        if (pod.get("status") or {}).get("phase") != "Running":
+            return _status(400, "BadRequest", f"pod {name} is not running (phase {(pod.get('status') or {}).get('phase', 'Pending')})")
+        return await port_forward(request, pod, self.network, self.data_root, TIME_SCALE)
+
     # -- attach: an interactive shell ----------------------------------------------------
 
     async def attach(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:

@@ -48,8 +48,13 @@ def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
             assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
         return completed
 
+    run.environment = {"KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}  # type: ignore[attr-defined]
     yield run
     stop(files)
+
+
+def _kubectl_env(kubectl: Kubectl) -> dict[str, str]:
+    return kubectl.environment  # type: ignore[attr-defined, no-any-return]
 
 
 def page(kubectl: Kubectl, service: str = "interpoddemo") -> subprocess.CompletedProcess[str]:
@@ -152,3 +157,32 @@ def test_kubectl_run_rm_i_gives_a_shell_and_its_exit_code(kubectl: Kubectl) -> N
 def test_a_web_servers_log_shows_the_probes_requests(kubectl: Kubectl) -> None:
     logs = kubectl("logs", "-n", "probes", "deployment/web").stdout
     assert '"GET / HTTP/1.1" 200' in logs and '"Wget"' in logs
+
+
+def test_port_forward_shows_the_page_on_the_learners_machine(kubectl: Kubectl, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        local_port = probe.getsockname()[1]
+    environment = dict(os.environ)
+    forward = subprocess.Popen(
+        [KUBECTL or "kubectl", "port-forward", "-n", "networkdemo", "svc/interpoddemo", f"{local_port}:80"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**environment, **_kubectl_env(kubectl)},
+    )
+    try:
+        assert forward.stdout is not None
+        assert forward.stdout.readline().startswith(f"Forwarding from 127.0.0.1:{local_port} -> 80")
+        with urllib.request.urlopen(f"http://127.0.0.1:{local_port}/index.php", timeout=10) as response:
+            body = response.read().decode()
+        assert response.status == 200 and "<h1>Users in db1</h1>" in body
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{local_port}/missing", timeout=10)
+            raise AssertionError("expected a 404")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
