@@ -97,8 +97,8 @@ def test_only_version_and_health_answer_without_the_token(sandbox: SandboxFiles)
     code, body = request(sandbox, "/metrics", token)
     assert code == 404 and body["kind"] == "Status"
     assert body["message"] == "the labrunner sandbox does not support GET /metrics yet"
-    code, body = request(sandbox, "/api/v1/namespaces/default/pods/web/portforward", token)
-    assert (code, body["message"]) == (404, "the labrunner sandbox does not support the portforward subresource of pods yet")
+    code, body = request(sandbox, "/api/v1/namespaces/default/pods/web/eviction", token)
+    assert (code, body["message"]) == (404, "the labrunner sandbox does not support the eviction subresource of pods yet")
 
 
 def test_the_kubernetes_client_talks_to_it(sandbox: SandboxFiles) -> None:
