@@ -125,3 +125,30 @@ def nc(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
     if connection.outcome == "timeout":
         return Outcome(stderr=f"nc: {host} ({address}:{port}): Connection timed out\n", exit_code=1, delay=wait or 75.0)
     return Outcome(stderr=f"nc: {host} ({address}:{port}): Connection refused\n", exit_code=1)
+
+
+def ping(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
+    count, operands = 4, []
+    arguments = iter(args)
+    for argument in arguments:
+        if argument == "-c":
+            count = int(next(arguments, "4"))
+        elif argument.startswith("-c") and argument[2:].isdigit():
+            count = int(argument[2:])
+        elif not argument.startswith("-"):
+            operands.append(argument)
+    if not operands:
+        return Outcome(stderr="BusyBox v1.36.1 multi-call binary.\n\nUsage: ping [OPTIONS] HOST\n", exit_code=1)
+    host = operands[0]
+    address, _, dns_reachable = network.resolve(pod, host)
+    if address is None:
+        return Outcome(stderr=f"ping: bad address '{host}'\n", exit_code=1, delay=0.0 if dns_reachable else RESOLVER_TIMEOUT)
+    lines = [f"PING {host} ({address}): 56 data bytes"]
+    replied = network.ping(pod, address)
+    if replied:
+        lines += [f"64 bytes from {address}: seq={n} ttl=64 time=0.08{n % 10} ms" for n in range(count)]
+    lines += ["", f"--- {host} ping statistics ---",
+              f"{count} packets transmitted, {count if replied else 0} packets received, {0 if replied else 100}% packet loss"]
+    if replied:
+        lines.append("round-trip min/avg/max = 0.080/0.082/0.085 ms")
+    return Outcome(stdout="\n".join(lines) + "\n", exit_code=0 if replied else 1, delay=float(count))

@@ -222,6 +222,18 @@ class Network:
                     return int(declared["containerPort"])
         return None
 
+    def ping(self, source: dict[str, Any], address: str) -> bool:
+        """Whether an ICMP echo from ``source`` gets its reply. A Service's cluster IP never
+        answers (kube-proxy forwards only its ports); to a pod, ICMP is admitted only by
+        rules without ports, which the engine decides when asked about a protocol no
+        port rule names."""
+        if self.service_by_ip(address) is not None:
+            return False
+        destination = self.pod_by_ip(address)
+        if destination is None:
+            return False
+        return self._decide(source, destination, "ICMP", 0) is None
+
     def _decide(self, source: dict[str, Any], destination: dict[str, Any], protocol: str, port: int) -> str | None:
         """None when allowed; otherwise the engine's sentence for why it was dropped."""
         if not self.enforcing():

@@ -73,7 +73,7 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
 
         stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
         return Result(stdout, stderr, code)
-    if program in ("wget", "nslookup", "nc") and container.network is not None and container.pod_object is not None:
+    if program in ("wget", "nslookup", "nc", "ping") and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
 
         if images.repository(container.image) in applets.NETWORK_IMAGES:
@@ -81,6 +81,8 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
                 outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
             elif program == "nslookup":
                 outcome = applets.nslookup(argv[1:], container.pod_object, container.network)
+            elif program == "ping":
+                outcome = applets.ping(argv[1:], container.pod_object, container.network)
             else:
                 outcome = applets.nc(argv[1:], container.pod_object, container.network)
             return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)

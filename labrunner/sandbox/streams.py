@@ -159,6 +159,20 @@ class PodStreams:
         tty = request.query.get("tty") in ("true", "1")
         socket = web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"), autoping=True)
         await socket.prepare(request)
+        if wants_stdin and len(argv) == 1 and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash"):
+            # kubectl exec -ti POD -- sh: an interactive shell, as attach gives one
+            box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
+                                      env=self._environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
+                                      pod_object=pod, network=self.network, data_root=self.data_root)
+            box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+            code = await self._shell_session(socket, box, tty=tty)
+            outcome = {"metadata": {}, "status": "Success"} if code == 0 else {
+                "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+                "message": f"command terminated with non-zero exit code: exit status {code}",
+                "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+            await socket.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
+            await socket.close()
+            return socket
         stdin = b""
         if wants_stdin:
             stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")

@@ -186,3 +186,15 @@ def test_port_forward_shows_the_page_on_the_learners_machine(kubectl: Kubectl, t
     finally:
         forward.terminate()
         forward.wait(timeout=10)
+
+
+def test_ping_answers_pods_not_service_ips_and_exec_sh_is_a_shell(kubectl: Kubectl) -> None:
+    pods = {item["metadata"]["name"]: item for item in __import__("json").loads(
+        kubectl("get", "pods", "-n", "probes", "-o", "json").stdout)["items"]}
+    web_ip = next(p["status"]["podIP"] for name, p in pods.items() if name.startswith("web-"))
+    reply = kubectl("exec", "-n", "probes", "box", "--", "ping", "-c", "2", web_ip)
+    assert "2 packets transmitted, 2 packets received, 0% packet loss" in reply.stdout
+    silent = kubectl("exec", "-n", "probes", "box", "--", "ping", "-c", "1", "web", check=False)
+    assert silent.returncode == 1 and "100% packet loss" in silent.stdout
+    shell = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nexit 4\n", check=False)
+    assert shell.returncode == 4 and "/ # box\n" in shell.stdout
