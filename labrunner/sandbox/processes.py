@@ -41,6 +41,8 @@ class Container:
     network: Any = None
     """The sandbox's :class:`~labrunner.sandbox.network.Network`, for wget, nslookup and nc."""
     data_root: Path | None = None
+    last_status: int = 0
+    """``$?``: the status of the last command this container's shell ran."""
 
 
 class NotFoundInPath(Exception):
@@ -60,7 +62,8 @@ def container_files(container: Container, pod_ip: str) -> dict[str, bytes]:
     }
 
 
-APPLETS = ("echo", "cat", "env", "printenv", "hostname", "true", "false", "pwd", "ls", "id", "whoami", "sh", "exit", "sleep", "date", "uname")
+APPLETS = ("echo", "cat", "env", "printenv", "hostname", "true", "false", "pwd", "ls", "id", "whoami", "sh", "exit", "sleep", "date",
+           "uname", "grep", "wc", "head", "tail")
 
 
 def run(argv: list[str], stdin: bytes, container: Container) -> Result:
@@ -136,9 +139,40 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
         import datetime
 
         return Result(stdout=datetime.datetime.now(datetime.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y\n").encode())
+    if program == "grep":
+        flags = [a for a in args if a.startswith("-")]
+        operands = [a for a in args if not a.startswith("-")]
+        if not operands:
+            return Result(stderr=b"Usage: grep [-ivc] PATTERN [FILE]...\n", exit_code=2)
+        pattern = operands[0]
+        text = b"".join(container.files.get(path, b"") for path in operands[1:]) if len(operands) > 1 else stdin
+        ignore, invert, count = "-i" in flags, "-v" in flags, "-c" in flags
+        matched = [line for line in text.decode(errors="replace").splitlines()
+                   if ((pattern.lower() in line.lower()) if ignore else (pattern in line)) != invert]
+        output = f"{len(matched)}\n" if count else "".join(line + "\n" for line in matched)
+        return Result(stdout=output.encode(), exit_code=0 if matched else 1)
+    if program == "wc":
+        text = stdin.decode(errors="replace")
+        if "-l" in args:
+            return Result(stdout=f"{text.count(chr(10))}\n".encode())
+        return Result(stdout=f"{text.count(chr(10)):>7} {len(text.split()):>7} {len(stdin):>7}\n".encode())
+    if program in ("head", "tail"):
+        count = 10
+        for index, argument in enumerate(args):
+            if argument == "-n" and index + 1 < len(args) and args[index + 1].isdigit():
+                count = int(args[index + 1])
+            elif argument.startswith("-") and argument[1:].isdigit():
+                count = int(argument[1:])
+        lines = stdin.decode(errors="replace").splitlines(keepends=True)
+        chosen = lines[:count] if program == "head" else lines[-count:] if count else []
+        return Result(stdout="".join(chosen).encode())
     if program == "uname":
         return Result(stdout=b"Linux\n" if "-a" not in args else f"Linux {container.pod} 6.1.0-labrunner #1 SMP x86_64 GNU/Linux\n".encode())
     raise NotFoundInPath(program)
+
+
+STATUS_MARK = "\x00status\x00"
+"""Stands for ``$?`` until the command runs: its value is only known then."""
 
 
 def expand(script: str, environment: Mapping[str, str]) -> str:
@@ -150,6 +184,10 @@ def expand(script: str, environment: Mapping[str, str]) -> str:
         char = script[index]
         if char == "'":
             quoted = not quoted
+        if char == "$" and not quoted and script.startswith("$?", index):
+            out.append(STATUS_MARK)
+            index += 2
+            continue
         if char == "$" and not quoted:
             match = re.match(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))", script[index:])
             if match:
@@ -159,6 +197,31 @@ def expand(script: str, environment: Mapping[str, str]) -> str:
         out.append(char)
         index += 1
     return "".join(out)
+
+
+def _pipeline(command: list[str], stdin: bytes, container: Container) -> Result:
+    """``a | b | c``: each command's stdout is the next one's stdin; the last one's status counts."""
+    stages: list[list[str]] = [[]]
+    for word in command:
+        if word == "|":
+            stages.append([])
+        else:
+            stages[-1].append(word)
+    result = Result()
+    data = stdin
+    for stage in stages:
+        if not stage:
+            return Result(stderr=b"sh: syntax error: unexpected \"|\"\n", exit_code=2)
+        try:
+            step = run(stage, data, container)
+        except NotFoundInPath as missing:
+            step = Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
+        result.stderr += step.stderr
+        result.delay += step.delay
+        data = step.stdout
+        result.exit_code = step.exit_code
+    result.stdout = data
+    return result
 
 
 def _shell(script: str, stdin: bytes, container: Container) -> Result:
@@ -173,12 +236,13 @@ def _shell(script: str, stdin: bytes, container: Container) -> Result:
     result = Result()
     command: list[str] = []
     pending = ";"
-    status = 0
+    status = container.last_status
     for token in [*tokens, ";"]:
         if token not in (";", "&&", "||"):
-            command.append(token)
+            command.append(token)  # "|" stays inside the command: a pipeline
             continue
         if command:
+            command = [word.replace(STATUS_MARK, str(status)) for word in command]
             should_run = pending == ";" or (pending == "&&" and status == 0) or (pending == "||" and status != 0)
             if should_run:
                 if command[0] == "exec" and len(command) > 1:
@@ -196,15 +260,13 @@ def _shell(script: str, stdin: bytes, container: Container) -> Result:
                     code = int(command[1]) if len(command) > 1 and command[1].lstrip("-").isdigit() else status
                     result.exit_code = code % 256
                     return result
-                try:
-                    step = run(command, stdin, container)
-                    stdin = b""  # only the first command reads the exec's stdin
-                except NotFoundInPath as missing:
-                    step = Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
+                step = _pipeline(command, stdin, container)
+                stdin = b""  # only the first command reads the exec's stdin
                 result.stdout += step.stdout
                 result.stderr += step.stderr
                 result.delay += step.delay
                 status = step.exit_code
+                container.last_status = status
         command = []
         pending = token
     result.exit_code = status
