@@ -1,5 +1,6 @@
-"""``kubectl port-forward``: SPDY/3.1 tunnelled in a WebSocket
-(``SPDY/3.1+portforward.k8s.io``, what kubectl 1.32 tries first), server side.
+"""``kubectl port-forward``: SPDY/3.1, tunnelled in a WebSocket
+(``SPDY/3.1+portforward.k8s.io``, what kubectl 1.32 tries first) or after a plain
+``Upgrade: SPDY/3.1`` (its fallback), server side.
 
 The binary messages' payloads form one SPDY byte stream per direction. Control
 frames: ``0x8003 | type``, flags and a 24-bit length; data frames: stream id,
@@ -58,8 +59,10 @@ PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 
 
 class _Session:
-    def __init__(self, socket: web.WebSocketResponse, pod: dict[str, Any], network: Network, data_root: Path, time_scale: float) -> None:
-        self.socket, self.pod, self.network, self.data_root, self.time_scale = socket, pod, network, data_root, time_scale
+    """One SPDY connection; ``write`` sends bytes to the client, ``chunks`` yields what it sends."""
+
+    def __init__(self, write: Any, pod: dict[str, Any], network: Network, data_root: Path, time_scale: float) -> None:
+        self.write, self.pod, self.network, self.data_root, self.time_scale = write, pod, network, data_root, time_scale
         self.inflate = zlib.decompressobj(zdict=SPDY3_DICTIONARY)
         self.deflate = zlib.compressobj(zdict=SPDY3_DICTIONARY)
         self.buffer = bytearray()
@@ -84,18 +87,14 @@ class _Session:
         return self.deflate.compress(raw) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
 
     async def _control(self, kind: int, flags: int, payload: bytes) -> None:
-        await self.socket.send_bytes(struct.pack(">HHI", 0x8003, kind, (flags << 24) | len(payload)) + payload)
+        await self.write(struct.pack(">HHI", 0x8003, kind, (flags << 24) | len(payload)) + payload)
 
     async def _data(self, stream: int, payload: bytes, fin: bool = False) -> None:
-        await self.socket.send_bytes(struct.pack(">II", stream, ((FIN if fin else 0) << 24) | len(payload)) + payload)
+        await self.write(struct.pack(">II", stream, ((FIN if fin else 0) << 24) | len(payload)) + payload)
 
-    async def run(self) -> None:
-        async for message in self.socket:
-            if message.type != WSMsgType.BINARY:
-                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                    return
-                continue
-            self.buffer += message.data
+    async def run(self, chunks: Any) -> None:
+        async for chunk in chunks:
+            self.buffer += chunk
             while len(self.buffer) >= 8:
                 first, second = struct.unpack(">II", self.buffer[:8])
                 flags, length = second >> 24, second & 0xFFFFFF
@@ -173,17 +172,62 @@ def _user_agent(head: bytes) -> str:
     return "-"
 
 
+async def _websocket_chunks(socket: web.WebSocketResponse) -> Any:
+    async for message in socket:
+        if message.type == WSMsgType.BINARY:
+            yield message.data
+        elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+            return
+
+
+class _RawReader:
+    """Takes the bytes after a plain ``Upgrade: SPDY/3.1`` (aiohttp's parser hook)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.queue.put_nowait(bytes(data))
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.queue.put_nowait(b"")
+
+    async def chunks(self) -> Any:
+        while chunk := await self.queue.get():
+            yield chunk
+
+
 async def port_forward(request: web.Request, pod: dict[str, Any], network: Network, data_root: Path, time_scale: float) -> web.StreamResponse:
     offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    if request.headers.get("Upgrade", "").lower() != "websocket" or PROTOCOL not in offered:
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 400, "reason": "BadRequest",
-                "message": f"the labrunner sandbox forwards ports over WebSocket ({PROTOCOL}), as kubectl 1.32 does by default; "
-                           "unset KUBECTL_PORT_FORWARD_WEBSOCKETS=false if you set it"}
-        return web.json_response(body, status=400)
-    socket = web.WebSocketResponse(protocols=(PROTOCOL,), autoping=True)
-    await socket.prepare(request)
-    try:
-        await _Session(socket, pod, network, data_root, time_scale).run()
-    except (ConnectionResetError, zlib.error, struct.error):
-        pass
-    return socket
+    upgrade = request.headers.get("Upgrade", "").lower()
+    if upgrade == "websocket" and PROTOCOL in offered:
+        socket = web.WebSocketResponse(protocols=(PROTOCOL,), autoping=True)
+        await socket.prepare(request)
+        try:
+            await _Session(socket.send_bytes, pod, network, data_root, time_scale).run(_websocket_chunks(socket))
+        except (ConnectionResetError, zlib.error, struct.error):
+            pass
+        return socket
+    if upgrade == "spdy/3.1" and request.protocol is not None and request.transport is not None:
+        # The fallback kubectl uses without WebSockets (KUBECTL_PORT_FORWARD_WEBSOCKETS=false):
+        # a plain SPDY/3.1 upgrade, then raw SPDY frames on the TLS connection.
+        reader = _RawReader()
+        request.protocol.set_parser(reader)  # type: ignore[arg-type]
+        response = web.StreamResponse(status=101, headers={
+            "Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "portforward.k8s.io"})
+        response.force_close()
+        await response.prepare(request)
+        transport = request.transport
+
+        async def write(data: bytes) -> None:
+            transport.write(data)
+
+        try:
+            await _Session(write, pod, network, data_root, time_scale).run(reader.chunks())
+        except (ConnectionResetError, zlib.error, struct.error):
+            pass
+        return response
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 400, "reason": "BadRequest",
+            "message": f"port-forward needs an upgrade to WebSocket ({PROTOCOL}) or SPDY/3.1"}
+    return web.json_response(body, status=400)

@@ -159,7 +159,8 @@ def test_a_web_servers_log_shows_the_probes_requests(kubectl: Kubectl) -> None:
     assert '"GET / HTTP/1.1" 200' in logs and '"Wget"' in logs
 
 
-def test_port_forward_shows_the_page_on_the_learners_machine(kubectl: Kubectl, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("websockets", ["true", "false"], ids=["spdy-in-websocket", "plain-spdy"])
+def test_port_forward_shows_the_page_on_the_learners_machine(kubectl: Kubectl, websockets: str) -> None:
     import socket
     import urllib.error
     import urllib.request
@@ -170,7 +171,8 @@ def test_port_forward_shows_the_page_on_the_learners_machine(kubectl: Kubectl, t
     environment = dict(os.environ)
     forward = subprocess.Popen(
         [KUBECTL or "kubectl", "port-forward", "-n", "networkdemo", "svc/interpoddemo", f"{local_port}:80"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**environment, **_kubectl_env(kubectl)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**environment, **_kubectl_env(kubectl), "KUBECTL_PORT_FORWARD_WEBSOCKETS": websockets},
     )
     try:
         assert forward.stdout is not None
