@@ -18,6 +18,7 @@ from labrunner.sandbox.network import KUBE_DNS, Network
 from labrunner.sandbox.webapps import serve
 
 NETWORK_IMAGES = frozenset({"busybox", "alpine", "nicolaka/netshoot"})
+CURL_IMAGES = frozenset({"curlimages/curl", "nicolaka/netshoot", "webdevops/php-apache", "php", "nginx", "httpd", "debian", "ubuntu"})
 RESOLVER_TIMEOUT = 5.0
 WGET_DEFAULT_TIMEOUT = 900.0
 
@@ -152,3 +153,53 @@ def ping(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
     if replied:
         lines.append("round-trip min/avg/max = 0.080/0.082/0.085 ms")
     return Outcome(stdout="\n".join(lines) + "\n", exit_code=0 if replied else 1, delay=float(count))
+
+
+def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path) -> Outcome:
+    """curl's common forms: ``curl [-s] [-S] [-f] [-I] [-o FILE] [-m SECONDS] URL``."""
+    silent, fail, head, output, max_time, url = False, False, False, None, 0.0, None
+    arguments = iter(args)
+    for argument in arguments:
+        if argument in ("-s", "--silent"):
+            silent = True
+        elif argument in ("-f", "--fail"):
+            fail = True
+        elif argument in ("-I", "--head"):
+            head = True
+        elif argument in ("-o", "--output"):
+            output = next(arguments, None)
+        elif argument in ("-m", "--max-time", "--connect-timeout"):
+            max_time = float(next(arguments, "0"))
+        elif argument.startswith("-") and set(argument[1:]) <= set("sSfvLk"):
+            silent = silent or "s" in argument
+            fail = fail or "f" in argument
+        elif not argument.startswith("-"):
+            url = argument
+    if url is None:
+        return Outcome(stderr="curl: try 'curl --help' or 'curl --manual' for more information\n", exit_code=2)
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host, port, path = parts.hostname or "", parts.port or 80, parts.path or "/"
+    address, _, dns_reachable = network.resolve(pod, host)
+    if address is None:
+        return Outcome(stderr="" if silent else f"curl: (6) Could not resolve host: {host}\n", exit_code=6,
+                       delay=0.0 if dns_reachable else RESOLVER_TIMEOUT)
+    connection = network.connect(pod, address, "TCP", port)
+    if connection.outcome == "timeout":
+        waited = max_time or 130.0
+        return Outcome(stderr="" if silent else f"curl: (28) Failed to connect to {host} port {port} after {int(waited * 1000)} ms: Timeout was reached\n",
+                       exit_code=28, delay=waited)
+    if connection.outcome != "connected" or connection.pod is None:
+        return Outcome(stderr="" if silent else f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n", exit_code=7)
+    response = serve(connection.pod, path, network, data_root)
+    network.access_log(connection.pod, pod, "HEAD" if head else "GET", path, response.status, len(response.body), "curl/8.11.0")
+    if max_time and response.delay >= max_time:
+        return Outcome(stderr="" if silent else f"curl: (28) Operation timed out after {int(max_time * 1000)} milliseconds with 0 bytes received\n",
+                       exit_code=28, delay=max_time)
+    if fail and response.status >= 400:
+        return Outcome(stderr="" if silent else f"curl: (22) The requested URL returned error: {response.status}\n", exit_code=22, delay=response.delay)
+    if head:
+        reason = {200: "OK", 404: "Not Found"}.get(response.status, "Error")
+        return Outcome(stdout=f"HTTP/1.1 {response.status} {reason}\r\nContent-Length: {len(response.body)}\r\nContent-Type: text/html\r\n\r\n", delay=response.delay)
+    if output and output != "-":
+        return Outcome(delay=response.delay)
+    return Outcome(stdout=response.body.decode(errors="replace"), delay=response.delay)

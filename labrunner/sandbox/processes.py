@@ -76,6 +76,12 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
 
         stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
         return Result(stdout, stderr, code)
+    if program == "curl" and container.network is not None and container.pod_object is not None:
+        from labrunner.sandbox import applets
+
+        if images.repository(container.image) in applets.CURL_IMAGES:
+            outcome = applets.curl(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
+            return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
     if program in ("wget", "nslookup", "nc", "ping") and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
 

@@ -140,6 +140,11 @@ def test_probes_say_what_busybox_says(kubectl: Kubectl) -> None:
     assert missing.returncode == 1 and "** server can't find nowhere: NXDOMAIN" in missing.stdout
     not_found = box("wget", "-q", "-O", "-", "http://web/missing")
     assert "wget: server returned error: HTTP/1.1 404 Not Found" in not_found.stderr
+    # curl, where an image has it: the nginx pod asks itself through its Service.
+    from_web = kubectl("exec", "-n", "probes", "deploy/web", "--", "curl", "-s", "http://web/", check=False)
+    assert "Welcome to nginx!" in from_web.stdout
+    failing = kubectl("exec", "-n", "probes", "deploy/web", "--", "curl", "-sSf", "http://web/missing", check=False)
+    assert failing.returncode == 22
 
 
 def test_kubectl_run_rm_i_gives_a_shell_and_its_exit_code(kubectl: Kubectl) -> None:
