@@ -161,10 +161,7 @@ class PodStreams:
         await socket.prepare(request)
         if wants_stdin and len(argv) == 1 and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash"):
             # kubectl exec -ti POD -- sh: an interactive shell, as attach gives one
-            box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
-                                      env=self._environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
-                                      pod_object=pod, network=self.network, data_root=self.data_root)
-            box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+            box = self._box(pod, container)
             code = await self._shell_session(socket, box, tty=tty)
             outcome = {"metadata": {}, "status": "Success"} if code == 0 else {
                 "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
@@ -176,11 +173,7 @@ class PodStreams:
         stdin = b""
         if wants_stdin:
             stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")
-        environment = self._environment(pod, container)
-        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
-                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")),
-                                  pod_object=pod, network=self.network, data_root=self.data_root)
-        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        box = self._box(pod, container)
         try:
             result = processes.run(argv, stdin, box)
         except processes.NotFoundInPath as missing:
@@ -245,11 +238,7 @@ class PodStreams:
             await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
             await socket.close()
             return socket
-        environment = self._environment(pod, container)
-        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
-                                  env=environment, data_dir=self.data_dir(namespace, name) / str(container.get("name")),
-                                  pod_object=pod, network=self.network, data_root=self.data_root)
-        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        box = self._box(pod, container)
         exit_code = await self._shell_session(socket, box, tty=tty)
         await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
         await socket.close()
@@ -370,6 +359,15 @@ class PodStreams:
             elif v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
                 break
         return bytes(received)
+
+    def _box(self, pod: dict[str, Any], container: dict[str, Any]) -> processes.Container:
+        """The container as its processes see it: environment, files, data, network."""
+        name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
+        box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
+                                  env=self._environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
+                                  pod_object=pod, network=self.network, data_root=self.data_root)
+        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        return box
 
     def _environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
         environment = {
