@@ -1,0 +1,83 @@
+"""What can go wrong talking to a cluster, as values a learner can read.
+
+labrunner's own hierarchy, so that nothing above the cluster port ever sees the
+kubernetes client's exceptions (the client can change; these cannot leak). Each
+error has a one-line ``message`` in kubectl's wording where kubectl has one, and
+a ``hint`` saying what to do next.
+"""
+
+from __future__ import annotations
+
+
+class ClusterError(Exception):
+    title = "cluster error"
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NoKubeconfig(ClusterError):
+    title = "no cluster configured"
+
+
+class CredentialPluginMissing(ClusterError):
+    title = "credential plugin missing"
+
+    def __init__(self, command: str, install_hint: str | None) -> None:
+        super().__init__(
+            f"exec: executable {command} not found: your kubeconfig runs {command} to log in, and it is not installed",
+            install_hint.strip() if install_hint else f"install {command}, or switch to another context",
+        )
+        self.command = command
+
+
+class Unreachable(ClusterError):
+    title = "cluster unreachable"
+
+    def __init__(self, server: str, detail: str = "") -> None:
+        host = server.split("://", 1)[-1]
+        super().__init__(
+            f"The connection to the server {host} was refused - did you specify the right host or port?"
+            if "refused" in detail.lower() or not detail else f"Unable to connect to the server: {detail}",
+            "start the cluster (or: labrunner sandbox start), or choose another context with --context",
+        )
+        self.server = server
+
+
+class Unauthorized(ClusterError):
+    title = "not logged in"
+
+    def __init__(self, context: str | None, detail: str = "") -> None:
+        super().__init__(
+            f"error: You must be logged in to the server ({detail or 'Unauthorized'})",
+            f"credentials for context {context} are missing or expired: log in again with your cluster's tool" if context
+            else "your credentials are missing or expired: log in again",
+        )
+
+
+class Forbidden(ClusterError):
+    title = "forbidden"
+
+    def __init__(self, message: str, user: str = "", verb: str = "", resource: str = "", namespace: str = "") -> None:
+        hint = "you are not logged in (system:anonymous): an authentication problem, not RBAC" if user == "system:anonymous" \
+            else "ask your cluster's administrator for this permission, or use a cluster of your own (labrunner sandbox start)"
+        super().__init__(f"Error from server (Forbidden): {message}", hint)
+        self.user, self.verb, self.resource, self.namespace = user, verb, resource, namespace
+
+
+class NotFound(ClusterError):
+    title = "not found"
+
+
+class Conflict(ClusterError):
+    title = "conflict"
+
+
+class Invalid(ClusterError):
+    title = "rejected by the server"
+
+
+class Timeout(ClusterError):
+    title = "timed out"

@@ -1,0 +1,220 @@
+"""The cluster port over the official kubernetes client: the only module that imports it.
+
+Connection as kubectl makes it (``labrunner.cluster.kubeconfig``): an explicit
+kubeconfig or ``$KUBECONFIG`` (merged by the client, but the FIRST file's
+current-context, as kubectl picks it), ``--context``, the context's namespace.
+Before any request, an exec credential plugin that is not installed is an error
+with the kubeconfig's installHint (the client would otherwise swallow it and
+send no credentials). Every call has a (connect, read) timeout; a 401 rebuilds
+the client once and retries (expired tokens), a 403 never retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from labrunner.cluster import errors
+from labrunner.cluster.kubeconfig import inspect, kubeconfig_files
+from labrunner.cluster.port import ClusterInfo, ExecResult, KIND_PLURALS, path_for
+
+TIMEOUT = (3.0, 15.0)
+"""(connect, read) seconds on every call: the client has no default and would wait for TCP's."""
+
+
+def connect(kubeconfig: Path | None = None, context: str | None = None) -> KubeCluster:
+    """A port to the cluster kubectl would use (or the one named).
+
+    Raises:
+        errors.NoKubeconfig: no kubeconfig file, or it names no context.
+        errors.CredentialPluginMissing: the context logs in with a program that is not installed.
+    """
+    environment = {"KUBECONFIG": str(kubeconfig)} if kubeconfig else None
+    report = inspect(environment)
+    files = [path for path in report.files if path.is_file()]
+    if not files:
+        looked = ", ".join(str(p) for p in report.files)
+        raise errors.NoKubeconfig(f"no kubeconfig found (looked in: {looked})",
+                                  "start the built-in sandbox: labrunner sandbox start, or pass --kubeconfig")
+    chosen = context or report.context
+    if not chosen:
+        raise errors.NoKubeconfig("the kubeconfig sets no current-context", "pass --context NAME (kubectl config get-contexts lists them)")
+    if chosen not in report.contexts:
+        raise errors.NoKubeconfig(f"context {chosen!r} is not in the kubeconfig", f"contexts: {', '.join(report.contexts) or 'none'}")
+    if context and context != report.context:
+        report = _report_for(files, context)
+    if report.exec_command and not report.exec_found:
+        raise errors.CredentialPluginMissing(report.exec_command, report.exec_install_hint)
+    namespace = report.namespace
+    return KubeCluster(files, chosen, report.server or "", namespace)
+
+
+def _report_for(files: list[Path], context: str) -> Any:
+    """The kubeconfig report as if ``context`` were current (for --context)."""
+    import os
+    import tempfile
+
+    import yaml
+
+    merged = {"apiVersion": "v1", "kind": "Config", "current-context": context, "contexts": [], "clusters": [], "users": []}
+    for path in files:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for section in ("contexts", "clusters", "users"):
+            merged[section].extend(document.get(section) or [])
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        yaml.safe_dump(merged, handle)
+    try:
+        return inspect({"KUBECONFIG": handle.name})
+    finally:
+        os.unlink(handle.name)
+
+
+class KubeCluster:
+    def __init__(self, files: list[Path], context: str, server: str, namespace: str) -> None:
+        self.files = files
+        self.context = context
+        self.info = ClusterInfo(context=context, server=server, namespace=namespace,
+                                is_sandbox=context == "labrunner-sandbox")
+        self._client = self._build()
+
+    # -- the client -------------------------------------------------------------------------
+
+    def _build(self) -> Any:
+        from kubernetes import config
+
+        # The client logs (and otherwise swallows) exec-plugin failures; keep them off the screen.
+        logging.getLogger("kubernetes").setLevel(logging.CRITICAL)
+        import os
+
+        separator = os.pathsep
+        return config.new_client_from_config(config_file=separator.join(str(f) for f in self.files) if len(self.files) > 1 else str(self.files[0]),
+                                             context=self.context)
+
+    def _request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
+                 content_type: str = "application/json", accept: str = "application/json", retry: bool = True) -> bytes:
+        from urllib3.exceptions import HTTPError as Urllib3Error
+        from urllib3.exceptions import ReadTimeoutError
+
+        headers = {"Accept": accept, "Content-Type": content_type}
+        try:
+            method, url, headers, serialized, post = self._client.param_serialize(
+                method=method, resource_path=path, query_params=query or [], header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self._client.call_api(method, url, header_params=headers, body=serialized, post_params=post,
+                                             _request_timeout=TIMEOUT)
+            data = response.read() or b""
+        except ReadTimeoutError as failure:
+            raise errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
+                                 "the cluster may be overloaded; try again") from failure
+        except Urllib3Error as failure:
+            raise errors.Unreachable(self.info.server, _reason(failure)) from failure
+        if response.status == 401 and retry:
+            self._client = self._build()  # an expired token: the credential plugin runs again
+            return self._request(method, path, query=query, body=body, content_type=content_type, accept=accept, retry=False)
+        if response.status >= 400:
+            raise self._translate(response.status, data, response.reason)
+        return bytes(data)
+
+    def _call(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
+              content_type: str = "application/json") -> Any:
+        data = self._request(method, path, query=query, body=body, content_type=content_type)
+        return json.loads(data) if data else None
+
+    def _translate(self, code: int, body: bytes, reason: str | None) -> errors.ClusterError:
+        try:
+            status = json.loads(body or b"{}")
+        except ValueError:
+            status = {}
+        message = (status.get("message") if isinstance(status, dict) else None) or reason or str(code)
+        if code == 401:
+            return errors.Unauthorized(self.context, message)
+        if code == 403:
+            import re
+
+            match = re.search(r'User "([^"]*)" cannot (\w+) resource "([^"]*)"(?: in API group "[^"]*")?(?: in the namespace "([^"]*)")?', message)
+            user, verb, resource, namespace = match.groups(default="") if match else ("", "", "", "")
+            return errors.Forbidden(message, user, verb, resource, namespace)
+        if code == 404:
+            return errors.NotFound(message)
+        if code == 409:
+            return errors.Conflict(message)
+        if code in (400, 422):
+            return errors.Invalid(message)
+        if code in (500, 503, 504) and "timeout" in message.lower():
+            return errors.Timeout(message)
+        reason_text = status.get("reason", code) if isinstance(status, dict) else code
+        return errors.ClusterError(f"Error from server ({reason_text}): {message}")
+
+    # -- the port -----------------------------------------------------------------------------
+
+    def version(self) -> dict[str, Any]:
+        return self._call("GET", "/version")  # type: ignore[no-any-return]
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self._call("GET", path_for(kind, namespace, name))  # type: ignore[no-any-return]
+
+    def list(self, kind: str, namespace: str | None = None, *, labels: str = "", fields: str = "") -> list[dict[str, Any]]:
+        query = [(k, v) for k, v in (("labelSelector", labels), ("fieldSelector", fields)) if v]
+        return list((self._call("GET", path_for(kind, namespace), query=query) or {}).get("items") or [])
+
+    def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Server-side apply as field manager ``labrunner`` (creates or updates)."""
+        kind = KIND_PLURALS.get(str(obj.get("kind")))
+        if kind is None:
+            raise errors.Invalid(f"labrunner cannot apply a {obj.get('kind')!r}")
+        name = obj["metadata"]["name"]
+        target_namespace = obj["metadata"].get("namespace") or namespace
+        return self._call("PATCH", path_for(kind, target_namespace, name), query=[("fieldManager", "labrunner"), ("force", "true")],
+                          body=json.dumps(obj), content_type="application/apply-patch+yaml")  # type: ignore[no-any-return]
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+        self._call("DELETE", path_for(kind, namespace, name), body={"propagationPolicy": "Background"})
+
+    def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None) -> str:
+        query: list[tuple[str, Any]] = [(k, v) for k, v in (("container", container), ("tailLines", tail)) if v is not None]
+        return self._request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, accept="text/plain").decode(errors="replace")
+
+    def events(self, namespace: str, *, involved: str | None = None) -> list[dict[str, Any]]:
+        return self.list("events", namespace, fields=f"involvedObject.name={involved}" if involved else "")
+
+    def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
+             stdin: str | None = None, timeout: float = 30.0) -> ExecResult:
+        """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        api = client.CoreV1Api(self._build())
+        arguments: dict[str, Any] = {"command": command, "stdout": True, "stderr": True, "stdin": stdin is not None,
+                                     "tty": False, "_preload_content": False}
+        if container:
+            arguments["container"] = container
+        try:
+            connection = stream(api.connect_get_namespaced_pod_exec, pod, namespace, **arguments)
+        except ApiException as failure:
+            raise self._translate(failure.status or 500, (failure.body or "").encode() if isinstance(failure.body, str) else (failure.body or b""), failure.reason) from failure
+        except Exception as failure:  # the websocket library's own errors
+            raise errors.Unreachable(self.info.server, str(failure)) from failure
+        if stdin is not None:
+            connection.write_stdin(stdin.encode())
+            connection.close_channel(0)  # v5's close signal: the command sees end of input
+        connection.run_forever(timeout=timeout)
+        stdout, stderr = connection.read_stdout(timeout=0.1) or "", connection.read_stderr(timeout=0.1) or ""
+        code = connection.returncode
+        connection.close()
+        return ExecResult(stdout=stdout, stderr=stderr, exit_code=int(code) if code is not None else -1)
+
+
+def _reason(failure: Exception) -> str:
+    text = str(failure)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "dial tcp: lookup: no such host"
+    return text.split(": ", 1)[-1][:200]
+
+
+__all__ = ["KubeCluster", "connect", "kubeconfig_files"]
