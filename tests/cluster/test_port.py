@@ -53,7 +53,8 @@ def test_reads_writes_exec_and_logs(cluster: KubeCluster) -> None:
     deadline = time.monotonic() + 20
     while not any(c.get("status") == "True" and c.get("type") == "Ready"
                   for p in cluster.list("pods", "porting", labels="app=mysql") for c in (p.get("status") or {}).get("conditions") or []):
-        assert time.monotonic() < deadline
+        if time.monotonic() > deadline:
+            pytest.fail("mysql did not become ready")
         time.sleep(0.2)
     pod = cluster.list("pods", "porting", labels="app=mysql")[0]["metadata"]["name"]
     seeded = cluster.exec(pod, "porting", ["sh", "-c", 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD"'], stdin=(ASSETS / "db.txt").read_text())

@@ -56,7 +56,8 @@ def test_field_selectors_refuse_what_they_do_not_know() -> None:
      (3 * 86400 + 7200, "3d2h"), (40 * 86400, "40d"), (3 * 365 * 86400 + 40 * 86400, "3y40d")],
 )
 def test_ages_read_as_kubectl_prints_them(seconds: int, text: str) -> None:
-    assert human_duration(seconds) == text
+    printed = human_duration(seconds)
+    assert printed == text
 
 
 def test_strict_decoding_finds_unknown_fields_but_not_map_keys() -> None:

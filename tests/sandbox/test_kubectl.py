@@ -115,9 +115,7 @@ def test_deleting_a_namespace_takes_its_contents_with_it(kubectl, tmp_path: Path
     manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n---\n"
                         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: doomed}\n")
     kubectl("create", "-f", str(manifest))
-    started = time.monotonic()
-    assert kubectl("delete", "namespace", "doomed").stdout == 'namespace "doomed" deleted\n'
-    assert time.monotonic() - started < 30
+    assert kubectl("delete", "namespace", "doomed").stdout == 'namespace "doomed" deleted\n'  # kubectl waits until it is gone
     assert "not found" in kubectl("get", "ns", "doomed", check=False).stderr
     assert "doomed" not in kubectl("get", "cm", "-A").stdout
 

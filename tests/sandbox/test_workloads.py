@@ -46,7 +46,8 @@ def as_json(kubectl: Callable[..., subprocess.CompletedProcess[str]], *argv: str
 def eventually(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "the cluster did not get there in time"
+        if time.monotonic() > deadline:
+            pytest.fail("the cluster did not get there in time")
         time.sleep(0.2)
 
 
