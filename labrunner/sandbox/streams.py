@@ -142,7 +142,8 @@ class PodStreams:
 
     # -- exec -----------------------------------------------------------------------------
 
-    async def exec(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+    def _running_container(self, request: web.Request, namespace: str, name: str, verb: str) -> tuple[dict[str, Any], dict[str, Any]] | web.Response:
+        """The pod and container a stream is for, or the Status that says why not."""
         pod, problem = self._pod(namespace, name)
         if problem or pod is None:
             return problem  # type: ignore[return-value]
@@ -153,7 +154,14 @@ class PodStreams:
             return _status(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
         if request.headers.get("Upgrade", "").lower() != "websocket":
             # kubectl falls back to SPDY only after a failed WebSocket upgrade; say why in words.
-            return _status(400, "BadRequest", "the labrunner sandbox speaks exec over WebSocket (v5.channel.k8s.io) only")
+            return _status(400, "BadRequest", f"the labrunner sandbox speaks {verb} over WebSocket (v5.channel.k8s.io) only")
+        return pod, container
+
+    async def exec(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        target = self._running_container(request, namespace, name, "exec")
+        if isinstance(target, web.Response):
+            return target
+        pod, container = target
         argv = request.query.getall("command", [])
         wants_stdin = request.query.get("stdin") in ("true", "1")
         tty = request.query.get("tty") in ("true", "1")
@@ -219,16 +227,10 @@ class PodStreams:
         """``kubectl attach`` and ``kubectl run -ti``: the container's shell, line by
         line, with a TTY's echo, backspace, Ctrl-C and Ctrl-D; ``exit N`` ends the
         container with that code (the pod then Succeeds or Fails)."""
-        pod, problem = self._pod(namespace, name)
-        if problem or pod is None:
-            return problem  # type: ignore[return-value]
-        container, problem = _container(pod, request.query.get("container"))
-        if problem or container is None:
-            return problem  # type: ignore[return-value]
-        if _waiting(pod, container):
-            return _status(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return _status(400, "BadRequest", "the labrunner sandbox speaks attach over WebSocket (v5.channel.k8s.io) only")
+        target = self._running_container(request, namespace, name, "attach")
+        if isinstance(target, web.Response):
+            return target
+        pod, container = target
         tty = request.query.get("tty") in ("true", "1")
         socket = web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"), autoping=True)
         await socket.prepare(request)
