@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_netpol_commands(commands, _lazy)
 
+    from labrunner.cli.checking import add_commands as add_check_commands
+
+    add_check_commands(commands, _lazy)
+
     from labrunner.cli.sandbox import add_commands as add_sandbox_commands
 
     add_sandbox_commands(commands, _lazy)

@@ -17,6 +17,8 @@ class ExitCode(IntEnum):
     """The answer is "no": a lab file is invalid, a check failed."""
     USAGE = 2
     """The question was wrong: bad arguments, an unknown lab or step."""
+    FAILED_TO_CHECK = 2
+    """``labrunner check``: the checks could not tell (graders' contract: 0 passed, 1 failed, 2 could not check)."""
     UNAVAILABLE = 3
     """No answer could be had: cluster unreachable, credentials expired."""
     INTERRUPTED = 130

@@ -230,7 +230,7 @@ def build_universe(cluster: Cluster, policies: Sequence[Policy]) -> tuple[Cluste
             continue
         name = f"synthetic-{index}"
         namespaces[name] = Namespace(name, {**labels, NAME_LABEL: name})
-    named_ports = _named_ports(policies)
+    named_ports = _named_ports(policies, cluster.pods)
     pod_label_sets = _label_sets(pod_selectors)
     addresses = _SYNTHETIC_RANGE.hosts()
     pods = list(cluster.pods)
@@ -249,15 +249,24 @@ def build_universe(cluster: Cluster, policies: Sequence[Policy]) -> tuple[Cluste
     return Cluster(namespaces=namespaces, pods=tuple(pods), policies=()), synthetic
 
 
-def _named_ports(policies: Iterable[Policy]) -> tuple[ContainerPort, ...]:
+def _named_ports(policies: Iterable[Policy], pods: Iterable[Pod]) -> tuple[ContainerPort, ...]:
+    """Container ports for synthetic pods: every port name the policies use, numbered as
+    the cluster's own pods number it (so "port: mysql" means 3306 where mysql is 3306),
+    or with a number nobody uses when no pod names it."""
     names: dict[tuple[str, Protocol], None] = {}
     for policy in policies:
         for rule in (*policy.ingress, *policy.egress):
             for rule_port in rule.ports:
                 if isinstance(rule_port.port, str):
                     names[(rule_port.port, rule_port.protocol)] = None
+    known: dict[tuple[str, Protocol], int] = {}
+    for pod in pods:
+        for container_port in pod.ports:
+            if container_port.name:
+                known.setdefault((container_port.name, container_port.protocol), container_port.port)
     return tuple(
-        ContainerPort(port=40000 + index, protocol=protocol, name=name) for index, (name, protocol) in enumerate(names)
+        ContainerPort(port=known.get((name, protocol), 40000 + index), protocol=protocol, name=name)
+        for index, (name, protocol) in enumerate(names)
     )
 
 

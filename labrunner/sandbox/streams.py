@@ -236,9 +236,22 @@ class PodStreams:
         await socket.prepare(request)
         shell_command = [*(container.get("command") or []), *(container.get("args") or [])]
         if shell_command and shell_command[0].rsplit("/", 1)[-1] not in ("sh", "ash", "bash"):
-            await socket.send_bytes(bytes([STDOUT]) + b"(this container runs no shell; the labrunner sandbox attaches to shells only)\r\n")
+            # kubectl run -i ... -- wget ...: the container's own command runs once, its output
+            # streams to the attached client, and the container ends with its exit code.
+            box = self._box(pod, container)
+            try:
+                result = processes.run(shell_command, b"", box)
+            except processes.NotFoundInPath as missing:
+                result = processes.Result(stderr=f'exec: "{missing.program}": executable file not found in $PATH\n'.encode(), exit_code=127)
+            if result.delay:
+                await asyncio.sleep(result.delay * TIME_SCALE)
+            newline = b"\r\n" if tty else b"\n"
+            for channel, data in ((STDOUT, result.stdout), (STDOUT if tty else STDERR, result.stderr)):
+                if data:
+                    await socket.send_bytes(bytes([channel]) + (data.replace(b"\n", newline) if tty else data))
             await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
             await socket.close()
+            self._container_exited(namespace, name, str(container.get("name")), result.exit_code)
             return socket
         box = self._box(pod, container)
         exit_code = await self._shell_session(socket, box, tty=tty)

@@ -1,0 +1,34 @@
+"""Running a step's checks: every declared check, never an exception out."""
+
+from __future__ import annotations
+
+import logging
+
+from labrunner.checks.kinds import KINDS
+from labrunner.checks.result import CheckResult
+from labrunner.cluster import errors
+from labrunner.cluster.port import ClusterPort
+from labrunner.lab.model import Check, Step
+
+log = logging.getLogger("labrunner.checks")
+
+
+def run_check(check: Check, step: Step, cluster: ClusterPort) -> CheckResult:
+    kind = KINDS.get(check.kind)
+    if kind is None:
+        return CheckResult(check.id, check.says, "error", f"labrunner does not know the check kind {check.kind!r}", advisory=check.advisory)
+    try:
+        status, message, details = kind(check.args, cluster)
+    except errors.ClusterError as failure:
+        return CheckResult(check.id, check.says, "error", failure.message, (failure.hint,) if failure.hint else (),
+                           hint=failure.hint or None, advisory=check.advisory)
+    except Exception as failure:  # a bug in a check must not stop the others
+        log.exception("check %s failed", check.id)
+        return CheckResult(check.id, check.says, "error", f"the check itself failed ({type(failure).__name__}: {failure}); this is a bug in labrunner",
+                           advisory=check.advisory)
+    hint = step.hints[0] if status in ("failed", "pending") and step.hints else None
+    return CheckResult(check.id, check.says, status, message, tuple(details), hint, check.advisory)
+
+
+def run_step(step: Step, cluster: ClusterPort) -> list[CheckResult]:
+    return [run_check(check, step, cluster) for check in step.checks]
