@@ -84,13 +84,21 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
 
 
 def nslookup(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
+    """``nslookup [-timeout=SECS] [-retry=N] NAME``: busybox waits timeout x (retries + 1)
+    when no server answers (defaults 5 s and 2 retries)."""
+    timeout, retries = RESOLVER_TIMEOUT, 2
+    for argument in args:
+        if argument.startswith("-timeout=") and argument.split("=", 1)[1].isdigit():
+            timeout = float(argument.split("=", 1)[1])
+        elif argument.startswith("-retry=") and argument.split("=", 1)[1].isdigit():
+            retries = int(argument.split("=", 1)[1])
     names = [a for a in args if not a.startswith("-")]
     if not names:
         return Outcome(stderr="BusyBox v1.36.1 multi-call binary.\n\nUsage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]\n", exit_code=1)
     name = names[0]
     dns = network.connect(pod, KUBE_DNS, "UDP", 53)
     if dns.outcome != "connected":
-        return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=RESOLVER_TIMEOUT * 3)
+        return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=timeout * (retries + 1))
     header = f"Server:\t\t{KUBE_DNS}\nAddress:\t{KUBE_DNS}:53\n\n"
     for fqdn in network.candidates(name, pod["metadata"]["namespace"]):
         address = network.lookup(fqdn)
