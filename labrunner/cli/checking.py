@@ -116,7 +116,7 @@ def selftest(arguments: argparse.Namespace) -> int:
     except errors.ClusterError as failure:
         raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
     kubeconfig = str(cluster.files[0]) if len(cluster.files) == 1 else ":".join(str(f) for f in cluster.files)
-    kind = "sandbox" if cluster.info.is_sandbox else "other"
+    kind = cluster_kind(cluster.info)
     rows, violations = [], 0
     for step in lab.steps:
         before = step_status(run_step(step, cluster))
@@ -141,6 +141,17 @@ def selftest(arguments: argparse.Namespace) -> int:
         json.dump({"lab": lab.id, "violations": violations, "steps": rows}, sys.stdout, indent=2)
         print()
     return ExitCode.OK if violations == 0 else ExitCode.FAILED
+
+
+def cluster_kind(info: Any) -> str:
+    """sandbox, kind, k3d, minikube or other: what a lab's ``only_on`` solution actions name."""
+    if info.is_sandbox:
+        return "sandbox"
+    context = info.context or ""
+    for prefix, kind in (("kind-", "kind"), ("k3d-", "k3d"), ("minikube", "minikube")):
+        if context.startswith(prefix):
+            return kind
+    return "other"
 
 
 def _observes(step: Any) -> bool:
