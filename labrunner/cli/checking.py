@@ -27,6 +27,14 @@ def add_commands(commands: Any, lazy: Any) -> None:
     cluster_flags(check)
     check.set_defaults(handler=lazy("labrunner.cli.checking", "check"))
 
+    solve = commands.add_parser("solve", help="run a step's solution (the commands a learner would type), then check it",
+                                description="Run the solution of STEP, or of every step up to and including --through STEP, then check.")
+    solve.add_argument("lab", help="lab id")
+    solve.add_argument("step", nargs="?", help="step id or number")
+    solve.add_argument("--through", metavar="STEP", help="solve every step from the first up to and including this one")
+    cluster_flags(solve)
+    solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"), params=[])
+
     selftest = commands.add_parser("selftest", help="prove a lab: each step fails before its solution and passes after",
                                    description="For every step: run its checks (they must not pass), run its solution, "
                                                "then its checks again (they must pass within a minute). Exit 1 on any violation.")
@@ -157,3 +165,38 @@ def cluster_kind(info: Any) -> str:
 def _observes(step: Any) -> bool:
     """A step whose checks only observe (probes), so they may pass before it."""
     return all(check.kind in ("probe-http", "probe-dns", "cluster-reachable", "nodes-ready", "command-available") for check in step.checks)
+
+
+def solve(arguments: argparse.Namespace) -> int:
+    import time
+
+    from labrunner.checks.result import step_status
+    from labrunner.checks.runner import run_step
+    from labrunner.checks.solution import run_solution
+    from labrunner.cli.labs import _load, _step
+    from labrunner.cluster import errors
+
+    lab = _load(arguments.lab, arguments)
+    if bool(arguments.step) == bool(arguments.through):
+        raise CliError("give a STEP, or --through STEP")
+    last = _step(lab, arguments.step or arguments.through)
+    steps = [last] if arguments.step else [s for s in lab.steps if s.number <= last.number]
+    try:
+        cluster = open_cluster(arguments)
+    except errors.ClusterError as failure:
+        raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    kubeconfig = ":".join(str(f) for f in cluster.files)
+    status = "passed"
+    for step in steps:
+        print(f"step {step.number}: {step.title}", file=sys.stderr)
+        for action in run_solution(lab, step, kubeconfig=kubeconfig, context=arguments.context, cluster_kind=cluster_kind(cluster.info)):
+            print(f"$ {action.command}", flush=True)
+            if action.output:
+                print(action.output, flush=True)
+            if action.exit_code != 0:
+                raise CliError(f"the solution's command failed with exit code {action.exit_code}", ExitCode.FAILED)
+        deadline = time.monotonic() + 60
+        while (status := step_status(run_step(step, cluster))) != "passed" and time.monotonic() < deadline:
+            time.sleep(1)
+        print(f"step {step.number} {status}", file=sys.stderr)
+    return ExitCode.OK if status == "passed" else ExitCode.FAILED
