@@ -91,7 +91,7 @@ def test_show_unknown_lab_and_step(demo_labs: Path, capsys: pytest.CaptureFixtur
 
 def test_hint_levels(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "hint", "demo", "one", "--json")
-    assert json.loads(out) == {"lab": "demo", "step": "one", "hints": ["Namespaces are cluster-scoped."], "total": 1}
+    assert json.loads(out) == {"lab": "demo", "step": "one", "hints": ["Namespaces are cluster-scoped."], "total": 1, "last_check": None}
     code, out, _ = run(capsys, "hint", "demo", "one")
     assert "Hint 1 of 1" in out and "labrunner show demo one --solution" in out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from labrunner import __version__
@@ -65,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     hint = add("hint", "show a step's hints, one level at a time", _lazy("labrunner.cli.labs", "hint"))
     hint.add_argument("lab", help="lab id")
-    hint.add_argument("step", help="step id or number (0-based)")
+    hint.add_argument("step", nargs="?", help="step id or number (0-based); without it, the step you are on")
+    hint.add_argument("--kubeconfig", type=Path, help="whose progress: this kubeconfig's context")
+    hint.add_argument("--context", help="whose progress: this context")
+    hint.add_argument("--sandbox", action="store_true", help="whose progress: the sandbox's")
     hint.add_argument("--level", type=int, default=1, help="show hints 1..LEVEL (default 1)")
     hint.add_argument("--json", action="store_true", help="print JSON instead of text")
     lab_parameters(hint)

@@ -20,7 +20,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     check = commands.add_parser("check", help="check a step against the cluster, and say what is missing",
                                 description="Run a step's checks against the cluster (your kubeconfig's, or the sandbox).")
     check.add_argument("lab", help="lab id")
-    check.add_argument("step", help="step id or number (0-based)")
+    check.add_argument("step", nargs="?", help="step id or number (0-based); without it, the step you are on")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
                        type=lambda text: tuple(text.split("=", 1)) if "=" in text else (_ for _ in ()).throw(argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")))
@@ -34,6 +34,13 @@ def add_commands(commands: Any, lazy: Any) -> None:
     solve.add_argument("--through", metavar="STEP", help="solve every step from the first up to and including this one")
     cluster_flags(solve)
     solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"), params=[])
+
+    status = commands.add_parser("status", help="every step's last check result, and the step you are on",
+                                 description="Every step's last result on this cluster context, from your progress (no cluster call).")
+    status.add_argument("lab", help="lab id")
+    status.add_argument("--json", action="store_true", help="print the progress as JSON")
+    cluster_flags(status)
+    status.set_defaults(handler=lazy("labrunner.cli.checking", "status"), params=[])
 
     selftest = commands.add_parser("selftest", help="prove a lab: each step fails before its solution and passes after",
                                    description="For every step: run its checks (they must not pass), run its solution, "
@@ -84,14 +91,21 @@ def check(arguments: argparse.Namespace) -> int:
     from labrunner.cli.labs import _load, _step
     from labrunner.cluster import errors
 
+    from labrunner.session.progress import Progress
+
     lab = _load(arguments.lab, arguments)
-    step = _step(lab, arguments.step)
     try:
         cluster = open_cluster(arguments)
     except errors.ClusterError as failure:
         raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    progress = Progress.default()
+    if arguments.step is None:
+        step = _step(lab, progress.current_step(lab.id, cluster.info.context, [s.id for s in lab.steps]))
+    else:
+        step = _step(lab, arguments.step)
     results = run_step(step, cluster)
     status = step_status(results)
+    progress.record(lab.id, cluster.info.context, step.id, status, [r.as_json() for r in results])
     if arguments.json:
         json.dump({"lab": lab.id, "step": step.id, "status": status, "checks": [r.as_json() for r in results]}, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -185,6 +199,9 @@ def solve(arguments: argparse.Namespace) -> int:
         cluster = open_cluster(arguments)
     except errors.ClusterError as failure:
         raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    from labrunner.session.progress import Progress
+
+    progress = Progress.default()
     kubeconfig = ":".join(str(f) for f in cluster.files)
     status = "passed"
     for step in steps:
@@ -196,7 +213,54 @@ def solve(arguments: argparse.Namespace) -> int:
             if action.exit_code != 0:
                 raise CliError(f"the solution's command failed with exit code {action.exit_code}", ExitCode.FAILED)
         deadline = time.monotonic() + 60
-        while (status := step_status(run_step(step, cluster))) != "passed" and time.monotonic() < deadline:
+        while (status := step_status(results := run_step(step, cluster))) != "passed" and time.monotonic() < deadline:
             time.sleep(1)
+        progress.record(lab.id, cluster.info.context, step.id, status, [r.as_json() for r in results])
         print(f"step {step.number} {status}", file=sys.stderr)
     return ExitCode.OK if status == "passed" else ExitCode.FAILED
+
+
+def context_key(arguments: argparse.Namespace) -> str:
+    """The context a command would use, read from the kubeconfig without calling the
+    cluster (nor starting the sandbox): progress is kept per lab and context."""
+    from labrunner.cluster.kubeconfig import inspect
+    from labrunner.sandbox.files import SANDBOX_CONTEXT
+
+    if arguments.sandbox:
+        return SANDBOX_CONTEXT
+    report = inspect({"KUBECONFIG": str(arguments.kubeconfig)} if arguments.kubeconfig else None)
+    if not any(path.is_file() for path in report.files):
+        return SANDBOX_CONTEXT
+    return arguments.context or report.context or SANDBOX_CONTEXT
+
+
+def status(arguments: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from labrunner.checks.result import GLYPHS
+    from labrunner.cli.labs import _load
+    from labrunner.session.progress import Progress
+
+    lab = _load(arguments.lab, arguments)
+    context = context_key(arguments)
+    progress = Progress.default()
+    results = progress.results(lab.id, context)
+    current = progress.current_step(lab.id, context, [s.id for s in lab.steps])
+    passed = sum(results.get(s.id) is not None and results[s.id].status == "passed" for s in lab.steps)
+    if arguments.json:
+        json.dump({"lab": lab.id, "context": context, "current": current, "passed": passed, "steps": [
+            {"number": s.number, "id": s.id, "title": s.title,
+             "status": results[s.id].status if s.id in results else None,
+             "checked_at": datetime.fromtimestamp(results[s.id].checked_at).astimezone().isoformat(timespec="seconds") if s.id in results else None,
+             "checks": list(results[s.id].checks) if s.id in results else []}
+            for s in lab.steps]}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return ExitCode.OK
+    print(f"{lab.title} on {context}: {passed} of {len(lab.steps)} steps passed")
+    for step in lab.steps:
+        record = results.get(step.id)
+        mark = GLYPHS.get(record.status, "?") if record else " "
+        when = datetime.fromtimestamp(record.checked_at).strftime("%d %b %H:%M") if record else "not checked"
+        pointer = "→" if step.id == current else " "
+        print(f"{pointer} {mark} {step.number:>2}. {step.title}  ({when})")
+    return ExitCode.OK

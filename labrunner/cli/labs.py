@@ -101,15 +101,32 @@ def show(arguments: argparse.Namespace) -> int:
 
 
 def hint(arguments: argparse.Namespace) -> int:
+    """The lab's hints for a step, led by what the learner's last check of it found."""
+    from labrunner.cli.checking import context_key
+    from labrunner.session.progress import Progress
+
     lab = _load(arguments.lab, arguments)
-    step = _step(lab, arguments.step)
     if arguments.level < 1:
         raise CliError("--level starts at 1")
+    context = context_key(arguments)
+    progress = Progress.default()
+    if arguments.step is None:
+        step = _step(lab, progress.current_step(lab.id, context, [s.id for s in lab.steps]))
+    else:
+        step = _step(lab, arguments.step)
+    record = progress.results(lab.id, context).get(step.id)
+    unmet = [c for c in record.checks if c["status"] != "passed"] if record and record.status != "passed" else []
     shown = step.hints[: arguments.level]
     if arguments.json:
-        _print_json({"lab": lab.id, "step": step.id, "hints": list(shown), "total": len(step.hints)})
+        _print_json({"lab": lab.id, "step": step.id, "hints": list(shown), "total": len(step.hints),
+                     "last_check": {"status": record.status, "unmet": unmet} if record else None})
         return ExitCode.OK
     lines = [f"## Hints for step {step.number}: {step.title}", ""]
+    if unmet:
+        lines += ["Your last check of this step found:", ""]
+        for found in unmet:
+            lines.append(f"- {found['message']}" + (f" _Try:_ {found['hint']}" if found.get("hint") and found["hint"] not in shown else ""))
+        lines.append("")
     for number, text in enumerate(shown, start=1):
         lines += [f"**Hint {number} of {len(step.hints)}.** {text}", ""]
     if arguments.level < len(step.hints):

@@ -17,6 +17,9 @@ from typing import Any
 
 from labrunner import paths
 
+SANDBOX_CONTEXT = "labrunner-sandbox"
+"""The context name in the sandbox's kubeconfig; progress on the sandbox is kept under it."""
+
 
 @dataclass(frozen=True)
 class SandboxFiles:

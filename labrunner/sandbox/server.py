@@ -33,7 +33,7 @@ from labrunner import __version__
 from labrunner.sandbox.api import ResourceAPI
 from labrunner.sandbox.certs import ensure_certificates
 from labrunner.sandbox.controllers import ControlPlane
-from labrunner.sandbox.files import SandboxFiles, write_atomically
+from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
 from labrunner.sandbox.seed import seed
 from labrunner.sandbox.store import Store
 
@@ -51,7 +51,7 @@ KUBERNETES_VERSION = {
 """Minor 32: the kubectl dispatcher picks its kubectl build from it."""
 
 PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
-CONTEXT_NAME = "labrunner-sandbox"
+CONTEXT_NAME = SANDBOX_CONTEXT
 
 log = logging.getLogger("labrunner.sandbox")
 

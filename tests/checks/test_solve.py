@@ -1,4 +1,5 @@
-"""`labrunner solve` types a step's solution for the learner and waits for its checks."""
+"""`labrunner solve` types a step's solution and waits for its checks; `check` without a step,
+`status` and `hint` then follow the learner's progress."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (the lab's solutions use it)")
 
 
-def test_solve_through_a_step_leaves_the_next_one_undone(tmp_path: Path) -> None:
+def test_solve_through_a_step_then_check_status_and_hint_follow_the_current_step(tmp_path: Path) -> None:
     environment = {**os.environ, "LABRUNNER_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path),
                    "LABRUNNER_SANDBOX_TIME_SCALE": "0.05"}
     environment.pop("KUBECONFIG", None)
@@ -33,6 +34,14 @@ def test_solve_through_a_step_leaves_the_next_one_undone(tmp_path: Path) -> None
         undone = labrunner("check", "networkpolicies", "deploy-app", "--json", "--sandbox")
         assert json.loads(undone.stdout)["status"] == "failed"
         assert undone.returncode == 1
+        current = json.loads(labrunner("check", "networkpolicies", "--json", "--sandbox").stdout)
+        assert current["step"] == "deploy-app"
+        status = json.loads(labrunner("status", "networkpolicies", "--json").stdout)
+        assert status["context"] == "labrunner-sandbox" and status["current"] == "deploy-app"
+        assert [row["status"] for row in status["steps"][:6]] == ["passed"] * 4 + ["failed", None]
+        assert labrunner("status", "networkpolicies").stdout.splitlines()[0].endswith("4 of 20 steps passed")
+        hint = labrunner("hint", "networkpolicies").stdout
+        assert "step 4" in hint and "Your last check of this step found" in hint and "deployment" in hint
         neither = labrunner("solve", "networkpolicies", "--sandbox")
         assert neither.returncode != 0 and "--through" in neither.stderr
     finally:

@@ -1,0 +1,88 @@
+"""Each step's last check result, per lab and cluster context, in the state directory.
+
+SQLite rather than a JSON file: every write is one transaction, so a learner's
+progress survives ``kill -9`` at any moment, and the TUI and a ``labrunner check``
+in another terminal can write at once (WAL, with a busy timeout) without losing
+each other's results.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL,
+    status TEXT NOT NULL, checked_at REAL NOT NULL, checks TEXT NOT NULL,
+    PRIMARY KEY (lab, context, step));
+CREATE TABLE IF NOT EXISTS position (
+    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL,
+    PRIMARY KEY (lab, context));
+"""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: str
+    status: str
+    checked_at: float
+    checks: tuple[dict[str, Any], ...]
+
+
+class Progress:
+    """The progress store; one per state directory. Cheap to open, safe to share."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def default(cls) -> Progress:
+        from labrunner.paths import state_dir
+
+        return cls(state_dir() / "progress.sqlite3")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, lab: str, context: str, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+                         (lab, context, step, status, time.time(), json.dumps(list(checks), ensure_ascii=False)))
+
+    def results(self, lab: str, context: str) -> dict[str, StepRecord]:
+        rows = self._db.execute("SELECT step, status, checked_at, checks FROM results WHERE lab = ? AND context = ?", (lab, context))
+        return {step: StepRecord(step, status, at, tuple(json.loads(checks))) for step, status, at, checks in rows}
+
+    def move_to(self, lab: str, context: str, step: str) -> None:
+        """The learner jumped to ``step``: it stays current until it passes."""
+        self._db.execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?)", (lab, context, step))
+
+    def current_step(self, lab: str, context: str, steps: Sequence[str]) -> str:
+        """The step the learner is on: the one they jumped to while it has not passed,
+        else the first step (in order) whose last result is not a pass. When every
+        step has passed, the last one."""
+        results = self.results(lab, context)
+        row = self._db.execute("SELECT step FROM position WHERE lab = ? AND context = ?", (lab, context)).fetchone()
+        if row and row[0] in steps and (row[0] not in results or results[row[0]].status != "passed"):
+            return row[0]
+        return next((step for step in steps if step not in results or results[step].status != "passed"), steps[-1])
+
+    def forget(self, lab: str, context: str, steps: Iterable[str] | None = None) -> None:
+        """Drop results (all of the lab's on this context, or only ``steps``'), as after a reset."""
+        with self._db:
+            if steps is None:
+                self._db.execute("DELETE FROM results WHERE lab = ? AND context = ?", (lab, context))
+                self._db.execute("DELETE FROM position WHERE lab = ? AND context = ?", (lab, context))
+            else:
+                self._db.executemany("DELETE FROM results WHERE lab = ? AND context = ? AND step = ?",
+                                     [(lab, context, step) for step in steps])
