@@ -222,6 +222,8 @@ def service_exposes(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     if selector and not pods:
         return "failed", f"service {name}'s selector {selector_text} matches no pod in {namespace}", [
             "compare it with the pods' labels: kubectl get pods --show-labels -n " + namespace]
+    if (mismatch := _target_port_mismatch(name, args["port"], port, pods)) is not None:
+        return "failed", mismatch, ["the targetPort must be a port the container listens on: kubectl get pods -o yaml -n " + namespace + " shows containerPort"]
     wanted = int(args.get("ready_endpoints", 1))
     if wanted:
         try:
@@ -233,6 +235,26 @@ def service_exposes(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
             return "pending" if pods else "failed", f"service {name} has {ready} ready endpoint(s), {wanted} needed", []
     shown = f"{args['port']}:{port['nodePort']}/{protocol}" if port.get("nodePort") else f"{args['port']}/{protocol}"
     return "passed", f"service {name} ({spec.get('type', 'ClusterIP')}, {shown}) reaches {len(pods)} pod(s)", []
+
+
+def _target_port_mismatch(name: str, number: Any, port: Mapping[str, Any], pods: list[dict[str, Any]]) -> str | None:
+    """Why the Service's targetPort reaches no container port of its pods; None when it
+    does, or when the pods declare no ports at all (then we cannot tell)."""
+    declared = [(c.get("name"), c.get("containerPort"), c.get("protocol", "TCP"))
+                for pod in pods for container in (pod.get("spec") or {}).get("containers") or []
+                for c in container.get("ports") or []]
+    if not declared:
+        return None
+    target = port.get("targetPort", port.get("port"))
+    protocol = port.get("protocol", "TCP")
+    listening = ", ".join(sorted({f"{n}/{p}" + (f" ({label})" if label else "") for label, n, p in declared}))
+    if isinstance(target, str) and not target.isdigit():
+        if any(label == target and p == protocol for label, _, p in declared):
+            return None
+        return f"service {name} sends port {number} to targetPort {target!r}, but no container port of its pods is named {target!r} (they declare {listening})"
+    if any(n == int(target) and p == protocol for _, n, p in declared):
+        return None
+    return f"service {name} sends port {number} to targetPort {target}, but its pods listen on {listening}"
 
 
 def resource_absent(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
@@ -407,6 +429,14 @@ def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
         listed = ", ".join(sorted(p["metadata"]["name"] for p in theirs_objects)) or "no policies"
         return "passed", f"your policies in {namespace} ({listed}) mean what this step asks", []
     first = results[0].summary(limit=4)
+    mine_names = {p["metadata"]["name"] for p in theirs_objects}
+    misplaced = sorted({(p["metadata"]["name"], p["metadata"].get("namespace", "")) for p in cluster.list("networkpolicies")
+                        if p["metadata"].get("namespace") != namespace and p["metadata"]["name"] not in mine_names
+                        and p["metadata"]["name"] in {policy.name for policy in references[0]}})
+    if misplaced:
+        where = ", ".join(f"{name} is in {elsewhere}" for name, elsewhere in misplaced)
+        return "failed", (f"{where}, not {namespace}: a NetworkPolicy only selects pods in its own namespace "
+                          f"(apply it with -n {namespace})"), first
     return "failed", f"your policies in {namespace} do not mean what this step asks: {first[0]}", first[1:]
 
 

@@ -1,0 +1,245 @@
+"""More learners' mistakes, each diagnosed with the object, field and value, and more
+different-but-correct answers that must pass. One sandbox with mysql and the web app
+deployed; each test puts the namespace back as it found it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from labrunner.checks.runner import run_step
+from labrunner.cluster.kube import KubeCluster, connect
+from labrunner.lab.loader import load_lab
+from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.files import SandboxFiles
+from tests.conftest import REPO
+
+ASSETS = REPO / "assets" / "networkpolicies"
+LAB = load_lab(REPO / "labs" / "networkpolicies")
+NS = "networkdemo"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    files = SandboxFiles(tmp_path_factory.mktemp("mistakes2") / "sandbox")
+    start(files)
+    port = connect(files.kubeconfig)
+    port.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for name in ("mysqlpod.yaml", "app.yaml"):
+        for document in yaml.safe_load_all((ASSETS / name).read_text()):
+            port.apply(document, NS)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len([p for p in port.list("pods", NS) if (p.get("status") or {}).get("podIP")]) < 4:
+        time.sleep(0.3)
+    yield port
+    stop(files)
+
+
+@pytest.fixture
+def clean(cluster: KubeCluster) -> Iterator[KubeCluster]:
+    yield cluster
+    for kind in ("networkpolicies", "services"):
+        for item in cluster.list(kind, NS):
+            cluster.delete(kind, item["metadata"]["name"], NS)
+    for item in cluster.list("networkpolicies", "default"):
+        cluster.delete("networkpolicies", item["metadata"]["name"], "default")
+
+
+def check(cluster: KubeCluster, step: str, kind: str) -> tuple[str, str, list[str]]:
+    [result] = [r for r in run_step(LAB.step(step), cluster) if r.id.endswith(kind)]
+    return result.status, result.message, list(result.details)
+
+
+def policy(cluster: KubeCluster, name: str, change: Callable[[dict[str, Any]], None] | None = None, namespace: str = NS) -> None:
+    document = yaml.safe_load((ASSETS / f"{name}.yaml").read_text())
+    if change:
+        change(document)
+    cluster.apply(document, namespace)
+
+
+def service(cluster: KubeCluster, name: str, *, type_: str = "ClusterIP", **port: Any) -> None:
+    cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                   "spec": {"type": type_, "selector": {"app": name}, "ports": [port]}}, NS)
+
+
+# -- namespaces, deployments, services ------------------------------------------------------------
+
+
+def test_a_misspelt_namespace(clean: KubeCluster) -> None:
+    clean.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "networkdem0"}})
+    try:
+        assert check(clean, "create-namespace", "namespace-active")[0] == "passed"
+    finally:
+        clean.delete("namespaces", "networkdem0")
+
+
+def test_mysql_exposed_as_a_nodeport(clean: KubeCluster) -> None:
+    service(clean, "mysql", type_="NodePort", port=3306)
+    assert check(clean, "expose-mysql", "service-exposes")[:2] == ("failed", "service mysql is of type NodePort, not ClusterIP")
+
+
+def test_a_target_port_no_container_listens_on(clean: KubeCluster) -> None:
+    service(clean, "mysql", port=3306, targetPort=3307)
+    status, message, _ = check(clean, "expose-mysql", "service-exposes")
+    assert (status, message) == ("failed", "service mysql sends port 3306 to targetPort 3307, but its pods listen on 3306/TCP (mysql)")
+
+
+def test_a_misspelt_named_target_port(clean: KubeCluster) -> None:
+    service(clean, "mysql", port=3306, targetPort="mysq1")
+    status, message, _ = check(clean, "expose-mysql", "service-exposes")
+    assert status == "failed" and "targetPort 'mysq1', but no container port of its pods is named 'mysq1'" in message
+
+
+def test_mysql_exposed_on_udp(clean: KubeCluster) -> None:
+    service(clean, "mysql", port=3306, protocol="UDP")
+    assert check(clean, "expose-mysql", "service-exposes")[:2] == ("failed", "service mysql does not expose TCP 3306 (it exposes 3306/UDP)")
+
+
+def test_the_web_app_with_too_few_replicas(clean: KubeCluster) -> None:
+    documents = list(yaml.safe_load_all((ASSETS / "app.yaml").read_text()))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    deployment["spec"]["replicas"] = 2
+    clean.apply(deployment, NS)
+    try:
+        status, message, _ = check(clean, "deploy-app", "deployment-ready")
+        assert (status, message) == ("failed", "deployment interpoddemo asks for 2 replica(s); this step wants 3")
+    finally:
+        deployment["spec"]["replicas"] = 3
+        clean.apply(deployment, NS)
+
+
+def test_the_web_app_service_on_the_wrong_port(clean: KubeCluster) -> None:
+    service(clean, "interpoddemo", port=8080, targetPort=80)
+    assert check(clean, "expose-app", "service-exposes")[:2] == ("failed", "service interpoddemo does not expose TCP 80 (it exposes 8080/TCP)")
+
+
+def test_nodeport_step_with_the_service_still_a_clusterip(clean: KubeCluster) -> None:
+    service(clean, "interpoddemo", port=80)
+    assert check(clean, "nodeport", "service-exposes")[:2] == ("failed", "service interpoddemo is of type ClusterIP, not NodePort")
+
+
+def test_a_nodeport_service_written_as_yaml_with_a_fixed_node_port_passes(clean: KubeCluster) -> None:
+    service(clean, "interpoddemo", type_="NodePort", port=80, targetPort=80, nodePort=30080)
+    time.sleep(1.0)
+    status, message, _ = check(clean, "nodeport", "service-exposes")
+    assert status == "passed", message
+
+
+# -- policies ---------------------------------------------------------------------------------------
+
+
+def test_a_policy_in_the_wrong_namespace(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress", namespace="default")
+    status, message, _ = check(clean, "deny-ingress", "policy-meaning")
+    assert status == "failed"
+    assert message.startswith("deny-ingress is in default, not networkdemo: a NetworkPolicy only selects pods in its own namespace")
+
+
+def test_deny_ingress_written_with_egress_as_its_policy_type(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress", lambda d: d["spec"].update(policyTypes=["Egress"]))
+    status, message, _ = check(clean, "deny-ingress", "policy-meaning")
+    assert status == "failed" and "yours also allows" in message and "-> networkdemo/interpoddemo-" in message
+
+
+def test_deny_ingress_without_policy_types_is_still_correct(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress", lambda d: (d["spec"].pop("policyTypes"), d["spec"].update(ingress=[])))
+    status, message, _ = check(clean, "deny-ingress", "policy-meaning")
+    assert status == "passed", message
+
+
+def test_web_server_opened_on_the_wrong_port(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress")
+    policy(clean, "allow-ingress-webserver", lambda d: d["spec"]["ingress"][0]["ports"][0].update(port=8080))
+    status, message, _ = check(clean, "allow-ingress-webserver", "policy-meaning")
+    assert status == "failed" and "yours also allows" in message and "on TCP 8080" in message
+
+
+def test_web_server_policy_whose_pod_selector_matches_nothing(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress")
+    policy(clean, "allow-ingress-webserver", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "interpoddem"}}))
+    status, message, details = check(clean, "allow-ingress-webserver", "policy-meaning")
+    assert status == "failed" and any("does not allow" in line and "networkdemo/interpoddemo-" in line and "TCP 80" in line
+                                      for line in [message, *details])
+
+
+def test_policies_left_behind_when_asked_to_remove_them(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress")
+    policy(clean, "allow-ingress-webserver")
+    assert check(clean, "delete-policies", "resource-absent")[:2] == (
+        "failed", "networkdemo still has networkpolicies: allow-ingress-webserver, deny-ingress")
+
+
+def test_database_opened_on_udp(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db", lambda d: d["spec"]["ingress"][0]["ports"][0].update(protocol="UDP"))
+    status, message, details = check(clean, "allow-ingress-db", "policy-meaning")
+    text = "\n".join([message, *details])
+    assert status == "failed" and "on UDP 3306" in message and "does not allow networkdemo/interpoddemo-" in text and "TCP 3306" in text
+
+
+def test_database_opened_to_the_wrong_app(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db", lambda d: d["spec"]["ingress"][0].update({"from": [{"podSelector": {"matchLabels": {"app": "interpoddemo2"}}}]}))
+    status, message, details = check(clean, "allow-ingress-db", "policy-meaning")
+    assert status == "failed" and "yours does not allow networkdemo/interpoddemo-" in message and "on TCP 3306" in message
+    assert any("a pod with app=interpoddemo2 in networkdemo -> a pod with app=mysql" in line for line in details)
+
+
+def test_database_opened_on_every_port(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db", lambda d: d["spec"]["ingress"][0].pop("ports"))
+    status, message, _ = check(clean, "allow-ingress-db", "policy-meaning")
+    assert status == "failed" and "yours also allows networkdemo/interpoddemo-" in message and "-> networkdemo/mysql-" in message
+
+
+def test_egress_denied_for_the_web_server_only(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db")
+    policy(clean, "deny-all-egress", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "interpoddemo"}}))
+    status, message, _ = check(clean, "deny-all-egress", "policy-meaning")
+    assert status == "failed" and "yours also allows networkdemo/mysql-" in message
+
+
+def test_deny_all_egress_with_an_explicit_empty_rule_list_is_correct(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db")
+    policy(clean, "deny-all-egress", lambda d: d["spec"].update(egress=[]))
+    status, message, _ = check(clean, "deny-all-egress", "policy-meaning")
+    assert status == "passed", message
+
+
+def _dns_step(cluster: KubeCluster, change: Callable[[dict[str, Any]], None] | None) -> tuple[str, str, list[str]]:
+    for name in ("deny-ingress-db", "allow-ingress-db", "deny-all-egress"):
+        policy(cluster, name)
+    policy(cluster, "egress-allow-dns", change)
+    return check(cluster, "allow-dns", "policy-meaning")
+
+
+def test_dns_opened_on_udp_only(clean: KubeCluster) -> None:
+    status, message, _ = _dns_step(clean, lambda d: d["spec"]["egress"][0].update(ports=[{"protocol": "UDP", "port": 53}]))
+    assert status == "failed" and "yours does not allow" in message and "-> kube-system/coredns-" in message
+    assert message.endswith("on TCP 53, which should be allowed")
+
+
+def test_dns_opened_to_every_pod_in_kube_system(clean: KubeCluster) -> None:
+    status, message, _ = _dns_step(clean, lambda d: d["spec"]["egress"][0]["to"][0].pop("podSelector"))
+    assert status == "failed" and "in kube-system on TCP 53, UDP 53" in message
+
+
+def test_dns_opened_to_anywhere(clean: KubeCluster) -> None:
+    status, message, _ = _dns_step(clean, lambda d: d["spec"]["egress"][0].pop("to"))
+    assert status == "failed" and "yours also allows networkdemo/" in message and message.endswith("on TCP 53, UDP 53")
+
+
+def test_dns_split_into_a_udp_policy_and_a_tcp_policy_is_correct(clean: KubeCluster) -> None:
+    status, message, _ = _dns_step(clean, lambda d: d["spec"]["egress"][0].update(ports=[{"protocol": "UDP", "port": 53}]))
+    tcp = yaml.safe_load((ASSETS / "egress-allow-dns.yaml").read_text())
+    tcp["metadata"]["name"] = "egress-allow-dns-tcp"
+    tcp["spec"]["egress"][0]["ports"] = [{"protocol": "TCP", "port": "dns-tcp"}]
+    clean.apply(tcp, NS)
+    status, message, _ = check(clean, "allow-dns", "policy-meaning")
+    assert status == "passed", message
