@@ -53,6 +53,7 @@ SERVICES, ENDPOINTS, EVENTS = _rt("", "services"), _rt("", "endpoints"), _rt("",
 SERVICE_ACCOUNTS = _rt("", "serviceaccounts")
 DEPLOYMENTS, REPLICASETS, DAEMONSETS = _rt("apps", "deployments"), _rt("apps", "replicasets"), _rt("apps", "daemonsets")
 ENDPOINT_SLICES = _rt("discovery.k8s.io", "endpointslices")
+SECRETS, CONFIG_MAPS = _rt("", "secrets"), _rt("", "configmaps")
 OWNED_KINDS = (REPLICASETS, PODS, ENDPOINT_SLICES)
 
 
@@ -443,6 +444,18 @@ class ControlPlane:
             if reason != "ImagePullBackOff":
                 self.pending = True
             return
+        if age >= CREATING_SECONDS and (problems := {c.get("name"): p for c in containers if (p := self._config_problem(c, namespace))}):
+            statuses = [{"name": c.get("name"), "image": c.get("image"), "imageID": "", "ready": False, "restartCount": 0, "started": False,
+                         "state": {"waiting": {"reason": "CreateContainerConfigError", "message": problems[c.get("name")]}
+                                   if c.get("name") in problems else {"reason": "ContainerCreating"}}} for c in containers]
+            if statuses != status.get("containerStatuses"):
+                status["containerStatuses"] = statuses
+                self._pod_conditions(pod, ready=False)
+                self._save(PODS, pod)
+                for problem in problems.values():
+                    self._event(pod, "Failed", f"Error: {problem}", "Warning")
+            self.pending = True  # the kubelet retries: creating the Secret or ConfigMap starts the container
+            return
         running = age >= CREATING_SECONDS
         ready = age >= READY_SECONDS
         statuses = []
@@ -474,6 +487,28 @@ class ControlPlane:
                     self._event(pod, "Started", f"Started container {container.get('name')}")
         if not ready:
             self.pending = True
+
+    def _config_problem(self, container: dict[str, Any], namespace: str) -> str | None:
+        """What a real kubelet says when a container's environment names a Secret or
+        ConfigMap (or a key of one) that does not exist, unless marked optional."""
+        references = []
+        for variable in container.get("env") or []:
+            source = variable.get("valueFrom") or {}
+            for field, resource, kind in (("secretKeyRef", SECRETS, "secret"), ("configMapKeyRef", CONFIG_MAPS, "configmap")):
+                if (ref := source.get(field)) and not ref.get("optional"):
+                    references.append((resource, kind, ref.get("name", ""), ref.get("key")))
+        for source in container.get("envFrom") or []:
+            for field, resource, kind in (("secretRef", SECRETS, "secret"), ("configMapRef", CONFIG_MAPS, "configmap")):
+                if (ref := source.get(field)) and not ref.get("optional"):
+                    references.append((resource, kind, ref.get("name", ""), None))
+        for resource, kind, name, key in references:
+            try:
+                found = self.store.get(resource, namespace, name)
+            except NotFound:
+                return f'{kind} "{name}" not found'
+            if key is not None and key not in {**(found.get("data") or {}), **(found.get("stringData") or {}), **(found.get("binaryData") or {})}:
+                return f"couldn't find key {key} in {'Secret' if kind == 'secret' else 'ConfigMap'} {namespace}/{name}"
+        return None
 
     def _pod_conditions(self, pod: dict[str, Any], *, ready: bool) -> None:
         stamp = now()

@@ -243,3 +243,23 @@ def test_dns_split_into_a_udp_policy_and_a_tcp_policy_is_correct(clean: KubeClus
     clean.apply(tcp, NS)
     status, message, _ = check(clean, "allow-dns", "policy-meaning")
     assert status == "passed", message
+
+
+def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean: KubeCluster) -> None:
+    documents = list(yaml.safe_load_all((ASSETS / "mysqlpod.yaml").read_text()))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    text = yaml.safe_dump(deployment).replace("name: mysql-root", "name: mysql-secret")
+    clean.apply(yaml.safe_load(text), NS)
+    try:
+        deadline = time.monotonic() + 20
+        while (found := check(clean, "deploy-mysql", "deployment-ready"))[0] != "failed" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        status, message, details = found
+        assert status == "failed"
+        assert 'secret "mysql-secret" not found' in "\n".join([message, *details])
+    finally:
+        clean.apply(deployment, NS)
+    deadline = time.monotonic() + 20
+    while check(clean, "deploy-mysql", "deployment-ready")[0] != "passed" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert check(clean, "deploy-mysql", "deployment-ready")[0] == "passed"
