@@ -263,3 +263,71 @@ def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean
     while check(clean, "deploy-mysql", "deployment-ready")[0] != "passed" and time.monotonic() < deadline:
         time.sleep(0.3)
     assert check(clean, "deploy-mysql", "deployment-ready")[0] == "passed"
+
+
+def _mysql(cluster: KubeCluster, sql: str) -> None:
+    pod = next(p["metadata"]["name"] for p in cluster.list("pods", NS, labels="app=mysql"))
+    result = cluster.exec(pod, NS, ["sh", "-c", 'exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD"'], stdin=sql)
+    assert result.exit_code == 0, result
+
+
+def test_a_table_seeded_with_a_row_missing_and_one_changed_names_both(clean: KubeCluster) -> None:
+    script = (ASSETS / "db.txt").read_text()
+    _mysql(clean, script)
+    _mysql(clean, "USE db1; DELETE FROM users WHERE id = 10; UPDATE users SET city = 'Lisboa' WHERE id = 1;")
+    try:
+        status, message, details = check(clean, "seed-db", "sql-rows")
+        text = "\n".join([message, *details])
+        assert status == "failed" and "Sam Ortolan" in text and "Lisboa" in text
+    finally:
+        _mysql(clean, script)
+
+
+def test_the_mysql_service_selecting_the_web_pods(clean: KubeCluster) -> None:
+    clean.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mysql"},
+                 "spec": {"selector": {"app": "interpoddemo"}, "ports": [{"port": 3306}]}}, NS)
+    status, message, _ = check(clean, "expose-mysql", "service-exposes")
+    assert status == "failed" and message.startswith("service mysql sends port 3306 to targetPort 3306, but its pods listen on 80/TCP")
+
+
+def test_the_database_isolated_with_a_misspelt_selector(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "mysq"}}))
+    status, message, _ = check(clean, "deny-ingress-db", "policy-meaning")
+    assert status == "failed" and "yours also allows" in message and "-> networkdemo/mysql-" in message
+
+
+def test_the_broken_policy_left_unrepaired(clean: KubeCluster) -> None:
+    policy(clean, "ingress-egress-policy-broken", namespace="default")
+    status, message, details = check(clean, "fix-broken-policy", "policy-meaning")
+    assert status == "failed" and message.startswith("your policies in default do not mean what this step asks: yours also allows")
+    assert "-> a pod with role=db in default" in message
+
+
+def test_cleanup_with_the_namespace_and_the_label_still_there(clean: KubeCluster) -> None:
+    system = clean.get("namespaces", "kube-system")
+    system["metadata"].setdefault("labels", {})["name"] = "kube-system"
+    system["metadata"].pop("resourceVersion", None)
+    clean.apply(system)
+    try:
+        results = {r.id.split(".")[-1]: r for r in run_step(LAB.step("cleanup"), clean)}
+        assert results["namespace-absent"].status == "failed" and "networkdemo" in results["namespace-absent"].message
+        assert results["namespace-labels"].status == "failed"
+        assert "kube-system" in results["namespace-labels"].message and "name=kube-system" in results["namespace-labels"].message
+    finally:
+        system["metadata"]["labels"].pop("name")
+        clean.apply(system)
+
+
+def test_the_database_opened_with_namespace_and_pod_selector_in_one_peer_is_correct(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db", lambda d: d["spec"]["ingress"][0]["from"][0].update(
+        namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": NS}}))
+    status, message, _ = check(clean, "allow-ingress-db", "policy-meaning")
+    assert status == "passed", message
+
+
+def test_the_database_isolated_with_match_expressions_is_correct(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db", lambda d: d["spec"].update(
+        podSelector={"matchExpressions": [{"key": "app", "operator": "In", "values": ["mysql"]}]}))
+    status, message, _ = check(clean, "deny-ingress-db", "policy-meaning")
+    assert status == "passed", message
