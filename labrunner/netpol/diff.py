@@ -69,6 +69,9 @@ class PolicyDiff:
     differences: tuple[Difference, ...]
     universe_pods: int
     universe_ports: int
+    ports: tuple[PortKey, ...] = ()
+    """Every port compared (the rules' ports, their neighbours, the pods' ports, and one
+    port nothing names per protocol), so a line can say "any port" when it means it."""
 
     @property
     def same(self) -> bool:
@@ -84,7 +87,7 @@ class PolicyDiff:
             merged.setdefault(key, []).append(difference.port)
         real, hypothetical, examples = [], [], []
         for (synthetic, mine, source, destination), ports in sorted(merged.items(), key=lambda item: (not item[0][1], item[0][2:])):
-            path = f"{source} -> {destination} on {_ports_text(sorted(ports))}"
+            path = f"{source} -> {destination} on {_ports_text(sorted(ports), self.ports)}"
             line = f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed"
             (hypothetical if synthetic else real).append(line)
             if synthetic:
@@ -105,11 +108,27 @@ class PolicyDiff:
         return lines
 
 
-def _ports_text(ports: Sequence[PortKey]) -> str:
-    by_protocol: dict[str, list[str]] = {}
+def _ports_text(ports: Sequence[PortKey], compared: Sequence[PortKey] = ()) -> str:
+    """"TCP 80/443", or "any TCP port" / "any TCP port but 80" / "any port" when the
+    differing ports include the one nothing names and all (or all but one or two) of
+    the others compared for that protocol: lists of 11 numbers help no one."""
+    by_protocol: dict[str, list[int]] = {}
     for protocol, number in ports:
-        by_protocol.setdefault(protocol, []).append(str(number))
-    return ", ".join(f"{protocol} {'/'.join(numbers)}" for protocol, numbers in by_protocol.items())
+        by_protocol.setdefault(protocol, []).append(number)
+    everything: dict[str, list[int]] = {}
+    for protocol, number in compared:
+        everything.setdefault(protocol, []).append(number)
+    parts, whole = [], bool(everything) and set(by_protocol) == set(everything)
+    for protocol, numbers in by_protocol.items():
+        universe = everything.get(protocol, [])
+        missing = sorted(set(universe) - set(numbers))
+        if universe and max(universe) in numbers and len(missing) <= 2:
+            parts.append(f"any {protocol} port" + (f" but {'/'.join(map(str, missing))}" if missing else ""))
+            whole = whole and not missing
+        else:
+            parts.append(f"{protocol} {'/'.join(map(str, numbers))}")
+            whole = False
+    return "any port" if whole else ", ".join(parts)
 
 
 def diff(cluster: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]) -> PolicyDiff:
@@ -145,7 +164,7 @@ def diff(cluster: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]) 
                         synthetic=endpoint_name(source) in synthetic or endpoint_name(destination) in synthetic,
                     )
                 )
-    return PolicyDiff(differences=tuple(differences), universe_pods=len(universe.pods), universe_ports=len(ports))
+    return PolicyDiff(differences=tuple(differences), universe_pods=len(universe.pods), universe_ports=len(ports), ports=tuple(ports))
 
 
 def _pair(source: Group, destination: Group) -> tuple[Endpoint, Endpoint]:
