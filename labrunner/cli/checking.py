@@ -58,7 +58,17 @@ def cluster_flags(command: argparse.ArgumentParser) -> None:
 
 
 def open_cluster(arguments: argparse.Namespace) -> Any:
-    """The cluster the flags name; the sandbox when asked for, or when there is no kubeconfig at all."""
+    """The cluster the flags name; the sandbox when asked for, or when there is no kubeconfig at all.
+    A cluster that cannot be reached is a one-line CliError (exit 2), never a traceback."""
+    from labrunner.cluster import errors
+
+    try:
+        return _open_cluster(arguments)
+    except errors.ClusterError as failure:
+        raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+
+
+def _open_cluster(arguments: argparse.Namespace) -> Any:
     from labrunner.cluster import errors
     from labrunner.cluster.kube import connect
 
@@ -89,15 +99,11 @@ def check(arguments: argparse.Namespace) -> int:
     from labrunner.checks.result import GLYPHS, step_status
     from labrunner.checks.runner import run_step
     from labrunner.cli.labs import _load, _step
-    from labrunner.cluster import errors
 
     from labrunner.session.progress import Progress
 
     lab = _load(arguments.lab, arguments)
-    try:
-        cluster = open_cluster(arguments)
-    except errors.ClusterError as failure:
-        raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    cluster = open_cluster(arguments)
     progress = Progress.default()
     if arguments.step is None:
         step = _step(lab, progress.current_step(lab.id, cluster.info.context, [s.id for s in lab.steps]))
@@ -118,7 +124,7 @@ def check(arguments: argparse.Namespace) -> int:
                 for detail in result.details:
                     print(f"      {detail}")
         hint = next((r.hint for r in results if r.hint and not r.advisory), None)
-        if hint and status != "passed":
+        if hint and status != "passed" and not any(hint in r.details for r in results):  # an error's remedy is already a detail
             print(f"\nhint: {hint}")
     return {"passed": ExitCode.OK, "failed": ExitCode.FAILED, "pending": ExitCode.FAILED}.get(status, ExitCode.FAILED_TO_CHECK)
 
@@ -130,13 +136,9 @@ def selftest(arguments: argparse.Namespace) -> int:
     from labrunner.checks.runner import run_step
     from labrunner.checks.solution import run_solution
     from labrunner.cli.labs import _load
-    from labrunner.cluster import errors
 
     lab = _load(arguments.lab, arguments)
-    try:
-        cluster = open_cluster(arguments)
-    except errors.ClusterError as failure:
-        raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    cluster = open_cluster(arguments)
     kubeconfig = str(cluster.files[0]) if len(cluster.files) == 1 else ":".join(str(f) for f in cluster.files)
     kind = cluster_kind(cluster.info)
     rows, violations = [], 0
@@ -188,17 +190,13 @@ def solve(arguments: argparse.Namespace) -> int:
     from labrunner.checks.runner import run_step
     from labrunner.checks.solution import run_solution
     from labrunner.cli.labs import _load, _step
-    from labrunner.cluster import errors
 
     lab = _load(arguments.lab, arguments)
     if bool(arguments.step) == bool(arguments.through):
         raise CliError("give a STEP, or --through STEP")
     last = _step(lab, arguments.step or arguments.through)
     steps = [last] if arguments.step else [s for s in lab.steps if s.number <= last.number]
-    try:
-        cluster = open_cluster(arguments)
-    except errors.ClusterError as failure:
-        raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
+    cluster = open_cluster(arguments)
     from labrunner.session.progress import Progress
 
     progress = Progress.default()
