@@ -82,11 +82,16 @@ class PolicyDiff:
         pods that exist come first; pairs involving pods that do not exist yet are
         only sampled when they are all there is, or counted otherwise."""
         merged: dict[tuple[bool, bool, str, str], list[PortKey]] = {}
+        outside: set[tuple[bool, bool, str, str]] = set()
         for difference in self.differences:
             key = (difference.synthetic, difference.mine, difference.source_text, difference.destination_text)
             merged.setdefault(key, []).append(difference.port)
+            if not (isinstance(difference.source, Pod) and isinstance(difference.destination, Pod)):
+                outside.add(key)
         real, hypothetical, examples = [], [], []
-        for (synthetic, mine, source, destination), ports in sorted(merged.items(), key=lambda item: (not item[0][1], item[0][2:])):
+        # Pod-to-pod lines before lines about addresses outside the cluster: learners think in pods.
+        ordered = sorted(merged.items(), key=lambda item: (not item[0][1], item[0] in outside, item[0][2:]))
+        for (synthetic, mine, source, destination), ports in ordered:
             path = f"{source} -> {destination} on {_ports_text(sorted(ports), self.ports)}"
             line = f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed"
             (hypothetical if synthetic else real).append(line)

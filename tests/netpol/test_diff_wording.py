@@ -42,3 +42,9 @@ def test_a_single_wrong_port_is_named() -> None:
     line = first_line([policy("only-8080", [{"ports": [{"protocol": "TCP", "port": 8080}]}])],
                       [policy("only-80", [{"ports": [{"protocol": "TCP", "port": 80}]}])])
     assert line == "yours also allows demo/client -> demo/web on TCP 8080"
+
+
+def test_pods_come_before_addresses_outside_the_cluster() -> None:
+    lines = diff(WORLD, [], [policy("deny", None)]).summary()
+    assert lines[0] == "yours also allows demo/client -> demo/web on any port"
+    assert lines[1].startswith("yours also allows 198.51.100.7 -> demo/web")
