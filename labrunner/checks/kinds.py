@@ -89,7 +89,10 @@ def namespace_active(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     try:
         namespace = cluster.get("namespaces", str(args["name"]))
     except errors.NotFound:
-        return "failed", f"namespace {args['name']} does not exist", []
+        import difflib
+
+        near = difflib.get_close_matches(str(args["name"]), [n["metadata"]["name"] for n in cluster.list("namespaces")], n=1, cutoff=0.8)
+        return "failed", f"namespace {args['name']} does not exist" + (f" (there is a namespace {near[0]}: a typo?)" if near else ""), []
     phase = (namespace.get("status") or {}).get("phase", "Active")
     if phase != "Active":
         return "failed", f"namespace {args['name']} is {phase}", ["a Terminating namespace disappears shortly; create it again after"]

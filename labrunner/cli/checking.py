@@ -103,6 +103,8 @@ def check(arguments: argparse.Namespace) -> int:
     from labrunner.session.progress import Progress
 
     lab = _load(arguments.lab, arguments)
+    if arguments.step is not None:
+        _step(lab, arguments.step)  # a wrong step number is said before any cluster is started
     cluster = open_cluster(arguments)
     progress = Progress.default()
     if arguments.step is None:

@@ -70,11 +70,13 @@ def service(cluster: KubeCluster, name: str, *, type_: str = "ClusterIP", **port
 
 
 def test_a_misspelt_namespace(clean: KubeCluster) -> None:
-    clean.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "networkdem0"}})
+    lab = load_lab(REPO / "labs" / "networkpolicies", {"namespace": "alice-np"})
+    clean.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "alice-pn"}})
     try:
-        assert check(clean, "create-namespace", "namespace-active")[0] == "passed"
+        [result] = run_step(lab.step("create-namespace"), clean)
+        assert (result.status, result.message) == ("failed", "namespace alice-np does not exist (there is a namespace alice-pn: a typo?)")
     finally:
-        clean.delete("namespaces", "networkdem0")
+        clean.delete("namespaces", "alice-pn")
 
 
 def test_mysql_exposed_as_a_nodeport(clean: KubeCluster) -> None:
