@@ -42,7 +42,22 @@ class Progress:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # Switching a new file to WAL takes an exclusive lock and SQLite does not
+        # call the busy handler for it: two processes opening a fresh store at the
+        # same moment make one fail with "database is locked". Retry that one
+        # step; once the file is in WAL mode the switch is a no-op.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
