@@ -34,7 +34,8 @@ def main() -> None:
         os.environ.pop("KUBECONFIG", None)
         from labrunner.checks.result import step_status
         from labrunner.checks.runner import run_step
-        from labrunner.checks.solution import run_solution
+        from labrunner.session.progress import Progress
+        from labrunner.session.session import Session
         from labrunner.cluster.kube import connect
         from labrunner.lab.loader import load_lab
         from labrunner.sandbox.control import start, stop
@@ -45,12 +46,10 @@ def main() -> None:
         try:
             cluster = connect(files.kubeconfig)
             lab = load_lab(REPO / "labs" / "networkpolicies")
+            session = Session(lab, cluster, Progress.default())
             print(f"{'step':<30} {'kinds':<34} {'in-process':>11} {'process':>9}  status")
             for step in lab.steps:
-                run_solution(lab, step, kubeconfig=str(files.kubeconfig), context=None, cluster_kind="sandbox")
-                deadline = time.monotonic() + 60
-                while step_status(run_step(step, cluster)) != "passed" and time.monotonic() < deadline:
-                    time.sleep(0.5)
+                session.solve(step)
                 timings, status = [], ""
                 for _ in range(arguments.runs):
                     started = time.perf_counter()

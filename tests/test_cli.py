@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from labrunner.cli import main
+from labrunner.lab.loader import load_lab
+from tests.conftest import REPO
 from tests.test_lab_file_errors import SECOND_STEP, VALID
 
 
@@ -165,3 +167,17 @@ def test_broken_pipe_is_quiet(demo_labs: Path) -> None:
         f"{sys.executable} -c \"{script}\" | head -c 10", shell=True, capture_output=True, text=True, check=False
     )
     assert completed.stderr == ""
+
+
+def test_hints_are_revealed_one_more_each_time_and_remembered(capsys: pytest.CaptureFixture[str]) -> None:
+    total = len(load_lab(REPO / "labs" / "networkpolicies").step("deploy-mysql").hints)
+    assert total >= 2
+    seen = []
+    for _ in range(total + 1):
+        code, out, _ = run(capsys, "hint", "networkpolicies", "deploy-mysql", "--json")
+        seen.append(len(json.loads(out)["hints"]))
+    assert seen == [*range(1, total + 1), total]
+    code, out, _ = run(capsys, "hint", "networkpolicies", "deploy-mysql", "--level", "1")
+    assert f"**Hint 1 of {total}.**" in out and f"**Hint 2 of {total}.**" not in out and "deploy-mysql --level 2" in out
+    code, out, _ = run(capsys, "hint", "networkpolicies", "deploy-mysql")
+    assert f"Hint {total} of {total}" in out and "No more hints" in out

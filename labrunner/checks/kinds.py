@@ -23,7 +23,8 @@ from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 
 Outcome = tuple[Status, str, list[str]]
-Kind = Callable[[Mapping[str, Any], ClusterPort], Outcome]
+Kind = Callable[..., Outcome]
+"""(arguments, cluster) -> outcome; the shell kind also takes the lab's parameters."""
 
 PROBE_IMAGE = "busybox:1.36"
 PROBE_READY_SECONDS = 90.0
@@ -443,9 +444,18 @@ def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     return "failed", f"your policies in {namespace} do not mean what this step asks: {first[0]}", first[1:]
 
 
-def shell(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
-    completed = subprocess.run(["sh", "-c", str(args["script"])], capture_output=True, text=True,
-                               timeout=int(args.get("timeout_seconds", 30)))
+def shell(args: Mapping[str, Any], cluster: ClusterPort, parameters: Mapping[str, str] | None = None) -> Outcome:
+    """A lab author's own test: a script run like a learner's shell, against the same
+    cluster and context as the other checks, with the lab's parameters as ``LAB_<NAME>``."""
+    from labrunner.cluster.shellenv import learner_environment
+
+    timeout = int(args.get("timeout_seconds", 30))
+    with learner_environment(cluster.info.kubeconfig, cluster.info.context, parameters) as environment:
+        try:
+            completed = subprocess.run(["sh", "-c", str(args["script"])], capture_output=True, text=True, env=environment,
+                                       timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return "error", f"the script was still running after {timeout} s", []
     if completed.returncode == int(args.get("exit_code", 0)):
         return "passed", "the script's exit code is as expected", []
     said = (completed.stderr or completed.stdout).strip().splitlines()[-3:]

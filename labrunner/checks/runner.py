@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from labrunner.checks.kinds import KINDS
 from labrunner.checks.result import CheckResult
@@ -13,12 +14,14 @@ from labrunner.lab.model import Check, Step
 log = logging.getLogger("labrunner.checks")
 
 
-def run_check(check: Check, step: Step, cluster: ClusterPort) -> CheckResult:
+def run_check(check: Check, step: Step, cluster: ClusterPort, parameters: Mapping[str, str] | None = None) -> CheckResult:
     kind = KINDS.get(check.kind)
     if kind is None:
         return CheckResult(check.id, check.says, "error", f"labrunner does not know the check kind {check.kind!r}", advisory=check.advisory)
     try:
-        status, message, details = kind(check.args, cluster)
+        # Only a shell script sees the lab's parameters as such; other kinds get them in their arguments.
+        extra = {"parameters": parameters} if check.kind == "shell" else {}
+        status, message, details = kind(check.args, cluster, **extra)
     except errors.ClusterError as failure:
         return CheckResult(check.id, check.says, "error", failure.message, (failure.hint,) if failure.hint else (),
                            hint=failure.hint or None, advisory=check.advisory)
@@ -30,5 +33,5 @@ def run_check(check: Check, step: Step, cluster: ClusterPort) -> CheckResult:
     return CheckResult(check.id, check.says, status, message, tuple(details), hint, check.advisory)
 
 
-def run_step(step: Step, cluster: ClusterPort) -> list[CheckResult]:
-    return [run_check(check, step, cluster) for check in step.checks]
+def run_step(step: Step, cluster: ClusterPort, parameters: Mapping[str, str] | None = None) -> list[CheckResult]:
+    return [run_check(check, step, cluster, parameters) for check in step.checks]

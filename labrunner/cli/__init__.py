@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("--kubeconfig", type=Path, help="whose progress: this kubeconfig's context")
     hint.add_argument("--context", help="whose progress: this context")
     hint.add_argument("--sandbox", action="store_true", help="whose progress: the sandbox's")
-    hint.add_argument("--level", type=int, default=1, help="show hints 1..LEVEL (default 1)")
+    hint.add_argument("--level", type=int, help="show hints 1..LEVEL (default: one more than you have seen; remembered per step)")
     hint.add_argument("--json", action="store_true", help="print JSON instead of text")
     lab_parameters(hint)
 

@@ -35,6 +35,14 @@ def add_commands(commands: Any, lazy: Any) -> None:
     cluster_flags(solve)
     solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"), params=[])
 
+    reset = commands.add_parser("reset", help="undo a step (or the whole lab) on the cluster, and forget its result",
+                                description="Undo what STEP creates (by default, what its solution applied), or with no STEP "
+                                            "the whole lab (its namespaces), printing each command; then forget the results.")
+    reset.add_argument("lab", help="lab id")
+    reset.add_argument("step", nargs="?", help="step id or number; without it, the whole lab")
+    cluster_flags(reset)
+    reset.set_defaults(handler=lazy("labrunner.cli.checking", "reset"), params=[])
+
     status = commands.add_parser("status", help="every step's last check result, and the step you are on",
                                  description="Every step's last result on this cluster context, from your progress (no cluster call).")
     status.add_argument("lab", help="lab id")
@@ -95,25 +103,31 @@ def _open_cluster(arguments: argparse.Namespace) -> Any:
         return sandbox()
 
 
-def check(arguments: argparse.Namespace) -> int:
-    from labrunner.checks.result import GLYPHS, step_status
-    from labrunner.checks.runner import run_step
-    from labrunner.cli.labs import _load, _step
-
+def open_session(arguments: argparse.Namespace) -> Any:
+    """The lab, the cluster and the learner's progress on it, as one Session."""
+    from labrunner.cli.labs import _load
     from labrunner.session.progress import Progress
+    from labrunner.session.session import Session
 
     lab = _load(arguments.lab, arguments)
-    if arguments.step is not None:
+    if getattr(arguments, "step", None) is not None:
         _step(lab, arguments.step)  # a wrong step number is said before any cluster is started
-    cluster = open_cluster(arguments)
-    progress = Progress.default()
-    if arguments.step is None:
-        step = _step(lab, progress.current_step(lab.id, cluster.info.context, [s.id for s in lab.steps]))
-    else:
-        step = _step(lab, arguments.step)
-    results = run_step(step, cluster)
-    status = step_status(results)
-    progress.record(lab.id, cluster.info.context, step.id, status, [r.as_json() for r in results])
+    return Session(lab, open_cluster(arguments), Progress.default())
+
+
+def _step(lab: Any, key: str) -> Any:
+    from labrunner.cli.labs import _step as step_of
+
+    return step_of(lab, key)
+
+
+def check(arguments: argparse.Namespace) -> int:
+    from labrunner.checks.result import GLYPHS
+
+    session = open_session(arguments)
+    lab = session.lab
+    outcome = session.check(_step(lab, arguments.step) if arguments.step is not None else None)
+    step, status, results = outcome.step, outcome.status, outcome.results
     if arguments.json:
         json.dump({"lab": lab.id, "step": step.id, "status": status, "checks": [r.as_json() for r in results]}, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -128,33 +142,24 @@ def check(arguments: argparse.Namespace) -> int:
         hint = next((r.hint for r in results if r.hint and not r.advisory), None)
         if hint and status != "passed" and not any(hint in r.details for r in results):  # an error's remedy is already a detail
             print(f"\nhint: {hint}")
+        if status == "passed" and step.number + 1 < len(lab.steps) and session.current.number == step.number + 1:
+            print(f"\nnext: step {step.number + 1}, {lab.steps[step.number + 1].title} (labrunner show {lab.id} {step.number + 1})")
     return {"passed": ExitCode.OK, "failed": ExitCode.FAILED, "pending": ExitCode.FAILED}.get(status, ExitCode.FAILED_TO_CHECK)
 
 
 def selftest(arguments: argparse.Namespace) -> int:
-    import time
-
     from labrunner.checks.result import step_status
     from labrunner.checks.runner import run_step
-    from labrunner.checks.solution import run_solution
-    from labrunner.cli.labs import _load
 
-    lab = _load(arguments.lab, arguments)
-    cluster = open_cluster(arguments)
-    kubeconfig = str(cluster.files[0]) if len(cluster.files) == 1 else ":".join(str(f) for f in cluster.files)
-    kind = cluster_kind(cluster.info)
+    session = open_session(arguments)
+    lab = session.lab
     rows, violations = [], 0
     for step in lab.steps:
-        before = step_status(run_step(step, cluster))
-        actions = run_solution(lab, step, kubeconfig=kubeconfig, context=arguments.context, cluster_kind=kind)
-        failed_action = next((a for a in actions if a.exit_code != 0), None)
-        deadline = time.monotonic() + 60
-        while True:
-            results = run_step(step, cluster)
-            after = step_status(results)
-            if after == "passed" or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        before = step_status(run_step(step, session.cluster, lab.placeholder_values))
+        solved = session.solve(step)
+        failed_action = solved.failed_action
+        results = solved.outcome.results if solved.outcome else ()
+        after = solved.outcome.status if solved.outcome else "error"
         # An observation step (nothing to change) may pass before; every other step must not.
         ok = after == "passed" and (before != "passed" or step.number == 0 or _observes(step)) and failed_action is None
         violations += not ok
@@ -169,55 +174,54 @@ def selftest(arguments: argparse.Namespace) -> int:
     return ExitCode.OK if violations == 0 else ExitCode.FAILED
 
 
-def cluster_kind(info: Any) -> str:
-    """sandbox, kind, k3d, minikube or other: what a lab's ``only_on`` solution actions name."""
-    if info.is_sandbox:
-        return "sandbox"
-    context = info.context or ""
-    for prefix, kind in (("kind-", "kind"), ("k3d-", "k3d"), ("minikube", "minikube")):
-        if context.startswith(prefix):
-            return kind
-    return "other"
-
-
 def _observes(step: Any) -> bool:
     """A step whose checks only observe (probes), so they may pass before it."""
     return all(check.kind in ("probe-http", "probe-dns", "cluster-reachable", "nodes-ready", "command-available") for check in step.checks)
 
 
 def solve(arguments: argparse.Namespace) -> int:
-    import time
-
-    from labrunner.checks.result import step_status
-    from labrunner.checks.runner import run_step
-    from labrunner.checks.solution import run_solution
-    from labrunner.cli.labs import _load, _step
+    from labrunner.cli.labs import _load
 
     lab = _load(arguments.lab, arguments)
     if bool(arguments.step) == bool(arguments.through):
         raise CliError("give a STEP, or --through STEP")
     last = _step(lab, arguments.step or arguments.through)
     steps = [last] if arguments.step else [s for s in lab.steps if s.number <= last.number]
-    cluster = open_cluster(arguments)
-    from labrunner.session.progress import Progress
-
-    progress = Progress.default()
-    kubeconfig = ":".join(str(f) for f in cluster.files)
+    arguments.step = None
+    session = open_session(arguments)
     status = "passed"
     for step in steps:
         print(f"step {step.number}: {step.title}", file=sys.stderr)
-        for action in run_solution(lab, step, kubeconfig=kubeconfig, context=arguments.context, cluster_kind=cluster_kind(cluster.info)):
-            print(f"$ {action.command}", flush=True)
+        solved = session.solve(step, on_action=lambda command: print(f"$ {command}", flush=True))
+        for action in solved.actions:
             if action.output:
                 print(action.output, flush=True)
-            if action.exit_code != 0:
-                raise CliError(f"the solution's command failed with exit code {action.exit_code}", ExitCode.FAILED)
-        deadline = time.monotonic() + 60
-        while (status := step_status(results := run_step(step, cluster))) != "passed" and time.monotonic() < deadline:
-            time.sleep(1)
-        progress.record(lab.id, cluster.info.context, step.id, status, [r.as_json() for r in results])
+        if solved.failed_action:
+            raise CliError(f"the solution's command failed with exit code {solved.failed_action.exit_code}", ExitCode.FAILED)
+        assert solved.outcome is not None
+        status = solved.outcome.status
         print(f"step {step.number} {status}", file=sys.stderr)
     return ExitCode.OK if status == "passed" else ExitCode.FAILED
+
+
+def reset(arguments: argparse.Namespace) -> int:
+    session = open_session(arguments)
+    step = _step(session.lab, arguments.step) if arguments.step is not None else None
+    what = f"step {step.number}, {step.title}" if step else f"the whole lab {session.lab.id}"
+    commands = session.reset_commands(step)
+    if not commands:
+        print(f"labrunner: {what} changes nothing labrunner can undo on this cluster", file=sys.stderr)
+    actions = session.reset(step, on_action=lambda command: print(f"$ {command}", flush=True))
+    for action in actions:
+        if action.output:
+            print(action.output, flush=True)
+    failed = next((a for a in actions if a.exit_code != 0), None)
+    if failed:
+        raise CliError(f"undoing {what} stopped: the command failed with exit code {failed.exit_code}; your progress is kept",
+                       ExitCode.FAILED)
+    where = f"step {step.number} is current again" if step else f"progress on {session.context} forgotten; the lab starts at step 0"
+    print(f"labrunner: reset {what}; {where}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def context_key(arguments: argparse.Namespace) -> str:

@@ -106,7 +106,7 @@ def hint(arguments: argparse.Namespace) -> int:
     from labrunner.session.progress import Progress
 
     lab = _load(arguments.lab, arguments)
-    if arguments.level < 1:
+    if arguments.level is not None and arguments.level < 1:
         raise CliError("--level starts at 1")
     context = context_key(arguments)
     progress = Progress.default()
@@ -116,7 +116,12 @@ def hint(arguments: argparse.Namespace) -> int:
         step = _step(lab, arguments.step)
     record = progress.results(lab.id, context).get(step.id)
     unmet = [c for c in record.checks if c["status"] != "passed"] if record and record.status != "passed" else []
-    shown = step.hints[: arguments.level]
+    # Progressive: each call reveals one more hint than the learner has seen (the TUI counts the same way).
+    explicit = arguments.level is not None
+    level = arguments.level or min(progress.hints_shown(lab.id, context, step.id) + 1, len(step.hints))
+    progress.show_hints(lab.id, context, step.id, level)
+    arguments.level = level
+    shown = step.hints[:level]
     if arguments.json:
         _print_json({"lab": lab.id, "step": step.id, "hints": list(shown), "total": len(step.hints),
                      "last_check": {"status": record.status, "unmet": unmet} if record else None})
@@ -130,7 +135,8 @@ def hint(arguments: argparse.Namespace) -> int:
     for number, text in enumerate(shown, start=1):
         lines += [f"**Hint {number} of {len(step.hints)}.** {text}", ""]
     if arguments.level < len(step.hints):
-        lines.append(f"_More: labrunner hint {lab.id} {step.id} --level {arguments.level + 1}_")
+        again = f"--level {arguments.level + 1}" if explicit else "again"
+        lines.append(f"_Hint {arguments.level + 1} of {len(step.hints)}: labrunner hint {lab.id} {step.id} {again}_")
     else:
         lines.append(f"_No more hints. The solution: labrunner show {lab.id} {step.id} --solution_")
     print_markdown("\n".join(lines))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from labrunner.cluster import errors
@@ -76,7 +77,7 @@ class KubeCluster:
         self.files = files
         self.context = context
         self.info = ClusterInfo(context=context, server=server, namespace=namespace,
-                                is_sandbox=context == "labrunner-sandbox")
+                                is_sandbox=context == "labrunner-sandbox", kubeconfig=tuple(files))
         self._client = self._build()
 
     # -- the client -------------------------------------------------------------------------
@@ -88,15 +89,27 @@ class KubeCluster:
         logging.getLogger("kubernetes").setLevel(logging.CRITICAL)
         import os
 
-        separator = os.pathsep
-        return config.new_client_from_config(config_file=separator.join(str(f) for f in self.files) if len(self.files) > 1 else str(self.files[0]),
-                                             context=self.context)
+        from kubernetes import client
+
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=os.pathsep.join(str(f) for f in self.files), context=self.context,
+                                client_configuration=configuration, persist_config=False)
+        # A session watches six kinds at once, each holding a connection, while checks run.
+        configuration.connection_pool_maxsize = 32
+        return client.ApiClient(configuration=configuration)
 
     def _request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
                  content_type: str = "application/json", accept: str = "application/json", retry: bool = True) -> bytes:
-        from urllib3.exceptions import HTTPError as Urllib3Error
-        from urllib3.exceptions import ReadTimeoutError
+        response = self._open(method, path, query=query, body=body, content_type=content_type, accept=accept, retry=retry)
+        try:
+            return bytes(response.read() or b"")
+        except _read_errors() as failure:
+            raise self._transport_error(failure) from failure
 
+    def _open(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
+              content_type: str = "application/json", accept: str = "application/json", retry: bool = True,
+              timeout: tuple[float, float] = TIMEOUT) -> Any:
+        """The response of a successful request, its body not yet read (a watch streams it)."""
         headers = {"Accept": accept, "Content-Type": content_type}
         try:
             method, url, headers, serialized, post = self._client.param_serialize(
@@ -104,19 +117,23 @@ class KubeCluster:
                 auth_settings=["BearerToken"],
             )
             response = self._client.call_api(method, url, header_params=headers, body=serialized, post_params=post,
-                                             _request_timeout=TIMEOUT)
-            data = response.read() or b""
-        except ReadTimeoutError as failure:
-            raise errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
-                                 "the cluster may be overloaded; try again") from failure
-        except Urllib3Error as failure:
-            raise errors.Unreachable(self.info.server, _reason(failure)) from failure
+                                             _request_timeout=timeout)
+        except _read_errors() as failure:
+            raise self._transport_error(failure) from failure
         if response.status == 401 and retry:
             self._client = self._build()  # an expired token: the credential plugin runs again
-            return self._request(method, path, query=query, body=body, content_type=content_type, accept=accept, retry=False)
+            return self._open(method, path, query=query, body=body, content_type=content_type, accept=accept, retry=False, timeout=timeout)
         if response.status >= 400:
-            raise self._translate(response.status, data, response.reason)
-        return bytes(data)
+            raise self._translate(response.status, response.read() or b"", response.reason)
+        return response
+
+    def _transport_error(self, failure: Exception) -> errors.ClusterError:
+        from urllib3.exceptions import ReadTimeoutError
+
+        if isinstance(failure, ReadTimeoutError):
+            return errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
+                                  "the cluster may be overloaded; try again")
+        return errors.Unreachable(self.info.server, _reason(failure))
 
     def _call(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
               content_type: str = "application/json") -> Any:
@@ -180,6 +197,27 @@ class KubeCluster:
     def events(self, namespace: str, *, involved: str | None = None) -> list[dict[str, Any]]:
         return self.list("events", namespace, fields=f"involvedObject.name={involved}" if involved else "")
 
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Changes to ``kind`` from now on, as (ADDED|MODIFIED|DELETED, object), for about
+        ``timeout_seconds``; then the iterator ends and the caller watches again.
+        Starts from a fresh list's resourceVersion, so what already exists is not news."""
+        listing = self._call("GET", path_for(kind, namespace), query=[("limit", 1)]) or {}
+        version = (listing.get("metadata") or {}).get("resourceVersion", "")
+        query = [("watch", "1"), ("resourceVersion", version), ("timeoutSeconds", timeout_seconds), ("allowWatchBookmarks", "true")]
+        response = self._open("GET", path_for(kind, namespace), query=query, timeout=(TIMEOUT[0], timeout_seconds + 10.0))
+        stream = response.response
+        try:
+            for line in _lines(stream):
+                event = json.loads(line)
+                if event.get("type") == "ERROR":  # 410 Gone and the like: the caller starts over
+                    return
+                if event.get("type") != "BOOKMARK":
+                    yield event["type"], event.get("object") or {}
+        except _read_errors():
+            return  # the watch ended under us (timeout, closed connection): the caller watches again
+        finally:
+            stream.release_conn()
+
     def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult:
         """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api."""
@@ -206,6 +244,23 @@ class KubeCluster:
         code = connection.returncode
         connection.close()
         return ExecResult(stdout=stdout, stderr=stderr, exit_code=int(code) if code is not None else -1)
+
+
+def _lines(stream: Any) -> Iterator[bytes]:
+    """Newline-delimited JSON from a chunked body, as it arrives."""
+    pending = b""
+    for chunk in stream.stream(64 * 1024, decode_content=True):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from (line for line in complete if line.strip())
+    if pending.strip():
+        yield pending
+
+
+def _read_errors() -> type[Exception]:
+    from urllib3.exceptions import HTTPError
+
+    return HTTPError
 
 
 def _reason(failure: Exception) -> str:

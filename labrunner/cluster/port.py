@@ -8,7 +8,9 @@ clusters and the sandbox alike; checks and the session see only this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 KINDS: dict[str, tuple[str, str, bool]] = {
@@ -51,6 +53,8 @@ class ClusterInfo:
     server: str
     namespace: str
     is_sandbox: bool
+    kubeconfig: tuple[Path, ...] = ()
+    """The kubeconfig files the port reads: a learner's shell uses the same."""
 
 
 class ClusterPort(Protocol):
@@ -65,6 +69,11 @@ class ClusterPort(Protocol):
     def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]: ...
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None: ...
+
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Changes from now on, as (ADDED|MODIFIED|DELETED, object); ends after about
+        ``timeout_seconds`` or when the server ends the watch, and the caller watches again."""
+        ...
 
     def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult: ...

@@ -33,7 +33,7 @@ from labrunner.lab.model import (
     Step,
 )
 from labrunner.lab.problems import LabInvalid, Problem, did_you_mean
-from labrunner.lab.schema import REQUIREMENTS, ApplyAction, LabFile
+from labrunner.lab.schema import REQUIREMENTS, ApplyAction, LabFile, RunAction
 from labrunner.lab.template import BUILTIN_PLACEHOLDERS, placeholders_in, render_tree
 
 
@@ -299,13 +299,8 @@ class _LabReader:
             seen_steps.setdefault(step_file.id, number)
             instructions = self.lab_dir / step_file.instructions
             self.check_markdown((*where, "instructions"), instructions, values)
-            solution = []
-            for index, action in enumerate(step_file.solution):
-                if isinstance(action, ApplyAction):
-                    target = str(self.asset((*where, "solution", index, "apply"), action.apply))
-                    solution.append(SolutionAction(action="apply", target=target, explain=action.explain, only_on=tuple(action.only_on)))
-                else:
-                    solution.append(SolutionAction(action="run", target=action.run, explain=action.explain, only_on=tuple(action.only_on)))
+            solution = self.actions((*where, "solution"), step_file.solution)
+            reset = None if step_file.reset is None else self.actions((*where, "reset"), step_file.reset)
             checks = []
             kind_counts: dict[str, int] = {}
             for index, declaration in enumerate(step_file.checks):
@@ -339,7 +334,8 @@ class _LabReader:
                     instructions_path=instructions,
                     commands=tuple(Command(run=c.run, explain=c.explain, inside=c.inside, output=c.output) for c in step_file.commands),
                     hints=tuple(step_file.hints),
-                    solution=tuple(solution),
+                    solution=solution,
+                    reset=reset,
                     checks=tuple(checks),
                     location=SourceLocation(path=self.lab_file, line=line, column=column),
                 )
@@ -366,8 +362,19 @@ class _LabReader:
             steps=tuple(steps),
             directory=self.lab_dir,
             assets_dir=Path(values["assets"]),
+            reset=None if lab_file.reset is None else self.actions(("reset",), lab_file.reset),
             _placeholders=dict(values),
         )
+
+    def actions(self, where: tuple[str | int, ...], declared: Sequence[RunAction | ApplyAction]) -> tuple[SolutionAction, ...]:
+        actions = []
+        for index, action in enumerate(declared):
+            if isinstance(action, ApplyAction):
+                target = str(self.asset((*where, index, "apply"), action.apply))
+                actions.append(SolutionAction(action="apply", target=target, explain=action.explain, only_on=tuple(action.only_on)))
+            else:
+                actions.append(SolutionAction(action="run", target=action.run, explain=action.explain, only_on=tuple(action.only_on)))
+        return tuple(actions)
 
     def asset(self, path: Sequence[str | int], relative: str) -> Path:
         target = (self.content_root / relative).resolve()

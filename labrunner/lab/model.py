@@ -78,6 +78,8 @@ class Step:
     solution: tuple[SolutionAction, ...]
     checks: tuple[Check, ...]
     location: SourceLocation
+    reset: tuple[SolutionAction, ...] | None = None
+    """How to undo the step; None: delete what its ``apply:`` actions created."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +111,8 @@ class Lab:
     steps: tuple[Step, ...]
     directory: Path
     assets_dir: Path
+    reset: tuple[SolutionAction, ...] | None = None
+    """How to undo the whole lab; None: delete the namespaces its parameters name."""
     _placeholders: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def step(self, key: str | int) -> Step:
@@ -139,6 +143,11 @@ class Lab:
     def namespace(self) -> str | None:
         """The lab's own namespace: its first parameter of kind ``namespace``."""
         return next((p.value for p in self.parameters if p.kind == "namespace"), None)
+
+    @property
+    def placeholder_values(self) -> Mapping[str, str]:
+        """Every ``{{name}}`` and its value, ``assets`` included."""
+        return dict(self._placeholders)
 
     @property
     def parameter_values(self) -> Mapping[str, str]:

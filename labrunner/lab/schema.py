@@ -107,6 +107,9 @@ class StepFile(_Strict):
     hints: list[NonEmptyStr] = Field(min_length=1, max_length=3)
     solution: list[SolutionActionFile] = Field(min_length=1)
     checks: list[CheckDeclaration] = Field(min_length=1)
+    reset: list[SolutionActionFile] | None = None
+    """How to undo the step (``labrunner reset LAB STEP``); by default, delete what its
+    ``apply:`` actions created. ``[]`` when there is nothing to undo."""
 
 
 class LabFile(_Strict):
@@ -122,4 +125,7 @@ class LabFile(_Strict):
     requirements: list[Literal[tuple(REQUIREMENTS)]] = ()  # type: ignore[valid-type]
     parameters: dict[Slug, ParameterFile] = Field(default_factory=dict)
     steps: list[StepFile] = Field(min_length=1)
+    reset: list[SolutionActionFile] | None = None
+    """How to put the cluster back as it was before the lab (``labrunner reset LAB``);
+    by default, delete the namespaces the lab's parameters name."""
 

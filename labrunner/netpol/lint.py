@@ -20,7 +20,7 @@ import yaml
 
 from labrunner import yamlsource
 from labrunner.netpol.files import SourceObject, api_path, context_cluster
-from labrunner.netpol.model import NAME_LABEL, Cluster, Policy
+from labrunner.netpol.model import NAME_LABEL, Policy
 from labrunner.netpol.parse import ObjectError, policy_from_object
 
 Severity = Literal["error", "warning", "info"]

@@ -132,8 +132,10 @@ def service_defaults(obj: dict[str, Any], existing: Iterable[dict[str, Any]], pr
         else:
             port["nodePort"] = next(free_ports)
         used_ports.add(port["nodePort"])
-    if spec["type"] == "NodePort":
+    if wants_node_ports:
         spec.setdefault("externalTrafficPolicy", "Cluster")
+    else:  # as the API server's dropTypeDependentFields does on a change back to ClusterIP
+        spec.pop("externalTrafficPolicy", None)
     obj.setdefault("status", {}).setdefault("loadBalancer", {})
 
 

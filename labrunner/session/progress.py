@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE TABLE IF NOT EXISTS position (
     lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL,
     PRIMARY KEY (lab, context));
+CREATE TABLE IF NOT EXISTS hints (
+    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL, shown INTEGER NOT NULL,
+    PRIMARY KEY (lab, context, step));
 """
 
 
@@ -41,7 +45,9 @@ class Progress:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+        # One connection shared by the TUI's threads (a watch re-checks in the background), serialised by a lock.
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._lock = threading.RLock()
         self._prepare()
 
     def _prepare(self) -> None:
@@ -68,36 +74,58 @@ class Progress:
         return cls(state_dir() / "progress.sqlite3")
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
 
     def record(self, lab: str, context: str, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                         (lab, context, step, status, time.time(), json.dumps(list(checks), ensure_ascii=False)))
+        self._execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+                      (lab, context, step, status, time.time(), json.dumps(list(checks), ensure_ascii=False)))
 
     def results(self, lab: str, context: str) -> dict[str, StepRecord]:
-        rows = self._db.execute("SELECT step, status, checked_at, checks FROM results WHERE lab = ? AND context = ?", (lab, context))
+        rows = self._execute("SELECT step, status, checked_at, checks FROM results WHERE lab = ? AND context = ?", (lab, context))
         return {step: StepRecord(step, status, at, tuple(json.loads(checks))) for step, status, at, checks in rows}
 
     def move_to(self, lab: str, context: str, step: str) -> None:
         """The learner jumped to ``step``: it stays current until it passes."""
-        self._db.execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?)", (lab, context, step))
+        self._execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?)", (lab, context, step))
 
     def current_step(self, lab: str, context: str, steps: Sequence[str]) -> str:
         """The step the learner is on: the one they jumped to while it has not passed,
         else the first step (in order) whose last result is not a pass. When every
         step has passed, the last one."""
         results = self.results(lab, context)
-        row = self._db.execute("SELECT step FROM position WHERE lab = ? AND context = ?", (lab, context)).fetchone()
+        row = self._execute("SELECT step FROM position WHERE lab = ? AND context = ?", (lab, context))
+        row = row[0] if row else None
         if row and row[0] in steps and (row[0] not in results or results[row[0]].status != "passed"):
             return row[0]
         return next((step for step in steps if step not in results or results[step].status != "passed"), steps[-1])
 
+    def hints_shown(self, lab: str, context: str, step: str) -> int:
+        row = self._execute("SELECT shown FROM hints WHERE lab = ? AND context = ? AND step = ?", (lab, context, step))
+        row = row[0] if row else None
+        return int(row[0]) if row else 0
+
+    def show_hints(self, lab: str, context: str, step: str, shown: int) -> None:
+        """The learner has now seen the first ``shown`` hints of ``step`` (it never goes down)."""
+        self._execute("INSERT INTO hints VALUES (?, ?, ?, ?) ON CONFLICT (lab, context, step) "
+                      "DO UPDATE SET shown = max(shown, excluded.shown)", (lab, context, step, shown))
+
     def forget(self, lab: str, context: str, steps: Iterable[str] | None = None) -> None:
         """Drop results (all of the lab's on this context, or only ``steps``'), as after a reset."""
-        with self._db:
-            if steps is None:
-                self._db.execute("DELETE FROM results WHERE lab = ? AND context = ?", (lab, context))
-                self._db.execute("DELETE FROM position WHERE lab = ? AND context = ?", (lab, context))
-            else:
-                self._db.executemany("DELETE FROM results WHERE lab = ? AND context = ? AND step = ?",
-                                     [(lab, context, step) for step in steps])
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # all or nothing: autocommit mode would commit each DELETE
+            try:
+                if steps is None:
+                    for table in ("results", "position", "hints"):
+                        self._db.execute(f"DELETE FROM {table} WHERE lab = ? AND context = ?", (lab, context))
+                else:
+                    self._db.executemany("DELETE FROM results WHERE lab = ? AND context = ? AND step = ?",
+                                         [(lab, context, step) for step in steps])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")

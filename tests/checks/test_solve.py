@@ -44,5 +44,17 @@ def test_solve_through_a_step_then_check_status_and_hint_follow_the_current_step
         assert "step 4" in hint and "Your last check of this step found" in hint and "deployment" in hint
         neither = labrunner("solve", "networkpolicies", "--sandbox")
         assert neither.returncode != 0 and "--through" in neither.stderr
+
+        undone = labrunner("reset", "networkpolicies", "expose-mysql", "--sandbox")
+        assert undone.returncode == 0, undone.stderr
+        assert "$ kubectl delete service mysql -n networkdemo --ignore-not-found" in undone.stdout
+        assert "step 3 is current again" in undone.stderr
+        assert json.loads(labrunner("check", "networkpolicies", "--json", "--sandbox").stdout)["step"] == "expose-mysql"
+        whole = labrunner("reset", "networkpolicies", "--sandbox")
+        assert whole.returncode == 0, whole.stderr
+        assert "$ kubectl delete namespace networkdemo --ignore-not-found" in whole.stdout
+        status = json.loads(labrunner("status", "networkpolicies", "--json").stdout)
+        assert status["passed"] == 0 and status["current"] == "preflight"
+        assert json.loads(labrunner("check", "networkpolicies", "create-namespace", "--json", "--sandbox").stdout)["status"] == "failed"
     finally:
         labrunner("sandbox", "stop")

@@ -1,0 +1,206 @@
+"""The running lab: one learner, one lab, one cluster context.
+
+What the TUI shows and the headless commands do, in one place: check a step and
+remember the result, move on when the current step passes, jump anywhere (saying
+which earlier steps left something missing), hints one at a time, solve, reset,
+and watching the cluster so the current step is re-checked when it changes.
+Every method is blocking and thread-safe enough to run in a worker thread; none
+raises a cluster error out of a check (checks never raise), while solve and reset
+report failed commands in their results.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from labrunner.checks.result import CheckResult, Status, step_status
+from labrunner.checks.runner import run_check, run_step
+from labrunner.cluster.port import ClusterPort
+from labrunner.lab.model import Lab, Step
+from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, solution_commands
+from labrunner.session.progress import Progress
+from labrunner.session.watch import ChangeWatcher, namespaces_of
+
+PREREQUISITE_KINDS = frozenset({
+    "cluster-reachable", "nodes-ready", "command-available", "cni-enforces-policy", "namespace-active",
+    "namespace-labels", "deployment-ready", "daemonset-ready", "service-exposes", "sql-rows",
+})
+"""Check kinds whose state later steps build on. When a learner jumps ahead, only
+these are re-checked on the steps before: a policy, a probe's verdict or an
+absence is what a later step may rightly change (step 12 deletes step 9's policy)."""
+
+SETTLE_SECONDS = 60.0
+"""How long solve waits for a step to pass: rollouts and probes take time."""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step: Step
+    status: Status
+    results: tuple[CheckResult, ...]
+    checked_at: float = field(default_factory=time.time)
+
+    @property
+    def unmet(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.status != "passed")
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    actions: tuple[ActionResult, ...]
+    outcome: StepOutcome | None
+    """The step checked after its solution; None when a command failed."""
+
+    @property
+    def failed_action(self) -> ActionResult | None:
+        return next((a for a in self.actions if a.exit_code != 0), None)
+
+
+@dataclass(frozen=True)
+class Hints:
+    step: Step
+    shown: tuple[str, ...]
+    """The hints the learner has seen so far, in order (the newest last)."""
+    total: int
+
+    @property
+    def exhausted(self) -> bool:
+        return len(self.shown) >= self.total
+
+
+class Session:
+    def __init__(self, lab: Lab, cluster: ClusterPort, progress: Progress) -> None:
+        self.lab = lab
+        self.cluster = cluster
+        self.progress = progress
+        self.context = cluster.info.context or "default"
+        self.kind = cluster_kind(cluster.info)
+        self._watcher: ChangeWatcher | None = None
+        self._check_lock = threading.Lock()
+
+    # -- where the learner is -------------------------------------------------------------
+
+    @property
+    def current(self) -> Step:
+        return self.lab.step(self.progress.current_step(self.lab.id, self.context, [s.id for s in self.lab.steps]))
+
+    def last_results(self) -> dict[str, tuple[str, tuple[dict, ...]]]:  # type: ignore[type-arg]
+        """Every step's last recorded status and check results, by step id."""
+        return {step: (record.status, record.checks) for step, record in self.progress.results(self.lab.id, self.context).items()}
+
+    def jump(self, step: Step) -> list[StepOutcome]:
+        """Make ``step`` the current one; re-check what the steps before it set up
+        and return those that are missing something (their prerequisite checks only)."""
+        self.progress.move_to(self.lab.id, self.context, step.id)
+        missing = []
+        for earlier in self.lab.steps[: step.number]:
+            checks = [c for c in earlier.checks if c.kind in PREREQUISITE_KINDS and not c.advisory]
+            if not checks:
+                continue
+            results = tuple(run_check(c, earlier, self.cluster, self.lab.placeholder_values) for c in checks)
+            if any(r.status != "passed" for r in results):
+                missing.append(StepOutcome(earlier, step_status(list(results)), results))
+        return missing
+
+    # -- checking -------------------------------------------------------------------------
+
+    def check(self, step: Step | None = None) -> StepOutcome:
+        """Run a step's checks (the current step's by default) and remember the result.
+        When the current step passes, the next one becomes current."""
+        with self._check_lock:
+            current = self.current
+            step = step or current
+            results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
+            outcome = StepOutcome(step, step_status(list(results)), results)
+            self.progress.record(self.lab.id, self.context, step.id, outcome.status, [r.as_json() for r in results])
+            if outcome.status == "passed" and step.id == current.id and step.number + 1 < len(self.lab.steps):
+                self.progress.move_to(self.lab.id, self.context, self.lab.steps[step.number + 1].id)
+            return outcome
+
+    def check_until_passed(self, step: Step, seconds: float = SETTLE_SECONDS,
+                           stop: threading.Event | None = None) -> StepOutcome:
+        """Check until the step passes or ``seconds`` pass (what a rollout needs)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            outcome = self.check(step)
+            if outcome.status == "passed" or time.monotonic() > deadline or (stop and stop.is_set()):
+                return outcome
+            time.sleep(1.0)
+
+    # -- help -----------------------------------------------------------------------------
+
+    def hints(self, step: Step | None = None) -> Hints:
+        step = step or self.current
+        shown = self.progress.hints_shown(self.lab.id, self.context, step.id)
+        return Hints(step, step.hints[:shown], len(step.hints))
+
+    def next_hint(self, step: Step | None = None) -> Hints:
+        """Reveal one more hint of the step (remembered: the learner sees it again next time)."""
+        step = step or self.current
+        shown = min(self.progress.hints_shown(self.lab.id, self.context, step.id) + 1, len(step.hints))
+        self.progress.show_hints(self.lab.id, self.context, step.id, shown)
+        return Hints(step, step.hints[:shown], len(step.hints))
+
+    # -- changing the cluster -------------------------------------------------------------
+
+    def solution_commands(self, step: Step) -> list[str]:
+        return solution_commands(self.lab, step, self.kind)
+
+    def reset_commands(self, step: Step | None) -> list[str]:
+        return reset_commands(self.lab, step, self.kind)
+
+    def solve(self, step: Step, *, on_action: Callable[[str], None] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:
+        """Run the step's solution, the commands a learner would type, then check it
+        until it passes (or ``settle`` seconds)."""
+        actions = self._run(self.solution_commands(step), on_action)
+        if any(a.exit_code != 0 for a in actions):
+            return SolveOutcome(tuple(actions), None)
+        return SolveOutcome(tuple(actions), self.check_until_passed(step, settle))
+
+    def reset(self, step: Step | None = None, *, on_action: Callable[[str], None] | None = None) -> list[ActionResult]:
+        """Undo a step (or, with None, the whole lab) and forget its results; the
+        step becomes current (the whole lab starts over at its first step)."""
+        actions = self._run(self.reset_commands(step), on_action)
+        if all(a.exit_code == 0 for a in actions):
+            if step is None:
+                self.progress.forget(self.lab.id, self.context)
+            else:
+                self.progress.forget(self.lab.id, self.context, [step.id])
+                self.progress.move_to(self.lab.id, self.context, step.id)
+        return actions
+
+    def _run(self, commands: Sequence[str], on_action: Callable[[str], None] | None) -> list[ActionResult]:
+        results = []
+        for command in commands:
+            if on_action:
+                on_action(command)
+            result = run_commands([command], self.cluster.info, self.lab.placeholder_values)[0]
+            results.append(result)
+            if result.exit_code != 0:
+                break
+        return results
+
+    # -- watching -------------------------------------------------------------------------
+
+    def watch(self, on_outcome: Callable[[StepOutcome, list[str]], None], *, on_error: Callable[[str], None] | None = None,
+              quiet: float = 0.3, latest: float = 1.0) -> ChangeWatcher:
+        """Re-check the current step whenever the cluster changes (debounced) and hand
+        the outcome, with the changes that set it off, to ``on_outcome`` (from a
+        background thread). Watches every namespace any step names, so it keeps
+        working as the learner moves on. Stop it with :meth:`unwatch`."""
+        self.unwatch()
+        namespaces = namespaces_of(check.args for step in self.lab.steps for check in step.checks)
+
+        def changed(reasons: list[str]) -> None:
+            on_outcome(self.check(), reasons)
+
+        self._watcher = ChangeWatcher(self.cluster, namespaces, changed, quiet=quiet, latest=latest, on_error=on_error).start()
+        return self._watcher
+
+    def unwatch(self) -> None:
+        if self._watcher:
+            self._watcher.stop()
+            self._watcher = None
