@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    doctor.add_argument("--prove-policy", action="store_true",
+                        help="also prove NetworkPolicies are enforced: in a throwaway namespace, a deny-all policy must stop busybox reaching nginx")
+    doctor.add_argument("--kubeconfig", type=Path, help="with --prove-policy: use this kubeconfig file")
+    doctor.add_argument("--context", help="with --prove-policy: use this kubeconfig context")
+    doctor.add_argument("--sandbox", action="store_true", help="with --prove-policy: use the built-in sandbox")
     return parser
 
 

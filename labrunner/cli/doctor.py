@@ -86,12 +86,33 @@ def gather() -> dict[str, Any]:
 
 def doctor(arguments: argparse.Namespace) -> int:
     report = gather()
+    if arguments.prove_policy:
+        report["network_policy"] = _prove(arguments)
     if arguments.json:
         json.dump(report, sys.stdout, indent=2)
         print()
-        return ExitCode.OK
-    print("\n".join(_text(report)))
-    return ExitCode.OK
+    else:
+        print("\n".join(_text(report)))
+    proof = report.get("network_policy")
+    return ExitCode.OK if proof is None or proof["proof"]["status"] == "passed" else ExitCode.FAILED
+
+
+def _prove(arguments: argparse.Namespace) -> dict[str, Any]:
+    """What the cluster's network plugin is, then the proof that it enforces policies."""
+    from labrunner.checks.kinds import cni_enforces_policy, prove_policy_enforcement
+    from labrunner.cli.checking import open_cluster
+    from labrunner.cluster.errors import ClusterError
+
+    cluster = open_cluster(arguments)
+    result: dict[str, Any] = {"context": cluster.info.context}
+    for name, run in (("plugin", lambda: cni_enforces_policy({}, cluster)), ("proof", lambda: prove_policy_enforcement(cluster))):
+        print(f"labrunner: {'looking for the network plugin' if name == 'plugin' else 'proving it (about half a minute)'}…", file=sys.stderr)
+        try:
+            status, message, details = run()
+        except ClusterError as failure:
+            status, message, details = "error", failure.message, [failure.hint] if failure.hint else []
+        result[name] = {"status": status, "message": message, "details": details}
+    return result
 
 
 def _text(report: dict[str, Any]) -> list[str]:
@@ -139,4 +160,10 @@ def _text(report: dict[str, Any]) -> list[str]:
             lines.append(f"  {name:<11} {value}")
     if report["terminal"].get("TMUX"):
         lines.append("  tmux drops copied text unless configured: tmux set -s set-clipboard on")
+    if "network_policy" in report:
+        proof = report["network_policy"]
+        lines += ["", f"NetworkPolicy enforcement on {proof['context']}"]
+        for name in ("plugin", "proof"):
+            lines.append(f"  {name:<11} {proof[name]['status']}: {proof[name]['message']}")
+            lines += [f"              {detail}" for detail in proof[name]["details"]]
     return lines

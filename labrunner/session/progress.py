@@ -90,18 +90,17 @@ class Progress:
         return {step: StepRecord(step, status, at, tuple(json.loads(checks))) for step, status, at, checks in rows}
 
     def move_to(self, lab: str, context: str, step: str) -> None:
-        """The learner jumped to ``step``: it stays current until it passes."""
+        """The learner is now on ``step`` (a jump, or the Session moving on after a pass)."""
         self._execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?)", (lab, context, step))
 
     def current_step(self, lab: str, context: str, steps: Sequence[str]) -> str:
-        """The step the learner is on: the one they jumped to while it has not passed,
-        else the first step (in order) whose last result is not a pass. When every
-        step has passed, the last one."""
-        results = self.results(lab, context)
+        """The step the learner is on: where they last moved to (a passed step too: they
+        went back to redo it), else the first step whose last result is not a pass.
+        When every step has passed, the last one."""
         row = self._execute("SELECT step FROM position WHERE lab = ? AND context = ?", (lab, context))
-        row = row[0] if row else None
-        if row and row[0] in steps and (row[0] not in results or results[row[0]].status != "passed"):
-            return row[0]
+        if row and row[0][0] in steps:
+            return str(row[0][0])
+        results = self.results(lab, context)
         return next((step for step in steps if step not in results or results[step].status != "passed"), steps[-1])
 
     def hints_shown(self, lab: str, context: str, step: str) -> int:

@@ -26,12 +26,17 @@ def test_the_current_step_is_the_first_that_has_not_passed(tmp_path: Path) -> No
     assert progress.current_step("lab", "kind-a", STEPS) == "expose-mysql"
 
 
-def test_a_jump_holds_until_that_step_passes(tmp_path: Path) -> None:
+def test_a_jump_holds_even_to_a_step_that_passed_until_the_learner_moves(tmp_path: Path) -> None:
     progress = Progress(tmp_path / "p.sqlite3")
     progress.move_to("lab", "ctx", "expose-mysql")
     assert progress.current_step("lab", "ctx", STEPS) == "expose-mysql"
-    progress.record("lab", "ctx", "expose-mysql", "passed", [])
+    progress.record("lab", "ctx", "preflight", "passed", [])
+    progress.move_to("lab", "ctx", "preflight")  # back, to redo a step that passed
     assert progress.current_step("lab", "ctx", STEPS) == "preflight"
+    progress.forget("lab", "ctx")
+    assert progress.current_step("lab", "ctx", STEPS) == "preflight"
+    progress.record("lab", "ctx", "preflight", "passed", [])
+    assert progress.current_step("lab", "ctx", STEPS) == "create-namespace"
 
 
 def test_progress_is_kept_apart_per_lab_and_context_and_can_be_forgotten(tmp_path: Path) -> None:

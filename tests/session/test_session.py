@@ -57,6 +57,7 @@ def test_a_passing_step_makes_the_next_current_and_jumping_ahead_names_what_is_m
     assert [outcome.step.id for outcome in missing] == ["create-namespace", "deploy-mysql", "expose-mysql", "deploy-app", "expose-app", "seed-db", "install-calico"]
     assert "jumper" in missing[0].unmet[0].message
     assert any("mysql" in result.message for result in missing[1].unmet)
+    assert session.jump(session.lab.step("preflight")) == [] and session.current.id == "preflight"  # back, to a step that passed
 
 
 def test_hints_come_one_at_a_time_and_are_remembered(cluster: KubeCluster, tmp_path: Path) -> None:
