@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labrunner",
         description="Learn Kubernetes by doing: guided labs, checked against a live cluster.",
-        epilog="With no command, labrunner lists the labs (the full-screen app arrives in a later release).",
+        epilog="With no command, labrunner opens the full-screen app on a terminal (labrunner tui), "
+               "and lists the labs when its output is not a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"labrunner {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
             "-p", "--param", dest="params", action="append", type=_parameter, default=[],
             metavar="NAME=VALUE", help="run the lab with this parameter value (e.g. namespace=alice-demo)",
         )
+
+    tui = add("tui", "open the full-screen app: pick a cluster and a lab, and learn step by step", _lazy("labrunner.cli.tui", "tui"))
+    tui.add_argument("lab", nargs="?", help="open this lab directly")
+    tui.add_argument("--kubeconfig", type=Path, help="use this kubeconfig file")
+    tui.add_argument("--context", help="use this kubeconfig context (skips the cluster choice)")
+    tui.add_argument("--sandbox", action="store_true", help="use labrunner's built-in sandbox (started if needed)")
+    lab_parameters(tui)
 
     listing = add("list", "list the labs labrunner can find", _lazy("labrunner.cli.labs", "list_labs"))
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -107,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     handler: Handler | None = getattr(arguments, "handler", None)
     if handler is None:
-        arguments = parser.parse_args(["list"])
+        arguments = parser.parse_args(["tui"] if sys.stdin.isatty() and sys.stdout.isatty() else ["list"])
         handler = arguments.handler
     try:
         return handler(arguments)

@@ -48,8 +48,19 @@ def kubeconfig_files(environ: dict[str, str] | None = None) -> tuple[tuple[Path,
     return (Path("~/.kube/config").expanduser(),), "default location (~/.kube/config)"
 
 
-def inspect(environ: dict[str, str] | None = None) -> KubeconfigReport:
-    files, source = kubeconfig_files(environ)
+@dataclass(frozen=True)
+class ContextSummary:
+    name: str
+    cluster: str | None
+    user: str | None
+    server: str | None
+    namespace: str
+
+
+def _merge(files: tuple[Path, ...]) -> tuple[list[Path], list[tuple[Path, str]], tuple[str, Path] | None,
+                                            dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The files merged as kubectl merges them: the first definition of a name wins,
+    and so does the first current-context."""
     missing, unreadable = [], []
     current: tuple[str, Path] | None = None
     contexts: dict[str, dict[str, Any]] = {}
@@ -73,6 +84,25 @@ def inspect(environ: dict[str, str] | None = None) -> KubeconfigReport:
             for entry in document.get(section) or []:
                 if isinstance(entry, dict) and "name" in entry:
                     target.setdefault(str(entry["name"]), entry.get(inner) or {})
+    return missing, unreadable, current, contexts, clusters, users
+
+
+def contexts_of(environ: dict[str, str] | None = None) -> tuple[list[ContextSummary], str | None]:
+    """Every context of the merged kubeconfig with its server and namespace, and the current one's name."""
+    files, _ = kubeconfig_files(environ)
+    _, _, current, contexts, clusters, _ = _merge(files)
+    summaries = []
+    for name, context in sorted(contexts.items()):
+        cluster = context.get("cluster")
+        summaries.append(ContextSummary(name=name, cluster=cluster, user=context.get("user"),
+                                        server=(clusters.get(cluster or "") or {}).get("server"),
+                                        namespace=str(context.get("namespace") or "default")))
+    return summaries, current[0] if current else None
+
+
+def inspect(environ: dict[str, str] | None = None) -> KubeconfigReport:
+    files, source = kubeconfig_files(environ)
+    missing, unreadable, current, contexts, clusters, users = _merge(files)
     report: dict[str, Any] = {
         "files": files, "source": source, "missing": tuple(missing), "unreadable": tuple(unreadable),
         "contexts": tuple(sorted(contexts)),

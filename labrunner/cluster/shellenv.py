@@ -18,6 +18,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def write_pin(path: Path, context: str, *, namespace: str | None = None, cluster: str | None = None,
+              user: str | None = None) -> Path:
+    """A kubeconfig that only selects ``context`` (and, given its cluster and user, sets
+    its namespace: the first file to define a context wins the merge)."""
+    import json
+
+    text = f"apiVersion: v1\nkind: Config\ncurrent-context: {json.dumps(context)}\n"
+    if namespace and cluster and user:
+        text += (f"contexts:\n- name: {json.dumps(context)}\n  context: {{cluster: {json.dumps(cluster)}, "
+                 f"user: {json.dumps(user)}, namespace: {json.dumps(namespace)}}}\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def shell_environment(kubeconfig: Sequence[Path | str], pin: Path, parameters: Mapping[str, str] | None = None,
+                      extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A long-lived shell's environment (a TUI's ``!`` or a tmux pane): like
+    :func:`learner_environment`, with a pin file the caller keeps."""
+    environment = dict(os.environ)
+    for name, value in (parameters or {}).items():
+        environment["LAB_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()] = value
+    environment["KUBECONFIG"] = os.pathsep.join([str(pin), *(str(path) for path in kubeconfig)])
+    environment.update(extra or {})
+    return environment
+
+
 @contextmanager
 def learner_environment(kubeconfig: Sequence[Path | str], context: str | None,
                         parameters: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:

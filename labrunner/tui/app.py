@@ -1,0 +1,249 @@
+"""The app: composes the screens and routes what happened between them.
+
+Start (which cluster) -> lab picker -> lab workspace. Connecting, loading labs and
+every check run in thread workers; a worker that fails becomes a message on the
+screen and a line in the log file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from labrunner.cluster.choices import SANDBOX, ClusterChoice, cluster_choices
+from labrunner.lab.model import Lab
+from labrunner.tui.dialogs import ConfirmScreen, HelpScreen, binding_rows
+from labrunner.tui.messages import ClusterConnected, ClusterFailed
+
+log = logging.getLogger("labrunner.tui")
+
+HIGH_CONTRAST = Theme(name="labrunner-high-contrast", primary="#ffff00", secondary="#00ffff", accent="#ff00ff",
+                      warning="#ffaa00", error="#ff5555", success="#55ff55", foreground="#ffffff", background="#000000",
+                      surface="#000000", panel="#303030", dark=True)
+"""Pure white on black, saturated state colours: for low vision and washed-out projectors."""
+
+
+class LabrunnerApp(App[None]):
+    TITLE = "labrunner"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, *, kubeconfig: Path | None = None, context: str | None = None, sandbox: bool = False,
+                 lab_id: str | None = None, parameters: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.kubeconfig, self.context_name, self.use_sandbox = kubeconfig, context, sandbox
+        self.lab_id, self.parameters = lab_id, parameters or {}
+        self.cluster: Any = None
+        self.labs: list[Lab] = []
+        self.lab_problems: list[str] = []
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.register_theme(HIGH_CONTRAST)
+        choices = cluster_choices(self.kubeconfig)
+        if self.use_sandbox:
+            self.show_start([SANDBOX])
+            self.connect(SANDBOX)
+        elif self.context_name:
+            choice = next((c for c in choices if c.context == self.context_name), None)
+            if choice is None:
+                self.show_start(choices)
+                self.start_screen().say(f"There is no context {self.context_name!r} in your kubeconfig: pick one.", error=True)
+            else:
+                self.show_start([choice])
+                self.choose_cluster(choice)
+        elif len(choices) == 1:  # no kubeconfig context at all: the sandbox, without asking
+            self.show_start(choices)
+            self.connect(SANDBOX)
+        else:
+            self.show_start(choices)
+
+    def show_start(self, choices: list[ClusterChoice]) -> None:
+        from labrunner.tui.start import StartScreen
+
+        self.push_screen(StartScreen(choices))
+
+    def start_screen(self) -> Any:
+        from labrunner.tui.start import StartScreen
+
+        return next(screen for screen in reversed(self.screen_stack) if isinstance(screen, StartScreen))
+
+    def choose_cluster(self, choice: ClusterChoice) -> None:
+        if choice.caution:
+            def answered(go: bool | None) -> None:
+                if go:
+                    self.connect(choice)
+
+            self.push_screen(ConfirmScreen(f"Run labs on {choice.label}?",
+                                           f"{choice.caution}. A lab creates namespaces and objects there, and may "
+                                           "install a network plugin or label kube-system. Use a cluster you can break.",
+                                           yes="Use it"), answered)
+        else:
+            self.connect(choice)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
+    def connect(self, choice: ClusterChoice) -> None:
+        from labrunner.cluster import errors
+        from labrunner.cluster.kube import connect
+
+        started = False
+        try:
+            if choice.is_sandbox:
+                from labrunner.sandbox.control import SandboxError, start
+                from labrunner.sandbox.files import SandboxFiles
+
+                self.call_from_thread(self.start_screen().say, "Starting the sandbox (a local API server, a few seconds)…")
+                files = SandboxFiles.default()
+                try:
+                    _, started = start(files)
+                except SandboxError as failure:
+                    self.post_message(ClusterFailed(f"the sandbox did not start: {failure}"))
+                    return
+                cluster = connect(files.kubeconfig)
+            else:
+                self.call_from_thread(self.start_screen().say, f"Connecting to {choice.label}…")
+                cluster = connect(self.kubeconfig, choice.context)
+            cluster.version()
+        except errors.ClusterError as failure:
+            self.post_message(ClusterFailed(failure.message, failure.hint or None))
+            return
+        self.post_message(ClusterConnected(cluster, started))
+
+    @on(ClusterFailed)
+    def cluster_failed(self, message: ClusterFailed) -> None:
+        self.start_screen().say(f"✗ {message.message}" + (f"\n  {message.hint}" if message.hint else "") +
+                                "\n  Pick another cluster, or s for the sandbox.", error=True)
+
+    @on(ClusterConnected)
+    def cluster_connected(self, message: ClusterConnected) -> None:
+        self.cluster = message.cluster
+        if message.started_sandbox:
+            self.notify("The sandbox is running. Your own kubectl can use it: press ! for a shell set up for it.", title="Sandbox")
+        self.start_screen().say(f"✓ Connected to {'the sandbox' if message.cluster.info.is_sandbox else message.cluster.info.context}.")
+        self.load_labs()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="labs")
+    def load_labs(self) -> None:
+        from labrunner import paths
+        from labrunner.lab.catalog import discover
+        from labrunner.lab.loader import load_lab
+        from labrunner.lab.problems import LabInvalid
+
+        labs, problems = [], []
+        for entry in discover(paths.lab_roots()):
+            try:
+                labs.append(load_lab(entry.directory, self.parameters))
+            except LabInvalid as invalid:
+                problems += [str(problem) for problem in invalid.problems[:5]]
+        self.call_from_thread(self.labs_loaded, labs, problems)
+
+    def labs_loaded(self, labs: list[Lab], problems: list[str]) -> None:
+        self.labs, self.lab_problems = labs, problems
+        wanted = next((lab for lab in labs if lab.id == self.lab_id), None) if self.lab_id else None
+        if self.lab_id and wanted is None:
+            self.notify(f"No lab {self.lab_id!r}; pick one.", severity="warning")
+        self.show_picker()
+        if wanted is not None:
+            self.open_lab(wanted)
+
+    def show_picker(self) -> None:
+        from labrunner.session.progress import Progress
+        from labrunner.tui.picker import LabPickerScreen
+
+        self.push_screen(LabPickerScreen(self.labs, self.lab_problems, self.cluster, Progress.default(), self.cluster.info.context or "default"))
+
+    def open_lab(self, lab: Lab) -> None:
+        from labrunner.session.progress import Progress
+        from labrunner.session.session import Session
+        from labrunner.tui.workspace import WorkspaceScreen
+
+        self.push_screen(WorkspaceScreen(Session(lab, self.cluster, Progress.default())))
+
+    # -- app-wide actions ----------------------------------------------------------------------
+
+    def action_switch_cluster(self) -> None:
+        self.cluster = None
+        self.show_start(cluster_choices(self.kubeconfig))
+
+    def action_pick_lab(self) -> None:
+        from labrunner.tui.picker import LabPickerScreen
+
+        if isinstance(self.screen, LabPickerScreen):
+            return
+        self.pop_screen()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        rows = binding_rows([*(b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)), *self.BINDINGS])
+        self.push_screen(HelpScreen(rows, f"Keys on this screen ({type(screen).__name__.removesuffix('Screen').lower() or 'app'})"))
+
+    def copy_command(self, text: str) -> None:
+        """OSC 52 (what most terminals and ssh sessions understand), pbcopy where
+        Apple's Terminal ignores it; the notice says honestly which was used."""
+        if os.environ.get("TERM_PROGRAM") == "Apple_Terminal" and shutil.which("pbcopy"):
+            subprocess.run(["pbcopy"], input=text.encode(), check=False)
+            self.notify(text, title="Copied")
+            return
+        self.copy_to_clipboard(text)
+        advice = " Inside tmux: tmux set -s set-clipboard on." if os.environ.get("TMUX") else ""
+        self.notify(f"{text}\nSent to the clipboard (OSC 52). Nothing pasted? Select with Shift held.{advice}", title="Copied")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from labrunner.tui.workspace import WorkspaceScreen
+
+        if isinstance(screen, WorkspaceScreen):
+            yield SystemCommand("lab: Check the step", "run this step's checks now", screen.action_check)
+            yield SystemCommand("lab: Show hint", "reveal one more hint", screen.action_hint)
+            yield SystemCommand("lab: Reveal solution", "see the solution, run it after a confirmation", screen.action_solution)
+            yield SystemCommand("lab: Reset step", "undo this step on the cluster", screen.action_reset)
+            yield SystemCommand("lab: Open a shell", "a shell with kubectl set up for this lab", screen.action_shell)
+            yield SystemCommand("lab: Who can reach whom", "the pods of the namespace, allowed and denied, explained", screen.action_reach)
+            for step in screen.lab.steps:
+                yield SystemCommand(f"step: {step.number}. {step.title}", "go to this step", lambda step=step: screen.go_to(step))
+            for command in screen.step.commands:
+                yield SystemCommand(f"copy: {command.run}", command.explain, lambda run=command.run: self.copy_command(run))
+        if self.cluster is not None:
+            yield SystemCommand("cluster: Switch context", "run labs on another cluster", self.action_switch_cluster)
+            yield SystemCommand("cluster: Use sandbox", "the built-in local cluster", lambda: self.connect(SANDBOX))
+
+    # -- failures --------------------------------------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        log.error("worker %s failed", event.worker.name, exc_info=error)
+        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        self.notify(f"{message}\n(details in {log_file()})", title=f"{event.worker.group or 'work'} failed", severity="error", timeout=15)
+
+
+def log_file() -> Path:
+    from labrunner.paths import state_dir
+
+    return state_dir() / "labrunner.log"
+
+
+def run(*, kubeconfig: Path | None = None, context: str | None = None, sandbox: bool = False,
+        lab_id: str | None = None, parameters: dict[str, str] | None = None) -> None:
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    LabrunnerApp(kubeconfig=kubeconfig, context=context, sandbox=sandbox, lab_id=lab_id, parameters=parameters).run()

@@ -1,0 +1,344 @@
+"""The lab workspace: steps, instructions, commands and the live check panel.
+
+Every cluster action is a Session method run in a thread worker, which posts a
+message back; handlers here own every widget change. The Session's watch
+re-checks the learner's current step when the cluster changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, ListView, Markdown, Static
+
+from labrunner.lab.model import Step
+from labrunner.tui.dialogs import ConfirmScreen
+from labrunner.tui.messages import CommandsFinished, CommandStarted, StepChecked, StepJumped, WatchFailed
+from labrunner.tui.widgets import CheckPanel, CommandList, StepList, outcome_text
+
+POLICY_KINDS = frozenset({"policy-meaning", "probe-http", "probe-dns", "resource-absent"})
+
+
+class WorkspaceScreen(Screen[None]):
+    DEFAULT_CSS = """
+    WorkspaceScreen #status { height: 1; padding: 0 1; background: $panel; }
+    WorkspaceScreen #banner { display: none; height: auto; padding: 0 1; background: $error 30%; }
+    WorkspaceScreen #banner.-shown { display: block; }
+    WorkspaceScreen #main { width: 1fr; }
+    WorkspaceScreen #reading { height: 1fr; border: round $panel; }
+    WorkspaceScreen #instructions { height: auto; padding: 0 1; }
+    WorkspaceScreen CommandList { height: auto; max-height: 11; }
+    WorkspaceScreen CheckPanel { height: 14; }
+    """
+    BINDINGS = [
+        Binding("r", "check", "Check", id="workspace.check", tooltip="Run the step's checks now"),
+        Binding("h", "hint", "Hint", id="workspace.hint", tooltip="Reveal one more hint"),
+        Binding("s", "solution", "Solution", id="workspace.solution", tooltip="See the solution; run it after a confirmation"),
+        Binding("c", "copy", "Copy", id="workspace.copy", tooltip="Copy the highlighted command"),
+        Binding("n", "next", "Next step", id="workspace.next"),
+        Binding("p", "previous", "Previous", id="workspace.previous", show=False),
+        Binding("exclamation_mark", "shell", "Shell", key_display="!", id="workspace.shell", tooltip="A shell set up for this lab"),
+        Binding("w", "reach", "Who reaches whom", id="workspace.reach"),
+        Binding("x", "reset", "Reset step", id="workspace.reset"),
+        Binding("f2", "app.switch_cluster", "Cluster", id="workspace.cluster"),
+        Binding("escape", "app.pick_lab", "Labs", id="workspace.labs", show=False),
+        Binding("j", "focus_next_item", show=False),
+        Binding("k", "focus_previous_item", show=False),
+    ]
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        self.lab = session.lab
+        self.step: Step = session.current
+        self.outcomes: dict[str, Any] = {}
+        self.busy = False
+        self.connection = "connecting"
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status", markup=False)
+        yield Static(id="banner", markup=False)
+        with Horizontal():
+            yield StepList(self.lab.steps, id="steps")
+            with Vertical(id="main"):
+                with VerticalScroll(id="reading"):
+                    yield Markdown(id="instructions")
+                yield CommandList([], id="commands")
+                yield CheckPanel(id="checks")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#steps").border_title = "Steps"
+        self.query_one("#commands").border_title = "Commands (c copies)"
+        self.query_one("#checks").border_title = "Checks"
+        self.refresh_steps()
+        self.show_step(self.step)
+        self.start_watch()
+        self.check_step(self.step)
+
+    def on_unmount(self) -> None:
+        self.session.unwatch()
+
+    def refresh_status(self) -> None:
+        info = self.session.cluster.info
+        where = "sandbox" if info.is_sandbox else info.context
+        state = {"ok": "● connected", "lost": "● unreachable", "connecting": "● connecting"}.get(self.connection, self.connection)
+        namespace = self.lab.namespace or info.namespace
+        self.query_one("#status", Static).update(
+            f"{self.lab.title} · step {self.step.number} of {len(self.lab.steps) - 1} · {where} · namespace {namespace} · {state}")
+
+    def refresh_steps(self) -> None:
+        statuses = {step: status for step, (status, _) in self.session.last_results().items()}
+        statuses.update({step: outcome.status for step, outcome in self.outcomes.items()})
+        self.query_one(StepList).show(statuses, self.session.current.id)
+
+    def show_step(self, step: Step) -> None:
+        self.step = step
+        self.query_one("#instructions", Markdown).update(self.lab.instructions(step))
+        reading = self.query_one("#reading", VerticalScroll)
+        reading.scroll_home(animate=False)
+        reading.border_title = f"Step {step.number}: {step.title}"
+        commands = self.query_one("#commands", CommandList)
+        commands.clear()
+        from labrunner.tui.widgets import CommandItem
+
+        commands.extend(CommandItem(command) for command in step.commands)
+        steps = self.query_one(StepList)
+        steps.index = step.number
+        outcome = self.outcomes.get(step.id)
+        if outcome is not None:
+            self.show_outcome(outcome)
+        else:
+            self.query_one(CheckPanel).show("… Checking", "\n".join(f"○ {check.says}" for check in step.checks))
+        self.refresh_status()
+
+    def show_outcome(self, outcome: Any) -> None:
+        hints = self.session.hints(outcome.step)
+        following = self.lab.steps[outcome.step.number + 1].title if outcome.step.number + 1 < len(self.lab.steps) else None
+        verdict, body, state = outcome_text(outcome, hints.shown, hints.total, following)
+        self.query_one(CheckPanel).show(verdict, body, state)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
+    def check_step(self, step: Step) -> None:
+        self.post_message(StepChecked(self.session.check(step)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
+    def jump_to(self, step: Step) -> None:
+        self.post_message(StepJumped(step, self.session.jump(step)))
+        self.post_message(StepChecked(self.session.check(step)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
+    def solve_step(self, step: Step) -> None:
+        solved = self.session.solve(step, on_action=lambda command: self.post_message(CommandStarted(command)))
+        self.post_message(CommandsFinished("solve", step, solved.actions, solved.outcome))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
+    def reset_step(self, step: Step) -> None:
+        actions = self.session.reset(step, on_action=lambda command: self.post_message(CommandStarted(command)))
+        self.post_message(CommandsFinished("reset", step, tuple(actions)))
+        self.post_message(StepChecked(self.session.check(step)))
+
+    def start_watch(self) -> None:
+        self.session.watch(lambda outcome, reasons: self.post_message(StepChecked(outcome, tuple(reasons))),
+                           on_error=lambda message: self.post_message(WatchFailed(message)))
+
+    # -- what workers report -------------------------------------------------------------------
+
+    @on(StepChecked)
+    def step_checked(self, message: StepChecked) -> None:
+        outcome = message.outcome
+        self.outcomes[outcome.step.id] = outcome
+        lost = outcome.status == "error" and outcome.results and all(r.status == "error" for r in outcome.results)
+        self.set_connection("lost" if lost else "ok", outcome.results[0].message if lost else "")
+        if outcome.step.id == self.step.id:
+            self.show_outcome(outcome)
+        if message.reasons and outcome.status == "passed":
+            self.notify(f"Step {outcome.step.number} passed: {outcome.step.title}", title="✓ Passed")
+        self.refresh_steps()
+        self.refresh_status()
+
+    @on(StepJumped)
+    def step_jumped(self, message: StepJumped) -> None:
+        if message.missing:
+            named = "; ".join(f"step {o.step.number} ({o.step.title}): {o.unmet[0].message}" for o in message.missing[:3])
+            self.notify(f"Earlier steps left something missing: {named}", title="Before this step", severity="warning", timeout=12)
+        self.refresh_steps()
+
+    @on(CommandStarted)
+    def command_started(self, message: CommandStarted) -> None:
+        self.query_one(CheckPanel).show("… Running", f"$ {message.command}")
+
+    @on(CommandsFinished)
+    def commands_finished(self, message: CommandsFinished) -> None:
+        self.busy = False
+        failed = next((a for a in message.actions if a.exit_code != 0), None)
+        transcript = "\n".join(f"$ {a.command}\n{a.output}" for a in message.actions)
+        if failed:
+            self.query_one(CheckPanel).show(f"✗ The {message.verb} stopped: a command failed (exit {failed.exit_code}).", transcript, "failed")
+            return
+        if message.verb == "reset":
+            self.notify(f"Step {message.step.number} undone" + (f": {len(message.actions)} command(s)" if message.actions else
+                                                                   " (nothing to undo on this cluster)"), title="Reset")
+        if message.outcome is not None:
+            self.post_message(StepChecked(message.outcome))
+
+    @on(WatchFailed)
+    def watch_failed(self, message: WatchFailed) -> None:
+        self.set_connection("lost", message.message)
+
+    def set_connection(self, state: str, why: str = "") -> None:
+        self.connection = state
+        banner = self.query_one("#banner", Static)
+        banner.set_class(state == "lost", "-shown")
+        if state == "lost":
+            banner.update(f"Lost the cluster: {why}\nr retries · F2 switches cluster (or the sandbox) · what you see is the last known state")
+
+    # -- actions --------------------------------------------------------------------------------
+
+    @on(ListView.Selected, "#steps")
+    def step_selected(self, event: ListView.Selected) -> None:
+        step = getattr(event.item, "step", None)
+        if step is not None:
+            self.go_to(step)
+
+    def go_to(self, step: Step) -> None:
+        self.show_step(step)
+        self.jump_to(step)
+
+    def action_check(self) -> None:
+        self.query_one(CheckPanel).show("… Checking", "")
+        self.check_step(self.step)
+
+    def action_next(self) -> None:
+        if self.step.number + 1 < len(self.lab.steps):
+            self.go_to(self.lab.steps[self.step.number + 1])
+
+    def action_previous(self) -> None:
+        if self.step.number > 0:
+            self.go_to(self.lab.steps[self.step.number - 1])
+
+    def action_hint(self) -> None:
+        hints = self.session.next_hint(self.step)
+        outcome = self.outcomes.get(self.step.id)
+        if outcome is not None and outcome.status != "passed":
+            self.show_outcome(outcome)
+        else:
+            self.query_one(CheckPanel).show(f"Hint {len(hints.shown)} of {hints.total}", "\n\n".join(hints.shown))
+        if hints.exhausted:
+            self.notify("That was the last hint; s shows the solution.", title="Hints")
+
+    def action_copy(self) -> None:
+        command = self.query_one("#commands", CommandList).selected or (self.step.commands[0] if self.step.commands else None)
+        if command is not None:
+            self.app.copy_command(command.run)  # type: ignore[attr-defined]
+
+    def action_focus_next_item(self) -> None:
+        focused = self.focused
+        if isinstance(focused, ListView):
+            focused.action_cursor_down()
+
+    def action_focus_previous_item(self) -> None:
+        focused = self.focused
+        if isinstance(focused, ListView):
+            focused.action_cursor_up()
+
+    def action_solution(self) -> None:
+        commands = self.session.solution_commands(self.step)
+        body = "\n".join(f"$ {command}" for command in commands) or "(nothing to run on this cluster)"
+
+        def answered(run: bool | None) -> None:
+            if run:
+                self.busy = True
+                self.solve_step(self.step)
+
+        self.app.push_screen(ConfirmScreen(f"The solution of step {self.step.number}: {self.step.title}",
+                                           f"{body}\n\nRun these commands on {self.where()} now? You can also type them yourself.",
+                                           yes="Run them"), answered)
+
+    def action_reset(self) -> None:
+        commands = self.session.reset_commands(self.step)
+        body = "\n".join(f"$ {command}" for command in commands) or "(nothing to undo on this cluster: the step only becomes current again)"
+
+        def answered(run: bool | None) -> None:
+            if run:
+                self.reset_step(self.step)
+
+        self.app.push_screen(ConfirmScreen(f"Undo step {self.step.number}: {self.step.title}?", f"{body}\n\non {self.where()}", yes="Undo it"),
+                             answered)
+
+    def where(self) -> str:
+        info = self.session.cluster.info
+        return "the sandbox" if info.is_sandbox else f"context {info.context}"
+
+    def action_reach(self) -> None:
+        namespace = self.lab.namespace or self.session.cluster.info.namespace
+        cluster = self.session.cluster
+
+        def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+            return cluster.list("namespaces"), cluster.list("pods"), cluster.list("networkpolicies")
+
+        from labrunner.tui.reach import ReachScreen
+
+        self.app.push_screen(ReachScreen(namespace, load, title=f"Step {self.step.number}: {self.step.title}"))
+
+    def action_shell(self) -> None:
+        environment = self.shell_environment()
+        banner = (f"labrunner: lab {self.lab.id}, step {self.step.number}: {self.step.title}\n"
+                  f"labrunner: kubectl is set to {self.where()}, namespace {self.lab.namespace or 'default'}. Type exit to return.\n")
+        shell = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
+        if os.environ.get("TMUX") and shutil.which("tmux"):
+            def answered(split: bool | None) -> None:
+                if split:
+                    arguments = ["tmux", "split-window", "-h", "-c", os.getcwd()]
+                    for name in ("KUBECONFIG", "LAB_NAMESPACE", "LAB_ASSETS", "LABRUNNER_LAB", "LABRUNNER_STEP"):
+                        arguments += ["-e", f"{name}={environment[name]}"]
+                    arguments.append(f"printf %s {shlex.quote(banner)}; exec {shlex.quote(shell)}")
+                    subprocess.run(arguments, check=False)
+                else:
+                    self.suspended_shell(shell, environment, banner)
+
+            self.app.push_screen(ConfirmScreen("Open the shell in a tmux pane beside labrunner?",
+                                               "A pane keeps the instructions in view. No: labrunner steps aside until you type exit.",
+                                               yes="Split pane", no="Here"), answered)
+        else:
+            self.suspended_shell(shell, environment, banner)
+
+    def suspended_shell(self, shell: str, environment: dict[str, str], banner: str) -> None:
+        from textual.app import SuspendNotSupported
+
+        try:
+            with self.app.suspend():
+                print(banner, flush=True)
+                subprocess.call([shell], env=environment)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to a shell; open another terminal with: labrunner shell-env", severity="warning")
+            return
+        self.action_check()
+
+    def shell_environment(self) -> dict[str, str]:
+        from labrunner.cluster.kubeconfig import contexts_of
+        from labrunner.cluster.shellenv import shell_environment, write_pin
+        from labrunner.paths import state_dir
+
+        info = self.session.cluster.info
+        contexts, _ = contexts_of({"KUBECONFIG": os.pathsep.join(str(path) for path in info.kubeconfig)})
+        context = next((c for c in contexts if c.name == info.context), None)
+        # Kept while the shell runs (a tmux pane outlives this call), so not a temporary file.
+        pin = write_pin(state_dir() / "shell" / f"{self.lab.id}-{info.context}.yaml", info.context or "",
+                        namespace=self.lab.namespace, cluster=context.cluster if context else None,
+                        user=context.user if context else None)
+        return shell_environment(info.kubeconfig, pin, self.lab.placeholder_values,
+                                 {"LABRUNNER_LAB": self.lab.id, "LABRUNNER_STEP": self.step.id})
