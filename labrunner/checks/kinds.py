@@ -490,6 +490,27 @@ def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     return "failed", f"your policies in {namespace} do not mean what this step asks: {first[0]}", first[1:]
 
 
+def policy_lint(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
+    from labrunner.netpol.files import InputError, read_objects
+    from labrunner.netpol.lint import lint
+
+    path = Path(str(args["file"])).expanduser()
+    shown = str(args["file"])
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if not path.is_file():
+        return "pending", f"{shown} is not in {path.parent} yet: write it (or copy it) there first", []
+    try:
+        findings = lint(read_objects([path]))
+    except InputError as failure:
+        return "failed", f"{shown} cannot be read: line {failure.line}: {failure.message}", []
+    errors_found = [f for f in findings if f.severity == "error"]
+    lines = [f"line {f.line}: {f.severity}: {f.message} (fix: {f.fix})" for f in (errors_found or findings)]
+    if errors_found:
+        return "failed", f"{shown} has {len(errors_found)} mistake{'s' if len(errors_found) != 1 else ''}: {errors_found[0].message}", lines
+    return "passed", f"{shown} has no mistakes the linter knows" + (f" ({len(findings)} remark{'s' if len(findings) != 1 else ''})" if findings else ""), lines
+
+
 def shell(args: Mapping[str, Any], cluster: ClusterPort, parameters: Mapping[str, str] | None = None) -> Outcome:
     """A lab author's own test: a script run like a learner's shell, against the same
     cluster and context as the other checks, with the lab's parameters as ``LAB_<NAME>``."""
@@ -524,5 +545,6 @@ KINDS: dict[str, Kind] = {
     "probe-http": probe_http,
     "probe-dns": probe_dns,
     "policy-meaning": policy_meaning,
+    "policy-lint": policy_lint,
     "shell": shell,
 }

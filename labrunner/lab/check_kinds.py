@@ -202,6 +202,16 @@ class PolicyMeaning(_CheckBase):
     also_accept: list[list[AssetPath]] = Field(default_factory=list)
 
 
+class PolicyLint(_CheckBase):
+    """The learner's own NetworkPolicy file has none of the mistakes labrunner's
+    linter knows (mis-indented rules, selectors matching nothing, egress without
+    DNS, ...). ``file`` is where the lab tells the learner to write it, relative to
+    the directory they run labrunner from. Pending while the file does not exist."""
+
+    kind: Literal["policy-lint"]
+    file: NonEmptyStr
+
+
 class Shell(_CheckBase):
     """An escape hatch: a POSIX sh script run on the learner's machine (with
     ``KUBECONFIG`` and the lab's parameters in its environment) must exit with
@@ -230,6 +240,7 @@ CHECK_MODELS: tuple[type[_CheckBase], ...] = (
     ProbeHttp,
     ProbeDns,
     PolicyMeaning,
+    PolicyLint,
     Shell,
 )
 
@@ -239,23 +250,6 @@ CHECK_KINDS: tuple[str, ...] = tuple(
 )
 
 CheckDeclaration = Annotated[
-    Union[
-        ClusterReachable,
-        NodesReady,
-        CommandAvailable,
-        CniEnforcesPolicy,
-        NamespaceActive,
-        NamespaceAbsent,
-        NamespaceLabels,
-        DeploymentReady,
-        DaemonSetReady,
-        ServiceExposes,
-        ResourceAbsent,
-        SqlRows,
-        ProbeHttp,
-        ProbeDns,
-        PolicyMeaning,
-        Shell,
-    ],
+    Union[CHECK_MODELS],  # type: ignore[valid-type]  # one list of kinds, above
     Field(discriminator="kind"),
 ]

@@ -153,27 +153,27 @@ class LabrunnerApp(App[None]):
                 problems += [str(problem) for problem in invalid.problems[:5]]
         self.call_from_thread(self.labs_loaded, labs, problems)
 
-    def labs_loaded(self, labs: list[Lab], problems: list[str]) -> None:
+    async def labs_loaded(self, labs: list[Lab], problems: list[str]) -> None:
         self.labs, self.lab_problems = labs, problems
         wanted = next((lab for lab in labs if lab.id == self.lab_id), None) if self.lab_id else None
         if self.lab_id and wanted is None:
             self.notify(f"No lab {self.lab_id!r}; pick one.", severity="warning")
-        self.show_picker()
+        await self.show_picker()
         if wanted is not None:
-            self.open_lab(wanted)
+            await self.open_lab(wanted)
 
-    def show_picker(self) -> None:
+    def show_picker(self) -> Any:
         from labrunner.session.progress import Progress
         from labrunner.tui.picker import LabPickerScreen
 
-        self.push_screen(LabPickerScreen(self.labs, self.lab_problems, self.cluster, Progress.default(), self.cluster.info.context or "default"))
+        return self.push_screen(LabPickerScreen(self.labs, self.lab_problems, self.cluster, Progress.default(), self.cluster.info.context or "default"))
 
-    def open_lab(self, lab: Lab) -> None:
+    def open_lab(self, lab: Lab) -> Any:
         from labrunner.session.progress import Progress
         from labrunner.session.session import Session
         from labrunner.tui.workspace import WorkspaceScreen
 
-        self.push_screen(WorkspaceScreen(Session(lab, self.cluster, Progress.default())))
+        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, Progress.default())))
 
     # -- app-wide actions ----------------------------------------------------------------------
 

@@ -16,13 +16,14 @@ NOT_CHECKED = "○"
 
 class StepItem(ListItem):
     def __init__(self, step: Step) -> None:
-        super().__init__(Label(markup=False))
+        self.label = Label(f"  {step.number:>2} {step.title}", markup=False)  # kept: updated before it is mounted
+        super().__init__(self.label)
         self.step = step
 
     def show(self, status: str | None, current: bool) -> None:
         glyph = GLYPHS.get(status or "", NOT_CHECKED)
         pointer = "→" if current else " "
-        self.query_one(Label).update(f"{pointer}{glyph} {self.step.number:>2} {self.step.title}")
+        self.label.update(f"{pointer}{glyph} {self.step.number:>2} {self.step.title}")
         self.set_class(status == "passed", "-passed")
         self.set_class(status in ("failed", "error"), "-failed")
         self.set_class(current, "-current")

@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -19,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ListView, Markdown, Static
+from textual.worker import Worker, WorkerState
 
 from labrunner.lab.model import Step
 from labrunner.tui.dialogs import ConfirmScreen
@@ -48,6 +50,7 @@ class WorkspaceScreen(Screen[None]):
         Binding("p", "previous", "Previous", id="workspace.previous", show=False),
         Binding("exclamation_mark", "shell", "Shell", key_display="!", id="workspace.shell", tooltip="A shell set up for this lab"),
         Binding("w", "reach", "Who reaches whom", id="workspace.reach"),
+        Binding("l", "lint", "Lint my file", id="workspace.lint", tooltip="Your policy file with each mistake beside its line"),
         Binding("x", "reset", "Reset step", id="workspace.reset"),
         Binding("f2", "app.switch_cluster", "Cluster", id="workspace.cluster"),
         Binding("escape", "app.pick_lab", "Labs", id="workspace.labs", show=False),
@@ -79,6 +82,10 @@ class WorkspaceScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Nested containers may still be mounting their children: start once the screen has painted.
+        self.call_after_refresh(self.start)
+
+    def start(self) -> None:
         self.query_one("#steps").border_title = "Steps"
         self.query_one("#commands").border_title = "Commands (c copies)"
         self.query_one("#checks").border_title = "Checks"
@@ -116,6 +123,7 @@ class WorkspaceScreen(Screen[None]):
         commands.extend(CommandItem(command) for command in step.commands)
         steps = self.query_one(StepList)
         steps.index = step.number
+        self.refresh_bindings()
         outcome = self.outcomes.get(step.id)
         if outcome is not None:
             self.show_outcome(outcome)
@@ -140,16 +148,15 @@ class WorkspaceScreen(Screen[None]):
         self.post_message(StepJumped(step, self.session.jump(step)))
         self.post_message(StepChecked(self.session.check(step)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
+    @work(thread=True, exit_on_error=False, group="change")
     def solve_step(self, step: Step) -> None:
         solved = self.session.solve(step, on_action=lambda command: self.post_message(CommandStarted(command)))
         self.post_message(CommandsFinished("solve", step, solved.actions, solved.outcome))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change")
+    @work(thread=True, exit_on_error=False, group="change")
     def reset_step(self, step: Step) -> None:
         actions = self.session.reset(step, on_action=lambda command: self.post_message(CommandStarted(command)))
-        self.post_message(CommandsFinished("reset", step, tuple(actions)))
-        self.post_message(StepChecked(self.session.check(step)))
+        self.post_message(CommandsFinished("reset", step, tuple(actions), self.session.check(step)))
 
     def start_watch(self) -> None:
         self.session.watch(lambda outcome, reasons: self.post_message(StepChecked(outcome, tuple(reasons))),
@@ -194,6 +201,12 @@ class WorkspaceScreen(Screen[None]):
                                                                    " (nothing to undo on this cluster)"), title="Reset")
         if message.outcome is not None:
             self.post_message(StepChecked(message.outcome))
+
+    @on(Worker.StateChanged)
+    def change_ended(self, event: Worker.StateChanged) -> None:
+        # A solve or reset that crashed must not leave the keys locked (the app reports the error).
+        if event.worker.group == "change" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.busy = False
 
     @on(WatchFailed)
     def watch_failed(self, message: WatchFailed) -> None:
@@ -255,7 +268,14 @@ class WorkspaceScreen(Screen[None]):
         if isinstance(focused, ListView):
             focused.action_cursor_up()
 
+    def still_running(self) -> bool:
+        if self.busy:
+            self.notify("labrunner is still running the previous commands; wait for them to finish.", severity="warning")
+        return self.busy
+
     def action_solution(self) -> None:
+        if self.still_running():
+            return
         commands = self.session.solution_commands(self.step)
         body = "\n".join(f"$ {command}" for command in commands) or "(nothing to run on this cluster)"
 
@@ -269,11 +289,14 @@ class WorkspaceScreen(Screen[None]):
                                            yes="Run them"), answered)
 
     def action_reset(self) -> None:
+        if self.still_running():
+            return
         commands = self.session.reset_commands(self.step)
         body = "\n".join(f"$ {command}" for command in commands) or "(nothing to undo on this cluster: the step only becomes current again)"
 
         def answered(run: bool | None) -> None:
             if run:
+                self.busy = True
                 self.reset_step(self.step)
 
         self.app.push_screen(ConfirmScreen(f"Undo step {self.step.number}: {self.step.title}?", f"{body}\n\non {self.where()}", yes="Undo it"),
@@ -282,6 +305,26 @@ class WorkspaceScreen(Screen[None]):
     def where(self) -> str:
         info = self.session.cluster.info
         return "the sandbox" if info.is_sandbox else f"context {info.context}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that only make sense on some steps are shown only there."""
+        if action == "reach":
+            return any(check.kind in POLICY_KINDS for check in self.step.checks)
+        if action == "lint":
+            return self.lint_file() is not None
+        return True
+
+    def lint_file(self) -> Path | None:
+        named = next((check.args["file"] for check in self.step.checks if check.kind == "policy-lint"), None)
+        return None if named is None else (Path.cwd() / Path(str(named)).expanduser())
+
+    def action_lint(self) -> None:
+        path = self.lint_file()
+        if path is None:
+            return
+        from labrunner.tui.lint import LintScreen
+
+        self.app.push_screen(LintScreen(path), lambda _: self.action_check())
 
     def action_reach(self) -> None:
         namespace = self.lab.namespace or self.session.cluster.info.namespace

@@ -1,0 +1,130 @@
+"""The app driven as a learner drives it (Textual's Pilot): which cluster, the
+workspace's keys on the sandbox, and what the screen says back."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labrunner.tui.app import LabrunnerApp
+from labrunner.tui.dialogs import ConfirmScreen, HelpScreen
+from labrunner.tui.start import StartScreen
+from labrunner.tui.widgets import CheckPanel, StepList
+
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (solutions use it)")
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+current-context: kind-demo
+contexts:
+- {name: kind-demo, context: {cluster: kind-demo, user: u}}
+- {name: prod-eu, context: {cluster: prod-eu, user: u, namespace: shop}}
+clusters:
+- {name: kind-demo, cluster: {server: "https://127.0.0.1:1"}}
+- {name: prod-eu, cluster: {server: "https://api.prod.example.com"}}
+users:
+- {name: u, user: {token: t}}
+"""
+
+
+def text_of(app: LabrunnerApp, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def panel_text(app: LabrunnerApp) -> str:
+    panels = app.screen.query(CheckPanel)
+    if not panels or not panels.first().query("#body"):
+        return ""  # still mounting
+    panel = panels.first()
+    return "\n".join(str(panel.query_one(part).render()) for part in ("#verdict", "#body"))
+
+
+async def until(pilot: Any, condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Let the app run until ``condition`` holds (workers and watches are real threads)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen never showed what was expected")
+        await pilot.pause(0.05)
+
+
+def run(coroutine: Any) -> None:
+    asyncio.run(coroutine)
+
+
+def test_the_start_screen_lists_contexts_current_first_and_asks_before_a_production_one(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(KUBECONFIG)
+
+    async def scenario() -> None:
+        app = LabrunnerApp(kubeconfig=kubeconfig)
+        async with app.run_test(size=(110, 30)) as pilot:
+            assert isinstance(app.screen, StartScreen)
+            labels = [choice.label for choice in app.screen.choices]
+            assert labels[0] == "kind-demo" and "prod-eu" in labels and labels[-1].startswith("labrunner sandbox")
+            await pilot.press("down", "enter")  # prod-eu
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "prod" in str(app.screen.query_one("#body").children[0].render())
+            await pilot.press("n")
+            assert isinstance(app.screen, StartScreen) and app.cluster is None
+            await pilot.press("up", "enter")  # kind-demo, whose server refuses connections
+            await until(pilot, lambda: "✗" in text_of(app, "#progress"), 20)
+            assert "refused" in text_of(app, "#progress") and "s for the sandbox" in text_of(app, "#progress")
+
+    run(scenario())
+
+
+@needs_kubectl
+def test_the_workspace_follows_the_learner_on_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+
+    async def scenario() -> None:
+        app = LabrunnerApp(sandbox=True, lab_id="networkpolicies")
+        async with app.run_test(size=(140, 44)) as pilot:
+            await until(pilot, lambda: type(app.screen).__name__ == "WorkspaceScreen")
+            screen: Any = app.screen
+            await until(pilot, lambda: "Step passed" in panel_text(app))  # preflight
+            assert "step 0 of 19" in text_of(app, "#status") and "sandbox" in text_of(app, "#status")
+
+            await pilot.press("n")
+            assert screen.step.id == "create-namespace"
+            await until(pilot, lambda: "Not done yet" in panel_text(app))
+            assert "namespace networkdemo does not exist" in panel_text(app)
+
+            await pilot.press("h")
+            assert f"Hint 1 of {len(screen.step.hints)}: {screen.step.hints[0]}" in panel_text(app)
+
+            await pilot.press("c")
+            assert app.clipboard == "kubectl create namespace networkdemo"
+
+            # The learner types the command in another terminal: the watch turns the step green.
+            screen.session.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "networkdemo"}})
+            await until(pilot, lambda: "Step passed" in panel_text(app), 20)
+            await until(pilot, lambda: "✓  1 Create the lab's namespace" in str(app.screen.query_one(StepList).children[1].query_one("Label").render()))
+
+            await pilot.press("n", "s")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "kubectl apply -n networkdemo -f" in str(app.screen.query_one("#body").children[0].render())
+            await pilot.press("y")
+            await until(pilot, lambda: "Step passed" in panel_text(app) and screen.step.id == "deploy-mysql", 90)
+
+            await pilot.press("x")
+            assert "kubectl delete --ignore-not-found -n networkdemo -f" in str(app.screen.query_one("#body").children[0].render())
+            await pilot.press("y")
+            await until(pilot, lambda: "Not done yet" in panel_text(app) and "mysql" in panel_text(app), 60)
+
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            shown = str(app.screen.query_one("Static").render())
+            assert "r" in shown and "Check" in shown and "Reset step" in shown and "Quit" in shown
+            await pilot.press("escape")
+            assert app.screen is screen
+
+    run(scenario())
