@@ -33,9 +33,11 @@ class StepList(ListView):
     """The lab's steps with their state as text (→ current, ✓ ✗ ! … ○), not only colour."""
 
     DEFAULT_CSS = """
-    StepList { width: 44; height: 1fr; border: round $panel; }
-    StepList > StepItem.-passed Label { color: $success; }
-    StepList > StepItem.-failed Label { color: $error; }
+    StepList { width: 44; height: 1fr; border: round $panel; border-title-color: $text-accent; }
+    StepList > StepItem Label { width: 1fr; }
+    StepList > StepItem.-passed Label { color: $text-success; }
+    StepList > StepItem.-failed Label { color: $text-error; }
+    StepList > StepItem.-highlight Label { color: $block-cursor-foreground; }
     StepList > StepItem.-current Label { text-style: bold; }
     """
 
@@ -58,7 +60,7 @@ class CommandList(ListView):
     """The step's commands, one per row; ``c`` copies the highlighted one."""
 
     DEFAULT_CSS = """
-    CommandList { height: auto; border: round $panel; }
+    CommandList { height: auto; border: round $panel; border-title-color: $text-accent; }
     CommandList > CommandItem { padding: 0 1; }
     CommandList > CommandItem Static { width: 1fr; }
     """
@@ -76,7 +78,7 @@ class CheckPanel(VerticalScroll):
     """What the last check of the step found, check by check, in words."""
 
     DEFAULT_CSS = """
-    CheckPanel { height: 1fr; border: round $panel; padding: 0 1; }
+    CheckPanel { height: 1fr; border: round $panel; padding: 0 1; border-title-color: $text-accent; }
     CheckPanel.-passed { border: round $success; }
     CheckPanel.-failed { border: round $error; }
     CheckPanel #verdict { text-style: bold; }

@@ -36,7 +36,7 @@ class WorkspaceScreen(Screen[None]):
     WorkspaceScreen #banner { display: none; height: auto; padding: 0 1; background: $error 30%; }
     WorkspaceScreen #banner.-shown { display: block; }
     WorkspaceScreen #main { width: 1fr; }
-    WorkspaceScreen #reading { height: 1fr; border: round $panel; }
+    WorkspaceScreen #reading { height: 1fr; border: round $panel; border-title-color: $text-accent; }
     WorkspaceScreen #instructions { height: auto; padding: 0 1; }
     WorkspaceScreen CommandList { height: auto; max-height: 11; }
     WorkspaceScreen CheckPanel { height: 14; }
