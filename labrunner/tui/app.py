@@ -177,9 +177,16 @@ class LabrunnerApp(App[None]):
 
     # -- app-wide actions ----------------------------------------------------------------------
 
-    def action_switch_cluster(self) -> None:
+    async def action_switch_cluster(self) -> None:
+        # Close the lab first: its screen's unmount stops the session's watches.
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
         self.cluster = None
         self.show_start(cluster_choices(self.kubeconfig))
+
+    async def action_use_sandbox(self) -> None:
+        await self.action_switch_cluster()
+        self.connect(SANDBOX)
 
     def action_pick_lab(self) -> None:
         from labrunner.tui.picker import LabPickerScreen
@@ -221,7 +228,7 @@ class LabrunnerApp(App[None]):
                 yield SystemCommand(f"copy: {command.run}", command.explain, lambda run=command.run: self.copy_command(run))
         if self.cluster is not None:
             yield SystemCommand("cluster: Switch context", "run labs on another cluster", self.action_switch_cluster)
-            yield SystemCommand("cluster: Use sandbox", "the built-in local cluster", lambda: self.connect(SANDBOX))
+            yield SystemCommand("cluster: Use sandbox", "the built-in local cluster", self.action_use_sandbox)
 
     # -- failures --------------------------------------------------------------------------------
 

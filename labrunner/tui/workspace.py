@@ -168,8 +168,8 @@ class WorkspaceScreen(Screen[None]):
     def step_checked(self, message: StepChecked) -> None:
         outcome = message.outcome
         self.outcomes[outcome.step.id] = outcome
-        lost = outcome.status == "error" and outcome.results and all(r.status == "error" for r in outcome.results)
-        self.set_connection("lost" if lost else "ok", outcome.results[0].message if lost else "")
+        lost = next((r for r in outcome.results if r.cause in ("Unreachable", "Timeout", "Unauthorized")), None)
+        self.set_connection("lost" if lost else "ok", lost.message if lost else "")
         if outcome.step.id == self.step.id:
             self.show_outcome(outcome)
         if message.reasons and outcome.status == "passed":

@@ -30,14 +30,21 @@ class RecordedCluster:
             "nodes": [{"metadata": {"name": f"node-{n}"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}} for n in (1, 2)],
         }
         self._quiet = threading.Event()
+        self.reachable = True
+
+    def _answer(self) -> None:
+        if not self.reachable:
+            raise errors.Unreachable(self.info.server, "connection refused")
 
     def version(self) -> dict[str, Any]:
         return {"gitVersion": "v1.32.2"}
 
     def list(self, kind: str, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        self._answer()
         return list(self.objects.get(kind, []))
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        self._answer()
         for obj in self.objects.get(kind, []):
             if obj["metadata"]["name"] == name:
                 return obj
