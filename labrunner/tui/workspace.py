@@ -64,6 +64,8 @@ class WorkspaceScreen(Screen[None]):
         self.lab = session.lab
         self.step: Step = session.current
         self.outcomes: dict[str, Any] = {}
+        self.ran: dict[str, str] = {}
+        """What labrunner last ran for a step (solve or reset), shown under its checks until the learner moves on."""
         self.busy = False
         self.connection = "connecting"
 
@@ -135,6 +137,8 @@ class WorkspaceScreen(Screen[None]):
         hints = self.session.hints(outcome.step)
         following = self.lab.steps[outcome.step.number + 1].title if outcome.step.number + 1 < len(self.lab.steps) else None
         verdict, body, state = outcome_text(outcome, hints.shown, hints.total, following)
+        if outcome.step.id in self.ran:
+            body += "\n\nlabrunner ran:\n" + self.ran[outcome.step.id]
         self.query_one(CheckPanel).show(verdict, body, state)
 
     # -- workers ------------------------------------------------------------------------------
@@ -192,7 +196,8 @@ class WorkspaceScreen(Screen[None]):
     def commands_finished(self, message: CommandsFinished) -> None:
         self.busy = False
         failed = next((a for a in message.actions if a.exit_code != 0), None)
-        transcript = "\n".join(f"$ {a.command}\n{a.output}" for a in message.actions)
+        transcript = "\n".join(f"$ {a.command}" + (f"\n{a.output}" if a.output else "") for a in message.actions)
+        self.ran[message.step.id] = transcript
         if failed:
             self.query_one(CheckPanel).show(f"✗ The {message.verb} stopped: a command failed (exit {failed.exit_code}).", transcript, "failed")
             return
@@ -228,10 +233,12 @@ class WorkspaceScreen(Screen[None]):
             self.go_to(step)
 
     def go_to(self, step: Step) -> None:
+        self.ran.clear()
         self.show_step(step)
         self.jump_to(step)
 
     def action_check(self) -> None:
+        self.ran.pop(self.step.id, None)
         self.query_one(CheckPanel).show("… Checking", "")
         self.check_step(self.step)
 

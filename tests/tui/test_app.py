@@ -114,6 +114,8 @@ def test_the_workspace_follows_the_learner_on_the_sandbox(tmp_path: Path, monkey
             assert "kubectl apply -n networkdemo -f" in str(app.screen.query_one("#body").children[0].render())
             await pilot.press("y")
             await until(pilot, lambda: "Step passed" in panel_text(app) and screen.step.id == "deploy-mysql", 90)
+            assert "labrunner ran:\n$ kubectl apply -n networkdemo -f" in panel_text(app)
+            assert "deployment.apps/mysql created" in panel_text(app)
 
             await pilot.press("x")
             assert "kubectl delete --ignore-not-found -n networkdemo -f" in str(app.screen.query_one("#body").children[0].render())
