@@ -56,6 +56,7 @@ class LabrunnerApp(App[None]):
 
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
+        self.apply_settings()
         choices = cluster_choices(self.kubeconfig)
         if self.use_sandbox:
             self.show_start([SANDBOX])
@@ -73,6 +74,18 @@ class LabrunnerApp(App[None]):
             self.connect(SANDBOX)
         else:
             self.show_start(choices)
+
+    def apply_settings(self) -> None:
+        from labrunner.tui import settings
+
+        chosen = settings.load()
+        if chosen.problem:
+            self.notify(chosen.problem, title="Settings", severity="warning", timeout=10)
+        if chosen.theme and chosen.theme in self.available_themes:
+            self.theme = chosen.theme
+        if chosen.keymap:
+            self.set_keymap(chosen.keymap)
+        self.theme_changed_signal.subscribe(self, lambda theme: settings.save_theme(theme.name))
 
     def show_start(self, choices: list[ClusterChoice]) -> None:
         from labrunner.tui.start import StartScreen

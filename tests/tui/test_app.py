@@ -154,3 +154,49 @@ def test_a_lost_cluster_is_a_banner_and_the_app_keeps_what_it_has(tmp_path: Path
             assert "● connected" in text_of(app, "#status")
 
     run(scenario())
+
+
+def test_the_theme_is_remembered_and_a_keymap_moves_a_key(tmp_path: Path) -> None:
+    from labrunner.tui import settings
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(KUBECONFIG)
+    settings.settings_file().parent.mkdir(parents=True, exist_ok=True)
+    settings.settings_file().write_text("keymap:\n  start.sandbox: ctrl+o\n")
+
+    async def scenario() -> None:
+        app = LabrunnerApp(kubeconfig=kubeconfig)
+        async with app.run_test(size=(110, 30)) as pilot:
+            app.theme = "labrunner-high-contrast"
+            await pilot.pause()
+            await pilot.press("s")  # moved away: nothing happens
+            assert "Starting the sandbox" not in text_of(app, "#progress")
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: "sandbox" in text_of(app, "#progress") if isinstance(app.screen, StartScreen) else True)
+        assert settings.load().theme == "labrunner-high-contrast"
+        assert settings.load().keymap == {"start.sandbox": "ctrl+o"}
+
+        again = LabrunnerApp(kubeconfig=kubeconfig)
+        async with again.run_test(size=(110, 30)) as pilot:
+            assert again.theme == "labrunner-high-contrast"
+
+    run(scenario())
+
+
+def test_a_broken_settings_file_is_said_and_the_defaults_apply(tmp_path: Path) -> None:
+    from labrunner.tui import settings
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(KUBECONFIG)
+    settings.settings_file().parent.mkdir(parents=True, exist_ok=True)
+    settings.settings_file().write_text("theme: [unclosed\n")
+
+    async def scenario() -> None:
+        app = LabrunnerApp(kubeconfig=kubeconfig)
+        async with app.run_test(size=(110, 30)) as pilot:
+            await pilot.pause()
+            said = [n.message for n in app._notifications]
+            assert any("tui.yaml" in message and "using the defaults" in message for message in said), said
+            assert isinstance(app.screen, StartScreen)
+
+    run(scenario())
