@@ -218,6 +218,16 @@ class KubeCluster:
         finally:
             stream.release_conn()
 
+    def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
+              name: str | None = None) -> tuple[bool, str]:
+        attributes = {k: v for k, v in (("verb", verb), ("resource", resource), ("group", group),
+                                        ("namespace", namespace), ("name", name)) if v}
+        review = self._call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                            body={"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                                  "spec": {"resourceAttributes": attributes}}) or {}
+        answer = review.get("status") or {}
+        return bool(answer.get("allowed")), str(answer.get("reason") or answer.get("evaluationError") or "")
+
     def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult:
         """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api."""

@@ -75,6 +75,12 @@ class ClusterPort(Protocol):
         ``timeout_seconds`` or when the server ends the watch, and the caller watches again."""
         ...
 
+    def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
+              name: str | None = None) -> tuple[bool, str]:
+        """Whether the credentials may do this (a SelfSubjectAccessReview, as
+        ``kubectl auth can-i`` asks it), and the server's reason."""
+        ...
+
     def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult: ...
 

@@ -71,6 +71,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice"),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", short_names=("netpol",)),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
+    # Asked, never stored: `kubectl auth can-i` and labrunner's permission checks (the sandbox's one user may do anything).
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "", namespaced=False, verbs=("create",)),
     # Kinds a manifest brings that nothing in the sandbox acts on: stored, listed and deleted faithfully.
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role"),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding"),

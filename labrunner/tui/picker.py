@@ -32,6 +32,17 @@ def requirement_states(cluster: Any, wanted: set[str]) -> dict[str, tuple[str, s
     states: dict[str, tuple[str, str]] = {}
     if "kubectl" in wanted:
         states["kubectl"] = ("✓", "kubectl found") if shutil.which("kubectl") else ("✗", "kubectl is not on your PATH: the lab's commands need it")
+    for requirement, (verb, resource, name, said) in {
+        "cluster-admin": ("create", "namespaces", None, "you may create namespaces"),
+        "kube-system-write": ("patch", "namespaces", "kube-system", "you may label kube-system"),
+    }.items():
+        if requirement in wanted:
+            try:
+                allowed, reason = cluster.can_i(verb, resource, name=name)
+                states[requirement] = ("✓", said) if allowed else ("✗", f"your credentials may not {verb} {resource}"
+                                                                          + (f"/{name}" if name else "") + (f" ({reason})" if reason else ""))
+            except ClusterError as failure:
+                states[requirement] = ("!", f"could not ask: {failure.message}")
     if "netpol-cni" in wanted:
         try:
             status, message, _ = cni_enforces_policy({}, cluster)
@@ -94,7 +105,8 @@ class LabPickerScreen(Screen[None]):
         lines = [lab.title, "", lab.summary, "", f"~{lab.minutes} minutes · {lab.level} · {len(lab.steps)} steps · {', '.join(lab.tags)}", "",
                  "What it needs from the cluster:"]
         for requirement in lab.requirements:
-            glyph, said = self.states.get(requirement.id, ("…", "checking") if requirement.id in ("kubectl", "netpol-cni") else ("○", "not checked"))
+            checked = ("kubectl", "netpol-cni", "cluster-admin", "kube-system-write")
+            glyph, said = self.states.get(requirement.id, ("…", "checking") if requirement.id in checked else ("○", "not checked"))
             lines.append(f"  {glyph} {requirement.text}" + (f": {said}" if said else ""))
         done = self.progress.results(lab.id, self.context)
         if done:

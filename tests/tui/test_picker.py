@@ -1,0 +1,50 @@
+"""The lab picker says what each lab needs and whether this cluster offers it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+import pytest
+
+from labrunner.tui.app import LabrunnerApp
+from labrunner.tui.picker import LabPickerScreen, requirement_states
+from tests.tui.test_app import until
+
+
+class Refusing:
+    """Credentials that may read but not write, on a cluster with kindnet only."""
+
+    def can_i(self, verb: str, resource: str, **attributes: Any) -> tuple[bool, str]:
+        return False, 'RBAC: user "student" cannot do that'
+
+    def list(self, kind: str, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        if kind == "daemonsets" and namespace == "kube-system":
+            return [{"metadata": {"name": "kindnet"}}]
+        return []
+
+
+def test_refused_permissions_and_an_ignoring_cni_are_named() -> None:
+    states = requirement_states(Refusing(), {"cluster-admin", "kube-system-write", "netpol-cni"})
+    assert states["cluster-admin"][0] == "✗" and "may not create namespaces" in states["cluster-admin"][1]
+    assert states["kube-system-write"] == ("✗", 'your credentials may not patch namespaces/kube-system (RBAC: user "student" cannot do that)')
+    assert states["netpol-cni"] == ("○", "not yet: kindnet is installed, and it ignores NetworkPolicies")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+def test_the_picker_checks_the_labs_requirements_on_the_sandbox() -> None:
+    async def scenario() -> None:
+        app = LabrunnerApp(sandbox=True)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, LabPickerScreen) and bool(app.screen.states))
+            await pilot.pause()
+            about = str(app.screen.query_one("#detail").render())
+            assert "✓ permission to create namespaces and cluster-scoped objects: you may create namespaces" in about
+            assert "✓ permission to label the kube-system namespace: you may label kube-system" in about
+            assert "○ a CNI that enforces NetworkPolicy (Calico, Cilium, ...): not yet: no NetworkPolicy-enforcing" in about
+            assert "✓ kubectl on your PATH" in about
+            await pilot.press("enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "WorkspaceScreen")
+
+    asyncio.run(scenario())
