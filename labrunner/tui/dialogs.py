@@ -74,7 +74,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         width = max((len(key) for key, _ in self.rows), default=4) + 2
         lines = [self.title_text, ""] + [f"{key:<{width}}{description}" for key, description in self.rows]
-        lines += ["", "ctrl+p opens the command palette (lab:, step:, cluster:, copy: ...). Escape closes this."]
+        lines += ["", "ctrl+p opens the command palette (lab:, step:, cluster:, copy: ...). Escape closes this.",
+                  "Move a key: keymap: {id: keys} in tui.yaml, in labrunner's config folder (labrunner doctor shows it)."]
         with VerticalScroll():
             yield Static("\n".join(lines), markup=False)
 
@@ -88,5 +89,5 @@ def binding_rows(bindings: Iterable[Binding]) -> list[tuple[str, str]]:
     for binding in bindings:
         if binding.description:
             keys = ", ".join(key.replace("question_mark", "?").replace("exclamation_mark", "!") for key in binding.key.split(","))
-            rows.append((binding.key_display or keys, binding.description))
+            rows.append((binding.key_display or keys, binding.description + (f"  [{binding.id}]" if binding.id else "")))
     return rows
