@@ -176,6 +176,11 @@ class WorkspaceScreen(Screen[None]):
         self.set_connection("lost" if lost else "ok", lost.message if lost else "")
         if outcome.step.id == self.step.id:
             self.show_outcome(outcome)
+        if message.reasons:
+            from labrunner.tui.reach import ReachScreen
+
+            if isinstance(self.app.screen, ReachScreen):  # the grid follows the cluster too
+                self.app.screen.reload()
         if message.reasons and outcome.status == "passed":
             self.notify(f"Step {outcome.step.number} passed: {outcome.step.title}", title="✓ Passed")
         self.refresh_steps()
@@ -355,7 +360,8 @@ class WorkspaceScreen(Screen[None]):
                     arguments = ["tmux", "split-window", "-h", "-c", os.getcwd()]
                     for name in ("KUBECONFIG", "LAB_NAMESPACE", "LAB_ASSETS", "LABRUNNER_LAB", "LABRUNNER_STEP"):
                         arguments += ["-e", f"{name}={environment[name]}"]
-                    arguments.append(f"printf %s {shlex.quote(banner)}; exec {shlex.quote(shell)}")
+                    in_pane = banner.replace("Type exit to return.", "Type exit to close this pane; labrunner re-checks by itself.")
+                    arguments.append(f"printf %s {shlex.quote(in_pane)}; exec {shlex.quote(shell)}")
                     subprocess.run(arguments, check=False)
                 else:
                     self.suspended_shell(shell, environment, banner)

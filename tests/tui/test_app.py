@@ -200,3 +200,30 @@ def test_a_broken_settings_file_is_said_and_the_defaults_apply(tmp_path: Path) -
             assert isinstance(app.screen, StartScreen)
 
     run(scenario())
+
+
+@needs_kubectl
+def test_who_can_reach_whom_follows_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labrunner.tui.reach import ReachScreen
+
+    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+
+    async def scenario() -> None:
+        app = LabrunnerApp(sandbox=True, lab_id="networkpolicies")
+        async with app.run_test(size=(140, 44)) as pilot:
+            await until(pilot, lambda: type(app.screen).__name__ == "WorkspaceScreen" and bool(app.screen.query("#instructions")))
+            workspace: Any = app.screen
+            workspace.go_to(workspace.lab.step("deny-ingress"))
+            cluster = workspace.session.cluster
+            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "networkdemo"}})
+            await pilot.press("w")
+            assert isinstance(app.screen, ReachScreen)
+            await until(pilot, lambda: "every connection is allowed" in text_of(app, "#reach-header"), 20)
+            cluster.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                           "metadata": {"name": "deny-ingress", "namespace": "networkdemo"},
+                           "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
+            await until(pilot, lambda: "deny-ingress" in text_of(app, "#reach-header"), 20)
+            await pilot.press("escape")
+            assert app.screen is workspace
+
+    run(scenario())
