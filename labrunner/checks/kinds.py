@@ -415,7 +415,8 @@ def probe_http(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     expected = args["expect"]
     if outcome != expected:
         got = {"timeout": "timed out (the connection was dropped)", "refused": "was refused", "reachable": "loaded"}[outcome]
-        return "failed", f"from a pod labelled {who}, {args['url']} {got}; expected: {expected}", [said] if said else []
+        why = _engine_says(cluster, str(args["namespace"]), dict(args["from_labels"]), str(args["url"]))
+        return "failed", f"from a pod labelled {who}, {args['url']} {got}; expected: {expected}", ([said] if said else []) + why
     if expected != "reachable":
         return "passed", f"from a pod labelled {who}, {args['url']} {'times out' if expected == 'timeout' else 'is refused'}", []
     absent = [text for text in args.get("contains") or () if text not in stdout]
@@ -427,6 +428,47 @@ def probe_http(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
         if missing:
             return "failed", f"the page lists {len(rows) - len(missing)} of the {len(rows)} rows", [_first_line_of_interest(stdout)]
     return "passed", f"from a pod labelled {who}, {args['url']} loads as expected", []
+
+
+def _engine_says(cluster: ClusterPort, namespace: str, labels: Mapping[str, str], url: str) -> list[str]:
+    """What labrunner's NetworkPolicy engine says of the probe's first hop (the
+    Service's pods, on its target port), naming the policy and rule responsible;
+    nothing when it cannot tell (an unknown host, a Service without pods)."""
+    from urllib.parse import urlparse
+
+    from labrunner.netpol.evaluate import evaluate
+    from labrunner.netpol.model import Cluster, Pod
+    from labrunner.netpol.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
+
+    try:
+        parsed = urlparse(url)
+        parts = (parsed.hostname or "").split(".")
+        service_namespace = parts[1] if len(parts) > 1 and parts[1] != "svc" else namespace
+        service = cluster.get("services", parts[0], service_namespace)
+        spec = service.get("spec") or {}
+        selector = spec.get("selector") or {}
+        wanted = parsed.port or (443 if parsed.scheme == "https" else 80)
+        entry = next((p for p in spec.get("ports") or [] if p.get("port") == wanted), None)
+        if not selector or entry is None:
+            return []
+        pods = [p for p in cluster.list("pods", service_namespace, labels=",".join(f"{k}={v}" for k, v in selector.items()))
+                if (p.get("status") or {}).get("podIP")]
+        if not pods:
+            return []
+        destination = pod_from_object(pods[0])
+        target = entry.get("targetPort", wanted)
+        protocol = entry.get("protocol", "TCP")
+        port = target if isinstance(target, int) else destination.named_port(str(target), protocol)
+        if port is None:
+            return []
+        source = Pod(namespace=namespace, name="a pod labelled " + ",".join(f"{k}={v}" for k, v in sorted(labels.items())), labels=dict(labels))
+        world = Cluster(namespaces={n.name: n for n in map(namespace_from_object, cluster.list("namespaces"))},
+                        pods=(source, destination),
+                        policies=tuple(policy_from_object(p) for p in cluster.list("networkpolicies")))
+        verdict = evaluate(world, source, destination, protocol, port)
+    except (errors.ClusterError, ObjectError, KeyError, ValueError):
+        return []
+    return [f"labrunner's policy engine: {verdict.sentence()}"]
 
 
 def _first_line_of_interest(page: str) -> str:

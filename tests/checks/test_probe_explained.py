@@ -1,0 +1,56 @@
+"""A probe that does not get the answer a step expects says why, in the engine's words:
+the policy and rule that deny (or allow) the connection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from labrunner.checks.runner import run_step
+from labrunner.cluster.kube import KubeCluster, connect
+from labrunner.lab.loader import load_lab
+from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.files import SandboxFiles
+from tests.conftest import REPO
+
+ASSETS = REPO / "assets" / "networkpolicies"
+LAB = load_lab(REPO / "labs" / "networkpolicies")
+NS = "networkdemo"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    files = SandboxFiles(tmp_path_factory.mktemp("probes") / "sandbox")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+        start(files)
+    port = connect(files.kubeconfig)
+    port.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for name in ("calico-sandbox.yaml", "mysqlpod.yaml", "app.yaml"):
+        for document in yaml.safe_load_all((ASSETS / name).read_text()):
+            port.apply(document, NS)
+    port.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "interpoddemo"},
+                "spec": {"selector": {"app": "interpoddemo"}, "ports": [{"port": 80}]}}, NS)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len([p for p in port.list("pods", NS) if (p.get("status") or {}).get("podIP")]) < 4:
+        time.sleep(0.3)
+    yield port
+    stop(files)
+
+
+def probe(cluster: KubeCluster, step: str) -> tuple[str, str, list[str]]:
+    [result] = [r for r in run_step(LAB.step(step), cluster) if r.id.endswith("probe-http")]
+    return result.status, result.message, list(result.details)
+
+
+def test_a_web_server_left_closed_names_the_policy_that_denies_it(cluster: KubeCluster) -> None:
+    cluster.apply(yaml.safe_load((ASSETS / "deny-ingress.yaml").read_text()), NS)
+    time.sleep(1.0)  # the sandbox's Calico programs the policy
+    status, message, details = probe(cluster, "allow-ingress-webserver")
+    assert status == "failed" and "timed out" in message and "expected: reachable" in message
+    [engine] = [line for line in details if line.startswith("labrunner's policy engine:")]
+    assert "a pod labelled run=demopod -> networkdemo/interpoddemo-" in engine and "on TCP 80: denied" in engine
+    assert "deny-ingress" in engine, engine
