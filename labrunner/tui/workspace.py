@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from labrunner.lab.model import Step
 from labrunner.tui.dialogs import ConfirmScreen
 from labrunner.tui.messages import CommandsFinished, CommandStarted, StepChecked, StepJumped, WatchFailed
-from labrunner.tui.widgets import CheckPanel, CommandList, StepList, outcome_text
+from labrunner.tui.widgets import CheckPanel, CommandItem, CommandList, StepList, outcome_text
 
 POLICY_KINDS = frozenset({"policy-meaning", "probe-http", "probe-dns", "resource-absent"})
 
@@ -120,8 +120,6 @@ class WorkspaceScreen(Screen[None]):
         reading.border_title = f"Step {step.number}: {step.title}"
         commands = self.query_one("#commands", CommandList)
         commands.clear()
-        from labrunner.tui.widgets import CommandItem
-
         commands.extend(CommandItem(command) for command in step.commands)
         steps = self.query_one(StepList)
         steps.index = step.number

@@ -156,13 +156,19 @@ def test_a_lost_cluster_is_a_banner_and_the_app_keeps_what_it_has(tmp_path: Path
     run(scenario())
 
 
+def write_settings(text: str) -> None:
+    from labrunner.tui import settings
+
+    settings.settings_file().parent.mkdir(parents=True, exist_ok=True)
+    settings.settings_file().write_text(text)
+
+
 def test_the_theme_is_remembered_and_a_keymap_moves_a_key(tmp_path: Path) -> None:
     from labrunner.tui import settings
 
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(KUBECONFIG)
-    settings.settings_file().parent.mkdir(parents=True, exist_ok=True)
-    settings.settings_file().write_text("keymap:\n  start.sandbox: ctrl+o\n")
+    write_settings("keymap:\n  start.sandbox: ctrl+o\n")
 
     async def scenario() -> None:
         app = LabrunnerApp(kubeconfig=kubeconfig)
@@ -184,12 +190,9 @@ def test_the_theme_is_remembered_and_a_keymap_moves_a_key(tmp_path: Path) -> Non
 
 
 def test_a_broken_settings_file_is_said_and_the_defaults_apply(tmp_path: Path) -> None:
-    from labrunner.tui import settings
-
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(KUBECONFIG)
-    settings.settings_file().parent.mkdir(parents=True, exist_ok=True)
-    settings.settings_file().write_text("theme: [unclosed\n")
+    write_settings("theme: [unclosed\n")
 
     async def scenario() -> None:
         app = LabrunnerApp(kubeconfig=kubeconfig)
