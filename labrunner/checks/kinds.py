@@ -357,7 +357,12 @@ def sql_rows(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     result = cluster.exec(pod, namespace, ["sh", "-c", f'mysql -N -B -uroot -p"$MYSQL_ROOT_PASSWORD" -e "{query}"'])
     errors_seen = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     if result.exit_code != 0:
-        return "failed", f"the query in {pod} failed: {errors_seen[0] if errors_seen else result.stderr.strip()[:200]}", []
+        said = errors_seen[0] if errors_seen else result.stderr.strip()[:200]
+        if re.match(r"ERROR (1049|1146) ", said):  # unknown database / table: nothing was loaded
+            where = f"{args['database']}.{args['table']}"
+            return "failed", f"{where} does not exist in {pod}: the data is not loaded yet", [
+                said, "load it with kubectl exec -i ... < the SQL file: without -i, kubectl does not pass the file to mysql"]
+        return "failed", f"the query in {pod} failed: {said}", []
     found = {tuple(line.split("\t")) for line in result.stdout.splitlines() if line}
     expected = set(rows_of(Path(args["rows_from"]), str(args["table"])))
     missing, extra = sorted(expected - found), sorted(found - expected)
@@ -472,10 +477,13 @@ def _engine_says(cluster: ClusterPort, namespace: str, labels: Mapping[str, str]
 
 
 def _first_line_of_interest(page: str) -> str:
+    """The line of a web page a learner needs (its error, if any), as text: no tags, no entities."""
+    import html
+
     for line in page.splitlines():
         if "failed" in line.lower() or "error" in line.lower():
-            return re.sub(r"<[^>]+>", "", line).strip()
-    return re.sub(r"<[^>]+>", "", page).strip()[:160]
+            return html.unescape(re.sub(r"<[^>]+>", "", line)).strip()
+    return html.unescape(re.sub(r"<[^>]+>", "", page)).strip()[:160]
 
 
 def probe_dns(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
