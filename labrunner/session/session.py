@@ -32,6 +32,13 @@ PREREQUISITE_KINDS = frozenset({
 these are re-checked on the steps before: a policy, a probe's verdict or an
 absence is what a later step may rightly change (step 12 deletes step 9's policy)."""
 
+UNWATCHABLE_KINDS = frozenset({"sql-rows", "policy-lint", "shell"})
+"""Check kinds reading what no watch reports: rows inside a database, a file on the
+learner's disk, a script's view. A step with one is also re-checked every
+``POLL_SECONDS`` while it is not passed (``kubectl exec -i ... < db.txt`` changes no object)."""
+
+POLL_SECONDS = 4.0
+
 SETTLE_SECONDS = 60.0
 """How long solve waits for a step to pass: rollouts and probes take time."""
 
@@ -186,7 +193,7 @@ class Session:
     # -- watching -------------------------------------------------------------------------
 
     def watch(self, on_outcome: Callable[[StepOutcome, list[str]], None], *, on_error: Callable[[str], None] | None = None,
-              quiet: float = 0.3, latest: float = 1.0) -> ChangeWatcher:
+              quiet: float = 0.3, latest: float = 1.0, poll: float = POLL_SECONDS) -> ChangeWatcher:
         """Re-check the current step whenever the cluster changes (debounced) and hand
         the outcome, with the changes that set it off, to ``on_outcome`` (from a
         background thread). Watches every namespace any step names, so it keeps
@@ -197,8 +204,29 @@ class Session:
         def changed(reasons: list[str]) -> None:
             on_outcome(self.check(), reasons)
 
-        self._watcher = ChangeWatcher(self.cluster, namespaces, changed, quiet=quiet, latest=latest, on_error=on_error).start()
-        return self._watcher
+        watcher = ChangeWatcher(self.cluster, namespaces, changed, quiet=quiet, latest=latest, on_error=on_error)
+        self._watcher = watcher.start()
+        threading.Thread(target=self._poll, args=(watcher, on_outcome, poll), name="poll unwatchable checks", daemon=True).start()
+        return watcher
+
+    def _poll(self, watcher: ChangeWatcher, on_outcome: Callable[[StepOutcome, list[str]], None], seconds: float) -> None:
+        # Only the unwatchable checks run each round (a probe would put a busybox pod in the
+        # learner's `kubectl get pods` every few seconds); the whole step when one of them changed.
+        while not watcher.wait_stopped(seconds):
+            try:
+                step = self.current
+                checks = [check for check in step.checks if check.kind in UNWATCHABLE_KINDS]
+                record = self.progress.results(self.lab.id, self.context).get(step.id)
+                if not checks or (record is not None and record.status == "passed"):
+                    continue
+                before = {result["id"]: result for result in (record.checks if record else ())}
+                now = [run_check(check, step, self.cluster, self.lab.placeholder_values).as_json() for check in checks]
+                if record is not None and all(before.get(result["id"]) == result for result in now):
+                    continue
+                outcome = self.check(step)
+            except Exception:  # the poll must never take the session down; the next round tries again
+                continue
+            on_outcome(outcome, [f"re-checked {step.id}: its checks read what no watch reports"])
 
     def unwatch(self) -> None:
         if self._watcher:

@@ -80,6 +80,10 @@ class ChangeWatcher:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def wait_stopped(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking at once when stopped; whether it is stopped."""
+        return self._stop.wait(seconds)
+
     def _watch(self, kind: str) -> None:
         failures = 0
         while not self._stop.is_set():

@@ -169,3 +169,29 @@ def test_commands_and_shell_checks_reach_the_session_context_and_see_the_lab_par
     result = run_check(failing, step, port, session.lab.placeholder_values)
     assert result.status == "failed" and any("nothere-at-all" in line for line in result.details)
     assert elsewhere.read_bytes() == before  # the learner's kubeconfig is never rewritten
+
+
+def test_a_step_whose_checks_no_watch_can_see_is_re_checked_by_polling(cluster: KubeCluster, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    session = session_for(cluster, tmp_path, "polled")
+    step = session.lab.step("fix-broken-policy")  # its policy-lint check reads the learner's file
+    session.jump(step)
+    assert session.check().status != "passed"
+    seen: list[tuple[StepOutcome, list[str]]] = []
+    linted = threading.Event()
+
+    def on_outcome(outcome: StepOutcome, reasons: list[str]) -> None:
+        seen.append((outcome, reasons))
+        if any(r.id.endswith("policy-lint") and r.status == "failed" for r in outcome.results):
+            linted.set()
+
+    session.watch(on_outcome, poll=0.2)
+    try:
+        shutil.copy(REPO / "assets" / "networkpolicies" / "ingress-egress-policy-broken.yaml", tmp_path / "ingress-egress-policy.yaml")
+        assert linted.wait(20), seen
+    finally:
+        session.unwatch()
+    outcome, reasons = seen[-1]
+    assert outcome.step.id == "fix-broken-policy" and "no watch reports" in reasons[0]
+    assert [r.message for r in outcome.results if r.id.endswith("policy-lint")][0].startswith("ingress-egress-policy.yaml has 4 mistakes")
