@@ -528,7 +528,14 @@ def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
     if any(result.same for result in results):
         listed = ", ".join(sorted(p["metadata"]["name"] for p in theirs_objects)) or "no policies"
         return "passed", f"your policies in {namespace} ({listed}) mean what this step asks", []
-    first = results[0].summary(limit=4)
+    first = results[0].summary(limit=4, focus=namespace)
+    # A selector that matches no pod is the classic cause; say it before the connections it explains.
+    pods_here = [pod for pod in world.pods if pod.namespace == namespace]
+    idle = [f"{policy.name}'s podSelector {policy.pod_selector.describe()} selects no pod in {namespace} "
+            f"(its pods: {', '.join(sorted({_pod_labels_text(pod.labels) for pod in pods_here})) or 'none'})"
+            for policy in mine if pods_here and not any(policy.pod_selector.matches(pod.labels) for pod in pods_here)]
+    if idle:
+        first = [idle[0], *first]
     mine_names = {p["metadata"]["name"] for p in theirs_objects}
     misplaced = sorted({(p["metadata"]["name"], p["metadata"].get("namespace", "")) for p in cluster.list("networkpolicies")
                         if p["metadata"].get("namespace") != namespace and p["metadata"]["name"] not in mine_names
@@ -538,6 +545,11 @@ def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
         return "failed", (f"{where}, not {namespace}: a NetworkPolicy only selects pods in its own namespace "
                           f"(apply it with -n {namespace})"), first
     return "failed", f"your policies in {namespace} do not mean what this step asks: {first[0]}", first[1:]
+
+
+def _pod_labels_text(labels: Mapping[str, str]) -> str:
+    shown = {k: v for k, v in labels.items() if k != "pod-template-hash"}
+    return ",".join(f"{k}={v}" for k, v in sorted(shown.items())) or "no labels"
 
 
 def policy_lint(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:

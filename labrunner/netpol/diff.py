@@ -77,10 +77,12 @@ class PolicyDiff:
     def same(self) -> bool:
         return not self.differences
 
-    def summary(self, limit: int = 5) -> list[str]:
+    def summary(self, limit: int = 5, focus: str | None = None) -> list[str]:
         """Learner-sized: one line per pair of endpoints (ports merged). Pairs of the
         pods that exist come first; pairs involving pods that do not exist yet are
-        only sampled when they are all there is, or counted otherwise."""
+        only sampled when they are all there is, or counted otherwise. With ``focus``
+        (a namespace), pairs whose source is in it come before others, since that is
+        where the learner's own pods (and probes) live."""
         merged: dict[tuple[bool, bool, str, str], list[PortKey]] = {}
         outside: set[tuple[bool, bool, str, str]] = set()
         for difference in self.differences:
@@ -90,7 +92,9 @@ class PolicyDiff:
                 outside.add(key)
         real, hypothetical, examples = [], [], []
         # Pod-to-pod lines before lines about addresses outside the cluster: learners think in pods.
-        ordered = sorted(merged.items(), key=lambda item: (not item[0][1], item[0] in outside, item[0][2:]))
+        here = f"{focus}/" if focus else None
+        ordered = sorted(merged.items(), key=lambda item: (not item[0][1], item[0] in outside,
+                                                           bool(here) and not item[0][2].startswith(here), item[0][2:]))
         for (synthetic, mine, source, destination), ports in ordered:
             path = f"{source} -> {destination} on {_ports_text(sorted(ports), self.ports)}"
             line = f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed"
