@@ -378,7 +378,9 @@ class WorkspaceScreen(Screen[None]):
                 print(banner, flush=True)
                 subprocess.call([shell], env=environment)
         except SuspendNotSupported:
-            self.notify("This terminal cannot hand over to a shell; open another terminal with: labrunner shell-env", severity="warning")
+            kubeconfig = environment["KUBECONFIG"]
+            self.notify(f"This terminal cannot hand over to a shell. In another terminal: export KUBECONFIG={kubeconfig}",
+                        title="Shell", severity="warning", timeout=20)
             return
         self.action_check()
 
