@@ -4,6 +4,7 @@ workspace's keys on the sandbox, and what the screen says back."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -228,5 +229,25 @@ def test_who_can_reach_whom_follows_the_cluster(monkeypatch: pytest.MonkeyPatch)
             await until(pilot, lambda: "deny-ingress" in text_of(app, "#reach-header"), 20)
             await pilot.press("escape")
             assert app.screen is workspace
+
+    run(scenario())
+
+
+def test_the_shell_key_pins_the_context_and_the_lab_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from tests.tui.snapshot_apps import WorkspaceApp
+
+    monkeypatch.delenv("TMUX", raising=False)
+
+    async def scenario() -> None:
+        app = WorkspaceApp(tmp_path)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: "Not done yet" in panel_text(app))
+            await pilot.press("exclamation_mark")  # a headless terminal cannot be handed over: labrunner says what to export
+            await until(pilot, lambda: any("export KUBECONFIG=" in n.message for n in app._notifications))
+            said = next(n.message for n in app._notifications if "export KUBECONFIG=" in n.message)
+            pin = Path(said.split("export KUBECONFIG=")[1].split(os.pathsep)[0])
+            assert yaml.safe_load(pin.read_text())["current-context"] == "labrunner-sandbox"
 
     run(scenario())
