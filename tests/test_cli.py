@@ -181,3 +181,30 @@ def test_hints_are_revealed_one_more_each_time_and_remembered(capsys: pytest.Cap
     assert f"**Hint 1 of {total}.**" in out and f"**Hint 2 of {total}.**" not in out and "deploy-mysql --level 2" in out
     code, out, _ = run(capsys, "hint", "networkpolicies", "deploy-mysql")
     assert f"Hint {total} of {total}" in out and "No more hints" in out
+
+
+def test_commands_that_change_a_cluster_refuse_a_production_looking_current_context(tmp_path: Path,
+                                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: prod-eu\n"
+                          "contexts: [{name: prod-eu, context: {cluster: prod-eu, user: u}}]\n"
+                          "clusters: [{name: prod-eu, cluster: {server: 'https://api.prod.example.com'}}]\n"
+                          "users: [{name: u, user: {token: t}}]\n")
+    for command in (["solve", "networkpolicies", "create-namespace"], ["reset", "networkpolicies"], ["selftest", "networkpolicies"]):
+        code, out, err = run(capsys, *command, "--kubeconfig", str(kubeconfig))
+        assert code == 2 and out == ""
+        assert "not changing the current context: the context 'prod-eu' says prod" in err
+        assert "--context prod-eu" in err
+
+
+def test_progress_is_kept_per_lab_instance(capsys: pytest.CaptureFixture[str]) -> None:
+    from labrunner.session.progress import Progress
+
+    assert load_lab(REPO / "labs" / "networkpolicies").instance_key == "networkpolicies"
+    alice = load_lab(REPO / "labs" / "networkpolicies", {"namespace": "alice-np"})
+    assert alice.instance_key == "networkpolicies[namespace=alice-np]"
+    Progress.default().record(alice.instance_key, "labrunner-sandbox", "preflight", "passed", [])
+    code, out, _ = run(capsys, "status", "networkpolicies", "--sandbox", "-p", "namespace=alice-np", "--json")
+    assert code == 0 and json.loads(out)["passed"] == 1
+    code, out, _ = run(capsys, "status", "networkpolicies", "--sandbox", "--json")
+    assert code == 0 and json.loads(out)["passed"] == 0

@@ -22,8 +22,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     check.add_argument("lab", help="lab id")
     check.add_argument("step", nargs="?", help="step id or number (0-based); without it, the step you are on")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
-                       type=lambda text: tuple(text.split("=", 1)) if "=" in text else (_ for _ in ()).throw(argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")))
+    lab_parameters(check)
     cluster_flags(check)
     check.set_defaults(handler=lazy("labrunner.cli.checking", "check"))
 
@@ -32,37 +31,52 @@ def add_commands(commands: Any, lazy: Any) -> None:
     solve.add_argument("lab", help="lab id")
     solve.add_argument("step", nargs="?", help="step id or number")
     solve.add_argument("--through", metavar="STEP", help="solve every step from the first up to and including this one")
-    cluster_flags(solve)
-    solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"), params=[])
+    cluster_flags(solve, writes=True)
+    lab_parameters(solve)
+    solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"))
 
     reset = commands.add_parser("reset", help="undo a step (or the whole lab) on the cluster, and forget its result",
                                 description="Undo what STEP creates (by default, what its solution applied), or with no STEP "
                                             "the whole lab (its namespaces), printing each command; then forget the results.")
     reset.add_argument("lab", help="lab id")
     reset.add_argument("step", nargs="?", help="step id or number; without it, the whole lab")
-    cluster_flags(reset)
-    reset.set_defaults(handler=lazy("labrunner.cli.checking", "reset"), params=[])
+    cluster_flags(reset, writes=True)
+    lab_parameters(reset)
+    reset.set_defaults(handler=lazy("labrunner.cli.checking", "reset"))
 
     status = commands.add_parser("status", help="every step's last check result, and the step you are on",
                                  description="Every step's last result on this cluster context, from your progress (no cluster call).")
     status.add_argument("lab", help="lab id")
     status.add_argument("--json", action="store_true", help="print the progress as JSON")
     cluster_flags(status)
-    status.set_defaults(handler=lazy("labrunner.cli.checking", "status"), params=[])
+    lab_parameters(status)
+    status.set_defaults(handler=lazy("labrunner.cli.checking", "status"))
 
     selftest = commands.add_parser("selftest", help="prove a lab: each step fails before its solution and passes after",
                                    description="For every step: run its checks (they must not pass), run its solution, "
                                                "then its checks again (they must pass within a minute). Exit 1 on any violation.")
     selftest.add_argument("lab", help="lab id")
     selftest.add_argument("--json", action="store_true")
-    cluster_flags(selftest)
-    selftest.set_defaults(handler=lazy("labrunner.cli.checking", "selftest"), params=[])
+    cluster_flags(selftest, writes=True)
+    lab_parameters(selftest)
+    selftest.set_defaults(handler=lazy("labrunner.cli.checking", "selftest"))
 
 
-def cluster_flags(command: argparse.ArgumentParser) -> None:
+def lab_parameters(command: argparse.ArgumentParser) -> None:
+    from labrunner.cli import _parameter
+
+    command.add_argument("-p", "--param", dest="params", action="append", type=_parameter, default=[], metavar="NAME=VALUE",
+                         help="run the lab with this parameter value (e.g. namespace=alice-np); progress is kept per value")
+
+
+def cluster_flags(command: argparse.ArgumentParser, *, writes: bool = False) -> None:
     command.add_argument("--kubeconfig", type=Path, help="use this kubeconfig file")
     command.add_argument("--context", help="use this kubeconfig context")
     command.add_argument("--sandbox", action="store_true", help="use labrunner's built-in sandbox (started if needed)")
+    if writes:
+        command.add_argument("--yes", action="store_true",
+                             help="change the current context's cluster even if it does not look like a local one")
+    command.set_defaults(writes=writes)
 
 
 def open_cluster(arguments: argparse.Namespace) -> Any:
@@ -103,7 +117,7 @@ def _open_cluster(arguments: argparse.Namespace) -> Any:
         return sandbox()
 
 
-def open_session(arguments: argparse.Namespace) -> Any:
+def open_session(arguments: argparse.Namespace, progress: Any = None) -> Any:
     """The lab, the cluster and the learner's progress on it, as one Session."""
     from labrunner.cli.labs import _load
     from labrunner.session.progress import Progress
@@ -112,7 +126,22 @@ def open_session(arguments: argparse.Namespace) -> Any:
     lab = _load(arguments.lab, arguments)
     if getattr(arguments, "step", None) is not None:
         _step(lab, arguments.step)  # a wrong step number is said before any cluster is started
-    return Session(lab, open_cluster(arguments), Progress.default())
+    cluster = open_cluster(arguments)
+    if arguments.writes:
+        _refuse_risky(arguments, cluster.info)
+    return Session(lab, cluster, progress or Progress.default())
+
+
+def _refuse_risky(arguments: argparse.Namespace, info: Any) -> None:
+    """Commands that change the cluster do so on a non-local current context only when asked by name."""
+    from labrunner.cluster.choices import caution_for
+
+    if info.is_sandbox or arguments.context or arguments.yes:
+        return
+    caution = caution_for(info.context or "", info.server)
+    if caution:
+        raise CliError(f"not changing the current context: {caution}", ExitCode.USAGE,
+                       hint=f"name it to confirm: --context {info.context} (or --yes); --sandbox uses the built-in cluster")
 
 
 def _step(lab: Any, key: str) -> Any:
@@ -151,7 +180,13 @@ def selftest(arguments: argparse.Namespace) -> int:
     from labrunner.checks.result import step_status
     from labrunner.checks.runner import run_step
 
-    session = open_session(arguments)
+    import tempfile
+
+    from labrunner.session.progress import Progress
+
+    # Its own progress: proving a lab must not mark every step passed in the learner's record.
+    scratch = tempfile.TemporaryDirectory(prefix="labrunner-selftest-")
+    session = open_session(arguments, Progress(Path(scratch.name) / "progress.sqlite3"))
     lab = session.lab
     rows, violations = [], 0
     for step in lab.steps:
@@ -248,8 +283,8 @@ def status(arguments: argparse.Namespace) -> int:
     lab = _load(arguments.lab, arguments)
     context = context_key(arguments)
     progress = Progress.default()
-    results = progress.results(lab.id, context)
-    current = progress.current_step(lab.id, context, [s.id for s in lab.steps])
+    results = progress.results(lab.instance_key, context)
+    current = progress.current_step(lab.instance_key, context, [s.id for s in lab.steps])
     passed = sum(results.get(s.id) is not None and results[s.id].status == "passed" for s in lab.steps)
     if arguments.json:
         json.dump({"lab": lab.id, "context": context, "current": current, "passed": passed, "steps": [

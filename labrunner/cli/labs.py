@@ -111,15 +111,15 @@ def hint(arguments: argparse.Namespace) -> int:
     context = context_key(arguments)
     progress = Progress.default()
     if arguments.step is None:
-        step = _step(lab, progress.current_step(lab.id, context, [s.id for s in lab.steps]))
+        step = _step(lab, progress.current_step(lab.instance_key, context, [s.id for s in lab.steps]))
     else:
         step = _step(lab, arguments.step)
-    record = progress.results(lab.id, context).get(step.id)
+    record = progress.results(lab.instance_key, context).get(step.id)
     unmet = [c for c in record.checks if c["status"] != "passed"] if record and record.status != "passed" else []
     # Progressive: each call reveals one more hint than the learner has seen (the TUI counts the same way).
     explicit = arguments.level is not None
-    level = arguments.level or min(progress.hints_shown(lab.id, context, step.id) + 1, len(step.hints))
-    progress.show_hints(lab.id, context, step.id, level)
+    level = arguments.level or min(progress.hints_shown(lab.instance_key, context, step.id) + 1, len(step.hints))
+    progress.show_hints(lab.instance_key, context, step.id, level)
     arguments.level = level
     shown = step.hints[:level]
     if arguments.json:

@@ -50,7 +50,8 @@ def caution_for(context: str, server: str | None) -> str | None:
 
 def _is_local(server: str | None) -> bool:
     host = urlparse(server or "").hostname or ""
-    if host in ("localhost", "host.docker.internal") or host.endswith(".local") or host.endswith(".localhost"):
+    # Not ".local": companies name their Active Directory domains so.
+    if host in ("localhost", "host.docker.internal") or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

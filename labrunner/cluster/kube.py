@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
@@ -79,6 +80,8 @@ class KubeCluster:
         self.info = ClusterInfo(context=context, server=server, namespace=namespace,
                                 is_sandbox=context == "labrunner-sandbox", kubeconfig=tuple(files))
         self._client = self._build()
+        self._exec_api: Any = None
+        self._exec_lock = threading.Lock()
 
     # -- the client -------------------------------------------------------------------------
 
@@ -96,6 +99,8 @@ class KubeCluster:
                                 client_configuration=configuration, persist_config=False)
         # A session watches six kinds at once, each holding a connection, while checks run.
         configuration.connection_pool_maxsize = 32
+        # urllib3 would retry each call 3 more times: a hung server would take 4x TIMEOUT to report.
+        configuration.retries = False
         return client.ApiClient(configuration=configuration)
 
     def _request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
@@ -128,8 +133,10 @@ class KubeCluster:
         return response
 
     def _transport_error(self, failure: Exception) -> errors.ClusterError:
-        from urllib3.exceptions import ReadTimeoutError
+        from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 
+        if isinstance(failure, MaxRetryError) and failure.reason is not None:
+            failure = failure.reason
         if isinstance(failure, ReadTimeoutError):
             return errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
                                   "the cluster may be overloaded; try again")
@@ -230,12 +237,21 @@ class KubeCluster:
 
     def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult:
-        """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api."""
+        """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api.
+        Kept and used one exec at a time: building one reruns the kubeconfig's credential
+        plugin, and a session polls a database every few seconds."""
+        with self._exec_lock:
+            return self._exec(pod, namespace, command, container=container, stdin=stdin, timeout=timeout)
+
+    def _exec(self, pod: str, namespace: str, command: list[str], *, container: str | None,
+              stdin: str | None, timeout: float) -> ExecResult:
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import stream
 
-        api = client.CoreV1Api(self._build())
+        if self._exec_api is None:
+            self._exec_api = client.CoreV1Api(self._build())
+        api = self._exec_api
         arguments: dict[str, Any] = {"command": command, "stdout": True, "stderr": True, "stdin": stdin is not None,
                                      "tty": False, "_preload_content": False}
         if container:
@@ -243,6 +259,8 @@ class KubeCluster:
         try:
             connection = stream(api.connect_get_namespaced_pod_exec, pod, namespace, **arguments)
         except ApiException as failure:
+            if failure.status == 401:
+                self._exec_api = None  # an expired token: the next exec logs in again
             raise self._translate(failure.status or 500, (failure.body or "").encode() if isinstance(failure.body, str) else (failure.body or b""), failure.reason) from failure
         except Exception as failure:  # the websocket library's own errors
             raise errors.Unreachable(self.info.server, str(failure)) from failure

@@ -145,6 +145,14 @@ class Lab:
         return next((p.value for p in self.parameters if p.kind == "namespace"), None)
 
     @property
+    def instance_key(self) -> str:
+        """The lab as run with these parameters, for progress: ``networkpolicies``, or
+        ``networkpolicies[namespace=alice-np]`` (workshop learners sharing a context
+        keep their own progress, and resetting one never forgets another's)."""
+        changed = [f"{p.name}={p.value}" for p in self.parameters if p.value != p.default]
+        return f"{self.id}[{','.join(changed)}]" if changed else self.id
+
+    @property
     def placeholder_values(self) -> Mapping[str, str]:
         """Every ``{{name}}`` and its value, ``assets`` included."""
         return dict(self._placeholders)

@@ -7,7 +7,11 @@ themselves, and it behaves the same on the sandbox and on a real cluster.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,18 +73,31 @@ def reset_commands(lab: Lab, step: Step | None, kind: str) -> list[str]:
 
 
 def run_commands(commands: Sequence[str], info: ClusterInfo, parameters: Mapping[str, str] | None = None,
-                 *, timeout: float = 300) -> list[ActionResult]:
-    """Run each command in ``sh`` against the port's cluster; stop at the first failure."""
+                 *, timeout: float = 300, stop: threading.Event | None = None) -> list[ActionResult]:
+    """Run each command in ``sh`` against the port's cluster; stop at the first failure,
+    after ``timeout`` seconds, or as soon as ``stop`` is set (the learner quit)."""
     results = []
     with learner_environment(info.kubeconfig, info.context, parameters) as environment:
         for command in commands:
-            try:
-                completed = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=environment,
-                                           timeout=timeout, stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                results.append(ActionResult(command, 124, f"still running after {timeout:.0f} s; stopped"))
-                break
-            results.append(ActionResult(command, completed.returncode, (completed.stdout + completed.stderr).strip()))
-            if completed.returncode != 0:
+            result = _run(command, environment, timeout, stop)
+            results.append(result)
+            if result.exit_code != 0:
                 break
     return results
+
+
+def _run(command: str, environment: dict[str, str], timeout: float, stop: threading.Event | None) -> ActionResult:
+    process = subprocess.Popen(["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=environment, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            output, _ = process.communicate(timeout=0.2)
+            return ActionResult(command, process.returncode, (output or "").strip())
+        except subprocess.TimeoutExpired:
+            stopped = stop is not None and stop.is_set()
+            if stopped or time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGTERM)  # the shell and what it started (kubectl rollout status, ...)
+                output, _ = process.communicate()
+                why = "stopped: labrunner is closing" if stopped else f"still running after {timeout:.0f} s; stopped"
+                return ActionResult(command, 124 if not stopped else 130, f"{(output or '').strip()}\n{why}".strip())

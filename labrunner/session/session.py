@@ -84,24 +84,40 @@ class Session:
         self.cluster = cluster
         self.progress = progress
         self.context = cluster.info.context or "default"
+        self.key = lab.instance_key
+        """Progress is kept per lab instance (its parameters) and context."""
         self.kind = cluster_kind(cluster.info)
         self._watcher: ChangeWatcher | None = None
         self._check_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._moves = 0
+        """Counts the learner's moves (jumps, resets): a check only moves them on if none happened meanwhile."""
+        """Set by :meth:`close`: long waits (a solve's commands, waiting for a step to pass) end early."""
 
     # -- where the learner is -------------------------------------------------------------
 
     @property
     def current(self) -> Step:
-        return self.lab.step(self.progress.current_step(self.lab.id, self.context, [s.id for s in self.lab.steps]))
+        return self.lab.step(self.progress.current_step(self.key, self.context, [s.id for s in self.lab.steps]))
 
     def last_results(self) -> dict[str, tuple[str, tuple[dict, ...]]]:  # type: ignore[type-arg]
         """Every step's last recorded status and check results, by step id."""
-        return {step: (record.status, record.checks) for step, record in self.progress.results(self.lab.id, self.context).items()}
+        return {step: (record.status, record.checks) for step, record in self.progress.results(self.key, self.context).items()}
 
     def jump(self, step: Step) -> list[StepOutcome]:
         """Make ``step`` the current one; re-check what the steps before it set up
         and return those that are missing something (their prerequisite checks only)."""
-        self.progress.move_to(self.lab.id, self.context, step.id)
+        self.go(step)
+        return self.missing_before(step)
+
+    def go(self, step: Step) -> None:
+        """Make ``step`` the current one, at once (a UI calls it on the key press). A check
+        already running will not move the learner on afterwards."""
+        self._moves += 1
+        self.progress.move_to(self.key, self.context, step.id)
+
+    def missing_before(self, step: Step) -> list[StepOutcome]:
+        """The steps before ``step`` whose prerequisite checks do not pass now."""
         missing = []
         for earlier in self.lab.steps[: step.number]:
             checks = [c for c in earlier.checks if c.kind in PREREQUISITE_KINDS and not c.advisory]
@@ -118,37 +134,40 @@ class Session:
         """Run a step's checks (the current step's by default) and remember the result.
         When the current step passes, the next one becomes current."""
         with self._check_lock:
+            moves = self._moves
             current = self.current
             step = step or current
             results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
             outcome = StepOutcome(step, step_status(list(results)), results)
-            self.progress.record(self.lab.id, self.context, step.id, outcome.status, [r.as_json() for r in results])
-            if outcome.status == "passed" and step.id == current.id and step.number + 1 < len(self.lab.steps):
-                self.progress.move_to(self.lab.id, self.context, self.lab.steps[step.number + 1].id)
+            self.progress.record(self.key, self.context, step.id, outcome.status, [r.as_json() for r in results])
+            unmoved = moves == self._moves  # the learner did not go elsewhere while this ran
+            if outcome.status == "passed" and unmoved and step.id == current.id and step.number + 1 < len(self.lab.steps):
+                self.progress.move_to(self.key, self.context, self.lab.steps[step.number + 1].id)
             return outcome
 
     def check_until_passed(self, step: Step, seconds: float = SETTLE_SECONDS,
                            stop: threading.Event | None = None) -> StepOutcome:
         """Check until the step passes or ``seconds`` pass (what a rollout needs)."""
         deadline = time.monotonic() + seconds
+        stop = stop or self._closing
         while True:
             outcome = self.check(step)
-            if outcome.status == "passed" or time.monotonic() > deadline or (stop and stop.is_set()):
+            if outcome.status == "passed" or time.monotonic() > deadline or stop.is_set():
                 return outcome
-            time.sleep(1.0)
+            stop.wait(1.0)
 
     # -- help -----------------------------------------------------------------------------
 
     def hints(self, step: Step | None = None) -> Hints:
         step = step or self.current
-        shown = self.progress.hints_shown(self.lab.id, self.context, step.id)
+        shown = self.progress.hints_shown(self.key, self.context, step.id)
         return Hints(step, step.hints[:shown], len(step.hints))
 
     def next_hint(self, step: Step | None = None) -> Hints:
         """Reveal one more hint of the step (remembered: the learner sees it again next time)."""
         step = step or self.current
-        shown = min(self.progress.hints_shown(self.lab.id, self.context, step.id) + 1, len(step.hints))
-        self.progress.show_hints(self.lab.id, self.context, step.id, shown)
+        shown = min(self.progress.hints_shown(self.key, self.context, step.id) + 1, len(step.hints))
+        self.progress.show_hints(self.key, self.context, step.id, shown)
         return Hints(step, step.hints[:shown], len(step.hints))
 
     # -- changing the cluster -------------------------------------------------------------
@@ -172,11 +191,12 @@ class Session:
         step becomes current (the whole lab starts over at its first step)."""
         actions = self._run(self.reset_commands(step), on_action)
         if all(a.exit_code == 0 for a in actions):
+            self._moves += 1
             if step is None:
-                self.progress.forget(self.lab.id, self.context)
+                self.progress.forget(self.key, self.context)
             else:
-                self.progress.forget(self.lab.id, self.context, [step.id])
-                self.progress.move_to(self.lab.id, self.context, step.id)
+                self.progress.forget(self.key, self.context, [step.id])
+                self.progress.move_to(self.key, self.context, step.id)
         return actions
 
     def _run(self, commands: Sequence[str], on_action: Callable[[str], None] | None) -> list[ActionResult]:
@@ -184,7 +204,7 @@ class Session:
         for command in commands:
             if on_action:
                 on_action(command)
-            result = run_commands([command], self.cluster.info, self.lab.placeholder_values)[0]
+            result = run_commands([command], self.cluster.info, self.lab.placeholder_values, stop=self._closing)[0]
             results.append(result)
             if result.exit_code != 0:
                 break
@@ -192,7 +212,7 @@ class Session:
 
     # -- watching -------------------------------------------------------------------------
 
-    def watch(self, on_outcome: Callable[[StepOutcome, list[str]], None], *, on_error: Callable[[str], None] | None = None,
+    def watch(self, on_outcome: Callable[[StepOutcome, list[str]], None], *, on_error: Callable[[str, bool], None] | None = None,
               quiet: float = 0.3, latest: float = 1.0, poll: float = POLL_SECONDS) -> ChangeWatcher:
         """Re-check the current step whenever the cluster changes (debounced) and hand
         the outcome, with the changes that set it off, to ``on_outcome`` (from a
@@ -216,7 +236,7 @@ class Session:
             try:
                 step = self.current
                 checks = [check for check in step.checks if check.kind in UNWATCHABLE_KINDS]
-                record = self.progress.results(self.lab.id, self.context).get(step.id)
+                record = self.progress.results(self.key, self.context).get(step.id)
                 if not checks or (record is not None and record.status == "passed"):
                     continue
                 before = {result["id"]: result for result in (record.checks if record else ())}
@@ -227,6 +247,11 @@ class Session:
             except Exception:  # the poll must never take the session down; the next round tries again
                 continue
             on_outcome(outcome, [f"re-checked {step.id}: its checks read what no watch reports"])
+
+    def close(self) -> None:
+        """The learner is leaving: stop watching, and cut short any solve or wait in progress."""
+        self._closing.set()
+        self.unwatch()
 
     def unwatch(self) -> None:
         if self._watcher:

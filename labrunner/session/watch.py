@@ -25,8 +25,10 @@ log = logging.getLogger("labrunner.watch")
 OURS = ("app.kubernetes.io/managed-by", "labrunner")
 """The label on the pods labrunner creates for probes."""
 
-NAMESPACED_KINDS = ("pods", "services", "endpoints", "deployments", "daemonsets", "networkpolicies")
-"""What a step's checks read in a namespace they name."""
+NAMESPACED_KINDS = ("pods", "services", "deployments", "daemonsets", "networkpolicies")
+"""What a step's checks read in a namespace they name. Not Endpoints: a probe pod a Service
+selects would change them, and set off the check that made the probe, for ever; pod
+readiness and Service changes already say when they move."""
 
 
 def namespaces_of(check_args: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -47,7 +49,9 @@ class ChangeWatcher:
     namespace: a lab naming four namespaces would otherwise hold 25 connections."""
 
     def __init__(self, cluster: ClusterPort, namespaces: Iterable[str], on_change: Callable[[list[str]], None],
-                 *, quiet: float = 0.3, latest: float = 1.0, on_error: Callable[[str], None] | None = None) -> None:
+                 *, quiet: float = 0.3, latest: float = 1.0, on_error: Callable[[str, bool], None] | None = None) -> None:
+        """``on_error(message, lost)``: ``lost`` when the cluster stopped answering, not when
+        a watch is refused (then labrunner only re-checks on request)."""
         self.cluster = cluster
         self.namespaces = frozenset(namespaces)
         self.targets = ["namespaces", *(NAMESPACED_KINDS if self.namespaces else ())]
@@ -84,11 +88,11 @@ class ChangeWatcher:
         """Sleep up to ``seconds``, waking at once when stopped; whether it is stopped."""
         return self._stop.wait(seconds)
 
-    def _watch(self, kind: str) -> None:
+    def _watch(self, kind: str, namespace: str | None = None) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
-                for event, obj in self.cluster.watch(kind, None, timeout_seconds=50):
+                for event, obj in self.cluster.watch(kind, namespace, timeout_seconds=50):
                     if self._stop.is_set():
                         return
                     failures = 0
@@ -100,10 +104,21 @@ class ChangeWatcher:
                     self._changed(f"{event} {kind}/{metadata.get('name', '?')}")
             except errors.NotFound:
                 return  # a kind this cluster does not serve
+            except errors.Forbidden as refused:
+                # A learner with a namespace of their own (workshop mode) may not watch cluster-wide:
+                # one watch per namespace instead; for namespaces themselves, say so once and stop.
+                if namespace is None and kind != "namespaces":
+                    for each in sorted(self.namespaces):
+                        thread = threading.Thread(target=self._watch, args=(kind, each), name=f"watch {kind} {each}", daemon=True)
+                        thread.start()
+                        self._threads.append(thread)
+                elif self.on_error:
+                    self.on_error(f"not watching {kind}{' in ' + namespace if namespace else ''}: {refused.message}; r re-checks", False)
+                return
             except errors.ClusterError as failure:
                 failures += 1
                 if self.on_error and failures == 3:
-                    self.on_error(f"watching {kind} failed: {failure.message}")
+                    self.on_error(f"watching {kind} failed: {failure.message}", True)
                 self._stop.wait(min(2.0 * failures, 10.0))
             except Exception:  # a watch must never take the session down
                 log.exception("watch of %s failed", kind)

@@ -20,7 +20,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from labrunner.cluster.choices import SANDBOX, ClusterChoice, cluster_choices
 from labrunner.lab.model import Lab
@@ -49,6 +49,7 @@ class LabrunnerApp(App[None]):
         self.kubeconfig, self.context_name, self.use_sandbox = kubeconfig, context, sandbox
         self.lab_id, self.parameters = lab_id, parameters or {}
         self.cluster: Any = None
+        self._progress: Any = None
         self.labs: list[Lab] = []
         self.lab_problems: list[str] = []
 
@@ -67,7 +68,7 @@ class LabrunnerApp(App[None]):
                 self.show_start(choices)
                 self.start_screen().say(f"There is no context {self.context_name!r} in your kubeconfig: pick one.", error=True)
             else:
-                self.show_start([choice])
+                self.show_start([choice, SANDBOX])  # the sandbox stays one key away if the context fails
                 self.choose_cluster(choice)
         elif len(choices) == 1:  # no kubeconfig context at all: the sandbox, without asking
             self.show_start(choices)
@@ -106,7 +107,7 @@ class LabrunnerApp(App[None]):
             self.push_screen(ConfirmScreen(f"Run labs on {choice.label}?",
                                            f"{choice.caution}. A lab creates namespaces and objects there, and may "
                                            "install a network plugin or label kube-system. Use a cluster you can break.",
-                                           yes="Use it"), answered)
+                                           yes="Use it", safe_default=True), answered)
         else:
             self.connect(choice)
 
@@ -134,9 +135,11 @@ class LabrunnerApp(App[None]):
                 cluster = connect(self.kubeconfig, choice.context)
             cluster.version()
         except errors.ClusterError as failure:
-            self.post_message(ClusterFailed(failure.message, failure.hint or None))
+            if not get_current_worker().is_cancelled:
+                self.post_message(ClusterFailed(failure.message, failure.hint or None))
             return
-        self.post_message(ClusterConnected(cluster, started))
+        if not get_current_worker().is_cancelled:  # the learner has since chosen another cluster
+            self.post_message(ClusterConnected(cluster, started))
 
     @on(ClusterFailed)
     def cluster_failed(self, message: ClusterFailed) -> None:
@@ -176,17 +179,23 @@ class LabrunnerApp(App[None]):
             await self.open_lab(wanted)
 
     def show_picker(self) -> Any:
-        from labrunner.session.progress import Progress
         from labrunner.tui.picker import LabPickerScreen
 
-        return self.push_screen(LabPickerScreen(self.labs, self.lab_problems, self.cluster, Progress.default(), self.cluster.info.context or "default"))
+        return self.push_screen(LabPickerScreen(self.labs, self.lab_problems, self.cluster, self.progress(), self.cluster.info.context or "default"))
+
+    def progress(self) -> Any:
+        """One progress store for the app's lifetime (one SQLite connection, shared by its threads)."""
+        from labrunner.session.progress import Progress
+
+        if self._progress is None:
+            self._progress = Progress.default()
+        return self._progress
 
     def open_lab(self, lab: Lab) -> Any:
-        from labrunner.session.progress import Progress
         from labrunner.session.session import Session
         from labrunner.tui.workspace import WorkspaceScreen
 
-        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, Progress.default())))
+        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, self.progress())))
 
     # -- app-wide actions ----------------------------------------------------------------------
 

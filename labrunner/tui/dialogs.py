@@ -31,9 +31,11 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str, body: str = "", yes: str = "Yes", no: str = "Cancel") -> None:
+    def __init__(self, question: str, body: str = "", yes: str = "Yes", no: str = "Cancel", *, safe_default: bool = False) -> None:
         super().__init__()
         self.question, self.body, self.yes, self.no = question, body, yes, no
+        self.safe_default = safe_default
+        """Focus "no": a second press of enter must not say yes to something risky."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -46,7 +48,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        self.query_one("#no" if self.safe_default else "#yes", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -57,6 +57,8 @@ class CommandsFinished(Message):
 
 
 class WatchFailed(Message):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, lost: bool) -> None:
         super().__init__()
         self.message = message
+        self.lost = lost
+        """The cluster stopped answering (else: a watch was refused, e.g. by RBAC)."""

@@ -73,7 +73,7 @@ class LabPickerScreen(Screen[None]):
         with Horizontal():
             options = []
             for lab in self.labs:
-                passed = sum(r.status == "passed" for r in self.progress.results(lab.id, self.context).values())
+                passed = sum(r.status == "passed" for r in self.progress.results(lab.instance_key, self.context).values())
                 options.append(Option(f"{lab.title}\n  ~{lab.minutes} min · {lab.level} · {passed}/{len(lab.steps)} steps done", id=lab.id))
             yield OptionList(*options, id="labs")
             with VerticalScroll(id="about"):
@@ -108,7 +108,7 @@ class LabPickerScreen(Screen[None]):
             checked = ("kubectl", "netpol-cni", "cluster-admin", "kube-system-write")
             glyph, said = self.states.get(requirement.id, ("…", "checking") if requirement.id in checked else ("○", "not checked"))
             lines.append(f"  {glyph} {requirement.text}" + (f": {said}" if said else ""))
-        done = self.progress.results(lab.id, self.context)
+        done = self.progress.results(lab.instance_key, self.context)
         if done:
             lines += ["", f"Your progress on {self.context}: {sum(r.status == 'passed' for r in done.values())} of {len(lab.steps)} steps passed."]
         lines += ["", "Enter opens the lab."]

@@ -54,7 +54,9 @@ class StartScreen(Screen[None]):
         self.query_one(OptionList).action_cursor_up()
 
     def action_sandbox(self) -> None:
-        self.app.choose_cluster(next(c for c in self.choices if c.is_sandbox))  # type: ignore[attr-defined]
+        sandbox = next((c for c in self.choices if c.is_sandbox), None)
+        if sandbox is not None:
+            self.app.choose_cluster(sandbox)  # type: ignore[attr-defined]
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:

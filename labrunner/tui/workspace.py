@@ -97,7 +97,7 @@ class WorkspaceScreen(Screen[None]):
         self.check_step(self.step)
 
     def on_unmount(self) -> None:
-        self.session.unwatch()
+        self.session.close()  # a worker still solving ends its commands: quitting never waits minutes
 
     def refresh_status(self) -> None:
         info = self.session.cluster.info
@@ -147,8 +147,9 @@ class WorkspaceScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def jump_to(self, step: Step) -> None:
-        self.post_message(StepJumped(step, self.session.jump(step)))
-        self.post_message(StepChecked(self.session.check(step)))
+        self.post_message(StepJumped(step, self.session.missing_before(step)))
+        if self.session.current.id == step.id:  # not if the learner (or a solve) has moved on meanwhile
+            self.post_message(StepChecked(self.session.check(step)))
 
     @work(thread=True, exit_on_error=False, group="change")
     def solve_step(self, step: Step) -> None:
@@ -162,7 +163,7 @@ class WorkspaceScreen(Screen[None]):
 
     def start_watch(self) -> None:
         self.session.watch(lambda outcome, reasons: self.post_message(StepChecked(outcome, tuple(reasons))),
-                           on_error=lambda message: self.post_message(WatchFailed(message)))
+                           on_error=lambda message, lost: self.post_message(WatchFailed(message, lost)))
 
     # -- what workers report -------------------------------------------------------------------
 
@@ -218,7 +219,10 @@ class WorkspaceScreen(Screen[None]):
 
     @on(WatchFailed)
     def watch_failed(self, message: WatchFailed) -> None:
-        self.set_connection("lost", message.message)
+        if message.lost:
+            self.set_connection("lost", message.message)
+        else:
+            self.notify(message.message, title="Not re-checking by itself", severity="warning", timeout=15)
 
     def set_connection(self, state: str, why: str = "") -> None:
         self.connection = state
@@ -237,6 +241,7 @@ class WorkspaceScreen(Screen[None]):
 
     def go_to(self, step: Step) -> None:
         self.ran.clear()
+        self.session.go(step)  # at once, on the key press: a slow check must not reorder moves
         self.show_step(step)
         self.jump_to(step)
 
@@ -357,7 +362,8 @@ class WorkspaceScreen(Screen[None]):
                 if split:
                     arguments = ["tmux", "split-window", "-h", "-c", os.getcwd()]
                     for name in ("KUBECONFIG", "LAB_NAMESPACE", "LAB_ASSETS", "LABRUNNER_LAB", "LABRUNNER_STEP"):
-                        arguments += ["-e", f"{name}={environment[name]}"]
+                        if name in environment:  # a lab without a namespace parameter has no LAB_NAMESPACE
+                            arguments += ["-e", f"{name}={environment[name]}"]
                     in_pane = banner.replace("Type exit to return.", "Type exit to close this pane; labrunner re-checks by itself.")
                     arguments.append(f"printf %s {shlex.quote(in_pane)}; exec {shlex.quote(shell)}")
                     subprocess.run(arguments, check=False)

@@ -109,7 +109,7 @@ def test_the_whole_lab_reset_deletes_its_namespace_and_forgets_progress(cluster:
 
 def test_a_failing_reset_keeps_progress_and_says_which_command(cluster: KubeCluster, tmp_path: Path) -> None:
     session = session_for(cluster, tmp_path, "nothere")
-    session.progress.record(session.lab.id, session.context, "nodeport", "passed", [])
+    session.progress.record(session.key, session.context, "nodeport", "passed", [])
     actions = session.reset(session.lab.step("nodeport"))
     assert actions[-1].exit_code != 0 and "kubectl patch service interpoddemo" in actions[-1].command
     assert "not found" in actions[-1].output
@@ -195,3 +195,12 @@ def test_a_step_whose_checks_no_watch_can_see_is_re_checked_by_polling(cluster: 
     outcome, reasons = seen[-1]
     assert outcome.step.id == "fix-broken-policy" and "no watch reports" in reasons[0]
     assert [r.message for r in outcome.results if r.id.endswith("policy-lint")][0].startswith("ingress-egress-policy.yaml has 4 mistakes")
+
+
+def test_closing_the_session_cuts_a_long_command_short(cluster: KubeCluster, tmp_path: Path) -> None:
+    session = session_for(cluster, tmp_path, "closer")
+    stopper = threading.Timer(0.5, session.close)
+    stopper.start()
+    [result] = run_commands(["echo started; sleep 30; echo never"], cluster.info, stop=session._closing)
+    assert result.exit_code == 130 and "started" in result.output and "never" not in result.output
+    assert result.output.endswith("stopped: labrunner is closing")
