@@ -219,7 +219,10 @@ class LabrunnerApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        rows = binding_rows([*(b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)), *self.BINDINGS])
+        # The keys this screen offers now (check_action hides some, e.g. `l` off the repair step).
+        offered = [b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
+                   and screen.check_action(b.action, ()) is not False]
+        rows = binding_rows([*offered, *self.BINDINGS])
         self.push_screen(HelpScreen(rows, f"Keys on this screen ({type(screen).__name__.removesuffix('Screen').lower() or 'app'})"))
 
     def copy_command(self, text: str) -> None:
