@@ -204,22 +204,34 @@ class KubeCluster:
     def events(self, namespace: str, *, involved: str | None = None) -> list[dict[str, Any]]:
         return self.list("events", namespace, fields=f"involvedObject.name={involved}" if involved else "")
 
-    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
+              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Changes to ``kind`` from now on, as (ADDED|MODIFIED|DELETED, object), for about
         ``timeout_seconds``; then the iterator ends and the caller watches again.
-        Starts from a fresh list's resourceVersion, so what already exists is not news."""
-        listing = self._call("GET", path_for(kind, namespace), query=[("limit", 1)]) or {}
-        version = (listing.get("metadata") or {}).get("resourceVersion", "")
+        Starts from ``cursor["resourceVersion"]`` when given (so nothing is missed between two
+        watches) and keeps it up to date, bookmarks included; otherwise from a fresh list's,
+        so what already exists is not news."""
+        version = (cursor or {}).get("resourceVersion")
+        if not version:
+            listing = self._call("GET", path_for(kind, namespace), query=[("limit", 1)]) or {}
+            version = (listing.get("metadata") or {}).get("resourceVersion", "")
+            if cursor is not None and version:
+                cursor["resourceVersion"] = version
         query = [("watch", "1"), ("resourceVersion", version), ("timeoutSeconds", timeout_seconds), ("allowWatchBookmarks", "true")]
         response = self._open("GET", path_for(kind, namespace), query=query, timeout=(TIMEOUT[0], timeout_seconds + 10.0))
         stream = response.response
         try:
             for line in _lines(stream):
                 event = json.loads(line)
-                if event.get("type") == "ERROR":  # 410 Gone and the like: the caller starts over
+                if event.get("type") == "ERROR":  # 410 Gone and the like: start over from a fresh list
+                    if cursor is not None:
+                        cursor.pop("resourceVersion", None)
                     return
+                obj = event.get("object") or {}
+                if cursor is not None and (obj.get("metadata") or {}).get("resourceVersion"):
+                    cursor["resourceVersion"] = obj["metadata"]["resourceVersion"]
                 if event.get("type") != "BOOKMARK":
-                    yield event["type"], event.get("object") or {}
+                    yield event["type"], obj
         except _read_errors():
             return  # the watch ended under us (timeout, closed connection): the caller watches again
         finally:

@@ -70,9 +70,11 @@ class ClusterPort(Protocol):
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None: ...
 
-    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Changes from now on, as (ADDED|MODIFIED|DELETED, object); ends after about
-        ``timeout_seconds`` or when the server ends the watch, and the caller watches again."""
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
+              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Changes from now on (or from ``cursor``'s resourceVersion, kept up to date), as
+        (ADDED|MODIFIED|DELETED, object); ends after about ``timeout_seconds`` or when the
+        server ends the watch, and the caller watches again with the same cursor."""
         ...
 
     def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,

@@ -90,9 +90,10 @@ class ChangeWatcher:
 
     def _watch(self, kind: str, namespace: str | None = None) -> None:
         failures = 0
+        cursor: dict[str, str] = {}  # where the last watch ended: the next one misses nothing in between
         while not self._stop.is_set():
             try:
-                for event, obj in self.cluster.watch(kind, namespace, timeout_seconds=50):
+                for event, obj in self.cluster.watch(kind, namespace, timeout_seconds=50, cursor=cursor):
                     if self._stop.is_set():
                         return
                     failures = 0

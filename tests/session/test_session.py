@@ -204,3 +204,16 @@ def test_closing_the_session_cuts_a_long_command_short(cluster: KubeCluster, tmp
     [result] = run_commands(["echo started; sleep 30; echo never"], cluster.info, stop=session._closing)
     assert result.exit_code == 130 and "started" in result.output and "never" not in result.output
     assert result.output.endswith("stopped: labrunner is closing")
+
+
+def test_a_watch_resumes_where_the_last_one_ended(cluster: KubeCluster) -> None:
+    cursor: dict[str, str] = {}
+    assert list(cluster.watch("namespaces", timeout_seconds=1, cursor=cursor)) == []
+    assert cursor["resourceVersion"]
+    kubectl(cluster, "create", "namespace", "in-the-gap")  # while nobody watches
+    seen = []
+    for event, obj in cluster.watch("namespaces", timeout_seconds=2, cursor=cursor):
+        seen.append((event, obj["metadata"]["name"]))
+        if obj["metadata"]["name"] == "in-the-gap":
+            break
+    assert ("ADDED", "in-the-gap") in seen

@@ -18,7 +18,8 @@ class NamespaceOnly:
         self.asked: list[tuple[str, str | None]] = []
         self.quiet = threading.Event()
 
-    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
+              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         self.asked.append((kind, namespace))
         if namespace is None:
             raise errors.Forbidden(f'{kind} is forbidden: User "alice" cannot watch resource "{kind}" at the cluster scope',

@@ -50,7 +50,8 @@ class RecordedCluster:
                 return obj
         raise errors.NotFound(f'{kind} "{name}" not found')
 
-    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60) -> Iterator[tuple[str, dict[str, Any]]]:
+    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
+              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         self._quiet.wait(timeout_seconds)  # nothing ever changes
         return iter(())
 
