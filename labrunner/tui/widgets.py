@@ -33,7 +33,7 @@ class StepList(ListView):
     """The lab's steps with their state as text (→ current, ✓ ✗ ! … ○), not only colour."""
 
     DEFAULT_CSS = """
-    StepList { width: 44; height: 1fr; border: round $panel; border-title-color: $text-accent; }
+    StepList { width: 32%; min-width: 24; max-width: 44; height: 1fr; border: round $panel; border-title-color: $text-accent; }
     StepList > StepItem Label { width: 1fr; }
     StepList > StepItem.-passed Label { color: $text-success; }
     StepList > StepItem.-failed Label { color: $text-error; }

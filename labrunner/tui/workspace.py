@@ -36,10 +36,10 @@ class WorkspaceScreen(Screen[None]):
     WorkspaceScreen #banner { display: none; height: auto; padding: 0 1; background: $error 30%; }
     WorkspaceScreen #banner.-shown { display: block; }
     WorkspaceScreen #main { width: 1fr; }
-    WorkspaceScreen #reading { height: 1fr; border: round $panel; border-title-color: $text-accent; }
+    WorkspaceScreen #reading { height: 3fr; min-height: 5; border: round $panel; border-title-color: $text-accent; }
     WorkspaceScreen #instructions { height: auto; padding: 0 1; }
-    WorkspaceScreen CommandList { height: auto; max-height: 11; }
-    WorkspaceScreen CheckPanel { height: 14; }
+    WorkspaceScreen CommandList { height: auto; max-height: 25%; }
+    WorkspaceScreen CheckPanel { height: 2fr; min-height: 6; }
     """
     BINDINGS = [
         Binding("r", "check", "Check", id="workspace.check", tooltip="Run the step's checks now"),
