@@ -57,3 +57,10 @@ def test_who_can_reach_whom(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(ReachApp(screen), terminal_size=SIZE, run_before=loaded)
+
+
+def test_workspace_in_a_classic_80x24_terminal(snap_compare: Any, tmp_path: Path) -> None:
+    async def checked(pilot: Any) -> None:
+        await until(pilot, lambda: "Not done yet" in panel_text(pilot.app))
+
+    assert snap_compare(WorkspaceApp(tmp_path), terminal_size=(80, 24), run_before=checked)
