@@ -248,6 +248,11 @@ class Session:
                 continue
             on_outcome(outcome, [f"re-checked {step.id}: its checks read what no watch reports"])
 
+    @property
+    def closing(self) -> threading.Event:
+        """Set once the session is closed; long-running work given it ends early."""
+        return self._closing
+
     def close(self) -> None:
         """The learner is leaving: stop watching, and cut short any solve or wait in progress."""
         self._closing.set()

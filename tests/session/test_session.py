@@ -201,7 +201,7 @@ def test_closing_the_session_cuts_a_long_command_short(cluster: KubeCluster, tmp
     session = session_for(cluster, tmp_path, "closer")
     stopper = threading.Timer(0.5, session.close)
     stopper.start()
-    [result] = run_commands(["echo started; sleep 30; echo never"], cluster.info, stop=session._closing)
+    [result] = run_commands(["echo started; sleep 30; echo never"], cluster.info, stop=session.closing)
     assert result.exit_code == 130 and "started" in result.output and "never" not in result.output
     assert result.output.endswith("stopped: labrunner is closing")
 

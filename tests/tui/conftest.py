@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,3 +15,13 @@ def _stop_the_sandbox_the_app_started() -> Iterator[None]:
     from labrunner.sandbox.files import SandboxFiles
 
     stop(SandboxFiles.default())
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path) -> Path:
+    """A kubeconfig with a local context (current, unreachable) and a production-looking one."""
+    from tests.tui.test_app import KUBECONFIG
+
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG)
+    return path

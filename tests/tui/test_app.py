@@ -60,9 +60,7 @@ def run(coroutine: Any) -> None:
     asyncio.run(coroutine)
 
 
-def test_the_start_screen_lists_contexts_current_first_and_asks_before_a_production_one(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(KUBECONFIG)
+def test_the_start_screen_lists_contexts_current_first_and_asks_before_a_production_one(kubeconfig: Path) -> None:
 
     async def scenario() -> None:
         app = LabrunnerApp(kubeconfig=kubeconfig)
@@ -83,7 +81,7 @@ def test_the_start_screen_lists_contexts_current_first_and_asks_before_a_product
 
 
 @needs_kubectl
-def test_the_workspace_follows_the_learner_on_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workspace_follows_the_learner_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
 
     async def scenario() -> None:
@@ -164,11 +162,9 @@ def write_settings(text: str) -> None:
     settings.settings_file().write_text(text)
 
 
-def test_the_theme_is_remembered_and_a_keymap_moves_a_key(tmp_path: Path) -> None:
+def test_the_theme_is_remembered_and_a_keymap_moves_a_key(kubeconfig: Path) -> None:
     from labrunner.tui import settings
 
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(KUBECONFIG)
     write_settings("keymap:\n  start.sandbox: ctrl+o\n")
 
     async def scenario() -> None:
@@ -190,9 +186,7 @@ def test_the_theme_is_remembered_and_a_keymap_moves_a_key(tmp_path: Path) -> Non
     run(scenario())
 
 
-def test_a_broken_settings_file_is_said_and_the_defaults_apply(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(KUBECONFIG)
+def test_a_broken_settings_file_is_said_and_the_defaults_apply(kubeconfig: Path) -> None:
     write_settings("theme: [unclosed\n")
 
     async def scenario() -> None:

@@ -10,15 +10,13 @@ from typing import Any
 from labrunner.tui.app import LabrunnerApp
 from labrunner.tui.reach import ReachScreen
 from tests.tui.snapshot_apps import WorkspaceApp
-from tests.tui.test_app import KUBECONFIG, panel_text, until
+from tests.tui.test_app import panel_text, until
 from tests.tui.test_reach import NAMESPACES, ReachApp, lab_pods, lab_policies
 
 SIZE = (120, 36)
 
 
-def test_start_screen(snap_compare: Any, tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(KUBECONFIG)
+def test_start_screen(snap_compare: Any, kubeconfig: Path) -> None:
     assert snap_compare(LabrunnerApp(kubeconfig=kubeconfig), terminal_size=SIZE)
 
 
