@@ -38,8 +38,8 @@ DRIVER = REPO / "tests" / "netpol" / "nca_driver.py"
 
 OURS = """
 import json, sys, time
-from labrunner.netpol.parse import cluster_from_objects
-from labrunner.netpol.matrix import Matrix
+from labrunner.topics.networkpolicy.parse import cluster_from_objects
+from labrunner.topics.networkpolicy.matrix import Matrix
 objects = json.load(open(sys.argv[1]))["items"]
 ports = [tuple(p) for p in json.loads(sys.argv[2])]
 started = time.perf_counter()

@@ -441,9 +441,9 @@ def _engine_says(cluster: ClusterPort, namespace: str, labels: Mapping[str, str]
     nothing when it cannot tell (an unknown host, a Service without pods)."""
     from urllib.parse import urlparse
 
-    from labrunner.netpol.evaluate import evaluate
-    from labrunner.netpol.model import Cluster, Pod
-    from labrunner.netpol.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
+    from labrunner.topics.networkpolicy.evaluate import evaluate
+    from labrunner.topics.networkpolicy.model import Cluster, Pod
+    from labrunner.topics.networkpolicy.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
 
     try:
         parsed = urlparse(url)
@@ -503,9 +503,9 @@ def probe_dns(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
 
 
 def policy_meaning(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
-    from labrunner.netpol.diff import diff
-    from labrunner.netpol.model import Cluster
-    from labrunner.netpol.parse import cluster_from_objects, policy_from_object
+    from labrunner.topics.networkpolicy.diff import diff
+    from labrunner.topics.networkpolicy.model import Cluster
+    from labrunner.topics.networkpolicy.parse import cluster_from_objects, policy_from_object
 
     namespace = str(args["namespace"])
     names = set(args.get("policies") or ())
@@ -553,8 +553,8 @@ def _pod_labels_text(labels: Mapping[str, str]) -> str:
 
 
 def policy_lint(args: Mapping[str, Any], cluster: ClusterPort) -> Outcome:
-    from labrunner.netpol.files import InputError, read_objects
-    from labrunner.netpol.lint import lint
+    from labrunner.topics.networkpolicy.files import InputError, read_objects
+    from labrunner.topics.networkpolicy.lint import lint
 
     path = Path(str(args["file"])).expanduser()
     shown = str(args["file"])

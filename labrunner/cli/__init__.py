@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("schema", "print the JSON Schema of lab.yaml (for editors)", _lazy("labrunner.cli.labs", "schema"))
 
-    from labrunner.cli.netpol import add_commands as add_netpol_commands
+    from labrunner.topics.networkpolicy.cli import add_commands as add_netpol_commands
 
     add_netpol_commands(commands, _lazy)
 

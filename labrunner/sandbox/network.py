@@ -21,8 +21,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labrunner.netpol.evaluate import evaluate
-from labrunner.netpol.parse import ObjectError, cluster_from_objects
+from labrunner.topics.networkpolicy.evaluate import evaluate
+from labrunner.topics.networkpolicy.parse import ObjectError, cluster_from_objects
 from labrunner.sandbox import images, resources
 from labrunner.sandbox.store import NotFound, Store
 

@@ -176,7 +176,7 @@ class WorkspaceScreen(Screen[None]):
         if outcome.step.id == self.step.id:
             self.show_outcome(outcome)
         if message.reasons:
-            from labrunner.tui.reach import ReachScreen
+            from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 
             if isinstance(self.app.screen, ReachScreen):  # the grid follows the cluster too
                 self.app.screen.reload()
@@ -337,7 +337,7 @@ class WorkspaceScreen(Screen[None]):
         path = self.lint_file()
         if path is None:
             return
-        from labrunner.tui.lint import LintScreen
+        from labrunner.topics.networkpolicy.tui.lint import LintScreen
 
         self.app.push_screen(LintScreen(path), lambda _: self.action_check())
 
@@ -348,7 +348,7 @@ class WorkspaceScreen(Screen[None]):
         def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
             return cluster.list("namespaces"), cluster.list("pods"), cluster.list("networkpolicies")
 
-        from labrunner.tui.reach import ReachScreen
+        from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 
         self.app.push_screen(ReachScreen(namespace, load, title=f"Step {self.step.number}: {self.step.title}"))
 

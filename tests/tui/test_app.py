@@ -202,7 +202,7 @@ def test_a_broken_settings_file_is_said_and_the_defaults_apply(kubeconfig: Path)
 
 @needs_kubectl
 def test_who_can_reach_whom_follows_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
-    from labrunner.tui.reach import ReachScreen
+    from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 
     monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from labrunner.tui.app import LabrunnerApp
-from labrunner.tui.reach import ReachScreen
+from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 from tests.tui.snapshot_apps import WorkspaceApp
 from tests.tui.test_app import panel_text, until
-from tests.tui.test_reach import NAMESPACES, ReachApp, lab_pods, lab_policies
+from tests.topics.networkpolicy.test_tui_reach import NAMESPACES, ReachApp, lab_pods, lab_policies
 
 SIZE = (120, 36)
 

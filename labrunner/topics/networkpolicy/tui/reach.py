@@ -1,8 +1,8 @@
 """Who can reach whom in one namespace, decided and explained by labrunner's NetworkPolicy engine.
 
 The cluster is read in a thread worker (the caller's ``load`` blocks); the grid is the
-engine's :class:`~labrunner.netpol.matrix.Matrix` and each explanation is its
-:class:`~labrunner.netpol.evaluate.Verdict`, so the screen can never disagree with
+engine's :class:`~labrunner.topics.networkpolicy.matrix.Matrix` and each explanation is its
+:class:`~labrunner.topics.networkpolicy.evaluate.Verdict`, so the screen can never disagree with
 ``labrunner netpol`` or the sandbox's data plane.
 """
 
@@ -23,10 +23,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from labrunner.netpol.evaluate import Endpoint, Verdict, selects
-from labrunner.netpol.matrix import Matrix, PortKey, default_ports
-from labrunner.netpol.model import Cluster, Pod, Policy
-from labrunner.netpol.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
+from labrunner.topics.networkpolicy.evaluate import Endpoint, Verdict, selects
+from labrunner.topics.networkpolicy.matrix import Matrix, PortKey, default_ports
+from labrunner.topics.networkpolicy.model import Cluster, Pod, Policy
+from labrunner.topics.networkpolicy.parse import ObjectError, namespace_from_object, pod_from_object, policy_from_object
 
 Load = Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]
 

@@ -19,9 +19,9 @@ from typing import Any, Literal
 import yaml
 
 from labrunner import yamlsource
-from labrunner.netpol.files import SourceObject, api_path, context_cluster
-from labrunner.netpol.model import NAME_LABEL, Policy
-from labrunner.netpol.parse import ObjectError, policy_from_object
+from labrunner.topics.networkpolicy.files import SourceObject, api_path, context_cluster
+from labrunner.topics.networkpolicy.model import NAME_LABEL, Policy
+from labrunner.topics.networkpolicy.parse import ObjectError, policy_from_object
 
 Severity = Literal["error", "warning", "info"]
 
@@ -182,7 +182,7 @@ class _Linter:
             targets = [pod for pod in self.cluster.pods if pod.namespace == policy.namespace and policy.pod_selector.matches(pod.labels)]
             whose = "the pods this policy selects"
         else:
-            from labrunner.netpol.evaluate import peer_matches
+            from labrunner.topics.networkpolicy.evaluate import peer_matches
 
             rule_index = path[2]
             parsed_rule = policy.egress[rule_index] if isinstance(rule_index, int) and rule_index < len(policy.egress) else None
@@ -220,7 +220,7 @@ class _Linter:
             self.add(obj, path, "error", "an ipBlock cannot be combined with selectors in one peer", "make the ipBlock a separate item of the list")
         namespaces = peer.get("namespaceSelector")
         if isinstance(namespaces, dict) and self.cluster is not None and self.cluster.namespaces:
-            from labrunner.netpol.parse import selector as parse_selector
+            from labrunner.topics.networkpolicy.parse import selector as parse_selector
 
             try:
                 namespace_selector = parse_selector(namespaces, "")
@@ -235,7 +235,7 @@ class _Linter:
                 )
         pods = peer.get("podSelector")
         if isinstance(pods, dict) and not isinstance(namespaces, dict):
-            from labrunner.netpol.parse import selector as parse_selector
+            from labrunner.topics.networkpolicy.parse import selector as parse_selector
 
             try:
                 pod_selector = parse_selector(pods, "")
@@ -283,7 +283,7 @@ class _Linter:
                 )
 
     def dns(self, obj: SourceObject, policy: Policy, policies: Sequence[Policy]) -> None:
-        from labrunner.netpol.evaluate import port_matches
+        from labrunner.topics.networkpolicy.evaluate import port_matches
 
         covering = [
             other for other in policies

@@ -13,10 +13,11 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from tests.conftest import REPO
 from labrunner.cluster.errors import Unreachable
-from labrunner.tui.reach import ReachScreen
+from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "networkpolicies"
+ASSETS = REPO / "assets" / "networkpolicies"
 NS = "networkdemo"
 
 

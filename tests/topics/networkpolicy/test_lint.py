@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from labrunner.netpol.files import read_objects
-from labrunner.netpol.lint import Finding, lint
+from labrunner.topics.networkpolicy.files import read_objects
+from labrunner.topics.networkpolicy.lint import Finding, lint
 from tests.conftest import REPO
 
 ASSETS = REPO / "assets" / "networkpolicies"

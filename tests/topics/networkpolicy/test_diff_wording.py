@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labrunner.netpol.diff import diff
-from labrunner.netpol.parse import cluster_from_objects, policy_from_object
+from labrunner.topics.networkpolicy.diff import diff
+from labrunner.topics.networkpolicy.parse import cluster_from_objects, policy_from_object
 
 WORLD = cluster_from_objects([
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo", "labels": {"kubernetes.io/metadata.name": "demo"}}},

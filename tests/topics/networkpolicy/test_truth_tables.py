@@ -5,7 +5,7 @@ Every expected table is written from the Kubernetes documentation
 reference, and concepts/overview/working-with-objects/labels), never from the
 engine's output; the rule each scenario rests on is quoted above it.
 
-The world (see :mod:`tests.netpol.world`): namespaces x, y, z; pods a, b, c in
+The world (see :mod:`tests.topics.networkpolicy.world`): namespaces x, y, z; pods a, b, c in
 each; ports 80/81 on TCP and UDP and SCTP 80, named ``serve-<port>-<proto>``;
 pod IPs x 10.0.1.0/24, y 10.0.2.0/24, z 10.0.3.0/24; externals 192.0.2.10 (E1)
 and 2001:db8::10 (E2) unless a scenario says otherwise.
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from labrunner.netpol.evaluate import evaluate, resolve_endpoint
-from labrunner.netpol.parse import cluster_from_objects
-from tests.netpol.world import (
+from labrunner.topics.networkpolicy.evaluate import evaluate, resolve_endpoint
+from labrunner.topics.networkpolicy.parse import cluster_from_objects
+from tests.topics.networkpolicy.world import (
     EXT4,
     EXT4_OTHER,
     EXT6,

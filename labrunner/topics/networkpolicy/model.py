@@ -1,6 +1,6 @@
 """The NetworkPolicy world as frozen values: namespaces, pods, policies.
 
-Built from API objects by :mod:`labrunner.netpol.parse`, with the API server's
+Built from API objects by :mod:`labrunner.topics.networkpolicy.parse`, with the API server's
 defaults already applied, so the evaluator never has to ask "was this field
 absent or empty?". Selectors are values (hashable), so the matrix can match each
 distinct selector once.

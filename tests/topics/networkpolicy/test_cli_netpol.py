@@ -156,7 +156,7 @@ def test_diff_of_a_policy_right_only_for_todays_pods(world: Path, tmp_path: Path
 
 
 def test_an_unexpected_error_is_one_line_and_a_crash_log(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import labrunner.cli.netpol as netpol_cli
+    import labrunner.topics.networkpolicy.cli as netpol_cli
 
     def broken(arguments: object) -> int:
         raise RuntimeError("boom")

@@ -18,8 +18,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from labrunner.netpol.files import InputError, read_objects
-from labrunner.netpol.lint import Finding, lint
+from labrunner.topics.networkpolicy.files import InputError, read_objects
+from labrunner.topics.networkpolicy.lint import Finding, lint
 
 GLYPHS = {"error": "✗", "warning": "⚠", "info": "ℹ"}
 """Severity as text first; colour only repeats it."""

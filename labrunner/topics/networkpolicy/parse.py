@@ -1,7 +1,7 @@
 """API objects (dicts, as ``kubectl get -o yaml`` prints them) to the engine's model.
 
 Parsing is lenient about what the API server would prune (unknown fields are
-ignored here; :mod:`labrunner.netpol.lint` reports them) and strict about what
+ignored here; :mod:`labrunner.topics.networkpolicy.lint` reports them) and strict about what
 would change a verdict silently (an invalid CIDR, an unknown operator): those
 raise :class:`ObjectError` with the field's path.
 """
@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labrunner.netpol.model import (
+from labrunner.topics.networkpolicy.model import (
     NAME_LABEL,
     PROTOCOLS,
     Cluster,

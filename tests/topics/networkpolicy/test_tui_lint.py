@@ -11,9 +11,10 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from labrunner.tui.lint import FindingView, LintScreen
+from tests.conftest import REPO
+from labrunner.topics.networkpolicy.tui.lint import FindingView, LintScreen
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "networkpolicies"
+ASSETS = REPO / "assets" / "networkpolicies"
 BROKEN = ASSETS / "ingress-egress-policy-broken.yaml"
 FIXED = ASSETS / "ingress-egress-policy.yaml"
 

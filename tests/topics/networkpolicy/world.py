@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from labrunner.netpol.evaluate import evaluate, resolve_endpoint
-from labrunner.netpol.model import Cluster
-from labrunner.netpol.parse import cluster_from_objects
+from labrunner.topics.networkpolicy.evaluate import evaluate, resolve_endpoint
+from labrunner.topics.networkpolicy.model import Cluster
+from labrunner.topics.networkpolicy.parse import cluster_from_objects
 
 NAMESPACES = ("x", "y", "z")
 POD_NAMES = ("a", "b", "c")

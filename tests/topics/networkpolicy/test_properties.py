@@ -10,11 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labrunner.netpol.diff import diff
-from labrunner.netpol.evaluate import evaluate
-from labrunner.netpol.matrix import Matrix
-from labrunner.netpol.model import Cluster, Pod
-from labrunner.netpol.parse import cluster_from_objects, policy_from_object
+from labrunner.topics.networkpolicy.diff import diff
+from labrunner.topics.networkpolicy.evaluate import evaluate
+from labrunner.topics.networkpolicy.matrix import Matrix
+from labrunner.topics.networkpolicy.model import Cluster, Pod
+from labrunner.topics.networkpolicy.parse import cluster_from_objects, policy_from_object
 
 NAMESPACES = ("n1", "n2")
 PORTS = [("TCP", 80), ("TCP", 81), ("UDP", 53), ("SCTP", 80), ("TCP", 8080)]

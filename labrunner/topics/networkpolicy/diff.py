@@ -15,9 +15,9 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from labrunner.netpol.evaluate import Endpoint, endpoint_name
-from labrunner.netpol.matrix import Group, Matrix, PortKey, _bits
-from labrunner.netpol.model import (
+from labrunner.topics.networkpolicy.evaluate import Endpoint, endpoint_name
+from labrunner.topics.networkpolicy.matrix import Group, Matrix, PortKey, _bits
+from labrunner.topics.networkpolicy.model import (
     NAME_LABEL,
     PROTOCOLS,
     Cluster,

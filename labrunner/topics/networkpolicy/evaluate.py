@@ -32,7 +32,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from labrunner.netpol.model import (
+from labrunner.topics.networkpolicy.model import (
     Cluster,
     Direction,
     IPAddress,

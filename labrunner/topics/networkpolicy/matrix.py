@@ -21,8 +21,8 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from labrunner.netpol.evaluate import Endpoint, Verdict, endpoint_name, evaluate
-from labrunner.netpol.model import (
+from labrunner.topics.networkpolicy.evaluate import Endpoint, Verdict, endpoint_name, evaluate
+from labrunner.topics.networkpolicy.model import (
     Cluster,
     IPAddress,
     IPBlock,

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from labrunner import yamlsource
-from labrunner.netpol.model import Cluster, Namespace, Pod, Policy
-from labrunner.netpol.parse import KINDS, ObjectError, namespace_from_object, pod_from_object, policy_from_object
+from labrunner.topics.networkpolicy.model import Cluster, Namespace, Pod, Policy
+from labrunner.topics.networkpolicy.parse import KINDS, ObjectError, namespace_from_object, pod_from_object, policy_from_object
 
 
 class InputError(Exception):

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
-from labrunner.netpol.evaluate import evaluate
-from labrunner.netpol.parse import cluster_from_objects
+from labrunner.topics.networkpolicy.evaluate import evaluate
+from labrunner.topics.networkpolicy.parse import cluster_from_objects
 from tests.conftest import REPO
 
 NCA_PYTHON = Path(os.environ.get("LABRUNNER_NCA_PYTHON", REPO / ".venv-nca" / "bin" / "python"))

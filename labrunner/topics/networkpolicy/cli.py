@@ -33,7 +33,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     output = matrix.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help='print {"verdicts": [...]} with every verdict and its reason')
     output.add_argument("--summary", action="store_true", help="print only counts, as JSON (for large clusters)")
-    matrix.set_defaults(handler=lazy("labrunner.cli.netpol", "matrix"))
+    matrix.set_defaults(handler=lazy("labrunner.topics.networkpolicy.cli", "matrix"))
 
     explain = sub.add_parser("explain", help="one connection: allowed or not, and why")
     explain.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=paths_help)
@@ -41,22 +41,22 @@ def add_commands(commands: Any, lazy: Any) -> None:
     explain.add_argument("--to", dest="destination", required=True, metavar="DST", help="namespace/pod or an IP address")
     explain.add_argument("--port", required=True, metavar="PROTO/PORT", help="e.g. TCP/3306")
     explain.add_argument("--json", action="store_true")
-    explain.set_defaults(handler=lazy("labrunner.cli.netpol", "explain"))
+    explain.set_defaults(handler=lazy("labrunner.topics.networkpolicy.cli", "explain"))
 
     diff = sub.add_parser("diff", help="do two policy sets mean the same? (over pods of both, plus synthetic ones)")
     diff.add_argument("--mine", nargs="+", type=Path, required=True, metavar="PATH", help="your policies (and pods/namespaces)")
     diff.add_argument("--reference", nargs="+", type=Path, required=True, metavar="PATH", help="the reference policies")
     diff.add_argument("--json", action="store_true")
-    diff.set_defaults(handler=lazy("labrunner.cli.netpol", "diff"))
+    diff.set_defaults(handler=lazy("labrunner.topics.networkpolicy.cli", "diff"))
 
     lint = sub.add_parser("lint", help="the classic mistakes, with line numbers and fixes")
     lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=paths_help)
     lint.add_argument("--json", action="store_true")
-    lint.set_defaults(handler=lazy("labrunner.cli.netpol", "lint"))
+    lint.set_defaults(handler=lazy("labrunner.topics.networkpolicy.cli", "lint"))
 
 
 def _read(paths: list[Path]):  # type: ignore[no-untyped-def]
-    from labrunner.netpol.files import InputError, cluster_from_sources, read_objects
+    from labrunner.topics.networkpolicy.files import InputError, cluster_from_sources, read_objects
 
     try:
         objects = read_objects(paths)
@@ -67,7 +67,7 @@ def _read(paths: list[Path]):  # type: ignore[no-untyped-def]
 
 
 def _ports(texts: list[str], cluster: Any) -> list[Any]:
-    from labrunner.netpol.matrix import default_ports, parse_port
+    from labrunner.topics.networkpolicy.matrix import default_ports, parse_port
 
     try:
         return [parse_port(text) for text in texts] if texts else default_ports(cluster)
@@ -76,7 +76,7 @@ def _ports(texts: list[str], cluster: Any) -> list[Any]:
 
 
 def _addresses(texts: list[str]) -> list[Any]:
-    from labrunner.netpol.matrix import parse_address
+    from labrunner.topics.networkpolicy.matrix import parse_address
 
     try:
         return [parse_address(text) for text in texts]
@@ -85,8 +85,8 @@ def _addresses(texts: list[str]) -> list[Any]:
 
 
 def matrix(arguments: argparse.Namespace) -> int:
-    from labrunner.netpol.evaluate import endpoint_name
-    from labrunner.netpol.matrix import Matrix
+    from labrunner.topics.networkpolicy.evaluate import endpoint_name
+    from labrunner.topics.networkpolicy.matrix import Matrix
 
     _, cluster, _ = _read(arguments.paths)
     result = Matrix(cluster, _ports(arguments.port, cluster), _addresses(arguments.external))
@@ -105,7 +105,7 @@ def matrix(arguments: argparse.Namespace) -> int:
 
 def _grid(result: Any) -> list[str]:
     """One table per port: rows are sources, columns destinations, by groups of alike pods."""
-    from labrunner.netpol.evaluate import endpoint_name
+    from labrunner.topics.networkpolicy.evaluate import endpoint_name
 
     groups: list[list[Any]] = result.behaviour_groups() + [[address] for address in result.externals]
     names = [f"G{i + 1}" for i in range(len(groups) - len(result.externals))] + [str(a) for a in result.externals]
@@ -134,8 +134,8 @@ def _grid(result: Any) -> list[str]:
 
 
 def explain(arguments: argparse.Namespace) -> int:
-    from labrunner.netpol.evaluate import evaluate, resolve_endpoint
-    from labrunner.netpol.matrix import parse_port
+    from labrunner.topics.networkpolicy.evaluate import evaluate, resolve_endpoint
+    from labrunner.topics.networkpolicy.matrix import parse_port
 
     _, cluster, _ = _read(arguments.paths)
     try:
@@ -169,8 +169,8 @@ def _side(side: Any) -> dict[str, Any]:
 
 
 def diff(arguments: argparse.Namespace) -> int:
-    from labrunner.netpol.diff import diff as compare
-    from labrunner.netpol.model import Cluster
+    from labrunner.topics.networkpolicy.diff import diff as compare
+    from labrunner.topics.networkpolicy.model import Cluster
 
     _, mine_cluster, _ = _read(arguments.mine)
     _, reference_cluster, _ = _read(arguments.reference)
@@ -191,7 +191,7 @@ def diff(arguments: argparse.Namespace) -> int:
 
 
 def lint(arguments: argparse.Namespace) -> int:
-    from labrunner.netpol.lint import lint as find
+    from labrunner.topics.networkpolicy.lint import lint as find
 
     objects, _, _ = _read_lenient(arguments.paths)
     findings = find(objects)
@@ -211,7 +211,7 @@ def lint(arguments: argparse.Namespace) -> int:
 
 def _read_lenient(paths: list[Path]):  # type: ignore[no-untyped-def]
     """Like _read, but a policy the engine cannot parse is a lint finding, not a stop."""
-    from labrunner.netpol.files import InputError, read_objects
+    from labrunner.topics.networkpolicy.files import InputError, read_objects
 
     try:
         return read_objects(paths), None, None
