@@ -28,6 +28,7 @@ from typing import Any
 
 from labrunner.sandbox import images, resources
 from labrunner.sandbox.defaults import template_hash, workload_defaults
+from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
 
@@ -63,10 +64,6 @@ def _age(obj: dict[str, Any], stamp: str | None = None) -> float:
         return 0.0
     moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - moment).total_seconds()
-
-
-def _suffix(length: int = 5) -> str:
-    return "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(length))
 
 
 def _owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
@@ -335,7 +332,7 @@ class ControlPlane:
         pods = [p for p in self.store.list(PODS, namespace) if _owned_by(p, replica_set) and not _terminating(p)]
         wanted = int((replica_set.get("spec") or {}).get("replicas", 1))
         for _ in range(wanted - len(pods)):
-            self._new_pod(replica_set, f"{name}-{_suffix()}")
+            self._new_pod(replica_set, f"{name}-{random_suffix()}")
         if len(pods) > wanted:
             for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[: len(pods) - wanted]:
                 self.store.delete_raw("", "pods", namespace, pod["metadata"]["name"])
@@ -369,7 +366,7 @@ class ControlPlane:
             if node not in covered:
                 labelled = copy.deepcopy(daemon_set)
                 labelled["spec"]["template"]["metadata"]["labels"]["controller-revision-hash"] = revision
-                self._new_pod(labelled, f"{name}-{_suffix()}", node=node)
+                self._new_pod(labelled, f"{name}-{random_suffix()}", node=node)
         pods = [p for p in self.store.list(PODS, namespace) if _owned_by(p, daemon_set) and not _terminating(p)]
         ready = sum(1 for p in pods if _ready(p))
         status = {"desiredNumberScheduled": len(nodes), "currentNumberScheduled": len(pods), "numberReady": ready,

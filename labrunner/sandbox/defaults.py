@@ -11,6 +11,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from labrunner.sandbox import names
+
 SERVICE_NETWORK = ipaddress.ip_network("10.96.0.0/16")
 NODE_PORTS = range(30000, 32768)
 KUBE_DNS_IP = "10.96.0.10"
@@ -74,13 +76,7 @@ def template_hash(template: dict[str, Any]) -> str:
     import json
 
     digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    number = int.from_bytes(digest[:8], "big")
-    text = ""
-    while len(text) < 10:
-        number, index = divmod(number, len(alphabet))
-        text += alphabet[index]
-    return text
+    return names.encode(int.from_bytes(digest[:8], "big"), 10)
 
 
 class InvalidService(ValueError):

@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from labrunner.sandbox.network import Network
+from labrunner.sandbox.status import status
 from labrunner.sandbox.webapps import serve
 
 SPDY3_DICTIONARY = base64.b64decode(
@@ -228,6 +229,4 @@ async def port_forward(request: web.Request, pod: dict[str, Any], network: Netwo
         except (ConnectionResetError, zlib.error, struct.error):
             pass
         return response
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 400, "reason": "BadRequest",
-            "message": f"port-forward needs an upgrade to WebSocket ({PROTOCOL}) or SPDY/3.1"}
-    return web.json_response(body, status=400)
+    return status(400, "BadRequest", f"port-forward needs an upgrade to WebSocket ({PROTOCOL}) or SPDY/3.1")

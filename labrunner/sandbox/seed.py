@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from labrunner.sandbox import resources
-from labrunner.sandbox.api import apply_defaults
+from labrunner.sandbox.resource_hooks import apply_defaults
 from labrunner.sandbox.defaults import KUBE_DNS_IP
 from labrunner.sandbox.store import Store
 

@@ -30,11 +30,15 @@ from typing import Any
 from aiohttp import web
 
 from labrunner import __version__
+from labrunner.sandbox import discovery
 from labrunner.sandbox.api import ResourceAPI
+from labrunner.sandbox.authorization import ADMIN, forbidden_message
 from labrunner.sandbox.certs import ensure_certificates
 from labrunner.sandbox.controllers import ControlPlane
 from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
+from labrunner.sandbox.requestinfo import request_info
 from labrunner.sandbox.seed import seed
+from labrunner.sandbox.status import status as status_response
 from labrunner.sandbox.store import Store
 
 KUBERNETES_VERSION = {
@@ -56,22 +60,6 @@ CONTEXT_NAME = SANDBOX_CONTEXT
 log = logging.getLogger("labrunner.sandbox")
 
 
-def status_response(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
-    """A Kubernetes ``Status`` object, which kubectl prints as ``Error from server (reason): message``."""
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details:
-        body["details"] = details
-    return web.json_response(body, status=code)
-
-
 def make_app(token: str, api: ResourceAPI) -> web.Application:
     @web.middleware
     async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -80,6 +68,21 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
             if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
                 log.info("401 %s %s", request.method, request.path_qs)
                 return status_response(401, "Unauthorized", "Unauthorized")
+            request["user"] = ADMIN
+        return await handler(request)
+
+    @web.middleware
+    async def authorize(request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every authenticated request is asked of the authoriser, as the API server's
+        WithAuthorization filter does; public paths need no one's permission."""
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        info = request["info"] = request_info(request.method, request.path, request.query)
+        decision = api.authorizer.decide(request["user"], info)
+        if not decision.allowed:
+            log.info("403 %s %s", request.method, request.path_qs)
+            details = {"name": info.name, "group": info.group, "kind": info.resource} if info.is_resource else None
+            return status_response(403, "Forbidden", forbidden_message(request["user"], info, decision.reason), details)
         return await handler(request)
 
     @web.middleware
@@ -109,13 +112,13 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
             404, "NotFound", f"the labrunner sandbox does not support {request.method} {request.path} yet"
         )
 
-    app = web.Application(middlewares=[never_a_traceback, authenticate])
+    app = web.Application(middlewares=[never_a_traceback, authenticate, authorize])
     app.router.add_get("/version", version)
     app.router.add_get("/version/", version)  # the Python client's path
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, health)
-    app.router.add_get("/openapi/v3", api.openapi_root)
-    app.router.add_get("/openapi/v3/{tail:.*}", api.openapi_group_version)
+    app.router.add_get("/openapi/v3", discovery.openapi_root)
+    app.router.add_get("/openapi/v3/{tail:.*}", discovery.openapi_group_version)
     app.router.add_route("*", "/api", resource_api)
     app.router.add_route("*", "/api/{tail:.*}", resource_api)
     app.router.add_route("*", "/apis", resource_api)

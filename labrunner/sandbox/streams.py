@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from labrunner.sandbox import processes
+from labrunner.sandbox.status import status as status_response
 from labrunner.sandbox.store import NotFound, Store
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
@@ -28,23 +29,18 @@ TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
 CLOSE = 255
 
 
-def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
-    return web.json_response(body, status=code)
-
-
 def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, web.Response | None]:
     containers = (pod.get("spec") or {}).get("containers") or []
     name = pod["metadata"]["name"]
     if wanted:
         found = next((c for c in containers if c.get("name") == wanted), None)
         if found is None:
-            return None, _status(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
+            return None, status_response(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
         return found, None
     if len(containers) == 1:
         return containers[0], None
     names = " ".join(c.get("name", "") for c in containers)
-    return None, _status(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]")
+    return None, status_response(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]")
 
 
 def _waiting(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
@@ -83,7 +79,7 @@ class PodStreams:
         try:
             return self.store.get(self.pods, namespace, name), None
         except NotFound:
-            return None, _status(404, "NotFound", f'pods "{name}" not found')
+            return None, status_response(404, "NotFound", f'pods "{name}" not found')
 
     # -- logs -----------------------------------------------------------------------------
 
@@ -96,13 +92,13 @@ class PodStreams:
             return problem  # type: ignore[return-value]
         waiting = _waiting(pod, container)
         if waiting:
-            return _status(400, "BadRequest", waiting)
+            return status_response(400, "BadRequest", waiting)
         if request.query.get("previous") in ("true", "1"):
-            return _status(400, "BadRequest", f'previous terminated container "{container.get("name")}" in pod "{name}" not found')
+            return status_response(400, "BadRequest", f'previous terminated container "{container.get("name")}" in pod "{name}" not found')
         try:
             tail = int(request.query["tailLines"]) if "tailLines" in request.query else None
         except ValueError:
-            return _status(400, "BadRequest", "tailLines must be a number")
+            return status_response(400, "BadRequest", "tailLines must be a number")
         stamps = request.query.get("timestamps") in ("true", "1")
 
         def render(stamp: str, line: str) -> bytes:
@@ -151,10 +147,10 @@ class PodStreams:
         if problem or container is None:
             return problem  # type: ignore[return-value]
         if _waiting(pod, container):
-            return _status(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
+            return status_response(400, "BadRequest", f'unable to upgrade connection: container not found ("{container.get("name")}")')
         if request.headers.get("Upgrade", "").lower() != "websocket":
             # kubectl falls back to SPDY only after a failed WebSocket upgrade; say why in words.
-            return _status(400, "BadRequest", f"the labrunner sandbox speaks {verb} over WebSocket (v5.channel.k8s.io) only")
+            return status_response(400, "BadRequest", f"the labrunner sandbox speaks {verb} over WebSocket (v5.channel.k8s.io) only")
         return pod, container
 
     async def exec(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
@@ -218,7 +214,7 @@ class PodStreams:
         if problem or pod is None:
             return problem  # type: ignore[return-value]
         if (pod.get("status") or {}).get("phase") != "Running":
-            return _status(400, "BadRequest", f"pod {name} is not running (phase {(pod.get('status') or {}).get('phase', 'Pending')})")
+            return status_response(400, "BadRequest", f"pod {name} is not running (phase {(pod.get('status') or {}).get('phase', 'Pending')})")
         return await port_forward(request, pod, self.network, self.data_root, TIME_SCALE)
 
     # -- attach: an interactive shell ----------------------------------------------------

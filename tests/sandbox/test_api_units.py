@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labrunner.sandbox.api import json_patch, merge_patch
+from labrunner.sandbox.patches import json_patch, merge_patch
 from labrunner.sandbox.openapi import unknown_fields
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.tables import human_duration
@@ -95,3 +95,23 @@ def test_strategic_merge_replaces_lists_without_a_strategy_and_honours_directive
     service = {"spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "name": "http"}]}}
     replaced = strategic_merge(service, {"spec": {"selector": {"$patch": "replace", "app": "api"}}}, "", "v1", "Service")
     assert replaced["spec"]["selector"] == {"app": "api"}
+
+
+def test_every_part_of_the_sandbox_writes_the_same_status_bytes() -> None:
+    import json
+
+    from labrunner.sandbox.status import status, status_body
+
+    body = status_body(404, "NotFound", 'pods "x" not found', {"name": "x", "kind": "pods"})
+    assert json.dumps(body) == ('{"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", '
+                                '"message": "pods \\"x\\" not found", "reason": "NotFound", "code": 404, "details": {"name": "x", "kind": "pods"}}')
+    response = status(404, "NotFound", 'pods "x" not found', {"name": "x", "kind": "pods"})
+    assert response.status == 404 and json.loads(response.text) == body
+
+
+def test_generated_names_use_apimachinerys_alphabet() -> None:
+    from labrunner.sandbox.names import ALPHABET, random_suffix
+
+    suffix = random_suffix()
+    assert len(suffix) == 5 and set(suffix) <= set(ALPHABET)
+    assert not set("aeiou013") & set(ALPHABET)
