@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from labrunner.sandbox import openapi, resources
+from labrunner.sandbox import openapi
+from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.defaults import InvalidService
 from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.namespaces import NamespaceLifecycle
@@ -216,18 +217,3 @@ class Writes:
             behaviour.after_delete(self.store, obj)
         return web.json_response(obj)
 
-
-def orphan_dependents(store: Store, owner: dict[str, Any]) -> None:
-    uid = owner["metadata"]["uid"]
-    namespace = owner["metadata"].get("namespace")
-    for plural, group in (("replicasets", "apps"), ("pods", ""), ("endpointslices", "discovery.k8s.io")):
-        dependent_type = resources.lookup(group, "v1", plural)
-        assert dependent_type is not None
-        for dependent in store.list(dependent_type, namespace):
-            references = dependent["metadata"].get("ownerReferences") or []
-            kept = [ref for ref in references if ref.get("uid") != uid]
-            if len(kept) != len(references):
-                dependent["metadata"]["ownerReferences"] = kept
-                if not kept:
-                    del dependent["metadata"]["ownerReferences"]
-                store.update(dependent_type, dependent)

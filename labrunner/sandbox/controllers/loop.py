@@ -1,0 +1,85 @@
+"""The control plane's loop: what kube-controller-manager, the scheduler and the
+kubelets would do, one pass at a time.
+
+Every store write wakes the loop; each pass runs every controller over
+everything (the sandbox holds tens of objects, so a full pass is cheap), and
+each writes only what changed, so passes converge. Time-based steps (a
+container starting, a probe passing) follow the pod's age, with a short tick
+while anything is still on its way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from labrunner.sandbox.controllers import daemonset, deployment, endpoints, garbagecollector, kubelet, replicaset, scheduler, serviceaccounts
+from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
+from labrunner.sandbox.store import Store
+
+log = logging.getLogger("labrunner.sandbox.controllers")
+
+TICK = 0.2
+IDLE = 5.0
+
+
+def _pods(cluster: Cluster) -> None:
+    # A pod bound in this pass is started in the next, as a kubelet learns of it from its watch.
+    for pod in cluster.store.list(PODS):
+        if not terminating(pod) and not scheduler.schedule(cluster, pod):
+            kubelet.sync(cluster, pod)
+
+
+PASS = (
+    serviceaccounts.reconcile,
+    garbagecollector.reconcile,
+    deployment.reconcile,
+    replicaset.reconcile,
+    daemonset.reconcile,
+    _pods,
+    endpoints.reconcile,
+    deployment.reconcile_status,
+)
+"""In this order: owners before what they own, so one pass goes from a Deployment to its pods."""
+
+
+class ControlPlane:
+    def __init__(self, store: Store) -> None:
+        self.cluster = Cluster(store)
+        self.cluster.pending = True
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        store.listeners.append(lambda *_: self.wake.set())
+
+    @property
+    def pending(self) -> bool:
+        return self.cluster.pending
+
+    def start(self) -> None:
+        self.wake.set()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=TICK if self.pending else IDLE)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+            try:
+                self.reconcile()
+            except Exception:  # a controller bug must not stop the cluster
+                log.exception("a controller pass failed")
+
+    def reconcile(self) -> None:
+        self.cluster.pending = False
+        for controller in PASS:
+            controller(self.cluster)

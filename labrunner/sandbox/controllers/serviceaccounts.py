@@ -1,0 +1,20 @@
+"""The service account controller: every namespace that is not terminating has a ``default`` ServiceAccount."""
+
+from __future__ import annotations
+
+from labrunner.sandbox.controllers.shared import NAMESPACES, SERVICE_ACCOUNTS, Cluster
+from labrunner.sandbox.store import AlreadyExists, NotFound
+
+
+def reconcile(cluster: Cluster) -> None:
+    for namespace in cluster.store.list(NAMESPACES):
+        name = namespace["metadata"]["name"]
+        if (namespace.get("status") or {}).get("phase") == "Terminating":
+            continue
+        try:
+            cluster.store.get(SERVICE_ACCOUNTS, name, "default")
+        except NotFound:
+            try:
+                cluster.store.create(SERVICE_ACCOUNTS, {"metadata": {"name": "default", "namespace": name}})
+            except AlreadyExists:
+                pass

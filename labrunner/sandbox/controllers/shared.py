@@ -1,0 +1,90 @@
+"""What every controller works through: the resource types, a :class:`Cluster`
+(the store, writes that tolerate a learner's own concurrent writes, events, and
+the loop's "look again soon"), owner references, and the pod a workload creates."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from typing import Any
+
+from labrunner.sandbox import resources
+from labrunner.sandbox.controllers.events import record
+from labrunner.sandbox.defaults import workload_defaults
+from labrunner.sandbox.resources import ResourceType
+from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store
+
+
+def _rt(group: str, plural: str) -> ResourceType:
+    found = resources.lookup(group, "v1", plural)
+    assert found is not None
+    return found
+
+
+NAMESPACES, NODES, PODS = _rt("", "namespaces"), _rt("", "nodes"), _rt("", "pods")
+SERVICES, ENDPOINTS = _rt("", "services"), _rt("", "endpoints")
+SERVICE_ACCOUNTS = _rt("", "serviceaccounts")
+DEPLOYMENTS, REPLICASETS, DAEMONSETS = _rt("apps", "deployments"), _rt("apps", "replicasets"), _rt("apps", "daemonsets")
+ENDPOINT_SLICES = _rt("discovery.k8s.io", "endpointslices")
+SECRETS, CONFIG_MAPS = _rt("", "secrets"), _rt("", "configmaps")
+
+
+class Cluster:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending = False
+        """Something is still on its way (a container starting): the loop ticks soon instead of waiting for a write."""
+
+    def save(self, resource: ResourceType, obj: dict[str, Any]) -> None:
+        """Write ``obj``; if a learner changed or deleted it meanwhile, the next pass sees theirs."""
+        try:
+            self.store.update(resource, obj)
+        except (NotFound, Conflict):
+            pass
+
+    def event(self, involved: dict[str, Any], reason: str, message: str, kind: str = "Normal", component: str = "kubelet") -> None:
+        record(self.store, involved, reason, message, kind, component)
+
+
+def age(obj: dict[str, Any], stamp: str | None = None) -> float:
+    text = stamp or obj["metadata"].get("creationTimestamp")
+    if not text:
+        return 0.0
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - moment).total_seconds()
+
+
+def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
+    return any(ref.get("uid") == owner["metadata"]["uid"] for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def terminating(obj: dict[str, Any]) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
+def new_pod(cluster: Cluster, owner: dict[str, Any], name: str, node: str | None = None) -> None:
+    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    metadata = template.get("metadata") or {}
+    pod = {
+        "metadata": {"name": name, "namespace": owner["metadata"]["namespace"], "labels": metadata.get("labels", {}),
+                     "annotations": metadata.get("annotations", {}), "ownerReferences": [owner_reference(owner)]},
+        "spec": template.get("spec") or {},
+    }
+    if node:
+        pod["spec"]["nodeName"] = node
+    workload_defaults("pods", pod)
+    try:
+        cluster.store.create(PODS, pod)
+    except AlreadyExists:
+        return
+    component = "replicaset-controller" if owner.get("kind") == "ReplicaSet" else "daemonset-controller"
+    cluster.event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
