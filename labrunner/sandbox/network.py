@@ -2,12 +2,10 @@
 
 Every connection a simulated program opens goes through :meth:`Network.connect`:
 the destination is resolved (a Service's cluster IP to one of its ready
-endpoints and the target port, or a pod IP), then decided by labrunner's
-NetworkPolicy engine, egress at the source and ingress at the destination, but
-only while a policy-enforcing CNI runs (Calico's ``calico-node`` DaemonSet ready
-in kube-system or calico-system); before that everything is allowed, as on a
-cluster whose CNI ignores policies. A denied connection is dropped (the client
-times out, as with Calico); a port nothing listens on is refused.
+endpoints and the target port, or a pod IP), then decided by the data plane's
+hooks topics provide (:mod:`labrunner.sandbox.dataplane`), each only while
+what enforces it runs on this cluster. A denied connection is dropped (the
+client times out, as with Calico); a port nothing listens on is refused.
 
 DNS is CoreDNS's: ``svc``, ``svc.ns``, ``svc.ns.svc.cluster.local`` and pod
 ``a-b-c-d.ns.pod.cluster.local`` names, with the pod's search domains; a lookup
@@ -21,9 +19,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labrunner.topics.networkpolicy.evaluate import evaluate
-from labrunner.topics.networkpolicy.parse import ObjectError, cluster_from_objects
 from labrunner.sandbox import images, resources
+from labrunner.sandbox.dataplane import Attempt, connection_filters, decide
 from labrunner.sandbox.store import NotFound, Store
 
 Outcome = Literal["connected", "timeout", "refused", "unreachable"]
@@ -55,16 +52,38 @@ class Connection:
     pod: dict[str, Any] | None = None
     """The pod that accepted the connection."""
     reason: str = ""
-    """Why it did not connect (the engine's sentence for a drop)."""
+    """Why it did not connect (a data plane hook's sentence for a drop)."""
 
 
 def _rt(group: str, plural: str) -> Any:
     return resources.lookup(group, "v1", plural)
 
 
+class StoreObjects:
+    """The store as the data plane's hooks read it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list(self, group: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        resource = _rt(group, plural)
+        return self.store.list(resource, namespace) if resource is not None else []
+
+    def get(self, group: str, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        resource = _rt(group, plural)
+        if resource is None:
+            return None
+        try:
+            return self.store.get(resource, namespace, name)
+        except NotFound:
+            return None
+
+
 class Network:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.objects = StoreObjects(store)
+        self.filters = connection_filters()
 
     # -- what pods carry ----------------------------------------------------------------
 
@@ -109,21 +128,6 @@ class Network:
         client_ip = (client.get("status") or {}).get("podIP", "-")
         line = f'{client_ip} - - [{moment}] "{method} {path} HTTP/1.1" {status} {size} "-" "{agent}"'
         self.store.append_log(server["metadata"]["namespace"], server["metadata"]["name"], str(container), [line])
-
-    # -- the CNI -------------------------------------------------------------------------
-
-    def enforcing(self) -> bool:
-        """A policy-enforcing CNI is installed and ready: calico-node on every node."""
-        daemonsets = _rt("apps", "daemonsets")
-        for namespace in ("kube-system", "calico-system"):
-            try:
-                calico = self.store.get(daemonsets, namespace, "calico-node")
-            except NotFound:
-                continue
-            status = calico.get("status") or {}
-            if status.get("desiredNumberScheduled") and status.get("numberReady") == status.get("desiredNumberScheduled"):
-                return True
-        return False
 
     # -- names ----------------------------------------------------------------------------
 
@@ -224,9 +228,8 @@ class Network:
 
     def ping(self, source: dict[str, Any], address: str) -> bool:
         """Whether an ICMP echo from ``source`` gets its reply. A Service's cluster IP never
-        answers (kube-proxy forwards only its ports); to a pod, ICMP is admitted only by
-        rules without ports, which the engine decides when asked about a protocol no
-        port rule names."""
+        answers (kube-proxy forwards only its ports); to a pod, the hooks are asked about
+        protocol ICMP, port 0."""
         if self.service_by_ip(address) is not None:
             return False
         destination = self.pod_by_ip(address)
@@ -235,20 +238,9 @@ class Network:
         return self._decide(source, destination, "ICMP", 0) is None
 
     def _decide(self, source: dict[str, Any], destination: dict[str, Any], protocol: str, port: int) -> str | None:
-        """None when allowed; otherwise the engine's sentence for why it was dropped."""
-        if not self.enforcing():
-            return None
-        objects = [
-            *self.store.list(_rt("", "namespaces")),
-            *self.pods(),
-            *self.store.list(_rt("networking.k8s.io", "networkpolicies")),
-        ]
-        try:
-            cluster = cluster_from_objects(objects)
-            verdict = evaluate(cluster, cluster.pod(_ref(source)), cluster.pod(_ref(destination)), protocol, port)  # type: ignore[arg-type]
-        except (ObjectError, KeyError):
-            return None  # a policy the engine cannot read does not drop traffic here; lint says why
-        return None if verdict.allowed else verdict.sentence()
+        """None when allowed; otherwise the hook's sentence for why it was dropped."""
+        verdict = decide(self.filters, Attempt(source, destination, protocol, port), self.objects)
+        return None if verdict.allowed else verdict.reason
 
     def resolve(self, source: dict[str, Any], name: str) -> tuple[str | None, str | None, bool]:
         """(address, fully qualified name, DNS reachable) for ``name`` as seen from ``source``."""
@@ -265,10 +257,6 @@ class Network:
             if address:
                 return address, fqdn, True
         return None, None, True
-
-
-def _ref(pod: dict[str, Any]) -> str:
-    return f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
 
 
 def _internal(address: str) -> bool:
