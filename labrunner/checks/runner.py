@@ -5,23 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from labrunner.checks.kinds import KINDS
 from labrunner.checks.result import CheckResult
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 from labrunner.lab.model import Check, Step
+from labrunner.registry import CheckContext, registry
 
 log = logging.getLogger("labrunner.checks")
 
 
 def run_check(check: Check, step: Step, cluster: ClusterPort, parameters: Mapping[str, str] | None = None) -> CheckResult:
-    kind = KINDS.get(check.kind)
+    kinds = registry()
+    kind = kinds.kind(check.kind)
     if kind is None:
         return CheckResult(check.id, check.says, "error", f"labrunner does not know the check kind {check.kind!r}", advisory=check.advisory)
     try:
-        # Only a shell script sees the lab's parameters as such; other kinds get them in their arguments.
-        extra = {"parameters": parameters} if check.kind == "shell" else {}
-        status, message, details = kind(check.args, cluster, **extra)
+        status, message, details = kind.run(kinds.arguments(check), CheckContext(cluster, dict(parameters or {})))
     except errors.ClusterError as failure:
         return CheckResult(check.id, check.says, "error", failure.message, (failure.hint,) if failure.hint else (),
                            hint=failure.hint or None, advisory=check.advisory, cause=type(failure).__name__)

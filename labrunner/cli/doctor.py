@@ -99,13 +99,15 @@ def doctor(arguments: argparse.Namespace) -> int:
 
 def _prove(arguments: argparse.Namespace) -> dict[str, Any]:
     """What the cluster's network plugin is, then the proof that it enforces policies."""
-    from labrunner.checks.kinds import cni_enforces_policy, prove_policy_enforcement
     from labrunner.cli.checking import open_cluster
+    from labrunner.registry import CheckContext
+    from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
+    from labrunner.topics.networkpolicy.proof import prove_policy_enforcement
     from labrunner.cluster.errors import ClusterError
 
     cluster = open_cluster(arguments)
     result: dict[str, Any] = {"context": cluster.info.context}
-    for name, run in (("plugin", lambda: cni_enforces_policy({}, cluster)), ("proof", lambda: prove_policy_enforcement(cluster))):
+    for name, run in (("plugin", lambda: cni_enforces_policy(CniEnforcesPolicy(kind="cni-enforces-policy", says="-"), CheckContext(cluster))), ("proof", lambda: prove_policy_enforcement(cluster))):
         print(f"labrunner: {'looking for the network plugin' if name == 'plugin' else 'proving it (about half a minute)'}…", file=sys.stderr)
         try:
             status, message, details = run()

@@ -20,7 +20,7 @@ from typing import Any
 
 from labrunner.cluster import errors
 from labrunner.cluster.kubeconfig import inspect, kubeconfig_files
-from labrunner.cluster.port import ClusterInfo, ExecResult, KIND_PLURALS, path_for
+from labrunner.cluster.port import ClusterInfo, ExecResult, path_for
 
 TIMEOUT = (3.0, 15.0)
 """(connect, read) seconds on every call: the client has no default and would wait for TCP's."""
@@ -186,7 +186,9 @@ class KubeCluster:
 
     def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """Server-side apply as field manager ``labrunner`` (creates or updates)."""
-        kind = KIND_PLURALS.get(str(obj.get("kind")))
+        from labrunner.registry import registry
+
+        kind = registry().plural_of(str(obj.get("kind")))
         if kind is None:
             raise errors.Invalid(f"labrunner cannot apply a {obj.get('kind')!r}")
         name = obj["metadata"]["name"]

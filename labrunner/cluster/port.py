@@ -1,6 +1,8 @@
 """The cluster port: everything labrunner asks of a cluster, as one narrow interface.
 
-Plain data in and out (objects are the API's JSON as dicts) and the typed errors
+The resources it reads and writes are those the topics register (the registry's
+``Resource`` s: plural, group, version, scope). Plain data in and out (objects are the
+API's JSON as dicts) and the typed errors
 of :mod:`labrunner.cluster.errors`. Exactly one implementation
 (:mod:`labrunner.cluster.kube`, over the official kubernetes client) serves real
 clusters and the sandbox alike; checks and the session see only this module.
@@ -12,33 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-
-KINDS: dict[str, tuple[str, str, bool]] = {
-    "namespaces": ("", "v1", False),
-    "nodes": ("", "v1", False),
-    "pods": ("", "v1", True),
-    "services": ("", "v1", True),
-    "endpoints": ("", "v1", True),
-    "configmaps": ("", "v1", True),
-    "secrets": ("", "v1", True),
-    "serviceaccounts": ("", "v1", True),
-    "events": ("", "v1", True),
-    "deployments": ("apps", "v1", True),
-    "replicasets": ("apps", "v1", True),
-    "daemonsets": ("apps", "v1", True),
-    "statefulsets": ("apps", "v1", True),
-    "networkpolicies": ("networking.k8s.io", "v1", True),
-    "endpointslices": ("discovery.k8s.io", "v1", True),
-}
-"""The resources labrunner reads and writes: plural -> (group, version, namespaced)."""
-
-KIND_PLURALS = {
-    "Namespace": "namespaces", "Node": "nodes", "Pod": "pods", "Service": "services", "Endpoints": "endpoints",
-    "ConfigMap": "configmaps", "Secret": "secrets", "ServiceAccount": "serviceaccounts", "Event": "events",
-    "Deployment": "deployments", "ReplicaSet": "replicasets", "DaemonSet": "daemonsets", "StatefulSet": "statefulsets",
-    "NetworkPolicy": "networkpolicies", "EndpointSlice": "endpointslices",
-}
-
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -92,12 +67,15 @@ class ClusterPort(Protocol):
 
 
 def path_for(kind: str, namespace: str | None = None, name: str | None = None) -> str:
-    """The API path of a resource collection or object.
+    """The API path of a resource collection or object, for the resources topics register.
 
     Raises:
-        KeyError: a kind the port does not know.
+        KeyError: a resource no topic registers.
     """
-    group, version, namespaced = KINDS[kind]
+    from labrunner.registry import registry
+
+    resource = registry().resource(kind)
+    group, version, namespaced = resource.group, resource.version, resource.namespaced
     prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced and namespace:
         prefix += f"/namespaces/{namespace}"

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from labrunner import yamlsource
 from labrunner.lab.catalog import LAB_FILE
-from labrunner.lab.check_kinds import CHECK_KINDS
+from labrunner.lab.check_args import COMMON_FIELDS
+from labrunner.lab.check_kinds import check_kinds
 from labrunner.lab.model import (
     Check,
     Command,
@@ -33,8 +34,9 @@ from labrunner.lab.model import (
     Step,
 )
 from labrunner.lab.problems import LabInvalid, Problem, did_you_mean
-from labrunner.lab.schema import REQUIREMENTS, ApplyAction, LabFile, RunAction
+from labrunner.lab.schema import ApplyAction, LabFile, RunAction
 from labrunner.lab.template import BUILTIN_PLACEHOLDERS, placeholders_in, render_tree
+from labrunner.registry import registry
 
 
 _PATTERN_MEANINGS = {
@@ -236,12 +238,12 @@ class _LabReader:
         if kind == "union_tag_invalid":
             tag = ctx.get("tag", "")
             return (
-                f"unknown check kind {tag!r}" + (did_you_mean(tag, CHECK_KINDS) or f"; known kinds: {', '.join(CHECK_KINDS)}"),
+                f"unknown check kind {tag!r}" + (did_you_mean(tag, check_kinds()) or f"; known kinds: {', '.join(check_kinds())}"),
                 (*path, "kind"),
                 False,
             )
         if kind == "union_tag_not_found":
-            return f"missing 'kind': every check names its kind, one of {', '.join(CHECK_KINDS)}", path, False
+            return f"missing 'kind': every check names its kind, one of {', '.join(check_kinds())}", path, False
         if kind == "missing":
             return f"missing required field {path[-1]!r}", path, False
         if kind == "extra_forbidden":
@@ -312,8 +314,9 @@ class _LabReader:
                 if check_id in seen_checks:
                     self.problem((*check_where, "id"), f"duplicate check id {check_id!r} (also steps[{seen_checks[check_id][0]}].checks[{seen_checks[check_id][1]}])")
                 seen_checks.setdefault(check_id, (number, index))
-                args = declaration.model_dump(exclude={"kind", "says", "id", "advisory"})
-                args = self.resolve_assets(check_where, args)
+                kind = registry().kind(declaration.kind)
+                assert kind is not None  # the union holds only registered kinds
+                args = self.resolve_assets(check_where, declaration.model_dump(exclude=COMMON_FIELDS), kind.asset_fields)
                 line, column = yamlsource.locate(self.root, check_where).mark()
                 checks.append(
                     Check(
@@ -322,6 +325,7 @@ class _LabReader:
                         says=declaration.says,
                         advisory=declaration.advisory,
                         args=_freeze(args),
+                        arguments=declaration.model_copy(update={key: args[key] for key in kind.asset_fields if key in args}),
                         location=SourceLocation(path=self.lab_file, line=line, column=column),
                     )
                 )
@@ -357,7 +361,7 @@ class _LabReader:
             minutes=lab_file.minutes,
             level=lab_file.level,
             tags=tuple(lab_file.tags),
-            requirements=tuple(Requirement(id=r, text=REQUIREMENTS[r]) for r in lab_file.requirements),
+            requirements=tuple(Requirement(id=r, text=registry().requirement(r).text) for r in lab_file.requirements),  # type: ignore[union-attr]  # the schema admits registered ids only
             parameters=parameters,
             steps=tuple(steps),
             directory=self.lab_dir,
@@ -384,12 +388,12 @@ class _LabReader:
             self.problem(path, f"asset file {relative!r} does not exist (looked for {target})")
         return target
 
-    def resolve_assets(self, where: tuple[str | int, ...], args: dict[str, Any]) -> dict[str, Any]:
+    def resolve_assets(self, where: tuple[str | int, ...], args: dict[str, Any], asset_fields: frozenset[str]) -> dict[str, Any]:
         resolved: dict[str, Any] = {}
         for key, value in args.items():
-            if isinstance(value, str) and value.startswith("assets/") and key in _ASSET_ARGS:
+            if isinstance(value, str) and value.startswith("assets/") and key in asset_fields:
                 resolved[key] = str(self.asset((*where, key), value))
-            elif key in _ASSET_ARGS and isinstance(value, (list, tuple)):
+            elif key in asset_fields and isinstance(value, (list, tuple)):
                 resolved[key] = tuple(
                     self.resolve_asset_tree((*where, key, index), item) for index, item in enumerate(value)
                 )
@@ -427,9 +431,6 @@ class _LabReader:
                             + did_you_mean(name, sorted(known)),
                         )
                     )
-
-
-_ASSET_ARGS = {"rows_from", "lists_rows_of", "reference", "also_accept"}
 
 
 def walkable_path(data: Any, loc: Iterable[str | int], error_type: str) -> tuple[tuple[str | int, ...], bool]:

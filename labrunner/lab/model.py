@@ -62,8 +62,11 @@ class Check:
     says: str
     advisory: bool
     args: Mapping[str, Any]
-    """The kind's arguments, validated; asset paths are absolute."""
+    """The kind's arguments as plain data, validated; asset paths are absolute."""
     location: SourceLocation
+    arguments: Any = None
+    """The same, as the kind's own model (a ``CheckArgs``); None for a check built by
+    hand, whose kind then builds it from ``args``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +136,10 @@ class Lab:
             f"lab {self.id!r} has no step {key!r}; steps are 0-{len(self.steps) - 1}: "
             + ", ".join(step.id for step in self.steps)
         )
+
+    def step_of(self, check: Check) -> Step | None:
+        """The step declaring this check."""
+        return next((step for step in self.steps if any(mine is check for mine in step.checks)), None)
 
     def instructions(self, step: Step) -> str:
         """The step's Markdown with the lab's parameters filled in."""

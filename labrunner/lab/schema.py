@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from labrunner.lab.check_kinds import CheckDeclaration
+from labrunner.lab.check_kinds import declaration_type
 from labrunner.lab.fields import AssetPath, MarkdownPath, NonEmptyStr, Slug
 
 CKA_DOMAINS = (
@@ -26,14 +26,11 @@ CKA_DOMAINS = (
 )
 """The five domains of the CKA curriculum, used as lab tags."""
 
-REQUIREMENTS: dict[str, str] = {
-    "kubectl": "kubectl on your PATH",
-    "netpol-cni": "a CNI that enforces NetworkPolicy (Calico, Cilium, ...)",
-    "nodeport": "NodePort services reachable from your machine (or kubectl port-forward)",
-    "cluster-admin": "permission to create namespaces and cluster-scoped objects",
-    "kube-system-write": "permission to label the kube-system namespace",
-}
-"""What a lab may need from the learner's cluster, each with the sentence shown."""
+def requirement_ids() -> tuple[str, ...]:
+    """What a lab may need from the learner's cluster: the requirements topics register."""
+    from labrunner.registry import registry
+
+    return tuple(requirement.id for requirement in registry().requirements)
 
 
 class _Strict(BaseModel):
@@ -106,7 +103,7 @@ class StepFile(_Strict):
     commands: list[CommandFile] = Field(min_length=1)
     hints: list[NonEmptyStr] = Field(min_length=1, max_length=3)
     solution: list[SolutionActionFile] = Field(min_length=1)
-    checks: list[CheckDeclaration] = Field(min_length=1)
+    checks: list[declaration_type()] = Field(min_length=1)  # type: ignore[valid-type]  # the registry's kinds
     reset: list[SolutionActionFile] | None = None
     """How to undo the step (``labrunner reset LAB STEP``); by default, delete what its
     ``apply:`` actions created. ``[]`` when there is nothing to undo."""
@@ -122,7 +119,7 @@ class LabFile(_Strict):
     """Estimated time for a first attempt, in minutes."""
     level: Literal["beginner", "intermediate", "advanced"]
     tags: list[Literal[CKA_DOMAINS]] = Field(min_length=1)  # type: ignore[valid-type]
-    requirements: list[Literal[tuple(REQUIREMENTS)]] = ()  # type: ignore[valid-type]
+    requirements: list[Literal[requirement_ids()]] = ()  # type: ignore[valid-type]  # the registry's requirement ids
     parameters: dict[Slug, ParameterFile] = Field(default_factory=dict)
     steps: list[StepFile] = Field(min_length=1)
     reset: list[SolutionActionFile] | None = None

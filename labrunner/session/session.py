@@ -20,24 +20,16 @@ from labrunner.checks.result import CheckResult, Status, step_status
 from labrunner.checks.runner import run_check, run_step
 from labrunner.cluster.port import ClusterPort
 from labrunner.lab.model import Lab, Step
+from labrunner.registry import registry
 from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, solution_commands
 from labrunner.session.progress import Progress
 from labrunner.session.watch import ChangeWatcher, namespaces_of
 
-PREREQUISITE_KINDS = frozenset({
-    "cluster-reachable", "nodes-ready", "command-available", "cni-enforces-policy", "namespace-active",
-    "namespace-labels", "deployment-ready", "daemonset-ready", "service-exposes", "sql-rows",
-})
-"""Check kinds whose state later steps build on. When a learner jumps ahead, only
-these are re-checked on the steps before: a policy, a probe's verdict or an
-absence is what a later step may rightly change (step 12 deletes step 9's policy)."""
-
-UNWATCHABLE_KINDS = frozenset({"sql-rows", "policy-lint", "shell"})
-"""Check kinds reading what no watch reports: rows inside a database, a file on the
-learner's disk, a script's view. A step with one is also re-checked every
-``POLL_SECONDS`` while it is not passed (``kubectl exec -i ... < db.txt`` changes no object)."""
-
 POLL_SECONDS = 4.0
+"""How often the checks that read what no watch reports (the registry's ``polled`` kinds:
+rows inside a database, a file on the learner's disk) are re-run while a step waits:
+``kubectl exec -i ... < db.txt`` changes no object."""
+
 
 SETTLE_SECONDS = 60.0
 """How long solve waits for a step to pass: rollouts and probes take time."""
@@ -120,7 +112,9 @@ class Session:
         """The steps before ``step`` whose prerequisite checks do not pass now."""
         missing = []
         for earlier in self.lab.steps[: step.number]:
-            checks = [c for c in earlier.checks if c.kind in PREREQUISITE_KINDS and not c.advisory]
+            # Only what later steps build on: a policy, a probe's verdict or an absence is what a
+            # later step may rightly change (step 12 deletes step 9's policy).
+            checks = [c for c in earlier.checks if registry().is_prerequisite(c) and not c.advisory]
             if not checks:
                 continue
             results = tuple(run_check(c, earlier, self.cluster, self.lab.placeholder_values) for c in checks)
@@ -224,7 +218,8 @@ class Session:
         def changed(reasons: list[str]) -> None:
             on_outcome(self.check(), reasons)
 
-        watcher = ChangeWatcher(self.cluster, namespaces, changed, quiet=quiet, latest=latest, on_error=on_error)
+        resources = registry().watched(check for step in self.lab.steps for check in step.checks)
+        watcher = ChangeWatcher(self.cluster, namespaces, changed, resources=resources, quiet=quiet, latest=latest, on_error=on_error)
         self._watcher = watcher.start()
         threading.Thread(target=self._poll, args=(watcher, on_outcome, poll), name="poll unwatchable checks", daemon=True).start()
         return watcher
@@ -235,7 +230,7 @@ class Session:
         while not watcher.wait_stopped(seconds):
             try:
                 step = self.current
-                checks = [check for check in step.checks if check.kind in UNWATCHABLE_KINDS]
+                checks = [check for check in step.checks if registry().is_polled(check)]
                 record = self.progress.results(self.key, self.context).get(step.id)
                 if not checks or (record is not None and record.status == "passed"):
                     continue

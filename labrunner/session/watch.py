@@ -25,10 +25,12 @@ log = logging.getLogger("labrunner.watch")
 OURS = ("app.kubernetes.io/managed-by", "labrunner")
 """The label on the pods labrunner creates for probes."""
 
-NAMESPACED_KINDS = ("pods", "services", "deployments", "daemonsets", "networkpolicies")
-"""What a step's checks read in a namespace they name. Not Endpoints: a probe pod a Service
-selects would change them, and set off the check that made the probe, for ever; pod
-readiness and Service changes already say when they move."""
+ALWAYS_WATCHED = ("namespaces",)
+"""Watched whatever the checks: a namespace deleted or recreated changes every check in it.
+What else is watched is what the lab's check kinds say they depend on (the registry's
+``watches``). No kind should name Endpoints: a probe pod a Service selects would change
+them, and set off the check that made the probe, for ever; pod readiness and Service
+changes already say when they move."""
 
 
 def namespaces_of(check_args: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -49,12 +51,20 @@ class ChangeWatcher:
     namespace: a lab naming four namespaces would otherwise hold 25 connections."""
 
     def __init__(self, cluster: ClusterPort, namespaces: Iterable[str], on_change: Callable[[list[str]], None],
-                 *, quiet: float = 0.3, latest: float = 1.0, on_error: Callable[[str, bool], None] | None = None) -> None:
-        """``on_error(message, lost)``: ``lost`` when the cluster stopped answering, not when
-        a watch is refused (then labrunner only re-checks on request)."""
+                 *, resources: Iterable[str] = (), quiet: float = 0.3, latest: float = 1.0,
+                 on_error: Callable[[str, bool], None] | None = None) -> None:
+        """``resources``: what to watch besides namespaces (plurals the registry knows);
+        namespaced ones only matter in ``namespaces``. ``on_error(message, lost)``: ``lost``
+        when the cluster stopped answering, not when a watch is refused (then labrunner
+        only re-checks on request)."""
+        from labrunner.registry import registry
+
         self.cluster = cluster
         self.namespaces = frozenset(namespaces)
-        self.targets = ["namespaces", *(NAMESPACED_KINDS if self.namespaces else ())]
+        known = registry()
+        wanted = dict.fromkeys([*ALWAYS_WATCHED, *resources])
+        self.cluster_scoped = frozenset(plural for plural in wanted if not known.resource(plural).namespaced)
+        self.targets = [plural for plural in wanted if plural in self.cluster_scoped or self.namespaces]
         self.on_change = on_change
         self.on_error = on_error
         self.quiet, self.latest = quiet, latest
@@ -100,7 +110,7 @@ class ChangeWatcher:
                     metadata = obj.get("metadata") or {}
                     if (metadata.get("labels") or {}).get(OURS[0]) == OURS[1]:
                         continue
-                    if kind != "namespaces" and metadata.get("namespace") not in self.namespaces:
+                    if kind not in self.cluster_scoped and metadata.get("namespace") not in self.namespaces:
                         continue
                     self._changed(f"{event} {kind}/{metadata.get('name', '?')}")
             except errors.NotFound:
@@ -108,7 +118,7 @@ class ChangeWatcher:
             except errors.Forbidden as refused:
                 # A learner with a namespace of their own (workshop mode) may not watch cluster-wide:
                 # one watch per namespace instead; for namespaces themselves, say so once and stop.
-                if namespace is None and kind != "namespaces":
+                if namespace is None and kind not in self.cluster_scoped:
                     for each in sorted(self.namespaces):
                         thread = threading.Thread(target=self._watch, args=(kind, each), name=f"watch {kind} {each}", daemon=True)
                         thread.start()

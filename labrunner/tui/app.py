@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -221,7 +222,7 @@ class LabrunnerApp(App[None]):
         screen = self.screen
         # The keys this screen offers now (check_action hides some, e.g. `l` off the repair step).
         offered = [b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
-                   and screen.check_action(b.action, ()) is not False]
+                   and screen.check_action(*parse_action(b.action)[1:]) is not False]
         rows = binding_rows([*offered, *self.BINDINGS])
         self.push_screen(HelpScreen(rows, f"Keys on this screen ({type(screen).__name__.removesuffix('Screen').lower() or 'app'})"))
 
@@ -246,7 +247,8 @@ class LabrunnerApp(App[None]):
             yield SystemCommand("lab: Reveal solution", "see the solution, run it after a confirmation", screen.action_solution)
             yield SystemCommand("lab: Reset step", "undo this step on the cluster", screen.action_reset)
             yield SystemCommand("lab: Open a shell", "a shell with kubectl set up for this lab", screen.action_shell)
-            yield SystemCommand("lab: Who can reach whom", "the pods of the namespace, allowed and denied, explained", screen.action_reach)
+            for view, _ in screen.views():
+                yield SystemCommand(f"lab: {view.label}", view.description, lambda view=view: screen.action_view(view.id))
             for step in screen.lab.steps:
                 yield SystemCommand(f"step: {step.number}. {step.title}", "go to this step", lambda step=step: screen.go_to(step))
             for command in screen.step.commands:

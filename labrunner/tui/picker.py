@@ -26,30 +26,9 @@ class RequirementsChecked(Message):
 
 def requirement_states(cluster: Any, wanted: set[str]) -> dict[str, tuple[str, str]]:
     """What this cluster offers, for the requirements the labs name (blocking: a worker runs it)."""
-    from labrunner.checks.kinds import cni_enforces_policy
-    from labrunner.cluster.errors import ClusterError
+    from labrunner.checks.requirements import requirement_states as states_of
 
-    states: dict[str, tuple[str, str]] = {}
-    if "kubectl" in wanted:
-        states["kubectl"] = ("✓", "kubectl found") if shutil.which("kubectl") else ("✗", "kubectl is not on your PATH: the lab's commands need it")
-    for requirement, (verb, resource, name, said) in {
-        "cluster-admin": ("create", "namespaces", None, "you may create namespaces"),
-        "kube-system-write": ("patch", "namespaces", "kube-system", "you may label kube-system"),
-    }.items():
-        if requirement in wanted:
-            try:
-                allowed, reason = cluster.can_i(verb, resource, name=name)
-                states[requirement] = ("✓", said) if allowed else ("✗", f"your credentials may not {verb} {resource}"
-                                                                          + (f"/{name}" if name else "") + (f" ({reason})" if reason else ""))
-            except ClusterError as failure:
-                states[requirement] = ("!", f"could not ask: {failure.message}")
-    if "netpol-cni" in wanted:
-        try:
-            status, message, _ = cni_enforces_policy({}, cluster)
-            states["netpol-cni"] = ("✓", message) if status == "passed" else ("○", f"not yet: {message}")
-        except ClusterError as failure:
-            states["netpol-cni"] = ("!", f"could not tell: {failure.message}")
-    return states
+    return {identifier: (state.glyph, state.said) for identifier, state in states_of(cluster, wanted).items()}
 
 
 class LabPickerScreen(Screen[None]):
@@ -105,8 +84,7 @@ class LabPickerScreen(Screen[None]):
         lines = [lab.title, "", lab.summary, "", f"~{lab.minutes} minutes · {lab.level} · {len(lab.steps)} steps · {', '.join(lab.tags)}", "",
                  "What it needs from the cluster:"]
         for requirement in lab.requirements:
-            checked = ("kubectl", "netpol-cni", "cluster-admin", "kube-system-write")
-            glyph, said = self.states.get(requirement.id, ("…", "checking") if requirement.id in checked else ("○", "not checked"))
+            glyph, said = self.states.get(requirement.id, ("…", "checking"))
             lines.append(f"  {glyph} {requirement.text}" + (f": {said}" if said else ""))
         done = self.progress.results(lab.instance_key, self.context)
         if done:

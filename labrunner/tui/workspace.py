@@ -7,6 +7,7 @@ re-checks the learner's current step when the cluster changes.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 import shutil
@@ -22,12 +23,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, ListView, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from labrunner.lab.model import Step
+from labrunner.lab.model import Check, Step
+from labrunner.registry import View, registry
 from labrunner.tui.dialogs import ConfirmScreen
 from labrunner.tui.messages import CommandsFinished, CommandStarted, StepChecked, StepJumped, WatchFailed
 from labrunner.tui.widgets import CheckPanel, CommandItem, CommandList, StepList, outcome_text
 
-POLICY_KINDS = frozenset({"policy-meaning", "probe-http", "probe-dns", "resource-absent"})
 
 
 class WorkspaceScreen(Screen[None]):
@@ -49,8 +50,9 @@ class WorkspaceScreen(Screen[None]):
         Binding("n", "next", "Next step", id="workspace.next"),
         Binding("p", "previous", "Previous", id="workspace.previous", show=False),
         Binding("exclamation_mark", "shell", "Shell", key_display="!", id="workspace.shell", tooltip="A shell set up for this lab"),
-        Binding("w", "reach", "Who reaches whom", id="workspace.reach"),
-        Binding("l", "lint", "Lint my file", id="workspace.lint", tooltip="Your policy file with each mistake beside its line"),
+        # The views topics offer (the reach grid, the lint view, ...), shown only on steps that offer them.
+        *(Binding(view.key, f"view({view.id!r})", view.label, id=f"workspace.{view.id}", tooltip=view.description)
+          for view in registry().views),
         Binding("x", "reset", "Reset step", id="workspace.reset"),
         Binding("f2", "app.switch_cluster", "Cluster", id="workspace.cluster"),
         Binding("escape", "app.pick_lab", "Labs", id="workspace.labs", show=False),
@@ -67,6 +69,8 @@ class WorkspaceScreen(Screen[None]):
         self.ran: dict[str, str] = {}
         """What labrunner last ran for a step (solve or reset), shown under its checks until the learner moves on."""
         self.busy = False
+        self.view_screen: Screen[Any] | None = None
+        """The topic view open over the workspace, if any (it reloads when the cluster changes)."""
         self.connection = "connecting"
 
     # -- layout -------------------------------------------------------------------------------
@@ -175,11 +179,10 @@ class WorkspaceScreen(Screen[None]):
         self.set_connection("lost" if lost else "ok", lost.message if lost else "")
         if outcome.step.id == self.step.id:
             self.show_outcome(outcome)
-        if message.reasons:
-            from labrunner.topics.networkpolicy.tui.reach import ReachScreen
-
-            if isinstance(self.app.screen, ReachScreen):  # the grid follows the cluster too
-                self.app.screen.reload()
+        if message.reasons and self.app.screen is self.view_screen:  # an open view follows the cluster too
+            reload = getattr(self.view_screen, "reload", None)
+            if callable(reload):
+                reload()
         if message.reasons and outcome.status == "passed":
             self.notify(f"Step {outcome.step.number} passed: {outcome.step.title}", title="✓ Passed")
         self.refresh_steps()
@@ -323,34 +326,23 @@ class WorkspaceScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that only make sense on some steps are shown only there."""
-        if action == "reach":
-            return any(check.kind in POLICY_KINDS for check in self.step.checks)
-        if action == "lint":
-            return self.lint_file() is not None
+        if action == "view":
+            return any(view.id == parameters[0] for view, _ in self.views())
         return True
 
-    def lint_file(self) -> Path | None:
-        named = next((check.args["file"] for check in self.step.checks if check.kind == "policy-lint"), None)
-        return None if named is None else (Path.cwd() / Path(str(named)).expanduser())
+    def views(self) -> list[tuple[View, Check]]:
+        """The views this step offers (from its checks' kinds), each with the check it is about."""
+        return registry().views_for(self.step.checks, (check for step in self.lab.steps for check in step.checks))
 
-    def action_lint(self) -> None:
-        path = self.lint_file()
-        if path is None:
+    def action_view(self, identifier: str) -> None:
+        offered = next(((view, check) for view, check in self.views() if view.id == identifier), None)
+        if offered is None:
             return
-        from labrunner.topics.networkpolicy.tui.lint import LintScreen
-
-        self.app.push_screen(LintScreen(path), lambda _: self.action_check())
-
-    def action_reach(self) -> None:
-        namespace = self.lab.namespace or self.session.cluster.info.namespace
-        cluster = self.session.cluster
-
-        def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-            return cluster.list("namespaces"), cluster.list("pods"), cluster.list("networkpolicies")
-
-        from labrunner.topics.networkpolicy.tui.reach import ReachScreen
-
-        self.app.push_screen(ReachScreen(namespace, load, title=f"Step {self.step.number}: {self.step.title}"))
+        view, check = offered
+        module, _, name = view.screen.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        self.view_screen = factory(self.session, check)
+        self.app.push_screen(self.view_screen, lambda _: self.action_check())
 
     def action_shell(self) -> None:
         environment = self.shell_environment()

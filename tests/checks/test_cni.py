@@ -12,8 +12,12 @@ from typing import Any
 
 import pytest
 
-from labrunner.checks.kinds import cni_enforces_policy
+from labrunner.registry import CheckContext
+from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
 from tests.conftest import REPO
+
+
+CNI = CniEnforcesPolicy(kind="cni-enforces-policy", says="a plugin enforces policies")
 
 
 class Nodes:
@@ -29,12 +33,12 @@ class Nodes:
 
 
 def test_k3s_built_in_policy_controller_counts_as_enforcing() -> None:
-    status, message, _ = cni_enforces_policy({}, Nodes("v1.31.4+k3s1"))  # type: ignore[arg-type]
+    status, message, _ = cni_enforces_policy(CNI, CheckContext(Nodes("v1.31.4+k3s1")))  # type: ignore[arg-type]
     assert status == "passed" and "k3s" in message and "--disable-network-policy" in message
 
 
 def test_kindnet_alone_is_named_as_not_enforcing() -> None:
-    status, message, details = cni_enforces_policy({}, Nodes("v1.32.2", {"kube-system": ["kindnet", "kube-proxy"]}))  # type: ignore[arg-type]
+    status, message, details = cni_enforces_policy(CNI, CheckContext(Nodes("v1.32.2", {"kube-system": ["kindnet", "kube-proxy"]})))  # type: ignore[arg-type]
     assert status == "failed" and message == "kindnet is installed, and it ignores NetworkPolicies"
     assert details and "Calico" in details[0]
 

@@ -39,7 +39,8 @@ def test_a_refused_cluster_wide_watch_becomes_one_per_namespace() -> None:
         changes.append(reasons)
         seen.set()
 
-    watcher = ChangeWatcher(cluster, ["alice-np"], on_change, quiet=0.05, latest=0.2,  # type: ignore[arg-type]
+    watcher = ChangeWatcher(cluster, ["alice-np"], on_change, resources=("pods", "networkpolicies"),  # type: ignore[arg-type]
+                            quiet=0.05, latest=0.2,
                             on_error=lambda message, lost: refusals.append((message, lost))).start()
     try:
         assert seen.wait(10)
@@ -50,3 +51,17 @@ def test_a_refused_cluster_wide_watch_becomes_one_per_namespace() -> None:
     assert ("pods", "alice-np") in cluster.asked and ("networkpolicies", "alice-np") in cluster.asked
     # Namespaces can only be watched cluster-wide: that one is said once, and it is not a lost cluster.
     assert [(lost, "not watching namespaces" in message) for message, lost in refusals] == [(False, True)]
+
+
+def test_what_is_watched_is_what_the_lab_s_check_kinds_read() -> None:
+    """The NetworkPolicy lab's checks read namespaces, nodes, workloads, Services and policies;
+    no kind asks for Endpoints (a probe pod a Service selects would re-trigger the check)."""
+    from labrunner.lab.loader import load_lab
+    from labrunner.registry import registry
+    from tests.conftest import REPO
+
+    lab = load_lab(REPO / "labs" / "networkpolicies")
+    watched = set(registry().watched(check for step in lab.steps for check in step.checks))
+    assert {"pods", "services", "deployments", "daemonsets", "networkpolicies", "namespaces", "nodes"} == watched
+    watcher = ChangeWatcher(NamespaceOnly(), [], lambda reasons: None, resources=sorted(watched))  # type: ignore[arg-type]
+    assert sorted(watcher.targets) == ["namespaces", "nodes"]  # no namespace named: only the cluster-scoped ones

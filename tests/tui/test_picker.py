@@ -40,8 +40,8 @@ def test_the_picker_checks_the_labs_requirements_on_the_sandbox() -> None:
             await until(pilot, lambda: isinstance(app.screen, LabPickerScreen) and bool(app.screen.states))
             await pilot.pause()
             about = str(app.screen.query_one("#detail").render())
-            assert "✓ permission to create namespaces and cluster-scoped objects: you may create namespaces" in about
-            assert "✓ permission to label the kube-system namespace: you may label kube-system" in about
+            assert "✓ permission to create namespaces and cluster-scoped objects: your credentials may create namespaces" in about
+            assert "✓ permission to label the kube-system namespace: your credentials may patch namespaces/kube-system" in about
             assert "○ a CNI that enforces NetworkPolicy (Calico, Cilium, ...): not yet: no NetworkPolicy-enforcing" in about
             assert "✓ kubectl on your PATH" in about
             await pilot.press("enter")

@@ -1,0 +1,157 @@
+"""Probes: what a pod with given labels gets when it fetches a page or looks a name up.
+
+Each probe runs in a short-lived busybox pod carrying the learner's labels, so every
+policy, Service and DNS rule of the cluster applies to it exactly as to their own pods.
+When the answer is not the expected one, every topic that can explain a connection
+(the NetworkPolicy engine, ...) is asked why.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from labrunner.cluster import errors
+from labrunner.cluster.port import ClusterPort
+from labrunner.lab.check_args import CheckArgs
+from labrunner.lab.fields import AssetPath, DnsName, KubeName, Labels, NonEmptyStr
+from labrunner.registry.types import CheckContext, CheckKind, Connection, Outcome
+from labrunner.topics.basics.data import rows_of
+from labrunner.topics.basics.selectors import labels_text
+
+PROBE_IMAGE = "busybox:1.36"
+PROBE_READY_SECONDS = 90.0
+
+
+class ProbeHttp(CheckArgs):
+    """A short-lived busybox pod with ``from_labels`` fetches ``url`` with wget and
+    the outcome is as expected; a reachable page may be required to contain text
+    or to list every row that ``lists_rows_of`` (a SQL file) inserts."""
+
+    kind: Literal["probe-http"]
+    namespace: KubeName
+    from_labels: Labels
+    url: NonEmptyStr = Field(pattern=r"^https?://")
+    expect: Literal["reachable", "timeout", "refused"]
+    contains: list[NonEmptyStr] = Field(default_factory=list)
+    lists_rows_of: AssetPath | None = None
+    timeout_seconds: int = Field(default=5, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _body_only_when_reachable(self) -> ProbeHttp:
+        if self.expect != "reachable" and (self.contains or self.lists_rows_of):
+            raise ValueError(
+                "'contains' and 'lists_rows_of' describe a page, so they need expect: reachable"
+            )
+        return self
+
+
+class ProbeDns(CheckArgs):
+    """A short-lived busybox pod with ``from_labels`` looks ``name`` up with nslookup."""
+
+    kind: Literal["probe-dns"]
+    namespace: KubeName
+    from_labels: Labels
+    name: DnsName
+    expect: Literal["resolves", "fails"]
+
+
+def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, str], command: list[str]) -> tuple[str, str, int]:
+    """Run ``command`` in a short-lived busybox pod with ``labels``, then remove the pod."""
+    name = f"labrunner-probe-{secrets.token_hex(3)}"
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "app.kubernetes.io/managed-by": "labrunner"}},
+           "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
+                    "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["sleep", "600"]}]}}
+    cluster.apply(pod, namespace)
+    try:
+        deadline = time.monotonic() + PROBE_READY_SECONDS
+        while True:
+            current = cluster.get("pods", name, namespace)
+            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (current.get("status") or {}).get("conditions") or []):
+                break
+            if time.monotonic() > deadline:
+                raise errors.Timeout(f"the probe pod {name} did not start within {PROBE_READY_SECONDS:.0f} s")
+            time.sleep(0.2)
+        result = cluster.exec(name, namespace, command, timeout=60)
+        return result.stdout, result.stderr, result.exit_code
+    finally:
+        try:
+            cluster.delete("pods", name, namespace)
+        except errors.ClusterError:
+            pass
+
+
+def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
+    from labrunner.registry import registry
+
+    cluster, labels = context.cluster, dict(args.from_labels)
+    stdout, stderr, code = run_in_probe_pod(cluster, args.namespace, labels,
+                                            ["wget", "-q", f"--timeout={args.timeout_seconds}", "-O", "-", args.url])
+    who = labels_text(labels)
+    said = (stderr.strip().splitlines() or [""])[0]
+    if "timed out" in stderr:
+        outcome = "timeout"
+    elif "refused" in stderr or "can't connect" in stderr:
+        outcome = "refused"
+    elif code == 0:
+        outcome = "reachable"
+    else:
+        return "failed", f"a pod labelled {who} got: {said or f'exit code {code}'}", []
+    if outcome != args.expect:
+        got = {"timeout": "timed out (the connection was dropped)", "refused": "was refused", "reachable": "loaded"}[outcome]
+        why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
+        return "failed", f"from a pod labelled {who}, {args.url} {got}; expected: {args.expect}", ([said] if said else []) + why
+    if args.expect != "reachable":
+        return "passed", f"from a pod labelled {who}, {args.url} {'times out' if args.expect == 'timeout' else 'is refused'}", []
+    absent = [text for text in args.contains if text not in stdout]
+    if absent:
+        return "failed", f"the page does not say {absent[0]!r}", [first_line_of_interest(stdout)]
+    if args.lists_rows_of:
+        rows = rows_of(Path(args.lists_rows_of))
+        missing = [row for row in rows if not all(value in stdout for value in row)]
+        if missing:
+            return "failed", f"the page lists {len(rows) - len(missing)} of the {len(rows)} rows", [first_line_of_interest(stdout)]
+    return "passed", f"from a pod labelled {who}, {args.url} loads as expected", []
+
+
+def first_line_of_interest(page: str) -> str:
+    """The line of a web page a learner needs (its error, if any), as text: no tags, no entities."""
+    for line in page.splitlines():
+        if "failed" in line.lower() or "error" in line.lower():
+            return html.unescape(re.sub(r"<[^>]+>", "", line)).strip()
+    return html.unescape(re.sub(r"<[^>]+>", "", page)).strip()[:160]
+
+
+def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
+    # busybox's own options keep a lookup that cannot succeed to 2 s instead of 15.
+    stdout, _, code = run_in_probe_pod(context.cluster, args.namespace, dict(args.from_labels),
+                                       ["nslookup", "-timeout=2", "-retry=0", args.name])
+    resolved = code == 0 and "Address" in stdout.split("\n\n", 1)[-1]
+    wanted = args.expect == "resolves"
+    who = labels_text(args.from_labels)
+    if resolved == wanted:
+        return "passed", f"from a pod labelled {who}, {args.name} {'resolves' if resolved else 'does not resolve'}", []
+    said = stdout.strip().splitlines()[-1] if stdout.strip() else f"exit code {code}"
+    return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}", [said]
+
+
+def _connection_resources(args: object) -> tuple[str, ...]:
+    """A probe's answer changes with the pods, the Services and whatever topics say
+    decides connections (NetworkPolicies, ...)."""
+    from labrunner.registry import registry
+
+    return ("pods", "services", *registry().connection_resources)
+
+
+KINDS = (
+    CheckKind(model=ProbeHttp, run=probe_http, watches=_connection_resources, observes=True),
+    CheckKind(model=ProbeDns, run=probe_dns, watches=_connection_resources, observes=True),
+)

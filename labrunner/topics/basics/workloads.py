@@ -1,0 +1,125 @@
+"""Workloads: a Deployment or DaemonSet ready, and why not when it is not."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from labrunner.cluster import errors
+from labrunner.cluster.port import ClusterPort
+from labrunner.lab.check_args import CheckArgs
+from labrunner.lab.fields import KubeName
+from labrunner.registry.types import CheckContext, CheckKind, Outcome
+from labrunner.topics.basics.selectors import selector_text
+
+
+class DeploymentReady(CheckArgs):
+    """The Deployment has ``replicas`` ready and available replicas; on failure the
+    check says why (image pull error, crash loop with log lines, pending reason).
+    ``namespace`` may list candidates when installers differ (kube-system or
+    calico-system)."""
+
+    kind: Literal["deployment-ready"]
+    namespace: KubeName | list[KubeName]
+    name: KubeName
+    replicas: int | None = Field(default=None, ge=0)
+    """Ready replicas required; omitted means "as many as the spec asks"."""
+
+
+class DaemonSetReady(CheckArgs):
+    """The DaemonSet runs a ready pod on every node it schedules to."""
+
+    kind: Literal["daemonset-ready"]
+    namespace: KubeName | list[KubeName]
+    name: KubeName
+
+
+def candidates(namespace: str | list[str] | tuple[str, ...]) -> list[str]:
+    return list(namespace) if isinstance(namespace, (list, tuple)) else [namespace]
+
+
+def pod_problems(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None) -> tuple[list[str], bool]:
+    """Why a workload's pods are not ready, and whether they are merely still starting."""
+    pods = cluster.list("pods", namespace, labels=selector_text(selector))
+    problems, starting = [], False
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        status = pod.get("status") or {}
+        if not (pod.get("spec") or {}).get("nodeName") and status.get("phase") == "Pending":
+            reasons = [c.get("message") for c in status.get("conditions") or [] if c.get("type") == "PodScheduled" and c.get("message")]
+            problems.append(f"pod {name} is Pending: {reasons[0] if reasons else 'not scheduled yet'}")
+            continue
+        for container in status.get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason in ("ErrImagePull", "ImagePullBackOff"):
+                problems.append(f"pod {name} cannot pull image {container.get('image')!r} ({reason}): check the image name and tag")
+            elif reason == "CrashLoopBackOff":
+                try:
+                    tail = cluster.logs(name, namespace, container=container.get("name"), tail=5).strip().splitlines()
+                except errors.ClusterError:
+                    tail = []
+                problems.append(f"container {container.get('name')} of pod {name} keeps crashing (CrashLoopBackOff)"
+                                + (": last log lines: " + " | ".join(tail) if tail else ""))
+            elif reason in ("CreateContainerConfigError", "CreateContainerError"):
+                problems.append(f"pod {name}: {waiting.get('message', reason)}")
+            elif reason == "ContainerCreating" or not container.get("ready"):
+                starting = True
+    return problems, starting
+
+
+def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
+    cluster = context.cluster
+    found = None
+    for namespace in candidates(args.namespace):
+        try:
+            found = (namespace, cluster.get("deployments", args.name, namespace))
+            break
+        except errors.NotFound:
+            continue
+    if found is None:
+        return "failed", f"deployment {args.name} does not exist in {' or '.join(candidates(args.namespace))}", []
+    namespace, deployment = found
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    wanted = args.replicas if args.replicas is not None else int(spec.get("replicas", 1))
+    if int(spec.get("replicas", 1)) != wanted:
+        return "failed", f"deployment {args.name} asks for {spec.get('replicas', 1)} replica(s); this step wants {wanted}", []
+    # kubectl rollout status's guard: a status older than the spec describes the previous
+    # version of the Deployment (the learner's edit has not been seen by the controller yet).
+    generation, observed = deployment["metadata"].get("generation"), status.get("observedGeneration")
+    if generation is not None and (observed is None or int(observed) < int(generation)):
+        return "pending", (f"deployment {args.name} was changed and its controller has not caught up yet "
+                           f"(observedGeneration {observed if observed is not None else 'none'} < generation {generation})"), []
+    ready = int(status.get("readyReplicas", 0))
+    if ready >= wanted and int(status.get("updatedReplicas", 0)) >= wanted:
+        return "passed", f"deployment {args.name} has {ready}/{wanted} ready replica(s)", []
+    problems, _ = pod_problems(cluster, namespace, spec.get("selector"))
+    if problems:
+        return "failed", f"deployment {args.name} has {ready}/{wanted} ready replica(s): {problems[0]}", problems[1:]
+    return "pending", f"deployment {args.name} has {ready}/{wanted} ready replica(s); its pods are starting", []
+
+
+def daemonset_ready(args: DaemonSetReady, context: CheckContext) -> Outcome:
+    cluster = context.cluster
+    for namespace in candidates(args.namespace):
+        try:
+            daemon_set = cluster.get("daemonsets", args.name, namespace)
+        except errors.NotFound:
+            continue
+        status = daemon_set.get("status") or {}
+        desired, ready = int(status.get("desiredNumberScheduled", 0)), int(status.get("numberReady", 0))
+        if desired and ready == desired:
+            return "passed", f"daemonset {args.name} in {namespace} is ready on {ready}/{desired} node(s)", []
+        problems, _ = pod_problems(cluster, namespace, (daemon_set.get("spec") or {}).get("selector"))
+        if problems:
+            return "failed", f"daemonset {args.name} is ready on {ready}/{desired} node(s): {problems[0]}", problems[1:]
+        return "pending", f"daemonset {args.name} is ready on {ready}/{desired} node(s)", []
+    return "failed", f"daemonset {args.name} does not exist in {' or '.join(candidates(args.namespace))}", []
+
+
+KINDS = (
+    CheckKind(model=DeploymentReady, run=deployment_ready, watches=("deployments", "pods"), prerequisite=True),
+    CheckKind(model=DaemonSetReady, run=daemonset_ready, watches=("daemonsets", "pods"), prerequisite=True),
+)
