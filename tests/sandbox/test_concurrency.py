@@ -11,37 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from labrunner.sandbox.control import start, stop
 from labrunner.sandbox.files import SandboxFiles
 
 KUBECTL = shutil.which("kubectl")
 
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
-def test_twenty_concurrent_kubectl_clients_lose_nothing(tmp_path: Path) -> None:
-    files = SandboxFiles(tmp_path / "sandbox")
-    start(files)
-    environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(tmp_path)}
+def test_twenty_concurrent_kubectl_clients_lose_nothing(sandbox: SandboxFiles, namespace: str, tmp_path: Path) -> None:
+    environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(tmp_path)}
 
     def kubectl(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=120)
 
-    try:
-        assert kubectl("create", "namespace", "crowd").returncode == 0
+    assert kubectl("create", "namespace", namespace).returncode == 0
 
-        def client(number: int) -> list[int]:
-            codes = []
-            for item in range(5):
-                codes.append(kubectl("create", "configmap", f"c{number}-{item}", "-n", "crowd", f"--from-literal=n={number}").returncode)
-            codes.append(kubectl("delete", "configmap", f"c{number}-0", "-n", "crowd").returncode)
-            return codes
+    def client(number: int) -> list[int]:
+        codes = []
+        for item in range(5):
+            codes.append(kubectl("create", "configmap", f"c{number}-{item}", "-n", namespace, f"--from-literal=n={number}").returncode)
+        codes.append(kubectl("delete", "configmap", f"c{number}-0", "-n", namespace).returncode)
+        return codes
 
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            results = list(pool.map(client, range(20)))
-        assert all(code == 0 for codes in results for code in codes)
-        names = sorted(item["metadata"]["name"] for item in json.loads(kubectl("get", "cm", "-n", "crowd", "-o", "json").stdout)["items"])
-        assert names == sorted(f"c{n}-{i}" for n in range(20) for i in range(1, 5))
-        versions = [int(item["metadata"]["resourceVersion"]) for item in json.loads(kubectl("get", "cm", "-n", "crowd", "-o", "json").stdout)["items"]]
-        assert len(set(versions)) == len(versions)  # every write got its own resourceVersion
-    finally:
-        stop(files)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(client, range(20)))
+    assert all(code == 0 for codes in results for code in codes)
+    names = sorted(item["metadata"]["name"] for item in json.loads(kubectl("get", "cm", "-n", namespace, "-o", "json").stdout)["items"])
+    assert names == sorted(f"c{n}-{i}" for n in range(20) for i in range(1, 5))
+    versions = [int(item["metadata"]["resourceVersion"]) for item in json.loads(kubectl("get", "cm", "-n", namespace, "-o", "json").stdout)["items"]]
+    assert len(set(versions)) == len(versions)  # every write got its own resourceVersion

@@ -7,40 +7,18 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from labrunner.sandbox.control import start, stop
+from labrunner.sandbox.control import stop
 from labrunner.sandbox.files import SandboxFiles
 from tests.conftest import REPO
+from tests.sandbox.conftest import start_scaled
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
 ASSETS = REPO / "assets" / "networkpolicies"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxFiles]:
-    files = SandboxFiles(tmp_path_factory.mktemp("sandbox-state") / "sandbox")
-    start(files)
-    yield files
-    stop(files)
-
-
-@pytest.fixture(scope="module")
-def kubectl(sandbox: SandboxFiles, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    home = tmp_path_factory.mktemp("home")
-
-    def run(*argv: str, check: bool = True, stdin: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(home), **(extra_env or {})}
-        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=60, input=stdin)
-        if check:
-            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
-        return completed
-
-    return run
 
 
 def test_a_new_sandbox_has_the_usual_namespaces_and_two_sandbox_nodes(kubectl) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +117,7 @@ def test_objects_survive_a_restart(sandbox: SandboxFiles, kubectl, tmp_path: Pat
     manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: kept}\nstringData: {password: s3cret}\n")
     kubectl("create", "-f", str(manifest))
     stop(sandbox)
-    start(sandbox)
+    start_scaled(sandbox)  # the shared cluster comes back on a new port; kubectl re-reads the kubeconfig
     secret = json.loads(kubectl("get", "secret", "kept", "-o", "json").stdout)
     assert secret["data"] == {"password": "czNjcmV0"} and "stringData" not in secret
     table = kubectl("get", "secret", "kept").stdout.splitlines()

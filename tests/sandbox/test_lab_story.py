@@ -13,43 +13,24 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
+from labrunner.sandbox.control import stop
 from tests.conftest import REPO
+from tests.sandbox.conftest import Kubectl, kubectl_for, start_sandbox
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
 ASSETS = REPO / "assets" / "networkpolicies"
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
 def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
-    files = SandboxFiles(tmp_path_factory.mktemp("story") / "sandbox")
-    previous = os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE")
-    os.environ["LABRUNNER_SANDBOX_TIME_SCALE"] = "0.05"
-    try:
-        start(files)
-    finally:
-        if previous is None:
-            del os.environ["LABRUNNER_SANDBOX_TIME_SCALE"]
-        else:
-            os.environ["LABRUNNER_SANDBOX_TIME_SCALE"] = previous
-    home = tmp_path_factory.mktemp("home")
-
-    def run(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}
-        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=120, input=stdin)
-        if check:
-            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
-        return completed
-
-    run.environment = {"KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}  # type: ignore[attr-defined]
-    yield run
+    # A cluster of its own: the story installs Calico, which makes every namespace's policies bite.
+    files = start_sandbox(tmp_path_factory.mktemp("story"))
+    yield kubectl_for(files, tmp_path_factory.mktemp("home"), timeout=120)
     stop(files)
 
 

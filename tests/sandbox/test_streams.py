@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from labrunner.sandbox.control import start, stop
 from labrunner.sandbox.files import SandboxFiles
 from tests.conftest import REPO
+from tests.sandbox.conftest import Kubectl, fresh_name
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
@@ -20,94 +18,88 @@ ASSETS = REPO / "assets" / "networkpolicies"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxFiles, Callable[..., subprocess.CompletedProcess[str]]]]:
-    files = SandboxFiles(tmp_path_factory.mktemp("streams") / "sandbox")
-    start(files)
-    home = tmp_path_factory.mktemp("home")
-
-    def kubectl(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}
-        return subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=60, input=stdin)
-
-    assert kubectl("create", "namespace", "networkdemo").returncode == 0
-    assert kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / "mysqlpod.yaml")).returncode == 0
-    assert kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s").returncode == 0
-    yield files, kubectl
-    stop(files)
+def cluster(sandbox: SandboxFiles, kubectl: Kubectl) -> Iterator[tuple[SandboxFiles, Kubectl, str]]:
+    """The lab's MySQL in a namespace of this module's own on the shared cluster."""
+    namespace = fresh_name("streams")
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-n", namespace, "-f", str(ASSETS / "mysqlpod.yaml"))
+    kubectl("rollout", "status", "deployment/mysql", "-n", namespace, "--timeout=60s")
+    yield sandbox, lambda *argv, stdin=None: kubectl(*argv, stdin=stdin, check=False), namespace
+    kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def test_logs_show_what_the_image_prints_at_start(cluster) -> None:  # type: ignore[no-untyped-def]
-    _, kubectl = cluster
-    logs = kubectl("logs", "deployment/mysql", "-n", "networkdemo")
+    _, kubectl, namespace = cluster
+    logs = kubectl("logs", "deployment/mysql", "-n", namespace)
     assert logs.returncode == 0 and "ready for connections" in logs.stdout
-    last = kubectl("logs", "deployment/mysql", "-n", "networkdemo", "--tail=1").stdout.splitlines()
+    last = kubectl("logs", "deployment/mysql", "-n", namespace, "--tail=1").stdout.splitlines()
     assert len(last) == 1 and "ready for connections" in last[0]
-    assert "ready for connections" in kubectl("logs", "deployment/mysql", "-n", "networkdemo", "-c", "mysql").stdout
-    wrong = kubectl("logs", "deployment/mysql", "-n", "networkdemo", "-c", "web")
+    assert "ready for connections" in kubectl("logs", "deployment/mysql", "-n", namespace, "-c", "mysql").stdout
+    wrong = kubectl("logs", "deployment/mysql", "-n", namespace, "-c", "web")
     assert wrong.returncode == 1 and "container web is not valid for pod mysql-" in wrong.stderr
 
 
 def test_logs_follow_streams_until_stopped(cluster) -> None:  # type: ignore[no-untyped-def]
-    _, kubectl = cluster
-    followed = kubectl("logs", "-f", "deployment/mysql", "-n", "networkdemo", "--request-timeout=3s")
+    _, kubectl, namespace = cluster
+    followed = kubectl("logs", "-f", "deployment/mysql", "-n", namespace, "--request-timeout=3s")
     assert "ready for connections" in followed.stdout
 
 
 def test_logs_of_a_container_that_cannot_start(cluster) -> None:  # type: ignore[no-untyped-def]
-    _, kubectl = cluster
-    kubectl("create", "deployment", "typo", "--image=mysqll:8.4", "-n", "networkdemo")
-    kubectl("wait", "--for=jsonpath={.status.phase}=Pending", "pod", "-l", "app=typo", "-n", "networkdemo", "--timeout=10s")
+    _, kubectl, namespace = cluster
+    kubectl("create", "deployment", "typo", "--image=mysqll:8.4", "-n", namespace)
+    kubectl("wait", "--for=jsonpath={.status.phase}=Pending", "pod", "-l", "app=typo", "-n", namespace, "--timeout=10s")
     for _ in range(50):
-        logs = kubectl("logs", "deployment/typo", "-n", "networkdemo")
+        logs = kubectl("logs", "deployment/typo", "-n", namespace)
         if "trying and failing to pull image" in logs.stderr:
             break
     assert 'is waiting to start: trying and failing to pull image' in logs.stderr
 
 
 def test_exec_runs_commands_with_the_pods_environment(cluster) -> None:  # type: ignore[no-untyped-def]
-    _, kubectl = cluster
-    pod = json.loads(kubectl("get", "pods", "-n", "networkdemo", "-l", "app=mysql", "-o", "json").stdout)["items"][0]["metadata"]["name"]
-    assert kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "hostname").stdout == f"{pod}\n"
-    secret = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'echo "$MYSQL_ROOT_PASSWORD"')
+    _, kubectl, namespace = cluster
+    pod = json.loads(kubectl("get", "pods", "-n", namespace, "-l", "app=mysql", "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    assert kubectl("exec", "-n", namespace, "deploy/mysql", "--", "hostname").stdout == f"{pod}\n"
+    secret = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "sh", "-c", 'echo "$MYSQL_ROOT_PASSWORD"')
     assert secret.stdout == "labrunner-demo\n"
-    piped = kubectl("exec", "-i", "-n", "networkdemo", "deploy/mysql", "--", "cat", stdin="line one\nline two\n")
+    piped = kubectl("exec", "-i", "-n", namespace, "deploy/mysql", "--", "cat", stdin="line one\nline two\n")
     assert piped.stdout == "line one\nline two\n"
-    failing = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", "echo out; cat /nope; exit 3")
+    failing = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "sh", "-c", "echo out; cat /nope; exit 3")
     assert (failing.returncode, failing.stdout) == (3, "out\n")
     assert "cat: /nope: No such file or directory" in failing.stderr and "command terminated with exit code 3" in failing.stderr
-    missing = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "nosuch")
+    missing = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "nosuch")
     assert missing.returncode == 1
     assert 'exec: "nosuch": executable file not found in $PATH' in missing.stderr
 
 
 def test_the_python_clients_exec(cluster) -> None:  # type: ignore[no-untyped-def]
-    files, kubectl = cluster
+    files, kubectl, namespace = cluster
     from kubernetes import client, config
     from kubernetes.stream import stream
 
     api = client.CoreV1Api(config.new_client_from_config(config_file=str(files.kubeconfig)))
-    pod = api.list_namespaced_pod("networkdemo", label_selector="app=mysql").items[0].metadata.name
-    output = stream(api.connect_get_namespaced_pod_exec, pod, "networkdemo", command=["cat", "/etc/hostname"],
+    pod = api.list_namespaced_pod(namespace, label_selector="app=mysql").items[0].metadata.name
+    output = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=["cat", "/etc/hostname"],
                     stdout=True, stderr=True, stdin=False, tty=False)
     assert output == f"{pod}\n"
 
 
 def test_step_6_seeds_db1_through_kubectl_exec(cluster) -> None:  # type: ignore[no-untyped-def]
-    _, kubectl = cluster
-    seed = kubectl("exec", "-i", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD"',
+    _, kubectl, namespace = cluster
+    seed = kubectl("exec", "-i", "-n", namespace, "deploy/mysql", "--", "sh", "-c", 'exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD"',
                    stdin=(ASSETS / "db.txt").read_text())
     assert seed.returncode == 0, seed.stderr
-    rows = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c",
+    rows = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "sh", "-c",
                    'mysql -N -B -uroot -p"$MYSQL_ROOT_PASSWORD" -e "SELECT name, city FROM db1.users ORDER BY id"')
     assert rows.stdout.splitlines()[:2] == ["Mara Quill\tLisbon", "Tobias Fenwick\tLeeds"]
     assert len(rows.stdout.splitlines()) == 10
-    wrong = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "mysql", "-uroot", "-pnope", "-e", "SELECT 1")
+    wrong = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "mysql", "-uroot", "-pnope", "-e", "SELECT 1")
     assert wrong.returncode == 1 and "ERROR 1045 (28000): Access denied for user 'root'@'localhost'" in wrong.stderr
     # The data lives as long as the pod: a new pod starts with an empty server, as the lab's manifest implies.
-    kubectl("delete", "pods", "-n", "networkdemo", "-l", "app=mysql")
-    kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s")
+    kubectl("delete", "pods", "-n", namespace, "-l", "app=mysql")
+    kubectl("rollout", "status", "deployment/mysql", "-n", namespace, "--timeout=60s")
     for _ in range(50):
-        fresh = kubectl("exec", "-n", "networkdemo", "deploy/mysql", "--", "sh", "-c", 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" db1')
+        fresh = kubectl("exec", "-n", namespace, "deploy/mysql", "--", "sh", "-c", 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" db1')
         if "Unknown database 'db1'" in fresh.stderr:
             break
     assert "ERROR 1049 (42000): Unknown database 'db1'" in fresh.stderr

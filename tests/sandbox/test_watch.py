@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, config, watch
 
-from labrunner.sandbox.control import start, stop
 from labrunner.sandbox.files import SandboxFiles
 
 
 @pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.CoreV1Api]:
-    files = SandboxFiles(tmp_path_factory.mktemp("watch-state") / "sandbox")
-    start(files)
-    yield client.CoreV1Api(config.new_client_from_config(config_file=str(files.kubeconfig)))
-    stop(files)
+def core(sandbox: SandboxFiles) -> client.CoreV1Api:
+    return client.CoreV1Api(config.new_client_from_config(config_file=str(sandbox.kubeconfig)))
 
 
 def config_map(name: str, **labels: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ scheduler and kubelet, driven by the real kubectl."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -13,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
+from labrunner.sandbox.control import stop
 from tests.conftest import REPO
+from tests.sandbox.conftest import kubectl_for, start_sandbox
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
@@ -23,19 +22,10 @@ ASSETS = REPO / "assets" / "networkpolicies"
 
 
 @pytest.fixture(scope="module")
-def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
-    files = SandboxFiles(tmp_path_factory.mktemp("workloads") / "sandbox")
-    start(files)
-    home = tmp_path_factory.mktemp("home")
-
-    def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "KUBECONFIG": str(files.kubeconfig), "HOME": str(home)}
-        completed = subprocess.run([KUBECTL or "kubectl", *argv], capture_output=True, text=True, env=environment, timeout=90)
-        if check:
-            assert completed.returncode == 0, f"kubectl {' '.join(argv)}: {completed.stderr}"
-        return completed
-
-    yield run
+def fresh_kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """A cluster of its own, for installing Calico: that changes every namespace's traffic."""
+    files = start_sandbox(tmp_path_factory.mktemp("calico"))
+    yield kubectl_for(files, tmp_path_factory.mktemp("home"))
     stop(files)
 
 
@@ -61,75 +51,76 @@ def test_coredns_runs_from_the_start(kubectl) -> None:  # type: ignore[no-untype
     assert labels["kubernetes.io/metadata.name"] == "kube-system"
 
 
-def test_the_labs_first_five_steps(kubectl) -> None:  # type: ignore[no-untyped-def]
-    assert kubectl("create", "namespace", "networkdemo").stdout == "namespace/networkdemo created\n"
-    kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / "mysqlpod.yaml"))
-    assert "successfully rolled out" in kubectl("rollout", "status", "deployment/mysql", "-n", "networkdemo", "--timeout=60s").stdout
-    assert kubectl("expose", "deployment", "mysql", "-n", "networkdemo", "--port", "3306").stdout == "service/mysql exposed\n"
-    kubectl("apply", "-n", "networkdemo", "-f", str(ASSETS / "app.yaml"))
-    kubectl("rollout", "status", "deployment/interpoddemo", "-n", "networkdemo", "--timeout=60s")
-    kubectl("expose", "deployment", "interpoddemo", "-n", "networkdemo", "--port", "80")
+def test_the_labs_first_five_steps(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    assert kubectl("create", "namespace", namespace).stdout == f"namespace/{namespace} created\n"
+    kubectl("apply", "-n", namespace, "-f", str(ASSETS / "mysqlpod.yaml"))
+    assert "successfully rolled out" in kubectl("rollout", "status", "deployment/mysql", "-n", namespace, "--timeout=60s").stdout
+    assert kubectl("expose", "deployment", "mysql", "-n", namespace, "--port", "3306").stdout == "service/mysql exposed\n"
+    kubectl("apply", "-n", namespace, "-f", str(ASSETS / "app.yaml"))
+    kubectl("rollout", "status", "deployment/interpoddemo", "-n", namespace, "--timeout=60s")
+    kubectl("expose", "deployment", "interpoddemo", "-n", namespace, "--port", "80")
 
-    pods = kubectl("get", "pods", "-n", "networkdemo").stdout.splitlines()
+    pods = kubectl("get", "pods", "-n", namespace).stdout.splitlines()
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     rows = [line.split() for line in pods[1:]]
     assert sorted(row[0].rsplit("-", 2)[0] for row in rows) == ["interpoddemo"] * 3 + ["mysql"]
     assert all(row[1:3] == ["1/1", "Running"] for row in rows)
     mysql = next(row[0] for row in rows if row[0].startswith("mysql-"))
-    pod = as_json(kubectl, "get", "pod", mysql, "-n", "networkdemo")
+    pod = as_json(kubectl, "get", "pod", mysql, "-n", namespace)
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
     assert pod["status"]["podIP"].startswith("10.244.") and pod["spec"]["nodeName"].startswith("labrunner-sandbox-")
 
-    services = kubectl("get", "svc", "-n", "networkdemo").stdout.splitlines()
+    services = kubectl("get", "svc", "-n", namespace).stdout.splitlines()
     assert services[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
-    mysql_service = as_json(kubectl, "get", "svc", "mysql", "-n", "networkdemo")
+    mysql_service = as_json(kubectl, "get", "svc", "mysql", "-n", namespace)
     assert mysql_service["spec"]["ports"] == [{"port": 3306, "protocol": "TCP", "targetPort": 3306}]
     assert mysql_service["spec"]["clusterIP"].startswith("10.96.")
-    eventually(lambda: len(as_json(kubectl, "get", "endpoints", "interpoddemo", "-n", "networkdemo")["subsets"][0].get("addresses", [])) == 3)
+    eventually(lambda: len(as_json(kubectl, "get", "endpoints", "interpoddemo", "-n", namespace)["subsets"][0].get("addresses", [])) == 3)
 
-    events = kubectl("get", "events", "-n", "networkdemo").stdout
+    events = kubectl("get", "events", "-n", namespace).stdout
     for reason in ("Scheduled", "Pulled", "Created", "Started", "ScalingReplicaSet", "SuccessfulCreate"):
         assert reason in events, reason
 
 
-def test_node_port_allocated_and_released(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "ports")
-    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", "ports")
-    kubectl("expose", "deployment", "web", "-n", "ports", "--port", "80")
-    kubectl("patch", "svc", "web", "-n", "ports", "-p", '{"spec":{"type":"NodePort"}}')
-    port = as_json(kubectl, "get", "svc", "web", "-n", "ports")["spec"]["ports"][0]
+def test_node_port_allocated_and_released(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", namespace)
+    kubectl("expose", "deployment", "web", "-n", namespace, "--port", "80")
+    kubectl("patch", "svc", "web", "-n", namespace, "-p", '{"spec":{"type":"NodePort"}}')
+    port = as_json(kubectl, "get", "svc", "web", "-n", namespace)["spec"]["ports"][0]
     assert 30000 <= port["nodePort"] <= 32767
-    assert f"80:{port['nodePort']}/TCP" in kubectl("get", "svc", "web", "-n", "ports").stdout
-    kubectl("patch", "svc", "web", "-n", "ports", "-p", '{"spec":{"type":"ClusterIP"}}')
-    assert "nodePort" not in as_json(kubectl, "get", "svc", "web", "-n", "ports")["spec"]["ports"][0]
+    assert f"80:{port['nodePort']}/TCP" in kubectl("get", "svc", "web", "-n", namespace).stdout
+    kubectl("patch", "svc", "web", "-n", namespace, "-p", '{"spec":{"type":"ClusterIP"}}')
+    assert "nodePort" not in as_json(kubectl, "get", "svc", "web", "-n", namespace)["spec"]["ports"][0]
 
 
-def test_an_unknown_image_backs_off_with_the_kubelets_words(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "typos")
-    kubectl("create", "deployment", "db", "--image=mysqll:8.4", "-n", "typos")
-    eventually(lambda: "ImagePullBackOff" in kubectl("get", "pods", "-n", "typos").stdout)
-    described = kubectl("describe", "pods", "-n", "typos").stdout
+def test_an_unknown_image_backs_off_with_the_kubelets_words(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "db", "--image=mysqll:8.4", "-n", namespace)
+    eventually(lambda: "ImagePullBackOff" in kubectl("get", "pods", "-n", namespace).stdout)
+    described = kubectl("describe", "pods", "-n", namespace).stdout
     assert 'Failed to pull image "mysqll:8.4"' in described
     assert "Back-off pulling image" in described
-    rollout = kubectl("rollout", "status", "deployment/db", "-n", "typos", "--timeout=2s", check=False)
+    rollout = kubectl("rollout", "status", "deployment/db", "-n", namespace, "--timeout=2s", check=False)
     assert rollout.returncode != 0
 
 
-def test_scale_set_image_and_garbage_collection(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "scaling")
-    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "-n", "scaling")
-    kubectl("rollout", "status", "deployment/web", "-n", "scaling", "--timeout=60s")
-    assert kubectl("scale", "deployment", "web", "-n", "scaling", "--replicas=1").stdout == "deployment.apps/web scaled\n"
-    eventually(lambda: len(as_json(kubectl, "get", "pods", "-n", "scaling")["items"]) == 1)
-    kubectl("set", "image", "deployment/web", "nginx=nginx:1.28", "-n", "scaling")
-    kubectl("rollout", "status", "deployment/web", "-n", "scaling", "--timeout=60s")
-    replica_sets = as_json(kubectl, "get", "rs", "-n", "scaling")["items"]
+def test_scale_set_image_and_garbage_collection(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    assert kubectl("scale", "deployment", "web", "-n", namespace, "--replicas=1").stdout == "deployment.apps/web scaled\n"
+    eventually(lambda: len(as_json(kubectl, "get", "pods", "-n", namespace)["items"]) == 1)
+    kubectl("set", "image", "deployment/web", "nginx=nginx:1.28", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    replica_sets = as_json(kubectl, "get", "rs", "-n", namespace)["items"]
     assert sorted(rs["spec"]["replicas"] for rs in replica_sets) == [0, 1]
-    kubectl("delete", "deployment", "web", "-n", "scaling")
-    eventually(lambda: not as_json(kubectl, "get", "rs", "-n", "scaling")["items"] and not as_json(kubectl, "get", "pods", "-n", "scaling")["items"])
+    kubectl("delete", "deployment", "web", "-n", namespace)
+    eventually(lambda: not as_json(kubectl, "get", "rs", "-n", namespace)["items"] and not as_json(kubectl, "get", "pods", "-n", namespace)["items"])
 
 
-def test_the_sandbox_calico_daemonset_runs_on_every_node(kubectl) -> None:  # type: ignore[no-untyped-def]
+def test_the_sandbox_calico_daemonset_runs_on_every_node(fresh_kubectl) -> None:  # type: ignore[no-untyped-def]
+    kubectl = fresh_kubectl
     kubectl("apply", "-f", str(ASSETS / "calico-sandbox.yaml"))
     assert "successfully rolled out" in kubectl("rollout", "status", "daemonset/calico-node", "-n", "kube-system", "--timeout=60s").stdout
     pods = as_json(kubectl, "get", "pods", "-n", "kube-system", "-l", "k8s-app=calico-node")["items"]
@@ -137,30 +128,30 @@ def test_the_sandbox_calico_daemonset_runs_on_every_node(kubectl) -> None:  # ty
     kubectl("rollout", "status", "deployment/calico-kube-controllers", "-n", "kube-system", "--timeout=60s")
 
 
-def test_delete_propagation_orphan_and_foreground(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "cascade")
+def test_delete_propagation_orphan_and_foreground(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
     for name in ("kept", "gone"):
-        kubectl("create", "deployment", name, "--image=nginx:1.27", "--replicas=2", "-n", "cascade")
-        kubectl("rollout", "status", f"deployment/{name}", "-n", "cascade", "--timeout=60s")
-    kubectl("delete", "deployment", "kept", "-n", "cascade", "--cascade=orphan")
-    kubectl("delete", "deployment", "gone", "-n", "cascade", "--cascade=foreground")
-    eventually(lambda: not any(p["metadata"]["name"].startswith("gone-") for p in as_json(kubectl, "get", "pods", "-n", "cascade")["items"]))
-    replica_sets = as_json(kubectl, "get", "rs", "-n", "cascade")["items"]
+        kubectl("create", "deployment", name, "--image=nginx:1.27", "--replicas=2", "-n", namespace)
+        kubectl("rollout", "status", f"deployment/{name}", "-n", namespace, "--timeout=60s")
+    kubectl("delete", "deployment", "kept", "-n", namespace, "--cascade=orphan")
+    kubectl("delete", "deployment", "gone", "-n", namespace, "--cascade=foreground")
+    eventually(lambda: not any(p["metadata"]["name"].startswith("gone-") for p in as_json(kubectl, "get", "pods", "-n", namespace)["items"]))
+    replica_sets = as_json(kubectl, "get", "rs", "-n", namespace)["items"]
     assert [rs["metadata"]["name"].rsplit("-", 1)[0] for rs in replica_sets] == ["kept"]
     assert "ownerReferences" not in replica_sets[0]["metadata"]  # orphaned, still running its pods
-    assert len([p for p in as_json(kubectl, "get", "pods", "-n", "cascade")["items"] if p["metadata"]["name"].startswith("kept-")]) == 2
+    assert len([p for p in as_json(kubectl, "get", "pods", "-n", namespace)["items"] if p["metadata"]["name"].startswith("kept-")]) == 2
 
 
-def test_server_side_apply_creates_then_updates(kubectl) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "ssa")
+def test_server_side_apply_creates_then_updates(kubectl, namespace: str) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
     policy = str(ASSETS / "allow-ingress-db.yaml")
-    assert kubectl("apply", "--server-side", "-n", "ssa", "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
-    assert kubectl("apply", "--server-side", "-n", "ssa", "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
-    stored = as_json(kubectl, "get", "netpol", "allow-ingress-db", "-n", "ssa")
+    assert kubectl("apply", "--server-side", "-n", namespace, "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
+    assert kubectl("apply", "--server-side", "-n", namespace, "-f", policy).stdout == "networkpolicy.networking.k8s.io/allow-ingress-db serverside-applied\n"
+    stored = as_json(kubectl, "get", "netpol", "allow-ingress-db", "-n", namespace)
     assert stored["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 3306}]
-    dry = kubectl("apply", "--dry-run=server", "-n", "ssa", "-f", str(ASSETS / "deny-ingress.yaml"))
+    dry = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", str(ASSETS / "deny-ingress.yaml"))
     assert "(server dry run)" in dry.stdout
-    assert "NotFound" in kubectl("get", "netpol", "deny-ingress", "-n", "ssa", check=False).stderr
+    assert "NotFound" in kubectl("get", "netpol", "deny-ingress", "-n", namespace, check=False).stderr
 
 
 def test_kinds_nothing_acts_on_are_stored_and_a_crds_kinds_appear(kubectl) -> None:  # type: ignore[no-untyped-def]
