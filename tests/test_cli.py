@@ -198,12 +198,12 @@ def test_commands_that_change_a_cluster_refuse_a_production_looking_current_cont
 
 
 def test_progress_is_kept_per_lab_instance(capsys: pytest.CaptureFixture[str]) -> None:
-    from labrunner.session.progress import Progress
+    from labrunner.session.progress import Progress, ProgressKey
 
     assert load_lab(REPO / "labs" / "networkpolicies").instance_key == "networkpolicies"
     alice = load_lab(REPO / "labs" / "networkpolicies", {"namespace": "alice-np"})
     assert alice.instance_key == "networkpolicies[namespace=alice-np]"
-    Progress.default().record(alice.instance_key, "labrunner-sandbox", "preflight", "passed", [])
+    Progress.default().record(ProgressKey(alice.instance_key, "labrunner-sandbox"), "preflight", "passed", [])
     code, out, _ = run(capsys, "status", "networkpolicies", "--sandbox", "-p", "namespace=alice-np", "--json")
     assert code == 0 and json.loads(out)["passed"] == 1
     code, out, _ = run(capsys, "status", "networkpolicies", "--sandbox", "--json")

@@ -278,13 +278,14 @@ def status(arguments: argparse.Namespace) -> int:
 
     from labrunner.checks.result import GLYPHS
     from labrunner.cli.labs import _load
-    from labrunner.session.progress import Progress
+    from labrunner.session.progress import Progress, ProgressKey, current_step
 
     lab = _load(arguments.lab, arguments)
     context = context_key(arguments)
     progress = Progress.default()
-    results = progress.results(lab.instance_key, context)
-    current = progress.current_step(lab.instance_key, context, [s.id for s in lab.steps])
+    key = ProgressKey(lab.instance_key, context)
+    results = progress.results(key)
+    current = current_step(progress, key, [s.id for s in lab.steps])
     passed = sum(results.get(s.id) is not None and results[s.id].status == "passed" for s in lab.steps)
     if arguments.json:
         json.dump({"lab": lab.id, "context": context, "current": current, "passed": passed, "steps": [

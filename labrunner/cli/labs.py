@@ -103,23 +103,23 @@ def show(arguments: argparse.Namespace) -> int:
 def hint(arguments: argparse.Namespace) -> int:
     """The lab's hints for a step, led by what the learner's last check of it found."""
     from labrunner.cli.checking import context_key
-    from labrunner.session.progress import Progress
+    from labrunner.session.progress import Progress, ProgressKey, current_step
 
     lab = _load(arguments.lab, arguments)
     if arguments.level is not None and arguments.level < 1:
         raise CliError("--level starts at 1")
-    context = context_key(arguments)
+    key = ProgressKey(lab.instance_key, context_key(arguments))
     progress = Progress.default()
     if arguments.step is None:
-        step = _step(lab, progress.current_step(lab.instance_key, context, [s.id for s in lab.steps]))
+        step = _step(lab, current_step(progress, key, [s.id for s in lab.steps]))
     else:
         step = _step(lab, arguments.step)
-    record = progress.results(lab.instance_key, context).get(step.id)
+    record = progress.results(key).get(step.id)
     unmet = [c for c in record.checks if c["status"] != "passed"] if record and record.status != "passed" else []
     # Progressive: each call reveals one more hint than the learner has seen (the TUI counts the same way).
     explicit = arguments.level is not None
-    level = arguments.level or min(progress.hints_shown(lab.instance_key, context, step.id) + 1, len(step.hints))
-    progress.show_hints(lab.instance_key, context, step.id, level)
+    level = arguments.level or min(progress.hints_shown(key, step.id) + 1, len(step.hints))
+    progress.show_hints(key, step.id, level)
     arguments.level = level
     shown = step.hints[:level]
     if arguments.json:

@@ -1,9 +1,18 @@
-"""Each step's last check result, per lab and cluster context, in the state directory.
+"""Progress as a protocol: what a learner has done in a lab, wherever it is kept.
+
+A :class:`ProgressKey` names one run of a lab: the lab instance (its parameters), the
+cluster context, the learner and the attempt. A :class:`ProgressStore` keeps, per key,
+each step's last result, where the learner is, and how many hints they have seen. The
+local SQLite store (:class:`Progress`) is the first implementation; an exam attempt's
+record and a workshop's in-cluster record are others, and :class:`FanOut` writes to
+several at once (in the manner of kopf's ``MultiProgressStorage``) while reading from
+the first.
 
 SQLite rather than a JSON file: every write is one transaction, so a learner's
 progress survives ``kill -9`` at any moment, and the TUI and a ``labrunner check``
 in another terminal can write at once (WAL, with a busy timeout) without losing
-each other's results.
+each other's results. :meth:`Progress.version` changes whenever anyone has written,
+so a face can follow what another process recorded.
 """
 
 from __future__ import annotations
@@ -12,23 +21,22 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL,
-    status TEXT NOT NULL, checked_at REAL NOT NULL, checks TEXT NOT NULL,
-    PRIMARY KEY (lab, context, step));
-CREATE TABLE IF NOT EXISTS position (
-    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL,
-    PRIMARY KEY (lab, context));
-CREATE TABLE IF NOT EXISTS hints (
-    lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL, shown INTEGER NOT NULL,
-    PRIMARY KEY (lab, context, step));
-"""
+
+@dataclass(frozen=True)
+class ProgressKey:
+    lab: str
+    """The lab instance: ``networkpolicies``, or ``networkpolicies[namespace=alice-np]``."""
+    context: str
+    """The cluster context the lab runs on."""
+    learner: str = ""
+    """Who: empty for the person at this terminal; a workshop learner's name otherwise."""
+    attempt: str = ""
+    """Which attempt: empty for practice; an exam attempt's id otherwise."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,73 @@ class StepRecord:
     checks: tuple[dict[str, Any], ...]
 
 
+class ProgressStore(Protocol):
+    """Where progress is kept. Every method is safe to call from several threads."""
+
+    def record(self, key: ProgressKey, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None: ...
+
+    def results(self, key: ProgressKey) -> dict[str, StepRecord]: ...
+
+    def move_to(self, key: ProgressKey, step: str) -> None:
+        """The learner is now on ``step`` (a jump, or moving on after a pass)."""
+        ...
+
+    def position(self, key: ProgressKey) -> str | None:
+        """Where the learner last moved to, if anywhere."""
+        ...
+
+    def hints_shown(self, key: ProgressKey, step: str) -> int: ...
+
+    def show_hints(self, key: ProgressKey, step: str, shown: int) -> None:
+        """The learner has now seen the first ``shown`` hints of ``step`` (it never goes down)."""
+        ...
+
+    def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
+        """Drop results (all of the key's, position and hints included, or only ``steps``' results)."""
+        ...
+
+    def version(self) -> Hashable:
+        """Changes whenever anything was written, by this process or another."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def current_step(store: ProgressStore, key: ProgressKey, steps: Sequence[str]) -> str:
+    """The step the learner is on: where they last moved to (a passed step too: they
+    went back to redo it), else the first step whose last result is not a pass.
+    When every step has passed, the last one."""
+    moved = store.position(key)
+    if moved in steps:
+        return str(moved)
+    results = store.results(key)
+    return next((step for step in steps if step not in results or results[step].status != "passed"), steps[-1])
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    lab TEXT NOT NULL, context TEXT NOT NULL, learner TEXT NOT NULL DEFAULT '', attempt TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL, status TEXT NOT NULL, checked_at REAL NOT NULL, checks TEXT NOT NULL,
+    PRIMARY KEY (lab, context, learner, attempt, step));
+CREATE TABLE IF NOT EXISTS position (
+    lab TEXT NOT NULL, context TEXT NOT NULL, learner TEXT NOT NULL DEFAULT '', attempt TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL,
+    PRIMARY KEY (lab, context, learner, attempt));
+CREATE TABLE IF NOT EXISTS hints (
+    lab TEXT NOT NULL, context TEXT NOT NULL, learner TEXT NOT NULL DEFAULT '', attempt TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL, shown INTEGER NOT NULL,
+    PRIMARY KEY (lab, context, learner, attempt, step));
+"""
+
+_WHERE = "lab = ? AND context = ? AND learner = ? AND attempt = ?"
+
+
+def _k(key: ProgressKey) -> tuple[str, str, str, str]:
+    return key.lab, key.context, key.learner, key.attempt
+
+
 class Progress:
-    """The progress store; one per state directory. Cheap to open, safe to share."""
+    """The local progress store; one per state directory. Cheap to open, safe to share."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +121,7 @@ class Progress:
         # One connection shared by the TUI's threads (a watch re-checks in the background), serialised by a lock.
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         self._lock = threading.RLock()
+        self._writes = 0
         self._prepare()
 
     def _prepare(self) -> None:
@@ -65,7 +139,30 @@ class Progress:
                     raise
                 time.sleep(0.02)
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._upgrade()
         self._db.executescript(_SCHEMA)
+
+    def _upgrade(self) -> None:
+        """A store written before learners and attempts existed: keep its rows, as the local learner's practice."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+        if not columns or "learner" in columns:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("results", "position", "hints"):
+                self._db.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit the transaction
+                self._db.execute(statement)
+            self._db.execute("INSERT INTO results (lab, context, step, status, checked_at, checks) "
+                             "SELECT lab, context, step, status, checked_at, checks FROM old_results")
+            self._db.execute("INSERT INTO position (lab, context, step) SELECT lab, context, step FROM old_position")
+            self._db.execute("INSERT INTO hints (lab, context, step, shown) SELECT lab, context, step, shown FROM old_hints")
+            for table in ("results", "position", "hints"):
+                self._db.execute(f"DROP TABLE old_{table}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @classmethod
     def default(cls) -> Progress:
@@ -81,50 +178,101 @@ class Progress:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    def record(self, lab: str, context: str, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
-        self._execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                      (lab, context, step, status, time.time(), json.dumps(list(checks), ensure_ascii=False)))
+    def _write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, parameters)
+            self._writes += 1
 
-    def results(self, lab: str, context: str) -> dict[str, StepRecord]:
-        rows = self._execute("SELECT step, status, checked_at, checks FROM results WHERE lab = ? AND context = ?", (lab, context))
+    def version(self) -> Hashable:
+        # data_version changes when another connection (another process) commits; our own
+        # writes do not move it, hence the count beside it.
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0], self._writes
+
+    def record(self, key: ProgressKey, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
+        self._write("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*_k(key), step, status, time.time(), json.dumps(list(checks), ensure_ascii=False)))
+
+    def results(self, key: ProgressKey) -> dict[str, StepRecord]:
+        rows = self._execute(f"SELECT step, status, checked_at, checks FROM results WHERE {_WHERE}", _k(key))
         return {step: StepRecord(step, status, at, tuple(json.loads(checks))) for step, status, at, checks in rows}
 
-    def move_to(self, lab: str, context: str, step: str) -> None:
-        """The learner is now on ``step`` (a jump, or the Session moving on after a pass)."""
-        self._execute("INSERT OR REPLACE INTO position VALUES (?, ?, ?)", (lab, context, step))
+    def move_to(self, key: ProgressKey, step: str) -> None:
+        self._write("INSERT OR REPLACE INTO position VALUES (?, ?, ?, ?, ?)", (*_k(key), step))
 
-    def current_step(self, lab: str, context: str, steps: Sequence[str]) -> str:
-        """The step the learner is on: where they last moved to (a passed step too: they
-        went back to redo it), else the first step whose last result is not a pass.
-        When every step has passed, the last one."""
-        row = self._execute("SELECT step FROM position WHERE lab = ? AND context = ?", (lab, context))
-        if row and row[0][0] in steps:
-            return str(row[0][0])
-        results = self.results(lab, context)
-        return next((step for step in steps if step not in results or results[step].status != "passed"), steps[-1])
+    def position(self, key: ProgressKey) -> str | None:
+        row = self._execute(f"SELECT step FROM position WHERE {_WHERE}", _k(key))
+        return str(row[0][0]) if row else None
 
-    def hints_shown(self, lab: str, context: str, step: str) -> int:
-        row = self._execute("SELECT shown FROM hints WHERE lab = ? AND context = ? AND step = ?", (lab, context, step))
-        row = row[0] if row else None
-        return int(row[0]) if row else 0
+    def current_step(self, key: ProgressKey, steps: Sequence[str]) -> str:
+        return current_step(self, key, steps)
 
-    def show_hints(self, lab: str, context: str, step: str, shown: int) -> None:
-        """The learner has now seen the first ``shown`` hints of ``step`` (it never goes down)."""
-        self._execute("INSERT INTO hints VALUES (?, ?, ?, ?) ON CONFLICT (lab, context, step) "
-                      "DO UPDATE SET shown = max(shown, excluded.shown)", (lab, context, step, shown))
+    def hints_shown(self, key: ProgressKey, step: str) -> int:
+        row = self._execute(f"SELECT shown FROM hints WHERE {_WHERE} AND step = ?", (*_k(key), step))
+        return int(row[0][0]) if row else 0
 
-    def forget(self, lab: str, context: str, steps: Iterable[str] | None = None) -> None:
-        """Drop results (all of the lab's on this context, or only ``steps``'), as after a reset."""
+    def show_hints(self, key: ProgressKey, step: str, shown: int) -> None:
+        self._write("INSERT INTO hints VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lab, context, learner, attempt, step) "
+                    "DO UPDATE SET shown = max(shown, excluded.shown)", (*_k(key), step, shown))
+
+    def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")  # all or nothing: autocommit mode would commit each DELETE
             try:
                 if steps is None:
                     for table in ("results", "position", "hints"):
-                        self._db.execute(f"DELETE FROM {table} WHERE lab = ? AND context = ?", (lab, context))
+                        self._db.execute(f"DELETE FROM {table} WHERE {_WHERE}", _k(key))
                 else:
-                    self._db.executemany("DELETE FROM results WHERE lab = ? AND context = ? AND step = ?",
-                                         [(lab, context, step) for step in steps])
+                    self._db.executemany(f"DELETE FROM results WHERE {_WHERE} AND step = ?",
+                                         [(*_k(key), step) for step in steps])
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._writes += 1
+
+
+class FanOut:
+    """Writes to every store, reads from the first: the local record stays the learner's
+    own while a workshop's or an exam's store receives the same results."""
+
+    def __init__(self, primary: ProgressStore, *others: ProgressStore) -> None:
+        self.stores = (primary, *others)
+        self.primary = primary
+
+    def record(self, key: ProgressKey, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
+        checks = list(checks)
+        for store in self.stores:
+            store.record(key, step, status, checks)
+
+    def results(self, key: ProgressKey) -> dict[str, StepRecord]:
+        return self.primary.results(key)
+
+    def move_to(self, key: ProgressKey, step: str) -> None:
+        for store in self.stores:
+            store.move_to(key, step)
+
+    def position(self, key: ProgressKey) -> str | None:
+        return self.primary.position(key)
+
+    def current_step(self, key: ProgressKey, steps: Sequence[str]) -> str:
+        return current_step(self, key, steps)
+
+    def hints_shown(self, key: ProgressKey, step: str) -> int:
+        return self.primary.hints_shown(key, step)
+
+    def show_hints(self, key: ProgressKey, step: str, shown: int) -> None:
+        for store in self.stores:
+            store.show_hints(key, step, shown)
+
+    def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
+        steps = None if steps is None else list(steps)
+        for store in self.stores:
+            store.forget(key, steps)
+
+    def version(self) -> Hashable:
+        return tuple(store.version() for store in self.stores)
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()

@@ -22,7 +22,8 @@ from labrunner.cluster.port import ClusterPort
 from labrunner.lab.model import Lab, Step
 from labrunner.registry import registry
 from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, solution_commands
-from labrunner.session.progress import Progress
+from labrunner.session.progress import ProgressKey, ProgressStore, current_step
+from labrunner.session.rules import PRACTICE, NotAllowed, Rules
 from labrunner.session.watch import ChangeWatcher, namespaces_of
 
 POLL_SECONDS = 4.0
@@ -45,6 +46,32 @@ class StepOutcome:
     @property
     def unmet(self) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.results if r.status != "passed")
+
+
+    def shown(self) -> StepOutcome:
+        """What a learner may see when feedback is off: that the step was checked, not the verdict."""
+        hidden = tuple(CheckResult(r.id, r.title, "pending", "checked; in this mode the verdict comes at the end", advisory=r.advisory)
+                       for r in self.results)
+        return StepOutcome(self.step, "pending", hidden, self.checked_at)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """Every step checked at once (an exam's final grading)."""
+
+    outcomes: tuple[StepOutcome, ...]
+
+    @property
+    def steps_passed(self) -> int:
+        return sum(outcome.status == "passed" for outcome in self.outcomes)
+
+    @property
+    def checks_passed(self) -> int:
+        return sum(r.status == "passed" for outcome in self.outcomes for r in outcome.results if not r.advisory)
+
+    @property
+    def checks_total(self) -> int:
+        return sum(not r.advisory for outcome in self.outcomes for r in outcome.results)
 
 
 @dataclass(frozen=True)
@@ -71,13 +98,15 @@ class Hints:
 
 
 class Session:
-    def __init__(self, lab: Lab, cluster: ClusterPort, progress: Progress) -> None:
+    def __init__(self, lab: Lab, cluster: ClusterPort, progress: ProgressStore, *, rules: Rules = PRACTICE,
+                 learner: str = "", attempt: str = "") -> None:
         self.lab = lab
         self.cluster = cluster
         self.progress = progress
+        self.rules = rules
         self.context = cluster.info.context or "default"
-        self.key = lab.instance_key
-        """Progress is kept per lab instance (its parameters) and context."""
+        self.key = ProgressKey(lab.instance_key, self.context, learner, attempt)
+        """Progress is kept per lab instance (its parameters), context, learner and attempt."""
         self.kind = cluster_kind(cluster.info)
         self._watcher: ChangeWatcher | None = None
         self._check_lock = threading.Lock()
@@ -90,11 +119,20 @@ class Session:
 
     @property
     def current(self) -> Step:
-        return self.lab.step(self.progress.current_step(self.key, self.context, [s.id for s in self.lab.steps]))
+        return self.lab.step(current_step(self.progress, self.key, [s.id for s in self.lab.steps]))
 
-    def last_results(self) -> dict[str, tuple[str, tuple[dict, ...]]]:  # type: ignore[type-arg]
-        """Every step's last recorded status and check results, by step id."""
-        return {step: (record.status, record.checks) for step, record in self.progress.results(self.key, self.context).items()}
+    def last_results(self) -> dict[str, tuple[str, tuple[dict[str, object], ...]]]:
+        """Every step's last recorded status and check results, by step id (as the rules let
+        the learner see them: without feedback, only that a step was checked)."""
+        records = self.progress.results(self.key).items()
+        if not self.rules.feedback:
+            return {step: ("pending", ()) for step, _ in records}
+        return {step: (record.status, record.checks) for step, record in records}
+
+    def progress_version(self) -> object:
+        """Changes whenever progress was written, here or by another process (a face polls it
+        to follow a ``labrunner solve`` run elsewhere)."""
+        return self.progress.version()
 
     def jump(self, step: Step) -> list[StepOutcome]:
         """Make ``step`` the current one; re-check what the steps before it set up
@@ -106,7 +144,7 @@ class Session:
         """Make ``step`` the current one, at once (a UI calls it on the key press). A check
         already running will not move the learner on afterwards."""
         self._moves += 1
-        self.progress.move_to(self.key, self.context, step.id)
+        self.progress.move_to(self.key, step.id)
 
     def missing_before(self, step: Step) -> list[StepOutcome]:
         """The steps before ``step`` whose prerequisite checks do not pass now."""
@@ -133,11 +171,24 @@ class Session:
             step = step or current
             results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
             outcome = StepOutcome(step, step_status(list(results)), results)
-            self.progress.record(self.key, self.context, step.id, outcome.status, [r.as_json() for r in results])
+            self.progress.record(self.key, step.id, outcome.status, [r.as_json() for r in results])
             unmoved = moves == self._moves  # the learner did not go elsewhere while this ran
-            if outcome.status == "passed" and unmoved and step.id == current.id and step.number + 1 < len(self.lab.steps):
-                self.progress.move_to(self.key, self.context, self.lab.steps[step.number + 1].id)
-            return outcome
+            if (self.rules.auto_advance and outcome.status == "passed" and unmoved and step.id == current.id
+                    and step.number + 1 < len(self.lab.steps)):
+                self.progress.move_to(self.key, self.lab.steps[step.number + 1].id)
+            return outcome if self.rules.feedback else outcome.shown()
+
+    def grade(self) -> Grade:
+        """Check every step now, in order, and record each result: the final grading of an
+        exam (whatever the feedback rule, the grade is the full verdict)."""
+        outcomes = []
+        with self._check_lock:
+            for step in self.lab.steps:
+                results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
+                outcome = StepOutcome(step, step_status(list(results)), results)
+                self.progress.record(self.key, step.id, outcome.status, [r.as_json() for r in results])
+                outcomes.append(outcome)
+        return Grade(tuple(outcomes))
 
     def check_until_passed(self, step: Step, seconds: float = SETTLE_SECONDS,
                            stop: threading.Event | None = None) -> StepOutcome:
@@ -146,7 +197,7 @@ class Session:
         stop = stop or self._closing
         while True:
             outcome = self.check(step)
-            if outcome.status == "passed" or time.monotonic() > deadline or stop.is_set():
+            if outcome.status == "passed" or time.monotonic() > deadline or stop.is_set() or not self.rules.feedback:
                 return outcome
             stop.wait(1.0)
 
@@ -154,22 +205,30 @@ class Session:
 
     def hints(self, step: Step | None = None) -> Hints:
         step = step or self.current
-        shown = self.progress.hints_shown(self.key, self.context, step.id)
+        if not self.rules.hints:
+            return Hints(step, (), 0)
+        shown = self.progress.hints_shown(self.key, step.id)
         return Hints(step, step.hints[:shown], len(step.hints))
 
     def next_hint(self, step: Step | None = None) -> Hints:
         """Reveal one more hint of the step (remembered: the learner sees it again next time)."""
         step = step or self.current
-        shown = min(self.progress.hints_shown(self.key, self.context, step.id) + 1, len(step.hints))
-        self.progress.show_hints(self.key, self.context, step.id, shown)
+        if not self.rules.hints:
+            raise NotAllowed("a hint")
+        shown = min(self.progress.hints_shown(self.key, step.id) + 1, len(step.hints))
+        self.progress.show_hints(self.key, step.id, shown)
         return Hints(step, step.hints[:shown], len(step.hints))
 
     # -- changing the cluster -------------------------------------------------------------
 
     def solution_commands(self, step: Step) -> list[str]:
+        if not self.rules.solve:
+            raise NotAllowed("the solution")
         return solution_commands(self.lab, step, self.kind)
 
     def reset_commands(self, step: Step | None) -> list[str]:
+        if not self.rules.reset:
+            raise NotAllowed("a reset")
         return reset_commands(self.lab, step, self.kind)
 
     def solve(self, step: Step, *, on_action: Callable[[str], None] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:
@@ -187,10 +246,10 @@ class Session:
         if all(a.exit_code == 0 for a in actions):
             self._moves += 1
             if step is None:
-                self.progress.forget(self.key, self.context)
+                self.progress.forget(self.key)
             else:
-                self.progress.forget(self.key, self.context, [step.id])
-                self.progress.move_to(self.key, self.context, step.id)
+                self.progress.forget(self.key, [step.id])
+                self.progress.move_to(self.key, step.id)
         return actions
 
     def _run(self, commands: Sequence[str], on_action: Callable[[str], None] | None) -> list[ActionResult]:
@@ -231,7 +290,7 @@ class Session:
             try:
                 step = self.current
                 checks = [check for check in step.checks if registry().is_polled(check)]
-                record = self.progress.results(self.key, self.context).get(step.id)
+                record = self.progress.results(self.key).get(step.id)
                 if not checks or (record is not None and record.status == "passed"):
                     continue
                 before = {result["id"]: result for result in (record.checks if record else ())}

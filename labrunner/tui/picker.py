@@ -15,6 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from labrunner.lab.model import Lab
+from labrunner.session.progress import ProgressKey
 
 
 class RequirementsChecked(Message):
@@ -52,7 +53,7 @@ class LabPickerScreen(Screen[None]):
         with Horizontal():
             options = []
             for lab in self.labs:
-                passed = sum(r.status == "passed" for r in self.progress.results(lab.instance_key, self.context).values())
+                passed = sum(r.status == "passed" for r in self.progress.results(ProgressKey(lab.instance_key, self.context)).values())
                 options.append(Option(f"{lab.title}\n  ~{lab.minutes} min · {lab.level} · {passed}/{len(lab.steps)} steps done", id=lab.id))
             yield OptionList(*options, id="labs")
             with VerticalScroll(id="about"):
@@ -86,7 +87,7 @@ class LabPickerScreen(Screen[None]):
         for requirement in lab.requirements:
             glyph, said = self.states.get(requirement.id, ("…", "checking"))
             lines.append(f"  {glyph} {requirement.text}" + (f": {said}" if said else ""))
-        done = self.progress.results(lab.instance_key, self.context)
+        done = self.progress.results(ProgressKey(lab.instance_key, self.context))
         if done:
             lines += ["", f"Your progress on {self.context}: {sum(r.status == 'passed' for r in done.values())} of {len(lab.steps)} steps passed."]
         lines += ["", "Enter opens the lab."]

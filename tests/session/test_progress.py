@@ -8,46 +8,47 @@ import sys
 import textwrap
 from pathlib import Path
 
-from labrunner.session.progress import Progress
+from labrunner.session.progress import FanOut, Progress
+from labrunner.session.progress import ProgressKey as K
 
 STEPS = ["preflight", "create-namespace", "deploy-mysql", "expose-mysql"]
 
 
 def test_the_current_step_is_the_first_that_has_not_passed(tmp_path: Path) -> None:
     progress = Progress(tmp_path / "p.sqlite3")
-    assert progress.current_step("lab", "kind-a", STEPS) == "preflight"
-    progress.record("lab", "kind-a", "preflight", "passed", [])
-    progress.record("lab", "kind-a", "create-namespace", "failed", [{"id": "ns", "status": "failed"}])
-    assert progress.current_step("lab", "kind-a", STEPS) == "create-namespace"
-    progress.record("lab", "kind-a", "create-namespace", "passed", [])
-    assert progress.current_step("lab", "kind-a", STEPS) == "deploy-mysql"
+    assert progress.current_step(K("lab", "kind-a"), STEPS) == "preflight"
+    progress.record(K("lab", "kind-a"), "preflight", "passed", [])
+    progress.record(K("lab", "kind-a"), "create-namespace", "failed", [{"id": "ns", "status": "failed"}])
+    assert progress.current_step(K("lab", "kind-a"), STEPS) == "create-namespace"
+    progress.record(K("lab", "kind-a"), "create-namespace", "passed", [])
+    assert progress.current_step(K("lab", "kind-a"), STEPS) == "deploy-mysql"
     for step in STEPS:
-        progress.record("lab", "kind-a", step, "passed", [])
-    assert progress.current_step("lab", "kind-a", STEPS) == "expose-mysql"
+        progress.record(K("lab", "kind-a"), step, "passed", [])
+    assert progress.current_step(K("lab", "kind-a"), STEPS) == "expose-mysql"
 
 
 def test_a_jump_holds_even_to_a_step_that_passed_until_the_learner_moves(tmp_path: Path) -> None:
     progress = Progress(tmp_path / "p.sqlite3")
-    progress.move_to("lab", "ctx", "expose-mysql")
-    assert progress.current_step("lab", "ctx", STEPS) == "expose-mysql"
-    progress.record("lab", "ctx", "preflight", "passed", [])
-    progress.move_to("lab", "ctx", "preflight")  # back, to redo a step that passed
-    assert progress.current_step("lab", "ctx", STEPS) == "preflight"
-    progress.forget("lab", "ctx")
-    assert progress.current_step("lab", "ctx", STEPS) == "preflight"
-    progress.record("lab", "ctx", "preflight", "passed", [])
-    assert progress.current_step("lab", "ctx", STEPS) == "create-namespace"
+    progress.move_to(K("lab", "ctx"), "expose-mysql")
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "expose-mysql"
+    progress.record(K("lab", "ctx"), "preflight", "passed", [])
+    progress.move_to(K("lab", "ctx"), "preflight")  # back, to redo a step that passed
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "preflight"
+    progress.forget(K("lab", "ctx"))
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "preflight"
+    progress.record(K("lab", "ctx"), "preflight", "passed", [])
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "create-namespace"
 
 
 def test_progress_is_kept_apart_per_lab_and_context_and_can_be_forgotten(tmp_path: Path) -> None:
     progress = Progress(tmp_path / "p.sqlite3")
-    progress.record("lab", "kind-a", "preflight", "passed", [{"id": "x", "status": "passed", "message": "ok"}])
-    assert progress.results("lab", "kind-b") == {}
-    assert progress.results("other", "kind-a") == {}
+    progress.record(K("lab", "kind-a"), "preflight", "passed", [{"id": "x", "status": "passed", "message": "ok"}])
+    assert progress.results(K("lab", "kind-b")) == {}
+    assert progress.results(K("other", "kind-a")) == {}
     again = Progress(tmp_path / "p.sqlite3")
-    assert again.results("lab", "kind-a")["preflight"].checks[0]["message"] == "ok"
-    progress.forget("lab", "kind-a", ["preflight"])
-    assert again.results("lab", "kind-a") == {}
+    assert again.results(K("lab", "kind-a"))["preflight"].checks[0]["message"] == "ok"
+    progress.forget(K("lab", "kind-a"), ["preflight"])
+    assert again.results(K("lab", "kind-a")) == {}
 
 
 def test_a_writer_killed_mid_stream_loses_nothing_it_committed(tmp_path: Path) -> None:
@@ -55,17 +56,17 @@ def test_a_writer_killed_mid_stream_loses_nothing_it_committed(tmp_path: Path) -
     writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import itertools, sys
         from pathlib import Path
-        from labrunner.session.progress import Progress
+        from labrunner.session.progress import Progress, ProgressKey as K
         progress = Progress(Path({str(path)!r}))
         for n in itertools.count():
-            progress.record("lab", "ctx", f"step-{{n}}", "passed", [{{"id": "c", "status": "passed", "message": "x" * 2000}}])
+            progress.record(K("lab", "ctx"), f"step-{{n}}", "passed", [{{"id": "c", "status": "passed", "message": "x" * 2000}}])
             print(n, flush=True)
         """)], stdout=subprocess.PIPE, text=True)
     assert writer.stdout is not None
     reported = [int(writer.stdout.readline()) for _ in range(200)]
     writer.send_signal(signal.SIGKILL)
     writer.wait()
-    results = Progress(path).results("lab", "ctx")
+    results = Progress(path).results(K("lab", "ctx"))
     assert {f"step-{n}" for n in reported} <= set(results)
     assert all(record.checks[0]["message"] == "x" * 2000 for record in results.values())
 
@@ -76,10 +77,10 @@ def test_writers_opening_a_fresh_store_at_once_keep_every_result(tmp_path: Path)
     script = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from labrunner.session.progress import Progress
+        from labrunner.session.progress import Progress, ProgressKey as K
         progress = Progress(Path(sys.argv[1]))
         for n in range(60):
-            progress.record("lab", sys.argv[2], f"step-{n}", "passed", [])
+            progress.record(K("lab", sys.argv[2]), f"step-{n}", "passed", [])
         """)
     contexts = ("tui", "cli", "grader", "ci", "exam", "workshop")
     writers = [subprocess.Popen([sys.executable, "-c", script, str(path), context], stderr=subprocess.PIPE, text=True)
@@ -87,4 +88,73 @@ def test_writers_opening_a_fresh_store_at_once_keep_every_result(tmp_path: Path)
     failures = [writer.communicate(timeout=120)[1] for writer in writers]
     assert [writer.returncode for writer in writers] == [0] * len(contexts), failures
     progress = Progress(path)
-    assert [len(progress.results("lab", context)) for context in contexts] == [60] * len(contexts)
+    assert [len(progress.results(K("lab", context))) for context in contexts] == [60] * len(contexts)
+
+
+def test_learners_and_attempts_keep_progress_of_their_own(tmp_path: Path) -> None:
+    progress = Progress(tmp_path / "p.sqlite3")
+    alice, bob, exam = K("lab", "ctx", learner="alice"), K("lab", "ctx", learner="bob"), K("lab", "ctx", attempt="exam-1")
+    progress.record(alice, "preflight", "passed", [])
+    progress.move_to(bob, "deploy-mysql")
+    progress.show_hints(exam, "preflight", 2)
+    assert set(progress.results(alice)) == {"preflight"} and progress.results(bob) == {} == progress.results(K("lab", "ctx"))
+    assert progress.current_step(alice, STEPS) == "create-namespace" and progress.current_step(bob, STEPS) == "deploy-mysql"
+    assert progress.hints_shown(exam, "preflight") == 2 and progress.hints_shown(alice, "preflight") == 0
+    progress.forget(alice)
+    assert progress.results(alice) == {} and progress.current_step(bob, STEPS) == "deploy-mysql"
+
+
+def test_the_version_moves_when_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    progress = Progress(path)
+    before = progress.version()
+    assert progress.version() == before  # reading changes nothing
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from labrunner.session.progress import Progress, ProgressKey; "
+                    "Progress(Path(sys.argv[1])).record(ProgressKey('lab', 'ctx'), 'preflight', 'passed', [])", str(path)],
+                   check=True)
+    after = progress.version()
+    assert after != before and set(progress.results(K("lab", "ctx"))) == {"preflight"}
+    progress.move_to(K("lab", "ctx"), "deploy-mysql")  # our own writes move it too
+    assert progress.version() != after
+
+
+def test_a_store_from_before_learners_existed_is_kept_as_the_local_practice(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "p.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE results (lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,
+                              checked_at REAL NOT NULL, checks TEXT NOT NULL, PRIMARY KEY (lab, context, step));
+        CREATE TABLE position (lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL, PRIMARY KEY (lab, context));
+        CREATE TABLE hints (lab TEXT NOT NULL, context TEXT NOT NULL, step TEXT NOT NULL, shown INTEGER NOT NULL,
+                            PRIMARY KEY (lab, context, step));
+        INSERT INTO results VALUES ('lab', 'ctx', 'preflight', 'passed', 1.0, '[]');
+        INSERT INTO position VALUES ('lab', 'ctx', 'deploy-mysql');
+        INSERT INTO hints VALUES ('lab', 'ctx', 'preflight', 3);
+        """)
+    old.commit()
+    old.close()
+    progress = Progress(path)
+    assert progress.results(K("lab", "ctx"))["preflight"].status == "passed"
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "deploy-mysql"
+    assert progress.hints_shown(K("lab", "ctx"), "preflight") == 3
+    progress.record(K("lab", "ctx", learner="alice"), "preflight", "failed", [])  # the new columns work
+    assert progress.results(K("lab", "ctx"))["preflight"].status == "passed"
+
+
+def test_fan_out_writes_everywhere_and_reads_the_first(tmp_path: Path) -> None:
+    local, room = Progress(tmp_path / "local.sqlite3"), Progress(tmp_path / "room.sqlite3")
+    both = FanOut(local, room)
+    key = K("lab", "ctx", learner="alice")
+    both.record(key, "preflight", "passed", [{"id": "c", "status": "passed"}])
+    both.move_to(key, "deploy-mysql")
+    both.show_hints(key, "deploy-mysql", 1)
+    for store in (local, room):
+        assert store.results(key)["preflight"].checks == ({"id": "c", "status": "passed"},)
+        assert store.position(key) == "deploy-mysql" and store.hints_shown(key, "deploy-mysql") == 1
+    room.record(key, "create-namespace", "passed", [])  # only the room has it: reads come from the local store
+    assert set(both.results(key)) == {"preflight"}
+    both.forget(key, ["preflight"])
+    assert local.results(key) == {} and set(room.results(key)) == {"create-namespace"}

@@ -109,7 +109,7 @@ def test_the_whole_lab_reset_deletes_its_namespace_and_forgets_progress(cluster:
 
 def test_a_failing_reset_keeps_progress_and_says_which_command(cluster: KubeCluster, tmp_path: Path) -> None:
     session = session_for(cluster, tmp_path, "nothere")
-    session.progress.record(session.key, session.context, "nodeport", "passed", [])
+    session.progress.record(session.key, "nodeport", "passed", [])
     actions = session.reset(session.lab.step("nodeport"))
     assert actions[-1].exit_code != 0 and "kubectl patch service interpoddemo" in actions[-1].command
     assert "not found" in actions[-1].output

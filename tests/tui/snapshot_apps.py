@@ -13,7 +13,7 @@ from textual.app import App
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterInfo
 from labrunner.lab.loader import load_lab
-from labrunner.session.progress import Progress
+from labrunner.session.progress import Progress, ProgressKey
 from labrunner.session.session import Session
 from labrunner.tui.app import LabrunnerApp
 from labrunner.tui.workspace import WorkspaceScreen
@@ -63,8 +63,8 @@ class WorkspaceApp(App[None]):
         super().__init__()
         lab = load_lab(REPO / "labs" / "networkpolicies")
         progress = Progress(state / "progress.sqlite3")
-        progress.record(lab.id, "labrunner-sandbox", "preflight", "passed", [])
-        progress.move_to(lab.id, "labrunner-sandbox", "create-namespace")
+        progress.record(ProgressKey(lab.id, "labrunner-sandbox"), "preflight", "passed", [])
+        progress.move_to(ProgressKey(lab.id, "labrunner-sandbox"), "create-namespace")
         self.session = Session(lab, RecordedCluster(), progress)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
