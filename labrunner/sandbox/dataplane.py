@@ -61,14 +61,10 @@ class ConnectionFilter(Protocol):
 
 
 def connection_filters() -> tuple[ConnectionFilter, ...]:
-    """The hooks the topics provide.
+    """The hooks the topics provide (each topic's ``dataplane``, a ``module:name``)."""
+    from labrunner.registry import registry, resolve
 
-    For now it names the one topic with a hook; it becomes a query of
-    ``labrunner.registry`` (each topic's ``dataplane``), with no change to its callers.
-    """
-    from labrunner.topics.networkpolicy.dataplane import POLICY_FILTER
-
-    return (POLICY_FILTER,)
+    return tuple(resolve(path) for path in registry().dataplanes)
 
 
 def decide(filters: Iterable[ConnectionFilter], attempt: Attempt, objects: ClusterObjects) -> Verdict:
