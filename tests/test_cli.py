@@ -208,3 +208,28 @@ def test_progress_is_kept_per_lab_instance(capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and json.loads(out)["passed"] == 1
     code, out, _ = run(capsys, "status", "networkpolicies", "--sandbox", "--json")
     assert code == 0 and json.loads(out)["passed"] == 0
+
+
+def test_check_json_without_a_usable_kubeconfig_still_prints_the_document(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A grader reads stdout: with no kubeconfig, or one pointing at a closed port, it still gets
+    the usual document, every check an error with the reason, and exit 2."""
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    closed = tmp_path / "closed.kubeconfig"
+    closed.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:{port}", insecure-skip-tls-verify: true}}}}]
+users: [{{name: u, user: {{token: x}}}}]
+contexts: [{{name: closed, context: {{cluster: c, user: u}}}}]
+current-context: closed
+""")
+    for kubeconfig, said in ((tmp_path / "nonexistent", "no kubeconfig found"), (closed, "was refused")):
+        code, out, err = run(capsys, "check", "networkpolicies", "1", "--json", "--kubeconfig", str(kubeconfig))
+        document = json.loads(out)
+        assert code == 2 and document["status"] == "error" and document["step"] == "create-namespace"
+        assert document["checks"] and all(c["status"] == "error" and said in c["message"] for c in document["checks"])
+    code, out, err = run(capsys, "check", "networkpolicies", "99", "--json", "--kubeconfig", str(tmp_path / "nonexistent"))
+    assert code == 2 and out == "" and "has no step '99'" in err  # a wrong step is a usage error, not a document

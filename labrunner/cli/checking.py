@@ -153,7 +153,17 @@ def _step(lab: Any, key: str) -> Any:
 def check(arguments: argparse.Namespace) -> int:
     from labrunner.checks.result import GLYPHS
 
-    session = open_session(arguments)
+    from labrunner.cli.labs import _load
+
+    lab = _load(arguments.lab, arguments)  # a wrong lab or step is a usage error, said before any cluster
+    wanted = _step(lab, arguments.step) if arguments.step is not None else None
+    try:
+        session = open_session(arguments)
+    except CliError as failure:
+        if not arguments.json:
+            raise
+        _could_not_check(arguments, lab, wanted, failure)  # a grader always gets a document to read
+        return ExitCode.FAILED_TO_CHECK
     lab = session.lab
     outcome = session.check(_step(lab, arguments.step) if arguments.step is not None else None)
     step, status, results = outcome.step, outcome.status, outcome.results
@@ -174,6 +184,24 @@ def check(arguments: argparse.Namespace) -> int:
         if status == "passed" and step.number + 1 < len(lab.steps) and session.current.number == step.number + 1:
             print(f"\nnext: step {step.number + 1}, {lab.steps[step.number + 1].title} (labrunner show {lab.id} {step.number + 1})")
     return {"passed": ExitCode.OK, "failed": ExitCode.FAILED, "pending": ExitCode.FAILED}.get(status, ExitCode.FAILED_TO_CHECK)
+
+
+def _could_not_check(arguments: argparse.Namespace, lab: Any, step: Any, failure: CliError) -> None:
+    """The usual ``check --json`` document when no cluster could be had: every check an
+    error with the reason, then the one-line diagnostic on stderr as usual."""
+    from labrunner.cli.diagnostics import error
+
+    if step is None:
+        from labrunner.session.progress import Progress, ProgressKey, current_step
+
+        step = lab.step(current_step(Progress.default(), ProgressKey(lab.instance_key, context_key(arguments)),
+                                     [s.id for s in lab.steps]))
+    hint = failure.hint or None
+    checks = [{"id": check.id, "title": check.says, "status": "error", "message": failure.message,
+               "details": [hint] if hint else [], "hint": hint} for check in step.checks]
+    json.dump({"lab": lab.id, "step": step.id, "status": "error", "checks": checks}, sys.stdout, indent=2, ensure_ascii=False)
+    print()
+    error(failure.message, hint)
 
 
 def selftest(arguments: argparse.Namespace) -> int:

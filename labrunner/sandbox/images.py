@@ -2,8 +2,8 @@
 
 A known image's container starts and becomes ready; any other image fails the
 way a real pull does (ErrImagePull, then ImagePullBackOff, with the kubelet's
-event text). Workload behaviour inside containers (mysql speaking SQL, the PHP
-page, busybox's applets) is the sandbox's next part; here they only run.
+event text). What runs inside a container (mysql speaking SQL, the PHP page,
+busybox's applets) lives in ``processes.py``, ``mysql.py``, ``webapps.py`` and ``applets.py``.
 """
 
 from __future__ import annotations

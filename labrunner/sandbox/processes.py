@@ -3,8 +3,8 @@
 A small, honest command set: a POSIX-ish ``sh -c`` with ``;``, ``&&`` and ``||``
 over a handful of applets every image has (echo, cat, env, hostname, ls, ...),
 each with the exit codes and error texts the real tools print. What a container
-does not have fails as the container runtime reports it. The mysql client, the
-PHP page and busybox's network applets arrive with the sandbox's workloads.
+does not have fails as the container runtime reports it. The mysql client lives in
+``mysql.py``, busybox's network applets in ``applets.py``.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
     if program == "sh":
         if len(argv) >= 3 and argv[1] == "-c":
             return _shell(argv[2], stdin, container)
-        return Result(stderr=b"sh: interactive shells arrive with the sandbox's next part; use: sh -c 'COMMANDS'\n", exit_code=2)
+        # Without -c, sh reads its script from stdin (``echo ls | kubectl exec -i POD -- sh``); with
+        # nothing on stdin it has nothing to run and exits 0, as a real shell at end of input does.
+        return _shell((stdin or b"").decode(errors="replace"), b"", container)
     return _applet(program, argv[1:], stdin, container)
 
 

@@ -1,4 +1,4 @@
-"""The running lab: progress, the current step, and (to come) watch and the TUI's session.
+"""The running lab: the Session (check, jump, hints, solve, reset, watch, grade), its Rules and progress.
 
 Core: imports neither Textual nor the kubernetes client.
 """

@@ -40,3 +40,10 @@ def test_a_program_the_image_lacks_is_the_runtimes_error(box: Container) -> None
     with pytest.raises(NotFoundInPath):
         run(["curl", "http://web"], b"", box)
     assert run(["cat", "/nope"], b"", box).stderr == b"cat: /nope: No such file or directory\n"
+
+
+def test_sh_without_c_reads_its_script_from_stdin(box: Container) -> None:
+    """``echo ... | kubectl exec -i POD -- sh``: a real sh runs what stdin says; with nothing on stdin it exits 0."""
+    result = run(["sh"], b"echo $GREETING; exit 3\n", box)
+    assert (result.stdout, result.exit_code) == (b"hello\n", 3)
+    assert run(["sh"], b"", box).exit_code == 0
