@@ -34,6 +34,11 @@ def _parameter(text: str) -> tuple[str, str]:
     return name, value
 
 
+def proof_flag(proof_id: str) -> str:
+    """The attribute ``doctor --prove-<id>`` sets."""
+    return "prove_" + proof_id.replace("-", "_")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labrunner",
@@ -88,9 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("schema", "print the JSON Schema of lab.yaml (for editors)", _lazy("labrunner.cli.labs", "schema"))
 
-    from labrunner.topics.networkpolicy.cli import add_commands as add_netpol_commands
+    from labrunner.registry import registry, resolve
 
-    add_netpol_commands(commands, _lazy)
+    for add_topic_commands in registry().commands:
+        resolve(add_topic_commands)(commands, _lazy)
 
     from labrunner.cli.checking import add_commands as add_check_commands
 
@@ -102,11 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
-    doctor.add_argument("--prove-policy", action="store_true",
-                        help="also prove NetworkPolicies are enforced: in a throwaway namespace, a deny-all policy must stop busybox reaching nginx")
-    doctor.add_argument("--kubeconfig", type=Path, help="with --prove-policy: use this kubeconfig file")
-    doctor.add_argument("--context", help="with --prove-policy: use this kubeconfig context")
-    doctor.add_argument("--sandbox", action="store_true", help="with --prove-policy: use the built-in sandbox")
+    for proof in registry().proofs:
+        doctor.add_argument(f"--prove-{proof.id}", dest=proof_flag(proof.id), action="store_true", help=f"also {proof.help}")
+    doctor.add_argument("--kubeconfig", type=Path, help="with --prove-*: use this kubeconfig file")
+    doctor.add_argument("--context", help="with --prove-*: use this kubeconfig context")
+    doctor.add_argument("--sandbox", action="store_true", help="with --prove-*: use the built-in sandbox")
     return parser
 
 

@@ -81,40 +81,17 @@ def cluster_flags(command: argparse.ArgumentParser, *, writes: bool = False) -> 
 
 def open_cluster(arguments: argparse.Namespace) -> Any:
     """The cluster the flags name; the sandbox when asked for, or when there is no kubeconfig at all.
-    A cluster that cannot be reached is a one-line CliError (exit 2), never a traceback."""
+    A cluster that cannot be had is a one-line CliError (exit 2), never a traceback."""
     from labrunner.cluster import errors
+    from labrunner.cluster.opening import open_cluster as opening
 
     try:
-        return _open_cluster(arguments)
+        opened = opening(arguments.kubeconfig, arguments.context, sandbox=arguments.sandbox)
     except errors.ClusterError as failure:
         raise CliError(failure.message, ExitCode.FAILED_TO_CHECK, hint=failure.hint or None) from None
-
-
-def _open_cluster(arguments: argparse.Namespace) -> Any:
-    from labrunner.cluster import errors
-    from labrunner.cluster.kube import connect
-
-    def sandbox() -> Any:
-        from labrunner.sandbox.control import SandboxError, start
-        from labrunner.sandbox.files import SandboxFiles
-
-        files = SandboxFiles.default()
-        try:
-            _, started = start(files)
-        except SandboxError as failure:
-            raise CliError(str(failure), ExitCode.FAILED_TO_CHECK) from None
-        if started:
-            print(f"labrunner: started the sandbox (export KUBECONFIG={files.kubeconfig} to use it yourself)", file=sys.stderr)
-        return connect(files.kubeconfig)
-
-    if arguments.sandbox:
-        return sandbox()
-    try:
-        return connect(arguments.kubeconfig, arguments.context)
-    except errors.NoKubeconfig:
-        if arguments.kubeconfig or arguments.context:
-            raise
-        return sandbox()
+    if opened.started_sandbox:
+        print(f"labrunner: started the sandbox (export KUBECONFIG={opened.sandbox_kubeconfig} to use it yourself)", file=sys.stderr)
+    return opened.cluster
 
 
 def open_session(arguments: argparse.Namespace, progress: Any = None) -> Any:
@@ -205,41 +182,30 @@ def _could_not_check(arguments: argparse.Namespace, lab: Any, step: Any, failure
 
 
 def selftest(arguments: argparse.Namespace) -> int:
-    from labrunner.checks.result import step_status
-    from labrunner.checks.runner import run_step
-
     import tempfile
 
     from labrunner.session.progress import Progress
+    from labrunner.session.selftest import selftest as prove
 
     # Its own progress: proving a lab must not mark every step passed in the learner's record.
-    scratch = tempfile.TemporaryDirectory(prefix="labrunner-selftest-")
-    session = open_session(arguments, Progress(Path(scratch.name) / "progress.sqlite3"))
-    lab = session.lab
-    rows, violations = [], 0
-    for step in lab.steps:
-        before = step_status(run_step(step, session.cluster, lab.placeholder_values))
-        solved = session.solve(step)
-        failed_action = solved.failed_action
-        results = solved.outcome.results if solved.outcome else ()
-        after = solved.outcome.status if solved.outcome else "error"
-        # An observation step (nothing to change) may pass before; every other step must not.
-        ok = after == "passed" and (before != "passed" or step.number == 0 or _observes(step)) and failed_action is None
-        violations += not ok
-        problem = "" if ok else (f"solution failed: {failed_action.command}: {failed_action.output[-200:]}" if failed_action
-                                 else next((f"{r.title}: {r.message}" for r in results if r.status != "passed" and not r.advisory), "passes before its solution"))
-        rows.append({"step": step.number, "id": step.id, "before": before, "after": after, "ok": ok, "problem": problem})
-        if not arguments.json:
-            print(f"{'ok ' if ok else 'BAD'} {step.number:>2} {step.id:<28} before: {before:<8} after: {after}" + (f"  {problem}" if problem else ""), flush=True)
+    with tempfile.TemporaryDirectory(prefix="labrunner-selftest-") as scratch:
+        progress = Progress(Path(scratch) / "progress.sqlite3")
+        session = open_session(arguments, progress)
+        rows = []
+        try:
+            for row in prove(session):
+                rows.append(row)
+                if not arguments.json:
+                    print(f"{'ok ' if row.ok else 'BAD'} {row.step:>2} {row.id:<28} before: {row.before:<8} after: {row.after}"
+                          + (f"  {row.problem}" if row.problem else ""), flush=True)
+        finally:
+            session.close()
+            progress.close()
+    violations = sum(not row.ok for row in rows)
     if arguments.json:
-        json.dump({"lab": lab.id, "violations": violations, "steps": rows}, sys.stdout, indent=2)
+        json.dump({"lab": session.lab.id, "violations": violations, "steps": [row.as_json() for row in rows]}, sys.stdout, indent=2)
         print()
     return ExitCode.OK if violations == 0 else ExitCode.FAILED
-
-
-def _observes(step: Any) -> bool:
-    """A step whose checks only observe (probes), so they may pass before it."""
-    return all(check.kind in ("probe-http", "probe-dns", "cluster-reachable", "nodes-ready", "command-available") for check in step.checks)
 
 
 def solve(arguments: argparse.Namespace) -> int:

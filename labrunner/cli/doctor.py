@@ -85,39 +85,42 @@ def gather() -> dict[str, Any]:
 
 
 def doctor(arguments: argparse.Namespace) -> int:
+    from labrunner.cli import proof_flag
+    from labrunner.registry import registry
+
     report = gather()
-    if arguments.prove_policy:
-        report["network_policy"] = _prove(arguments)
+    asked = [proof for proof in registry().proofs if getattr(arguments, proof_flag(proof.id), False)]
+    for proof in asked:
+        report[proof.report_key] = _prove(arguments, proof)
     if arguments.json:
         json.dump(report, sys.stdout, indent=2)
         print()
     else:
-        print("\n".join(_text(report)))
-    proof = report.get("network_policy")
-    return ExitCode.OK if proof is None or proof["proof"]["status"] == "passed" else ExitCode.FAILED
+        print("\n".join(_text(report, asked)))
+    held = all(report[proof.report_key][proof.stages[-1].name]["status"] == "passed" for proof in asked)
+    return ExitCode.OK if held else ExitCode.FAILED
 
 
-def _prove(arguments: argparse.Namespace) -> dict[str, Any]:
-    """What the cluster's network plugin is, then the proof that it enforces policies."""
+def _prove(arguments: argparse.Namespace, proof: Any) -> dict[str, Any]:
+    """Each stage of the proof in turn, on the cluster the flags name; a stage the cluster
+    refuses is an error in the report, and the stages after it still run (each says why)."""
     from labrunner.cli.checking import open_cluster
-    from labrunner.registry import CheckContext
-    from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
-    from labrunner.topics.networkpolicy.proof import prove_policy_enforcement
     from labrunner.cluster.errors import ClusterError
+    from labrunner.registry import resolve
 
     cluster = open_cluster(arguments)
     result: dict[str, Any] = {"context": cluster.info.context}
-    for name, run in (("plugin", lambda: cni_enforces_policy(CniEnforcesPolicy(kind="cni-enforces-policy", says="-"), CheckContext(cluster))), ("proof", lambda: prove_policy_enforcement(cluster))):
-        print(f"labrunner: {'looking for the network plugin' if name == 'plugin' else 'proving it (about half a minute)'}…", file=sys.stderr)
+    for stage in proof.stages:
+        print(f"labrunner: {stage.doing}…", file=sys.stderr)
         try:
-            status, message, details = run()
+            status, message, details = resolve(stage.run)(cluster)
         except ClusterError as failure:
             status, message, details = "error", failure.message, [failure.hint] if failure.hint else []
-        result[name] = {"status": status, "message": message, "details": details}
+        result[stage.name] = {"status": status, "message": message, "details": details}
     return result
 
 
-def _text(report: dict[str, Any]) -> list[str]:
+def _text(report: dict[str, Any], proofs: list[Any]) -> list[str]:
     lines = [f"labrunner {report['labrunner']}", f"  python      {report['python']}", f"  platform    {report['platform']}"]
     lines.append("  packages    " + ", ".join(f"{name} {version or 'MISSING'}" for name, version in report["packages"].items()))
     lines += ["", "Paths"]
@@ -162,10 +165,10 @@ def _text(report: dict[str, Any]) -> list[str]:
             lines.append(f"  {name:<11} {value}")
     if report["terminal"].get("TMUX"):
         lines.append("  tmux drops copied text unless configured: tmux set -s set-clipboard on")
-    if "network_policy" in report:
-        proof = report["network_policy"]
-        lines += ["", f"NetworkPolicy enforcement on {proof['context']}"]
-        for name in ("plugin", "proof"):
-            lines.append(f"  {name:<11} {proof[name]['status']}: {proof[name]['message']}")
-            lines += [f"              {detail}" for detail in proof[name]["details"]]
+    for proof in proofs:
+        shown = report[proof.report_key]
+        lines += ["", f"{proof.title} on {shown['context']}"]
+        for stage in proof.stages:
+            lines.append(f"  {stage.name:<11} {shown[stage.name]['status']}: {shown[stage.name]['message']}")
+            lines += [f"              {detail}" for detail in shown[stage.name]["details"]]
     return lines

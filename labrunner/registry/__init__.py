@@ -26,6 +26,7 @@ from labrunner.registry.types import (
     Connection,
     Outcome,
     Proof,
+    ProofStage,
     Requirement,
     Resource,
     Status,
@@ -36,7 +37,7 @@ from labrunner.registry.types import (
 if TYPE_CHECKING:
     from labrunner.lab.model import Check
 
-__all__ = ["CheckContext", "CheckKind", "Connection", "Outcome", "Proof", "Registry", "RegistryError", "Requirement",
+__all__ = ["CheckContext", "CheckKind", "Connection", "Outcome", "Proof", "ProofStage", "Registry", "RegistryError", "Requirement",
            "Resource", "Status", "Topic", "View", "registry", "reload"]
 
 ENTRY_POINT_GROUP = "labrunner.topics"

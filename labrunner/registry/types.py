@@ -123,13 +123,29 @@ class Connection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProofStage:
+    """One stage of a proof: what it looks at, said while it runs, and how."""
+
+    name: str
+    """Its key in the report (``plugin``, ``proof``)."""
+    doing: str
+    """Said on stderr while it runs ("looking for the network plugin")."""
+    run: str
+    """``module:function`` taking the cluster port and returning an :data:`Outcome`."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Proof:
-    """A demonstration ``labrunner doctor`` can run on request (``--prove-<id>``)."""
+    """A demonstration ``labrunner doctor`` runs on request (``--prove-<id>``): its stages
+    in order; the proof holds when its last stage passed."""
 
     id: str
     help: str
-    run: str
-    """``module:function`` taking the cluster port and returning an :data:`Outcome`."""
+    title: str
+    """The heading of its part of the report ("NetworkPolicy enforcement")."""
+    report_key: str
+    """Its key in ``doctor --json``."""
+    stages: tuple[ProofStage, ...]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -115,32 +115,22 @@ class LabrunnerApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self, choice: ClusterChoice) -> None:
         from labrunner.cluster import errors
-        from labrunner.cluster.kube import connect
+        from labrunner.cluster.opening import open_cluster
 
-        started = False
+        say = self.start_screen().say
+        if not choice.is_sandbox:
+            self.call_from_thread(say, f"Connecting to {choice.label}…")
         try:
-            if choice.is_sandbox:
-                from labrunner.sandbox.control import SandboxError, start
-                from labrunner.sandbox.files import SandboxFiles
-
-                self.call_from_thread(self.start_screen().say, "Starting the sandbox (a local API server, a few seconds)…")
-                files = SandboxFiles.default()
-                try:
-                    _, started = start(files)
-                except SandboxError as failure:
-                    self.post_message(ClusterFailed(f"the sandbox did not start: {failure}"))
-                    return
-                cluster = connect(files.kubeconfig)
-            else:
-                self.call_from_thread(self.start_screen().say, f"Connecting to {choice.label}…")
-                cluster = connect(self.kubeconfig, choice.context)
-            cluster.version()
+            opened = open_cluster(self.kubeconfig, choice.context, sandbox=choice.is_sandbox,
+                                  on_starting_sandbox=lambda: self.call_from_thread(
+                                      say, "Starting the sandbox (a local API server, a few seconds)…"))
+            opened.cluster.version()
         except errors.ClusterError as failure:
             if not get_current_worker().is_cancelled:
                 self.post_message(ClusterFailed(failure.message, failure.hint or None))
             return
         if not get_current_worker().is_cancelled:  # the learner has since chosen another cluster
-            self.post_message(ClusterConnected(cluster, started))
+            self.post_message(ClusterConnected(opened.cluster, opened.started_sandbox))
 
     @on(ClusterFailed)
     def cluster_failed(self, message: ClusterFailed) -> None:

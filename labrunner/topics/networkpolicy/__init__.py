@@ -13,7 +13,7 @@ view (:mod:`.tui`, Textual) and the sandbox's data plane (:mod:`.dataplane`).
 
 from __future__ import annotations
 
-from labrunner.registry.types import Proof, Requirement, Resource, Topic, View
+from labrunner.registry.types import Proof, ProofStage, Requirement, Resource, Topic, View
 from labrunner.topics.networkpolicy import explain
 
 TOPIC = Topic(
@@ -35,9 +35,13 @@ TOPIC = Topic(
     ),
     explainers=(explain.engine_says,),
     commands="labrunner.topics.networkpolicy.cli:add_commands",
-    proofs=(Proof(id="policy", help="prove the cluster enforces NetworkPolicies: in a throwaway namespace, "
-                                    "a deny-all policy must stop busybox reaching nginx",
-                  run="labrunner.topics.networkpolicy.proof:prove_policy_enforcement"),),
+    proofs=(Proof(id="policy", title="NetworkPolicy enforcement", report_key="network_policy",
+                  help="prove the cluster enforces NetworkPolicies: in a throwaway namespace, "
+                       "a deny-all policy must stop busybox reaching nginx",
+                  stages=(ProofStage(name="plugin", doing="looking for the network plugin",
+                                     run="labrunner.topics.networkpolicy.proof:find_plugin"),
+                          ProofStage(name="proof", doing="proving it (about half a minute)",
+                                     run="labrunner.topics.networkpolicy.proof:prove_policy_enforcement"))),),
     dataplane="labrunner.topics.networkpolicy.dataplane:POLICY_FILTER",
     connection_resources=("networkpolicies", "daemonsets"),
 )

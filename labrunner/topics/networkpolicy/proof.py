@@ -1,4 +1,5 @@
-"""``labrunner doctor --prove-policy``: show, rather than infer, that NetworkPolicies are enforced."""
+"""``labrunner doctor --prove-policy``: name the network plugin, then show, rather than infer,
+that NetworkPolicies are enforced."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 from labrunner.registry.types import Outcome
 from labrunner.topics.basics.probes import PROBE_READY_SECONDS, run_in_probe_pod
+
+
+def find_plugin(cluster: ClusterPort) -> Outcome:
+    """Which network plugin runs, and whether it is one that enforces policies: what the
+    ``cni-enforces-policy`` check says, without a lab around it."""
+    from labrunner.registry.types import CheckContext
+    from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
+
+    return cni_enforces_policy(CniEnforcesPolicy(kind="cni-enforces-policy", says="a network plugin enforces NetworkPolicies"),
+                               CheckContext(cluster))
 
 
 def prove_policy_enforcement(cluster: ClusterPort) -> Outcome:
