@@ -8,37 +8,31 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from labrunner.registry import CheckContext
 from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
 from tests.conftest import REPO
+from tests.fakes import FakeCluster, named, node
 
 
 CNI = CniEnforcesPolicy(kind="cni-enforces-policy", says="a plugin enforces policies")
 
 
-class Nodes:
-    """A port that knows nodes and DaemonSets only: enough for plugin detection."""
-
-    def __init__(self, kubelet: str, daemonsets: dict[str, list[str]] | None = None) -> None:
-        self.kubelet, self.daemonsets = kubelet, daemonsets or {}
-
-    def list(self, kind: str, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
-        if kind == "nodes":
-            return [{"metadata": {"name": "node-1"}, "status": {"nodeInfo": {"kubeletVersion": self.kubelet}}}]
-        return [{"metadata": {"name": name}} for name in self.daemonsets.get(namespace or "", [])]
+def nodes(kubelet: str, daemonsets: dict[str, list[str]] | None = None) -> FakeCluster:
+    """A cluster of one node and these DaemonSets: enough for plugin detection."""
+    return FakeCluster({"nodes": [node("node-1", kubelet=kubelet)],
+                        "daemonsets": [named(name, where, "DaemonSet") for where, names in (daemonsets or {}).items() for name in names]})
 
 
 def test_k3s_built_in_policy_controller_counts_as_enforcing() -> None:
-    status, message, _ = cni_enforces_policy(CNI, CheckContext(Nodes("v1.31.4+k3s1")))  # type: ignore[arg-type]
+    status, message, _ = cni_enforces_policy(CNI, CheckContext(nodes("v1.31.4+k3s1")))
     assert status == "passed" and "k3s" in message and "--disable-network-policy" in message
 
 
 def test_kindnet_alone_is_named_as_not_enforcing() -> None:
-    status, message, details = cni_enforces_policy(CNI, CheckContext(Nodes("v1.32.2", {"kube-system": ["kindnet", "kube-proxy"]})))  # type: ignore[arg-type]
+    status, message, details = cni_enforces_policy(CNI, CheckContext(nodes("v1.32.2", {"kube-system": ["kindnet", "kube-proxy"]})))
     assert status == "failed" and message == "kindnet is installed, and it ignores NetworkPolicies"
     assert details and "Calico" in details[0]
 

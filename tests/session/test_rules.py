@@ -1,47 +1,29 @@
-"""The Session under Rules, against a fake cluster that only knows namespaces: an exam is a
+"""The Session under Rules, against the shared fake cluster (namespaces only): an exam is a
 rules value (no hints, no solution, no feedback, no auto-advance), graded at the end."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterInfo
 from labrunner.lab.loader import load_lab
 from labrunner.session.progress import Progress
 from labrunner.session.rules import EXAM, NotAllowed
 from labrunner.session.session import Session
 from tests.conftest import REPO
-
-
-class Namespaces:
-    """A cluster where namespaces can exist, and nothing else does."""
-
-    info = ClusterInfo(context="fake", server="https://fake", namespace="default", is_sandbox=False)
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-        if kind == "namespaces" and name in self.names:
-            return {"metadata": {"name": name}, "status": {"phase": "Active"}}
-        raise errors.NotFound(f'{kind} "{name}" not found')
-
-    def list(self, kind: str, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
-        return [{"metadata": {"name": name}} for name in sorted(self.names)] if kind == "namespaces" else []
+from tests.fakes import FakeCluster, namespace
 
 
 @pytest.fixture
-def exam(tmp_path: Path) -> tuple[Session, Namespaces]:
-    cluster = Namespaces()
+def exam(tmp_path: Path) -> tuple[Session, FakeCluster]:
+    cluster = FakeCluster(info=ClusterInfo(context="fake", server="https://fake", namespace="default", is_sandbox=False))
     lab = load_lab(REPO / "labs" / "networkpolicies")
-    return Session(lab, cluster, Progress(tmp_path / "p.sqlite3"), rules=EXAM, attempt="attempt-1"), cluster  # type: ignore[arg-type]
+    return Session(lab, cluster, Progress(tmp_path / "p.sqlite3"), rules=EXAM, attempt="attempt-1"), cluster
 
 
-def test_an_exam_gives_no_hint_no_solution_and_no_reset(exam: tuple[Session, Namespaces]) -> None:
+def test_an_exam_gives_no_hint_no_solution_and_no_reset(exam: tuple[Session, FakeCluster]) -> None:
     session, _ = exam
     step = session.lab.step("create-namespace")
     assert session.hints(step).total == 0
@@ -50,7 +32,7 @@ def test_an_exam_gives_no_hint_no_solution_and_no_reset(exam: tuple[Session, Nam
             ask()
 
 
-def test_an_exam_check_is_recorded_but_its_verdict_waits_for_the_grade(exam: tuple[Session, Namespaces]) -> None:
+def test_an_exam_check_is_recorded_but_its_verdict_waits_for_the_grade(exam: tuple[Session, FakeCluster]) -> None:
     session, cluster = exam
     step = session.lab.step("create-namespace")
     session.go(step)
@@ -58,7 +40,7 @@ def test_an_exam_check_is_recorded_but_its_verdict_waits_for_the_grade(exam: tup
     assert shown.status == "pending" and all("verdict comes at the end" in r.message for r in shown.results)
     assert session.last_results() == {"create-namespace": ("pending", ())}
     assert session.progress.results(session.key)["create-namespace"].status == "failed"  # recorded in full
-    cluster.names.add("networkdemo")
+    cluster.add(namespace("networkdemo"))
     assert session.check().status == "pending" and session.current.id == "create-namespace"  # no auto-advance
     grade = session.grade()
     by_step = {outcome.step.id: outcome.status for outcome in grade.outcomes}
@@ -66,9 +48,9 @@ def test_an_exam_check_is_recorded_but_its_verdict_waits_for_the_grade(exam: tup
     assert 0 < grade.checks_passed < grade.checks_total and grade.steps_passed >= 1
 
 
-def test_practice_and_exam_progress_are_kept_apart(exam: tuple[Session, Namespaces], tmp_path: Path) -> None:
+def test_practice_and_exam_progress_are_kept_apart(exam: tuple[Session, FakeCluster], tmp_path: Path) -> None:
     session, cluster = exam
-    cluster.names.add("networkdemo")
+    cluster.add(namespace("networkdemo"))
     session.grade()
     practice = Session(session.lab, cluster, session.progress)  # type: ignore[arg-type]
     assert practice.last_results() == {} and practice.key.attempt == "" and session.key.attempt == "attempt-1"

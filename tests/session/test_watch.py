@@ -4,33 +4,19 @@ learner who may only see their own namespace)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Any
 
-from labrunner.cluster import errors
 from labrunner.session.watch import ChangeWatcher
+from tests.fakes import FakeCluster, named
 
 
-class NamespaceOnly:
+def namespace_only() -> FakeCluster:
     """Refuses cluster-wide watches; in alice-np, one pod appears."""
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, str | None]] = []
-        self.quiet = threading.Event()
-
-    def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
-              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        self.asked.append((kind, namespace))
-        if namespace is None:
-            raise errors.Forbidden(f'{kind} is forbidden: User "alice" cannot watch resource "{kind}" at the cluster scope',
-                                   "alice", "watch", kind, "")
-        if kind == "pods":
-            yield "ADDED", {"metadata": {"name": "mysql-0", "namespace": namespace}}
-        self.quiet.wait(timeout_seconds)
+    return FakeCluster(cluster_wide_watch_forbidden=True,
+                       watch_events={("pods", "alice-np"): [("ADDED", named("mysql-0", "alice-np", "Pod"))]})
 
 
 def test_a_refused_cluster_wide_watch_becomes_one_per_namespace() -> None:
-    cluster = NamespaceOnly()
+    cluster = namespace_only()
     changes: list[list[str]] = []
     refusals: list[tuple[str, bool]] = []
     seen = threading.Event()
@@ -39,7 +25,7 @@ def test_a_refused_cluster_wide_watch_becomes_one_per_namespace() -> None:
         changes.append(reasons)
         seen.set()
 
-    watcher = ChangeWatcher(cluster, ["alice-np"], on_change, resources=("pods", "networkpolicies"),  # type: ignore[arg-type]
+    watcher = ChangeWatcher(cluster, ["alice-np"], on_change, resources=("pods", "networkpolicies"),
                             quiet=0.05, latest=0.2,
                             on_error=lambda message, lost: refusals.append((message, lost))).start()
     try:
@@ -48,7 +34,7 @@ def test_a_refused_cluster_wide_watch_becomes_one_per_namespace() -> None:
         watcher.stop()
         cluster.quiet.set()
     assert changes[0] == ["ADDED pods/mysql-0"]
-    assert ("pods", "alice-np") in cluster.asked and ("networkpolicies", "alice-np") in cluster.asked
+    assert ("pods", "alice-np") in cluster.watched and ("networkpolicies", "alice-np") in cluster.watched
     # Namespaces can only be watched cluster-wide: that one is said once, and it is not a lost cluster.
     assert [(lost, "not watching namespaces" in message) for message, lost in refusals] == [(False, True)]
 
@@ -63,5 +49,5 @@ def test_what_is_watched_is_what_the_lab_s_check_kinds_read() -> None:
     lab = load_lab(REPO / "labs" / "networkpolicies")
     watched = set(registry().watched(check for step in lab.steps for check in step.checks))
     assert {"pods", "services", "deployments", "daemonsets", "networkpolicies", "namespaces", "nodes"} == watched
-    watcher = ChangeWatcher(NamespaceOnly(), [], lambda reasons: None, resources=sorted(watched))  # type: ignore[arg-type]
+    watcher = ChangeWatcher(namespace_only(), [], lambda reasons: None, resources=sorted(watched))
     assert sorted(watcher.targets) == ["namespaces", "nodes"]  # no namespace named: only the cluster-scoped ones

@@ -140,14 +140,14 @@ def test_a_lost_cluster_is_a_banner_and_the_app_keeps_what_it_has(tmp_path: Path
             await until(pilot, lambda: "Not done yet" in panel_text(app))
             banner = app.screen.query_one("#banner")
             assert not banner.has_class("-shown") and "● connected" in text_of(app, "#status")
-            app.session.cluster.reachable = False  # type: ignore[attr-defined]
+            app.cluster.reachable = False
             await pilot.press("r")
             await until(pilot, lambda: banner.has_class("-shown"))
             assert "Lost the cluster: The connection to the server 127.0.0.1:6443 was refused" in str(banner.render())
             assert "● unreachable" in text_of(app, "#status")
             assert "Could not check this step" in panel_text(app)
             assert "create-namespace" in [item.step.id for item in app.screen.query_one(StepList).children]
-            app.session.cluster.reachable = True  # type: ignore[attr-defined]
+            app.cluster.reachable = True
             await pilot.press("r")
             await until(pilot, lambda: not banner.has_class("-shown"))
             assert "● connected" in text_of(app, "#status")

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from typing import Any
 
 import pytest
 
 from labrunner.tui.app import LabrunnerApp
 from labrunner.tui.picker import LabPickerScreen, requirement_states
+from tests.fakes import FakeCluster, named
 from tests.tui.test_app import until
 
-
-class Refusing:
-    """Credentials that may read but not write, on a cluster with kindnet only."""
-
-    def can_i(self, verb: str, resource: str, **attributes: Any) -> tuple[bool, str]:
-        return False, 'RBAC: user "student" cannot do that'
-
-    def list(self, kind: str, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
-        if kind == "daemonsets" and namespace == "kube-system":
-            return [{"metadata": {"name": "kindnet"}}]
-        return []
+REFUSING = FakeCluster({"daemonsets": [named("kindnet", "kube-system", "DaemonSet")]}, refuse='RBAC: user "student" cannot do that')
+"""Credentials that may read but not write, on a cluster with kindnet only."""
 
 
 def test_refused_permissions_and_an_ignoring_cni_are_named() -> None:
-    states = requirement_states(Refusing(), {"cluster-admin", "kube-system-write", "netpol-cni"})
+    states = requirement_states(REFUSING, {"cluster-admin", "kube-system-write", "netpol-cni"})
     assert states["cluster-admin"][0] == "✗" and "may not create namespaces" in states["cluster-admin"][1]
     assert states["kube-system-write"] == ("✗", 'your credentials may not patch namespaces/kube-system (RBAC: user "student" cannot do that)')
     assert states["netpol-cni"] == ("○", "not yet: kindnet is installed, and it ignores NetworkPolicies")
