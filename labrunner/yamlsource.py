@@ -11,13 +11,13 @@ silently resolve to the last one, are reported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def locate(root: yaml.Node, path: Sequence[str | int]) -> Located:
     return Located(node=node, key_node=key_node, walked=walked)
 
 
-def scalar_nodes(node: yaml.Node, path: tuple[str | int, ...] = ()):  # type: ignore[no-untyped-def]
+def scalar_nodes(node: yaml.Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], yaml.ScalarNode]]:
     """Every scalar value node below ``node`` (keys excluded), with its path."""
     if isinstance(node, yaml.ScalarNode):
         yield path, node

@@ -13,7 +13,7 @@ from labrunner.cli.diagnostics import CliError, ExitCode, warn
 from labrunner.cli.render import lab_json, lab_markdown, print_markdown, step_json, step_markdown
 from labrunner.lab.catalog import LAB_FILE, LabEntry, discover, find
 from labrunner.lab.index import LabIndex, signature
-from labrunner.lab.model import Lab
+from labrunner.lab.model import Lab, Step
 from labrunner.lab.problems import LabInvalid, did_you_mean, display_path
 
 
@@ -160,7 +160,7 @@ def validate(arguments: argparse.Namespace) -> int:
             raise CliError(f"{raw}: no such lab folder or {LAB_FILE}")
     from labrunner.lab.loader import load_lab
 
-    results = []
+    results: list[dict[str, Any]] = []
     for lab_dir in lab_dirs:
         try:
             lab = load_lab(lab_dir)
@@ -187,7 +187,7 @@ def schema(arguments: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _step(lab: Lab, key: str):  # type: ignore[no-untyped-def]
+def _step(lab: Lab, key: str) -> Step:
     try:
         return lab.step(key)
     except KeyError as missing:

@@ -84,10 +84,10 @@ def step_markdown(lab: Lab, step: Step, *, with_solution: bool) -> str:
         lines += ["## Solution", "", "```sh"]
         for number, action in enumerate(step.solution):
             namespace = f"-n {lab.namespace} " if lab.namespace else ""
-            command = action.target if action.action == "run" else f"kubectl apply {namespace}-f {action.target}"
+            shell_line = action.target if action.action == "run" else f"kubectl apply {namespace}-f {action.target}"
             comments = [f"# only on: {', '.join(action.only_on)}"] if action.only_on else []
             comments += [f"# {action.explain}"] if action.explain else []
-            lines += ([""] if number else []) + comments + [command]
+            lines += ([""] if number else []) + comments + [shell_line]
         lines += ["```", ""]
     else:
         lines.append(

@@ -15,9 +15,12 @@ import argparse
 import json
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labrunner.cli.diagnostics import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from labrunner.sandbox.files import SandboxFiles
 
 
 def add_commands(commands: Any, lazy: Any) -> None:
@@ -40,7 +43,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     logs.set_defaults(handler=lazy("labrunner.cli.sandbox", "logs"))
 
 
-def _files():  # type: ignore[no-untyped-def]
+def _files() -> SandboxFiles:
     from labrunner.sandbox.files import SandboxFiles
 
     return SandboxFiles.default()

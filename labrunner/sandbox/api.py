@@ -90,7 +90,7 @@ class ResourceAPI:
             return status(404, "NotFound", "the server could not find the requested resource")
         namespace, name = info.namespace, info.name
         if info.subresource:
-            methods, handler = self.subresources.get((resource.group, resource.plural, info.subresource), ((), None))  # type: ignore[assignment]
+            methods, handler = self.subresources.get((resource.group, resource.plural, info.subresource), ((), None))
             if handler is not None and not info.rest and name and request.method in methods:
                 return await handler(request, resource, namespace, name)
             return unsupported(request, f"the {info.subresource} subresource of {resource.plural}")

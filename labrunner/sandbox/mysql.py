@@ -265,7 +265,7 @@ class Session:
         rows = connection.execute(f"PRAGMA table_info('{table}')").fetchall()
         if not rows:
             raise MySQLError(1146, "42S02", f"Table '{self.database}.{table}' doesn't exist")
-        described = []
+        described: list[tuple[object, ...]] = []
         for _, name, kind, not_null, default, primary in rows:
             described.append((name, kind.lower() or "text", "NO" if not_null or primary else "YES", "PRI" if primary else "",
                               "NULL" if default is None else default, ""))

@@ -153,11 +153,11 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
         if not operands:
             return Result(stderr=b"Usage: grep [-ivc] PATTERN [FILE]...\n", exit_code=2)
         pattern = operands[0]
-        text = b"".join(container.files.get(path, b"") for path in operands[1:]) if len(operands) > 1 else stdin
-        ignore, invert, count = "-i" in flags, "-v" in flags, "-c" in flags
-        matched = [line for line in text.decode(errors="replace").splitlines()
+        data = b"".join(container.files.get(path, b"") for path in operands[1:]) if len(operands) > 1 else stdin
+        ignore, invert, count_only = "-i" in flags, "-v" in flags, "-c" in flags
+        matched = [line for line in data.decode(errors="replace").splitlines()
                    if ((pattern.lower() in line.lower()) if ignore else (pattern in line)) != invert]
-        output = f"{len(matched)}\n" if count else "".join(line + "\n" for line in matched)
+        output = f"{len(matched)}\n" if count_only else "".join(line + "\n" for line in matched)
         return Result(stdout=output.encode(), exit_code=0 if matched else 1)
     if program == "wc":
         text = stdin.decode(errors="replace")

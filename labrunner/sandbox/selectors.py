@@ -47,19 +47,24 @@ def label_selector(text: str) -> Matcher:
             raise SelectorError(f"unable to parse requirement: {part.strip()!r}")
         if set_operator:
             members = {v.strip() for v in values.split(",") if v.strip()}
-            if set_operator == "in":
-                checks.append(lambda labels, k=key, m=members: labels.get(k) in m)
-            else:
-                checks.append(lambda labels, k=key, m=members: labels.get(k) not in m)
+            checks.append(_value_in(key, members, negated=set_operator == "notin"))
         elif operator in ("=", "=="):
-            checks.append(lambda labels, k=key, v=value: labels.get(k) == v)
+            checks.append(_value_in(key, {value}, negated=False))
         elif operator == "!=":
-            checks.append(lambda labels, k=key, v=value: labels.get(k) != v)
-        elif negated:
-            checks.append(lambda labels, k=key: k not in labels)
+            checks.append(_value_in(key, {value}, negated=True))
         else:
-            checks.append(lambda labels, k=key: k in labels)
+            checks.append(_has_key(key, negated=bool(negated)))
     return lambda labels: all(check(labels) for check in checks)
+
+
+# Functions of their own, so that each check closes over its own key and values
+# (a lambda written in the loop would see the last requirement's).
+def _value_in(key: str, members: set[str], *, negated: bool) -> Matcher:
+    return lambda labels: (labels.get(key) in members) != negated
+
+
+def _has_key(key: str, *, negated: bool) -> Matcher:
+    return lambda labels: (key in labels) != negated
 
 
 SUPPORTED_FIELDS = {
@@ -90,8 +95,9 @@ def field_selector(text: str) -> Callable[[dict[str, Any]], bool]:
         getter = SUPPORTED_FIELDS.get(name)
         if getter is None:
             raise SelectorError(f'field label not supported: {name}')
-        if operator == "!=":
-            checks.append(lambda obj, g=getter, v=value: g(obj) != v)
-        else:
-            checks.append(lambda obj, g=getter, v=value: g(obj) == v)
+        checks.append(_field_is(getter, value, negated=operator == "!="))
     return lambda obj: all(check(obj) for check in checks)
+
+
+def _field_is(getter: Callable[[dict[str, Any]], Any], value: str, *, negated: bool) -> Callable[[dict[str, Any]], bool]:
+    return lambda obj: (getter(obj) == value) != negated

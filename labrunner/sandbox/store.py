@@ -9,6 +9,7 @@ layer turns into ``Status`` objects.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import uuid
@@ -221,7 +222,7 @@ class Store:
 
     # -- container logs ------------------------------------------------------------------
 
-    def append_log(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
+    def append_log(self, namespace: str, pod: str, container: str, lines: builtins.list[str]) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.db.executemany(
             "INSERT INTO logs (namespace, pod, container, time, line) VALUES (?, ?, ?, ?, ?)",
@@ -231,7 +232,7 @@ class Store:
             for listener in list(self.log_listeners):
                 listener(namespace, pod, container, stamp, line)
 
-    def read_log(self, namespace: str, pod: str, container: str, tail: int | None = None) -> list[tuple[str, str]]:
+    def read_log(self, namespace: str, pod: str, container: str, tail: int | None = None) -> builtins.list[tuple[str, str]]:
         rows = self.db.execute(
             "SELECT time, line FROM logs WHERE namespace = ? AND pod = ? AND container = ? ORDER BY seq",
             (namespace, pod, container),

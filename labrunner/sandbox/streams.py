@@ -167,7 +167,7 @@ class PodStreams:
             # kubectl exec -ti POD -- sh: an interactive shell, as attach gives one
             box = self._box(pod, container)
             code = await self._shell_session(socket, box, tty=tty)
-            outcome = {"metadata": {}, "status": "Success"} if code == 0 else {
+            outcome: dict[str, Any] = {"metadata": {}, "status": "Success"} if code == 0 else {
                 "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
                 "message": f"command terminated with non-zero exit code: exit status {code}",
                 "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
@@ -196,7 +196,7 @@ class PodStreams:
         if result.stderr:
             await socket.send_bytes(bytes([STDOUT if tty else STDERR]) + result.stderr)
         if result.exit_code == 0:
-            outcome: dict[str, Any] = {"metadata": {}, "status": "Success"}
+            outcome = {"metadata": {}, "status": "Success"}
         else:
             outcome = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
                        "message": f"command terminated with non-zero exit code: exit status {result.exit_code}",

@@ -90,9 +90,11 @@ def reconcile_status(cluster: Cluster) -> None:
         old_conditions = {c["type"]: c for c in previous.get("conditions") or []}
         for condition in conditions:
             earlier = old_conditions.get(condition["type"])
-            same = earlier and all(earlier.get(k) == condition[k] for k in ("status", "reason"))
-            condition["lastUpdateTime"] = earlier["lastUpdateTime"] if same else stamp
-            condition["lastTransitionTime"] = earlier["lastTransitionTime"] if same else stamp
+            if earlier is not None and all(earlier.get(k) == condition[k] for k in ("status", "reason")):
+                condition["lastUpdateTime"] = earlier["lastUpdateTime"]
+                condition["lastTransitionTime"] = earlier["lastTransitionTime"]
+            else:
+                condition["lastUpdateTime"] = condition["lastTransitionTime"] = stamp
         status: dict[str, Any] = {
             "observedGeneration": deployment["metadata"].get("generation", 1),
             "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,

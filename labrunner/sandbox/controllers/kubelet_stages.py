@@ -136,7 +136,7 @@ def _pull_failed(state: PodState, backing_off: bool) -> Next:
 
 def _config_error(state: PodState) -> Next:
     problems = state.config_problems
-    statuses = [_waiting(c, "CreateContainerConfigError", problems[c.get("name")]) if c.get("name") in problems
+    statuses = [_waiting(c, "CreateContainerConfigError", problems[c["name"]]) if c.get("name") in problems
                 else _waiting(c, "ContainerCreating") for c in state.containers]
     return Next(statuses, events=tuple(Event("Failed", f"Error: {problem}", "Warning") for problem in problems.values()))
 
