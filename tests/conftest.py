@@ -2,12 +2,56 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.sandboxes import Kubectl, fresh_name, kubectl_for, start_sandbox
+
+if TYPE_CHECKING:
+    from labrunner.cluster.kube import KubeCluster
+    from labrunner.sandbox.files import SandboxFiles
+
 REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the suite's shared sandbox: one server, a namespace per test (see tests/sandboxes.py) --------
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxFiles]:
+    """The suite's shared cluster, started on first use. Its kubeconfig is re-read on every
+    call, so a test may restart it."""
+    from labrunner.sandbox.control import stop
+
+    files = start_sandbox(tmp_path_factory.mktemp("shared-sandbox"))
+    yield files
+    stop(files)
+
+
+@pytest.fixture(scope="session")
+def kubectl(sandbox: SandboxFiles, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    """Real kubectl on the shared sandbox."""
+    return kubectl_for(sandbox, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture
+def cluster(sandbox: SandboxFiles) -> KubeCluster:
+    """The cluster port (the official client) on the shared sandbox, connected afresh for
+    each test: a test before may have restarted the sandbox on another port."""
+    from labrunner.cluster.kube import connect
+
+    return connect(sandbox.kubeconfig)
+
+
+@pytest.fixture
+def namespace(kubectl: Kubectl) -> Iterator[str]:
+    """A namespace name no other test uses; the test creates it, and it is deleted afterwards."""
+    name = fresh_name()
+    yield name
+    kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false", check=False)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.sandboxes import TIME_SCALE
 
 FIXTURE = REPO / "tests" / "fixtures" / "second_lab"
 
@@ -25,7 +26,7 @@ def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     shutil.copytree(FIXTURE / "labs", content / "labs")
     shutil.copytree(FIXTURE / "assets", content / "assets")
     env = {**os.environ, "PYTHONPATH": str(FIXTURE / "site"), "LABRUNNER_LABS_PATH": str(content / "labs"),
-           "LABRUNNER_SANDBOX_TIME_SCALE": "0.05"}
+           "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE}
     yield env
     subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=env, capture_output=True, timeout=60)
 

@@ -15,6 +15,7 @@ from labrunner.registry import CheckContext
 from labrunner.topics.networkpolicy.checks import CniEnforcesPolicy, cni_enforces_policy
 from tests.conftest import REPO
 from tests.fakes import FakeCluster, named, node
+from tests.sandboxes import TIME_SCALE
 
 
 CNI = CniEnforcesPolicy(kind="cni-enforces-policy", says="a plugin enforces policies")
@@ -40,7 +41,7 @@ def test_kindnet_alone_is_named_as_not_enforcing() -> None:
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (installing the sandbox's Calico uses it)")
 def test_doctor_proves_enforcement_only_once_calico_is_installed(tmp_path: Path) -> None:
     environment = {**os.environ, "LABRUNNER_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path),
-                   "LABRUNNER_SANDBOX_TIME_SCALE": "0.05"}
+                   "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE}
     environment.pop("KUBECONFIG", None)
 
     def labrunner(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ import yaml
 from labrunner.checks.runner import run_step
 from labrunner.cluster.kube import KubeCluster, connect
 from labrunner.lab.loader import load_lab
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
+from labrunner.sandbox.control import stop
 from tests.conftest import REPO
+from tests.sandboxes import start_sandbox
 
 ASSETS = REPO / "assets" / "networkpolicies"
 LAB = load_lab(REPO / "labs" / "networkpolicies")
@@ -22,8 +22,8 @@ LAB = load_lab(REPO / "labs" / "networkpolicies")
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    files = SandboxFiles(tmp_path_factory.mktemp("mistakes") / "sandbox")
-    start(files)
+    """A cluster of its own: the lab's namespace networkdemo, as the learner has it, with no other test's objects in it."""
+    files = start_sandbox(tmp_path_factory.mktemp("mistakes"))
     port = connect(files.kubeconfig)
     port.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "networkdemo"}})
     yield port

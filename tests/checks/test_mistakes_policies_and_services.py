@@ -14,9 +14,9 @@ import yaml
 from labrunner.checks.runner import run_step
 from labrunner.cluster.kube import KubeCluster, connect
 from labrunner.lab.loader import load_lab
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
+from labrunner.sandbox.control import stop
 from tests.conftest import REPO
+from tests.sandboxes import start_sandbox
 
 ASSETS = REPO / "assets" / "networkpolicies"
 LAB = load_lab(REPO / "labs" / "networkpolicies")
@@ -25,8 +25,8 @@ NS = "networkdemo"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    files = SandboxFiles(tmp_path_factory.mktemp("mistakes2") / "sandbox")
-    start(files)
+    """A cluster of its own: the lab's namespace networkdemo with its mysql and web app, as the learner has them."""
+    files = start_sandbox(tmp_path_factory.mktemp("mistakes2"))
     port = connect(files.kubeconfig)
     port.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     for name in ("mysqlpod.yaml", "app.yaml"):

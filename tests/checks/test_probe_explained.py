@@ -14,9 +14,9 @@ import yaml
 from labrunner.checks.runner import run_step
 from labrunner.cluster.kube import KubeCluster, connect
 from labrunner.lab.loader import load_lab
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
+from labrunner.sandbox.control import stop
 from tests.conftest import REPO
+from tests.sandboxes import start_sandbox
 
 ASSETS = REPO / "assets" / "networkpolicies"
 LAB = load_lab(REPO / "labs" / "networkpolicies")
@@ -25,10 +25,8 @@ NS = "networkdemo"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    files = SandboxFiles(tmp_path_factory.mktemp("probes") / "sandbox")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
-        start(files)
+    """A cluster of its own: it installs Calico, which changes every namespace's traffic."""
+    files = start_sandbox(tmp_path_factory.mktemp("probes"))
     port = connect(files.kubeconfig)
     port.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     for name in ("calico-sandbox.yaml", "mysqlpod.yaml", "app.yaml"):

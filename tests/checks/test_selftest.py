@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.sandboxes import TIME_SCALE
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (the lab's solutions use it)")
 
 
 def test_selftest_of_the_networkpolicies_lab_on_the_sandbox(tmp_path: Path) -> None:
     environment = {**os.environ, "LABRUNNER_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path),
-                   "LABRUNNER_SANDBOX_TIME_SCALE": "0.05"}
+                   "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE}
     environment.pop("KUBECONFIG", None)
     try:
         completed = subprocess.run([sys.executable, "-m", "labrunner", "selftest", "networkpolicies", "--sandbox", "--json"],

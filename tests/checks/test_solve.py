@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.sandboxes import TIME_SCALE
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (the lab's solutions use it)")
 
 
 def test_solve_through_a_step_then_check_status_and_hint_follow_the_current_step(tmp_path: Path) -> None:
     environment = {**os.environ, "LABRUNNER_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path),
-                   "LABRUNNER_SANDBOX_TIME_SCALE": "0.05"}
+                   "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE}
     environment.pop("KUBECONFIG", None)
 
     def labrunner(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -13,24 +12,10 @@ import yaml
 
 from labrunner.cluster import errors
 from labrunner.cluster.kube import KubeCluster, connect
-from labrunner.sandbox.control import start, stop
 from labrunner.sandbox.files import SandboxFiles
 from tests.conftest import REPO
 
 ASSETS = REPO / "assets" / "networkpolicies"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxFiles]:
-    files = SandboxFiles(tmp_path_factory.mktemp("port") / "sandbox")
-    start(files)
-    yield files
-    stop(files)
-
-
-@pytest.fixture(scope="module")
-def cluster(sandbox: SandboxFiles) -> KubeCluster:
-    return connect(sandbox.kubeconfig)
 
 
 def kubeconfig(tmp_path: Path, name: str, server: str, user: dict, context: str = "ctx", namespace: str | None = None) -> Path:

@@ -14,7 +14,7 @@ import pytest
 from labrunner.sandbox.control import stop
 from labrunner.sandbox.files import SandboxFiles
 from tests.conftest import REPO
-from tests.sandbox.conftest import start_scaled
+from tests.sandboxes import start_scaled
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
@@ -154,16 +154,16 @@ def test_kubectl_edit_with_an_editor(kubectl, tmp_path: Path) -> None:  # type: 
     assert json.loads(kubectl("get", "cm", "settings", "-n", "edits", "-o", "json").stdout)["data"] == {"mode": "fast"}
 
 
-def test_kubectl_get_watch_streams_each_change(kubectl, sandbox: SandboxFiles, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    kubectl("create", "namespace", "watched")
+def test_kubectl_get_watch_streams_each_change(kubectl, sandbox: SandboxFiles, namespace: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kubectl("create", "namespace", namespace)
     environment = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "HOME": str(tmp_path)}
-    watcher = subprocess.Popen([KUBECTL or "kubectl", "get", "configmaps", "-n", "watched", "-w", "--request-timeout=20s"],
+    watcher = subprocess.Popen([KUBECTL or "kubectl", "get", "configmaps", "-n", namespace, "-w", "--request-timeout=20s"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     try:
         time.sleep(1.5)  # kubectl's list-then-watch must be under way before the changes
-        kubectl("create", "configmap", "w1", "-n", "watched", "--from-literal=a=1")
-        kubectl("label", "configmap", "w1", "-n", "watched", "x=y")
-        kubectl("delete", "configmap", "w1", "-n", "watched")
+        kubectl("create", "configmap", "w1", "-n", namespace, "--from-literal=a=1")
+        kubectl("label", "configmap", "w1", "-n", namespace, "x=y")
+        kubectl("delete", "configmap", "w1", "-n", namespace)
         time.sleep(1.0)
     finally:
         watcher.terminate()

@@ -19,7 +19,7 @@ import pytest
 
 from labrunner.sandbox.control import stop
 from tests.conftest import REPO
-from tests.sandbox.conftest import Kubectl, kubectl_for, start_sandbox
+from tests.sandboxes import Kubectl, kubectl_for, start_sandbox
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")

@@ -10,7 +10,7 @@ import pytest
 
 from labrunner.sandbox.files import SandboxFiles
 from tests.conftest import REPO
-from tests.sandbox.conftest import Kubectl, fresh_name
+from tests.sandboxes import Kubectl, fresh_name
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")

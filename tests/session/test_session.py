@@ -7,31 +7,18 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labrunner.cluster.kube import KubeCluster, connect
 from labrunner.lab.loader import load_lab
-from labrunner.sandbox.control import start, stop
-from labrunner.sandbox.files import SandboxFiles
 from labrunner.session.actions import run_commands
 from labrunner.session.progress import Progress
 from labrunner.session.session import Session, StepOutcome
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (solutions and resets use it)")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    files = SandboxFiles(tmp_path_factory.mktemp("session") / "sandbox")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
-        start(files)
-    yield connect(files.kubeconfig)
-    stop(files)
 
 
 def session_for(cluster: KubeCluster, tmp_path: Path, namespace: str) -> Session:

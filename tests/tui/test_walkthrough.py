@@ -14,11 +14,12 @@ from labrunner.tui.app import LabrunnerApp
 from labrunner.tui.dialogs import ConfirmScreen
 from labrunner.tui.widgets import StepList
 from tests.tui.test_app import panel_text, until
+from tests.sandboxes import TIME_SCALE
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (solutions use it)")
 def test_every_step_of_the_lab_turns_green_with_the_learners_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", TIME_SCALE)
 
     async def scenario() -> None:
         app = LabrunnerApp(sandbox=True, lab_id="networkpolicies")
