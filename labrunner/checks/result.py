@@ -20,9 +20,9 @@ class CheckResult:
     details: tuple[str, ...] = field(default_factory=tuple)
     hint: str | None = None
     advisory: bool = False
-    cause: str | None = None
-    """For an error: the kind of cluster failure ("Unreachable", "Forbidden", ...), so a
-    UI can tell a lost cluster from a broken check. Not part of the JSON contract."""
+    cluster_lost: bool = False
+    """For an error: the cluster as a whole stopped answering (not one refused request), so
+    a UI can tell a lost cluster from a broken check. Not part of the JSON contract."""
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "status": self.status, "message": self.message,

@@ -23,7 +23,7 @@ def run_check(check: Check, step: Step, cluster: ClusterPort, parameters: Mappin
         status, message, details = kind.run(kinds.arguments(check), CheckContext(cluster, dict(parameters or {})))
     except errors.ClusterError as failure:
         return CheckResult(check.id, check.says, "error", failure.message, (failure.hint,) if failure.hint else (),
-                           hint=failure.hint or None, advisory=check.advisory, cause=type(failure).__name__)
+                           hint=failure.hint or None, advisory=check.advisory, cluster_lost=failure.cluster_lost)
     except Exception as failure:  # a bug in a check must not stop the others
         log.exception("check %s failed", check.id)
         return CheckResult(check.id, check.says, "error", f"the check itself failed ({type(failure).__name__}: {failure}); this is a bug in labrunner",

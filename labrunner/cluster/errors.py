@@ -11,6 +11,10 @@ from __future__ import annotations
 
 class ClusterError(Exception):
     title = "cluster error"
+    cluster_lost = False
+    """The cluster as a whole stopped answering us (down, unreachable, our credentials no
+    longer accepted), rather than refusing or failing one request: a face says "lost the
+    cluster" for these, and names the request for the others."""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -35,6 +39,7 @@ class CredentialPluginMissing(ClusterError):
 
 class Unreachable(ClusterError):
     title = "cluster unreachable"
+    cluster_lost = True
 
     def __init__(self, server: str, detail: str = "") -> None:
         host = server.split("://", 1)[-1]
@@ -48,6 +53,7 @@ class Unreachable(ClusterError):
 
 class Unauthorized(ClusterError):
     title = "not logged in"
+    cluster_lost = True
 
     def __init__(self, context: str | None, detail: str = "") -> None:
         super().__init__(
@@ -80,4 +86,11 @@ class Invalid(ClusterError):
 
 
 class Timeout(ClusterError):
+    """Something took too long: the server to answer at all (the cluster is lost), or what
+    a request waits for (a probe pod to start, a server-side timeout: it still answers)."""
+
     title = "timed out"
+
+    def __init__(self, message: str, hint: str = "", *, cluster_lost: bool = False) -> None:
+        super().__init__(message, hint)
+        self.cluster_lost = cluster_lost

@@ -11,6 +11,7 @@ the client once and retries (expired tokens), a 403 never retries.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import threading
@@ -60,7 +61,7 @@ def _report_for(files: list[Path], context: str) -> Any:
 
     import yaml
 
-    merged = {"apiVersion": "v1", "kind": "Config", "current-context": context, "contexts": [], "clusters": [], "users": []}
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "current-context": context, "contexts": [], "clusters": [], "users": []}
     for path in files:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for section in ("contexts", "clusters", "users"):
@@ -95,7 +96,7 @@ class KubeCluster:
         from kubernetes import client
 
         configuration = client.Configuration()
-        config.load_kube_config(config_file=os.pathsep.join(str(f) for f in self.files), context=self.context,
+        config.load_kube_config(config_file=os.pathsep.join(str(f) for f in self.files), context=self.context,  # type: ignore[no-untyped-call]  # the client is unannotated
                                 client_configuration=configuration, persist_config=False)
         # A session watches six kinds at once, each holding a connection, while checks run.
         configuration.connection_pool_maxsize = 32
@@ -139,7 +140,7 @@ class KubeCluster:
             failure = failure.reason
         if isinstance(failure, ReadTimeoutError):
             return errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
-                                  "the cluster may be overloaded; try again")
+                                  "the cluster may be overloaded; try again", cluster_lost=True)
         return errors.Unreachable(self.info.server, _reason(failure))
 
     def _call(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
@@ -175,10 +176,12 @@ class KubeCluster:
     # -- the port -----------------------------------------------------------------------------
 
     def version(self) -> dict[str, Any]:
-        return self._call("GET", "/version")  # type: ignore[no-any-return]
+        answer: dict[str, Any] = self._call("GET", "/version")
+        return answer
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self._call("GET", path_for(kind, namespace, name))  # type: ignore[no-any-return]
+        found: dict[str, Any] = self._call("GET", path_for(kind, namespace, name))
+        return found
 
     def list(self, kind: str, namespace: str | None = None, *, labels: str = "", fields: str = "") -> list[dict[str, Any]]:
         query = [(k, v) for k, v in (("labelSelector", labels), ("fieldSelector", fields)) if v]
@@ -193,8 +196,10 @@ class KubeCluster:
             raise errors.Invalid(f"labrunner cannot apply a {obj.get('kind')!r}")
         name = obj["metadata"]["name"]
         target_namespace = obj["metadata"].get("namespace") or namespace
-        return self._call("PATCH", path_for(kind, target_namespace, name), query=[("fieldManager", "labrunner"), ("force", "true")],
-                          body=json.dumps(obj), content_type="application/apply-patch+yaml")  # type: ignore[no-any-return]
+        applied: dict[str, Any] = self._call("PATCH", path_for(kind, target_namespace, name),
+                                             query=[("fieldManager", "labrunner"), ("force", "true")],
+                                             body=json.dumps(obj), content_type="application/apply-patch+yaml")
+        return applied
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
         self._call("DELETE", path_for(kind, namespace, name), body={"propagationPolicy": "Background"})
@@ -203,7 +208,7 @@ class KubeCluster:
         query: list[tuple[str, Any]] = [(k, v) for k, v in (("container", container), ("tailLines", tail)) if v is not None]
         return self._request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, accept="text/plain").decode(errors="replace")
 
-    def events(self, namespace: str, *, involved: str | None = None) -> list[dict[str, Any]]:
+    def events(self, namespace: str, *, involved: str | None = None) -> builtins.list[dict[str, Any]]:
         return self.list("events", namespace, fields=f"involvedObject.name={involved}" if involved else "")
 
     def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
@@ -249,7 +254,7 @@ class KubeCluster:
         answer = review.get("status") or {}
         return bool(answer.get("allowed")), str(answer.get("reason") or answer.get("evaluationError") or "")
 
-    def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
+    def exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult:
         """Run ``command`` in a pod; its own ApiClient, because ``stream`` swaps the client's call_api.
         Kept and used one exec at a time: building one reruns the kubeconfig's credential
@@ -257,7 +262,7 @@ class KubeCluster:
         with self._exec_lock:
             return self._exec(pod, namespace, command, container=container, stdin=stdin, timeout=timeout)
 
-    def _exec(self, pod: str, namespace: str, command: list[str], *, container: str | None,
+    def _exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None,
               stdin: str | None, timeout: float) -> ExecResult:
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException

@@ -10,6 +10,7 @@ clusters and the sandbox alike; checks and the session see only this module.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,12 +59,12 @@ class ClusterPort(Protocol):
         ``kubectl auth can-i`` asks it), and the server's reason."""
         ...
 
-    def exec(self, pod: str, namespace: str, command: list[str], *, container: str | None = None,
+    def exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult: ...
 
     def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None) -> str: ...
 
-    def events(self, namespace: str, *, involved: str | None = None) -> list[dict[str, Any]]: ...
+    def events(self, namespace: str, *, involved: str | None = None) -> builtins.list[dict[str, Any]]: ...
 
 
 def path_for(kind: str, namespace: str | None = None, name: str | None = None) -> str:

@@ -32,4 +32,4 @@ def check_kinds() -> tuple[str, ...]:
 @cache
 def declaration_type() -> Any:
     """``Annotated[Union[<every kind's model>], Field(discriminator="kind")]``."""
-    return Annotated[Union[check_models()], Field(discriminator="kind")]  # type: ignore[valid-type]  # built from the registry
+    return Annotated[Union[check_models()], Field(discriminator="kind")]

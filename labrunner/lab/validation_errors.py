@@ -82,7 +82,8 @@ class ValidationTranslator:
             return _TYPE_MEANINGS[kind]
         if kind == "string_pattern_mismatch":
             return _PATTERN_MEANINGS.get(item["ctx"]["pattern"], f"text matching {item['ctx']['pattern']}")
-        return item["msg"][0].lower() + item["msg"][1:]
+        said = str(item["msg"])
+        return said[0].lower() + said[1:]
 
     def message(self, path: tuple[str | int, ...], item: dict[str, Any]) -> tuple[str, tuple[str | int, ...], bool]:
         """The sentence for one error, and where it should point."""

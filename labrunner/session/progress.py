@@ -73,7 +73,9 @@ class ProgressStore(Protocol):
         ...
 
     def version(self) -> Hashable:
-        """Changes whenever anything was written, by this process or another."""
+        """Changes whenever another writer (another process, another connection) wrote; this
+        store's own writes do not move it. A face polls it to follow progress made elsewhere
+        (``labrunner solve`` in another terminal) without re-reading after its own writes."""
         ...
 
     def close(self) -> None: ...
@@ -121,7 +123,6 @@ class Progress:
         # One connection shared by the TUI's threads (a watch re-checks in the background), serialised by a lock.
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         self._lock = threading.RLock()
-        self._writes = 0
         self._prepare()
 
     def _prepare(self) -> None:
@@ -181,13 +182,12 @@ class Progress:
     def _write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         with self._lock:
             self._db.execute(sql, parameters)
-            self._writes += 1
 
     def version(self) -> Hashable:
-        # data_version changes when another connection (another process) commits; our own
-        # writes do not move it, hence the count beside it.
+        # data_version changes when another connection (another process) commits, and
+        # not on this connection's own commits: exactly "written elsewhere".
         with self._lock:
-            return self._db.execute("PRAGMA data_version").fetchone()[0], self._writes
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def record(self, key: ProgressKey, step: str, status: str, checks: Iterable[dict[str, Any]]) -> None:
         self._write("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -229,7 +229,6 @@ class Progress:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            self._writes += 1
 
 
 class FanOut:

@@ -39,7 +39,7 @@ def may_pass_before(step: Step) -> bool:
     return step.number == 0 or all(registry().observes(check) for check in step.checks)
 
 
-def selftest(session: Session, *, on_step: Callable[[Step], None] | None = None) -> Iterator[SelftestRow]:
+def selftest(session: Session, *, on_step: Callable[[Step], object] | None = None) -> Iterator[SelftestRow]:
     """Each step in order: check, solve, check again. Yields a row per step as it is proved."""
     lab = session.lab
     for step in lab.steps:

@@ -130,9 +130,13 @@ class Session:
         return {step: (record.status, record.checks) for step, record in records}
 
     def progress_version(self) -> object:
-        """Changes whenever progress was written, here or by another process (a face polls it
-        to follow a ``labrunner solve`` run elsewhere)."""
+        """Changes whenever progress was written elsewhere (another process, another
+        connection): a face polls it to follow a ``labrunner solve`` run in another terminal."""
         return self.progress.version()
+
+    def checked_at(self) -> dict[str, float]:
+        """When each step was last checked, here or elsewhere (seconds since the epoch)."""
+        return {step: record.checked_at for step, record in self.progress.results(self.key).items()}
 
     def jump(self, step: Step) -> list[StepOutcome]:
         """Make ``step`` the current one; re-check what the steps before it set up
@@ -231,7 +235,7 @@ class Session:
             raise NotAllowed("a reset")
         return reset_commands(self.lab, step, self.kind)
 
-    def solve(self, step: Step, *, on_action: Callable[[str], None] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:
+    def solve(self, step: Step, *, on_action: Callable[[str], object] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:
         """Run the step's solution, the commands a learner would type, then check it
         until it passes (or ``settle`` seconds)."""
         actions = self._run(self.solution_commands(step), on_action)
@@ -239,7 +243,7 @@ class Session:
             return SolveOutcome(tuple(actions), None)
         return SolveOutcome(tuple(actions), self.check_until_passed(step, settle))
 
-    def reset(self, step: Step | None = None, *, on_action: Callable[[str], None] | None = None) -> list[ActionResult]:
+    def reset(self, step: Step | None = None, *, on_action: Callable[[str], object] | None = None) -> list[ActionResult]:
         """Undo a step (or, with None, the whole lab) and forget its results; the
         step becomes current (the whole lab starts over at its first step)."""
         actions = self._run(self.reset_commands(step), on_action)
@@ -252,7 +256,7 @@ class Session:
                 self.progress.move_to(self.key, step.id)
         return actions
 
-    def _run(self, commands: Sequence[str], on_action: Callable[[str], None] | None) -> list[ActionResult]:
+    def _run(self, commands: Sequence[str], on_action: Callable[[str], object] | None) -> list[ActionResult]:
         results = []
         for command in commands:
             if on_action:
@@ -265,7 +269,7 @@ class Session:
 
     # -- watching -------------------------------------------------------------------------
 
-    def watch(self, on_outcome: Callable[[StepOutcome, list[str]], None], *, on_error: Callable[[str, bool], None] | None = None,
+    def watch(self, on_outcome: Callable[[StepOutcome, list[str]], object], *, on_error: Callable[[str, bool], object] | None = None,
               quiet: float = 0.3, latest: float = 1.0, poll: float = POLL_SECONDS) -> ChangeWatcher:
         """Re-check the current step whenever the cluster changes (debounced) and hand
         the outcome, with the changes that set it off, to ``on_outcome`` (from a
@@ -283,7 +287,7 @@ class Session:
         threading.Thread(target=self._poll, args=(watcher, on_outcome, poll), name="poll unwatchable checks", daemon=True).start()
         return watcher
 
-    def _poll(self, watcher: ChangeWatcher, on_outcome: Callable[[StepOutcome, list[str]], None], seconds: float) -> None:
+    def _poll(self, watcher: ChangeWatcher, on_outcome: Callable[[StepOutcome, list[str]], object], seconds: float) -> None:
         # Only the unwatchable checks run each round (a probe would put a busybox pod in the
         # learner's `kubectl get pods` every few seconds); the whole step when one of them changed.
         while not watcher.wait_stopped(seconds):

@@ -50,9 +50,9 @@ class ChangeWatcher:
     One cluster-wide watch per kind, filtered here, rather than one per kind and
     namespace: a lab naming four namespaces would otherwise hold 25 connections."""
 
-    def __init__(self, cluster: ClusterPort, namespaces: Iterable[str], on_change: Callable[[list[str]], None],
+    def __init__(self, cluster: ClusterPort, namespaces: Iterable[str], on_change: Callable[[list[str]], object],
                  *, resources: Iterable[str] = (), quiet: float = 0.3, latest: float = 1.0,
-                 on_error: Callable[[str, bool], None] | None = None) -> None:
+                 on_error: Callable[[str, bool], object] | None = None) -> None:
         """``resources``: what to watch besides namespaces (plurals the registry knows);
         namespaced ones only matter in ``namespaces``. ``on_error(message, lost)``: ``lost``
         when the cluster stopped answering, not when a watch is refused (then labrunner
@@ -129,7 +129,7 @@ class ChangeWatcher:
             except errors.ClusterError as failure:
                 failures += 1
                 if self.on_error and failures == 3:
-                    self.on_error(f"watching {kind} failed: {failure.message}", True)
+                    self.on_error(f"watching {kind} failed: {failure.message}", failure.cluster_lost)
                 self._stop.wait(min(2.0 * failures, 10.0))
             except Exception:  # a watch must never take the session down
                 log.exception("watch of %s failed", kind)

@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from labrunner.cluster.choices import SANDBOX, ClusterChoice, cluster_choices
 from labrunner.lab.model import Lab
 from labrunner.tui.dialogs import ConfirmScreen, HelpScreen, binding_rows
-from labrunner.tui.messages import ClusterConnected, ClusterFailed
+from labrunner.tui.messages import ClusterChosen, ClusterConnected, ClusterFailed, CopyRequested, LabChosen, LabsLoaded
 
 log = logging.getLogger("labrunner.tui")
 
@@ -112,6 +112,10 @@ class LabrunnerApp(App[None]):
         else:
             self.connect(choice)
 
+    @on(ClusterChosen)
+    def cluster_chosen(self, message: ClusterChosen) -> None:
+        self.choose_cluster(message.choice)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self, choice: ClusterChoice) -> None:
         from labrunner.cluster import errors
@@ -158,10 +162,12 @@ class LabrunnerApp(App[None]):
                 labs.append(load_lab(entry.directory, self.parameters))
             except LabInvalid as invalid:
                 problems += [str(problem) for problem in invalid.problems[:5]]
-        self.call_from_thread(self.labs_loaded, labs, problems)
+        self.post_message(LabsLoaded(labs, problems))
 
-    async def labs_loaded(self, labs: list[Lab], problems: list[str]) -> None:
-        self.labs, self.lab_problems = labs, problems
+    @on(LabsLoaded)
+    async def labs_loaded(self, message: LabsLoaded) -> None:
+        labs = self.labs = message.labs
+        self.lab_problems = message.problems
         wanted = next((lab for lab in labs if lab.id == self.lab_id), None) if self.lab_id else None
         if self.lab_id and wanted is None:
             self.notify(f"No lab {self.lab_id!r}; pick one.", severity="warning")
@@ -181,6 +187,10 @@ class LabrunnerApp(App[None]):
         if self._progress is None:
             self._progress = Progress.default()
         return self._progress
+
+    @on(LabChosen)
+    async def lab_chosen(self, message: LabChosen) -> None:
+        await self.open_lab(message.lab)
 
     def open_lab(self, lab: Lab) -> Any:
         from labrunner.session.session import Session
@@ -213,8 +223,12 @@ class LabrunnerApp(App[None]):
         # The keys this screen offers now (check_action hides some, e.g. `l` off the repair step).
         offered = [b for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
                    and screen.check_action(*parse_action(b.action)[1:]) is not False]
-        rows = binding_rows([*offered, *self.BINDINGS])
+        rows = binding_rows([*offered, *(b for b in self.BINDINGS if isinstance(b, Binding))])
         self.push_screen(HelpScreen(rows, f"Keys on this screen ({type(screen).__name__.removesuffix('Screen').lower() or 'app'})"))
+
+    @on(CopyRequested)
+    def copy_requested(self, message: CopyRequested) -> None:
+        self.copy_command(message.text)
 
     def copy_command(self, text: str) -> None:
         """OSC 52 (what most terminals and ssh sessions understand), pbcopy where
@@ -229,20 +243,6 @@ class LabrunnerApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        from labrunner.tui.workspace import WorkspaceScreen
-
-        if isinstance(screen, WorkspaceScreen):
-            yield SystemCommand("lab: Check the step", "run this step's checks now", screen.action_check)
-            yield SystemCommand("lab: Show hint", "reveal one more hint", screen.action_hint)
-            yield SystemCommand("lab: Reveal solution", "see the solution, run it after a confirmation", screen.action_solution)
-            yield SystemCommand("lab: Reset step", "undo this step on the cluster", screen.action_reset)
-            yield SystemCommand("lab: Open a shell", "a shell with kubectl set up for this lab", screen.action_shell)
-            for view, _ in screen.views():
-                yield SystemCommand(f"lab: {view.label}", view.description, lambda view=view: screen.action_view(view.id))
-            for step in screen.lab.steps:
-                yield SystemCommand(f"step: {step.number}. {step.title}", "go to this step", lambda step=step: screen.go_to(step))
-            for command in screen.step.commands:
-                yield SystemCommand(f"copy: {command.run}", command.explain, lambda run=command.run: self.copy_command(run))
         if self.cluster is not None:
             yield SystemCommand("cluster: Switch context", "run labs on another cluster", self.action_switch_cluster)
             yield SystemCommand("cluster: Use sandbox", "the built-in local cluster", self.action_use_sandbox)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from textual import on, work
@@ -16,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from labrunner.lab.model import Lab
 from labrunner.session.progress import ProgressKey
+from labrunner.tui.messages import LabChosen
 
 
 class RequirementsChecked(Message):
@@ -101,7 +101,7 @@ class LabPickerScreen(Screen[None]):
 
     @on(OptionList.OptionSelected)
     def selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.open_lab(self.labs[event.option_index])  # type: ignore[attr-defined]
+        self.post_message(LabChosen(self.labs[event.option_index]))
 
     def action_cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()

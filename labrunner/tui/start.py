@@ -11,6 +11,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from labrunner.cluster.choices import ClusterChoice
+from labrunner.tui.messages import ClusterChosen
 
 
 class StartScreen(Screen[None]):
@@ -56,11 +57,11 @@ class StartScreen(Screen[None]):
     def action_sandbox(self) -> None:
         sandbox = next((c for c in self.choices if c.is_sandbox), None)
         if sandbox is not None:
-            self.app.choose_cluster(sandbox)  # type: ignore[attr-defined]
+            self.post_message(ClusterChosen(sandbox))
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.app.choose_cluster(self.choices[int(event.option.id or 0)])  # type: ignore[attr-defined]
+        self.post_message(ClusterChosen(self.choices[int(event.option.id or 0)]))
 
     def say(self, text: str, error: bool = False) -> None:
         progress = self.query_one("#progress", Static)

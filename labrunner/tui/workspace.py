@@ -12,7 +12,6 @@ import os
 import shlex
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -26,12 +25,19 @@ from textual.worker import Worker, WorkerState
 from labrunner.lab.model import Check, Step
 from labrunner.registry import View, registry
 from labrunner.tui.dialogs import ConfirmScreen
-from labrunner.tui.messages import CommandsFinished, CommandStarted, StepChecked, StepJumped, WatchFailed
+from labrunner.session.session import Session, StepOutcome
+from labrunner.tui.commands import WorkspaceCommands
+from labrunner.tui.messages import (CommandsFinished, CommandStarted, CopyRequested, ProgressChanged, StepChecked,
+                                    StepJumped, WatchFailed)
 from labrunner.tui.widgets import CheckPanel, CommandItem, CommandList, StepList, outcome_text
 
+FOLLOW_SECONDS = 0.5
+"""How often the workspace asks whether progress was written elsewhere (``labrunner solve``
+in another terminal): a PRAGMA read, in a thread."""
 
 
 class WorkspaceScreen(Screen[None]):
+    COMMANDS = {WorkspaceCommands}
     DEFAULT_CSS = """
     WorkspaceScreen #status { height: 1; padding: 0 1; background: $panel; }
     WorkspaceScreen #banner { display: none; height: auto; padding: 0 1; background: $error 30%; }
@@ -60,18 +66,20 @@ class WorkspaceScreen(Screen[None]):
         Binding("k", "focus_previous_item", show=False),
     ]
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
         self.lab = session.lab
         self.step: Step = session.current
-        self.outcomes: dict[str, Any] = {}
+        self.outcomes: dict[str, StepOutcome] = {}
         self.ran: dict[str, str] = {}
         """What labrunner last ran for a step (solve or reset), shown under its checks until the learner moves on."""
         self.busy = False
         self.view_screen: Screen[Any] | None = None
         """The topic view open over the workspace, if any (it reloads when the cluster changes)."""
         self.connection = "connecting"
+        self.followed: tuple[object, str] | None = None
+        """The store's version and current step when this screen last looked (see follow_progress)."""
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -99,6 +107,8 @@ class WorkspaceScreen(Screen[None]):
         self.show_step(self.step)
         self.start_watch()
         self.check_step(self.step)
+        self.followed = (self.session.progress_version(), self.session.current.id)
+        self.set_interval(FOLLOW_SECONDS, self.follow_progress)
 
     def on_unmount(self) -> None:
         self.session.close()  # a worker still solving ends its commands: quitting never waits minutes
@@ -114,7 +124,10 @@ class WorkspaceScreen(Screen[None]):
     def refresh_steps(self) -> None:
         statuses = {step: status for step, (status, _) in self.session.last_results().items()}
         statuses.update({step: outcome.status for step, outcome in self.outcomes.items()})
-        self.query_one(StepList).show(statuses, self.session.current.id)
+        current = self.session.current.id
+        self.query_one(StepList).show(statuses, current)
+        if self.followed is not None:
+            self.followed = (self.followed[0], current)  # our own moves are not news
 
     def show_step(self, step: Step) -> None:
         self.step = step
@@ -135,7 +148,7 @@ class WorkspaceScreen(Screen[None]):
             self.query_one(CheckPanel).show("… Checking", "\n".join(f"○ {check.says}" for check in step.checks))
         self.refresh_status()
 
-    def show_outcome(self, outcome: Any) -> None:
+    def show_outcome(self, outcome: StepOutcome) -> None:
         hints = self.session.hints(outcome.step)
         following = self.lab.steps[outcome.step.number + 1].title if outcome.step.number + 1 < len(self.lab.steps) else None
         verdict, body, state = outcome_text(outcome, hints.shown, hints.total, following)
@@ -165,6 +178,16 @@ class WorkspaceScreen(Screen[None]):
         actions = self.session.reset(step, on_action=lambda command: self.post_message(CommandStarted(command)))
         self.post_message(CommandsFinished("reset", step, tuple(actions), self.session.check(step)))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
+    def follow_progress(self) -> None:
+        """Another process wrote progress (``labrunner solve --through 9``): tell the screen
+        what the store now says. Our own writes do not move the store's version."""
+        version = self.session.progress_version()
+        if self.followed is None or version == self.followed[0]:
+            return
+        self.followed = (version, self.followed[1])
+        self.post_message(ProgressChanged(self.session.current.id, self.session.checked_at()))
+
     def start_watch(self) -> None:
         self.session.watch(lambda outcome, reasons: self.post_message(StepChecked(outcome, tuple(reasons))),
                            on_error=lambda message, lost: self.post_message(WatchFailed(message, lost)))
@@ -175,7 +198,7 @@ class WorkspaceScreen(Screen[None]):
     def step_checked(self, message: StepChecked) -> None:
         outcome = message.outcome
         self.outcomes[outcome.step.id] = outcome
-        lost = next((r for r in outcome.results if r.cause in ("Unreachable", "Timeout", "Unauthorized")), None)
+        lost = next((r for r in outcome.results if r.cluster_lost), None)
         self.set_connection("lost" if lost else "ok", lost.message if lost else "")
         if outcome.step.id == self.step.id:
             self.show_outcome(outcome)
@@ -194,6 +217,23 @@ class WorkspaceScreen(Screen[None]):
             named = "; ".join(f"step {o.step.number} ({o.step.title}): {o.unmet[0].message}" for o in message.missing[:3])
             self.notify(f"Earlier steps left something missing: {named}", title="Before this step", severity="warning", timeout=12)
         self.refresh_steps()
+
+    @on(ProgressChanged)
+    def progress_changed(self, message: ProgressChanged) -> None:
+        """Show the store's truth: results checked elsewhere since ours replace ours, and when
+        the current step moved elsewhere, the screen follows it."""
+        for step, at in message.checked_at.items():
+            if step in self.outcomes and self.outcomes[step].checked_at < at:
+                del self.outcomes[step]
+        moved = self.followed is not None and message.current != self.followed[1]
+        if moved and not self.busy:
+            self.ran.clear()
+            self.show_step(self.lab.step(message.current))
+            self.check_step(self.step)
+        elif self.step.id not in self.outcomes:
+            self.check_step(self.step)
+        self.refresh_steps()
+        self.refresh_status()
 
     @on(CommandStarted)
     def command_started(self, message: CommandStarted) -> None:
@@ -274,7 +314,7 @@ class WorkspaceScreen(Screen[None]):
     def action_copy(self) -> None:
         command = self.query_one("#commands", CommandList).selected or (self.step.commands[0] if self.step.commands else None)
         if command is not None:
-            self.app.copy_command(command.run)  # type: ignore[attr-defined]
+            self.post_message(CopyRequested(command.run))
 
     def action_focus_next_item(self) -> None:
         focused = self.focused

@@ -38,6 +38,7 @@ class WorkspaceApp(App[None]):
         self.push_screen(WorkspaceScreen(self.session))
 
     copy_command = LabrunnerApp.copy_command
+    copy_requested = LabrunnerApp.copy_requested
     action_help = LabrunnerApp.action_help
     action_pick_lab = LabrunnerApp.action_pick_lab
     BINDINGS = LabrunnerApp.BINDINGS

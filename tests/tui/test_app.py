@@ -17,6 +17,8 @@ from labrunner.tui.app import LabrunnerApp
 from labrunner.tui.dialogs import ConfirmScreen, HelpScreen
 from labrunner.tui.start import StartScreen
 from labrunner.tui.widgets import CheckPanel, StepList
+from tests.conftest import REPO
+from tests.sandboxes import TIME_SCALE
 
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (solutions use it)")
 
@@ -82,7 +84,7 @@ def test_the_start_screen_lists_contexts_current_first_and_asks_before_a_product
 
 @needs_kubectl
 def test_the_workspace_follows_the_learner_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", TIME_SCALE)
 
     async def scenario() -> None:
         app = LabrunnerApp(sandbox=True, lab_id="networkpolicies")
@@ -204,7 +206,7 @@ def test_a_broken_settings_file_is_said_and_the_defaults_apply(kubeconfig: Path)
 def test_who_can_reach_whom_follows_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     from labrunner.topics.networkpolicy.tui.reach import ReachScreen
 
-    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", "0.05")
+    monkeypatch.setenv("LABRUNNER_SANDBOX_TIME_SCALE", TIME_SCALE)
 
     async def scenario() -> None:
         app = LabrunnerApp(sandbox=True, lab_id="networkpolicies")
@@ -243,5 +245,42 @@ def test_the_shell_key_pins_the_context_and_the_lab_namespace(tmp_path: Path, mo
             said = next(n.message for n in app._notifications if "export KUBECONFIG=" in n.message)
             pin = Path(said.split("export KUBECONFIG=")[1].split(os.pathsep)[0])
             assert yaml.safe_load(pin.read_text())["current-context"] == "labrunner-sandbox"
+
+    run(scenario())
+
+
+def test_the_workspace_follows_progress_written_by_another_process(tmp_path: Path) -> None:
+    """``labrunner solve networkpolicies --through 9`` in another terminal: the open workspace
+    shows steps 0-9 passed, and moves its arrow and its panel to step 10, within a second or two."""
+    import subprocess
+    import sys
+
+    from tests.tui.snapshot_apps import WorkspaceApp
+
+    solve_elsewhere = """
+import sys
+from pathlib import Path
+from labrunner.lab.loader import load_lab
+from labrunner.session.progress import Progress, ProgressKey
+lab = load_lab(Path(sys.argv[2]) / "labs" / "networkpolicies")
+progress, key = Progress(Path(sys.argv[1])), ProgressKey("networkpolicies", "labrunner-sandbox")
+for step, following in zip(lab.steps[:10], lab.steps[1:11]):  # what each passing check of a solve writes
+    progress.record(key, step.id, "passed", [])
+    progress.move_to(key, following.id)
+"""
+
+    async def scenario() -> None:
+        app = WorkspaceApp(tmp_path)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: "Not done yet" in panel_text(app))
+            steps = app.screen.query_one(StepList)
+            assert str(steps.children[1].label.render()).startswith("→✗")  # type: ignore[attr-defined]
+            subprocess.run([sys.executable, "-c", solve_elsewhere, str(tmp_path / "progress.sqlite3"), str(REPO)], check=True)
+            written = time.monotonic()
+            await until(pilot, lambda: app.screen.step.number == 10, seconds=10)  # type: ignore[attr-defined]
+            assert time.monotonic() - written < 3
+            marks = [str(item.label.render())[:2] for item in steps.children]  # type: ignore[attr-defined]
+            assert marks[:10] == [" ✓"] * 10 and marks[10][0] == "→"
+            assert "Step 10: " in str(app.screen.query_one("#reading").border_title)
 
     run(scenario())

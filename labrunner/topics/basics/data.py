@@ -57,8 +57,8 @@ def sql_rows(args: SqlRows, context: CheckContext) -> Outcome:
     cluster, namespace = context.cluster, args.namespace
     try:
         pod = workload_pod(cluster, namespace, args.workload)
-    except errors.NotFound as missing:
-        return "failed", missing.message, []
+    except errors.NotFound as absent:
+        return "failed", absent.message, []
     query = f"SELECT * FROM {args.database}.{args.table} ORDER BY 1"
     result = cluster.exec(pod, namespace, ["sh", "-c", f'mysql -N -B -uroot -p"$MYSQL_ROOT_PASSWORD" -e "{query}"'])
     errors_seen = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]

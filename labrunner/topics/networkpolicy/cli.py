@@ -15,9 +15,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labrunner.cli.diagnostics import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from labrunner.topics.networkpolicy.files import SourceObject
+    from labrunner.topics.networkpolicy.model import Cluster
 
 
 def add_commands(commands: Any, lazy: Any) -> None:
@@ -55,7 +59,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     lint.set_defaults(handler=lazy("labrunner.topics.networkpolicy.cli", "lint"))
 
 
-def _read(paths: list[Path]):  # type: ignore[no-untyped-def]
+def _read(paths: list[Path]) -> tuple[list[SourceObject], Cluster, dict[int, SourceObject]]:
     from labrunner.topics.networkpolicy.files import InputError, cluster_from_sources, read_objects
 
     try:
@@ -209,7 +213,7 @@ def lint(arguments: argparse.Namespace) -> int:
     return ExitCode.FAILED if any(f.severity == "error" for f in findings) else ExitCode.OK
 
 
-def _read_lenient(paths: list[Path]):  # type: ignore[no-untyped-def]
+def _read_lenient(paths: list[Path]) -> tuple[list[SourceObject], None, None]:
     """Like _read, but a policy the engine cannot parse is a lint finding, not a stop."""
     from labrunner.topics.networkpolicy.files import InputError, read_objects
 

@@ -30,7 +30,7 @@ from labrunner.topics.networkpolicy.model import (
     Selector,
 )
 
-_SYNTHETIC_RANGE = ipaddress.ip_network("100.64.0.0/10")  # shared address space: rarely in anyone's ipBlock
+_SYNTHETIC_RANGE = ipaddress.IPv4Network("100.64.0.0/10")  # shared address space: rarely in anyone's ipBlock
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,13 @@ class PolicyDiff:
             merged.setdefault(key, []).append(difference.port)
             if not (isinstance(difference.source, Pod) and isinstance(difference.destination, Pod)):
                 outside.add(key)
-        real, hypothetical, examples = [], [], []
+        real: list[str] = []
+        hypothetical: list[str] = []
+        examples: list[str] = []
         # Pod-to-pod lines before lines about addresses outside the cluster: learners think in pods.
         here = f"{focus}/" if focus else None
         ordered = sorted(merged.items(), key=lambda item: (not item[0][1], item[0] in outside,
-                                                           bool(here) and not item[0][2].startswith(here), item[0][2:]))
+                                                           here is not None and not item[0][2].startswith(here), item[0][2:]))
         for (synthetic, mine, source, destination), ports in ordered:
             path = f"{source} -> {destination} on {_ports_text(sorted(ports), self.ports)}"
             line = f"yours also allows {path}" if mine else f"yours does not allow {path}, which should be allowed"
@@ -121,13 +123,14 @@ def _ports_text(ports: Sequence[PortKey], compared: Sequence[PortKey] = ()) -> s
     """"TCP 80/443", or "any TCP port" / "any TCP port but 80" / "any port" when the
     differing ports include the one nothing names and all (or all but one or two) of
     the others compared for that protocol: lists of 11 numbers help no one."""
-    by_protocol: dict[str, list[int]] = {}
+    by_protocol: dict[Protocol, list[int]] = {}
     for protocol, number in ports:
         by_protocol.setdefault(protocol, []).append(number)
-    everything: dict[str, list[int]] = {}
+    everything: dict[Protocol, list[int]] = {}
     for protocol, number in compared:
         everything.setdefault(protocol, []).append(number)
-    parts, whole = [], bool(everything) and set(by_protocol) == set(everything)
+    parts: list[str] = []
+    whole = bool(everything) and set(by_protocol) == set(everything)
     for protocol, numbers in by_protocol.items():
         universe = everything.get(protocol, [])
         missing = sorted(set(universe) - set(numbers))

@@ -295,7 +295,7 @@ def _why_not(
     if rule.ports and not any(port_matches(p, protocol, port, destination) for p in rule.ports):
         named = [p for p in rule.ports if isinstance(p.port, str) and p.protocol == protocol]
         if named and isinstance(destination, Pod):
-            resolved = [f"{p.port!r} is {destination.named_port(p.port, protocol) or 'not a port'} on {destination.name}" for p in named]
+            resolved = [f"{p.port!r} is {destination.named_port(str(p.port), protocol) or 'not a port'} on {destination.name}" for p in named]
             return f"the connection is {protocol} {port} ({'; '.join(resolved)})"
         if named:
             return f"the connection is {protocol} {port}, and a named port cannot match an address outside the cluster"

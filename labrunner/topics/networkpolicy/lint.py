@@ -358,7 +358,10 @@ _SPEC_KEYS = set(_SPEC)
 def _diagnose(obj: SourceObject, path: tuple[str | int, ...]) -> tuple[str, str]:
     key = path[-1]
     parent = path[:-1]
-    line_of = lambda p: yamlsource.locate(obj.node, p).mark(at_key=True)[0]  # noqa: E731
+
+    def line_of(p: tuple[str | int, ...]) -> int:
+        return yamlsource.locate(obj.node, p).mark(at_key=True)[0]
+
     if len(parent) == 3 and parent[0] == "spec" and parent[1] in ("ingress", "egress") and key in _PEER_KEYS:
         direction, index = parent[1], parent[2]
         peers_key = "from" if direction == "ingress" else "to"

@@ -197,7 +197,8 @@ class Matrix:
             fast = self._blocks.get(block) or _Block(block)
             cached = 0
             for group in self.groups:
-                addresses = group.members[0].ips if group.is_pod else (group.members[0],)  # type: ignore[union-attr]
+                first = group.members[0]
+                addresses = first.ips if isinstance(first, Pod) else (first,)
                 if any(fast.contains(address) for address in addresses):
                     cached |= 1 << group.index
             self._block_cache[block] = cached

@@ -122,7 +122,7 @@ def _port_rule(value: Any, path: str) -> PortRule:
     end_port = data.get("endPort")
     if end_port is not None and not isinstance(end_port, int):
         raise ObjectError("endPort must be a number", f"{path}.endPort")
-    return PortRule(protocol=protocol, port=port, end_port=end_port)  # type: ignore[arg-type]
+    return PortRule(protocol=protocol, port=port, end_port=end_port)
 
 
 def _rules(value: Any, path: str, peers_key: str) -> tuple[Rule, ...]:
@@ -203,7 +203,7 @@ def pod_from_object(obj: Mapping[str, Any]) -> Pod:
             protocol = str(port.get("protocol") or "TCP")
             if protocol not in PROTOCOLS or not isinstance(port.get("containerPort"), int):
                 raise ObjectError("a container port needs a containerPort number and TCP, UDP or SCTP", f"{where}[{p_index}]")
-            ports.append(ContainerPort(port=port["containerPort"], protocol=protocol, name=port.get("name")))  # type: ignore[arg-type]
+            ports.append(ContainerPort(port=port["containerPort"], protocol=protocol, name=port.get("name")))
     return Pod(
         namespace=str(metadata.get("namespace") or "default"),
         name=str(metadata.get("name") or ""),

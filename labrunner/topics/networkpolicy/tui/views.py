@@ -27,7 +27,7 @@ def reach(session: Session, check: Check) -> Screen[Any]:
     def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         return cluster.list("namespaces"), cluster.list("pods"), cluster.list("networkpolicies")
 
-    title = f"Step {step.number}: {step.title}" if step else None
+    title = f"Step {step.number}: {step.title}" if step else ""
     return ReachScreen(namespace, load, title=title)
 
 
