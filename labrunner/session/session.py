@@ -173,14 +173,38 @@ class Session:
             moves = self._moves
             current = self.current
             step = step or current
-            results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
-            outcome = StepOutcome(step, step_status(list(results)), results)
-            self.progress.record(self.key, step.id, outcome.status, [r.as_json() for r in results])
-            unmoved = moves == self._moves  # the learner did not go elsewhere while this ran
-            if (self.rules.auto_advance and outcome.status == "passed" and unmoved and step.id == current.id
-                    and step.number + 1 < len(self.lab.steps)):
-                self.progress.move_to(self.key, self.lab.steps[step.number + 1].id)
+            outcome = self._run_checks(step)
+            self._remember(outcome, advance=moves == self._moves and step.id == current.id)
             return outcome if self.rules.feedback else outcome.shown()
+
+    def recheck(self) -> StepOutcome | None:
+        """The current step's checks, run because something changed (the cluster, for the
+        watch and the poll; the store, for a face following another process). None, and
+        nothing recorded, when they were outrun: by the time they end the current step is
+        another, or the step was checked elsewhere meanwhile (``labrunner solve`` in another
+        terminal). A verdict on a step nobody is on, or older than the store's, must not
+        replace what was recorded there since."""
+        with self._check_lock:
+            moves, started = self._moves, time.time()
+            step = self.current
+            outcome = self._run_checks(step)
+            recorded = self.progress.results(self.key).get(step.id)
+            if moves != self._moves or self.current.id != step.id or (recorded is not None and recorded.checked_at > started):
+                return None
+            self._remember(outcome, advance=True)
+            return outcome if self.rules.feedback else outcome.shown()
+
+    def _run_checks(self, step: Step) -> StepOutcome:
+        results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
+        return StepOutcome(step, step_status(list(results)), results)
+
+    def _remember(self, outcome: StepOutcome, *, advance: bool) -> None:
+        """Record the outcome; a pass moves the learner on when ``advance`` (they did not
+        go elsewhere while it ran) and the rules auto-advance."""
+        step = outcome.step
+        self.progress.record(self.key, step.id, outcome.status, [r.as_json() for r in outcome.results])
+        if advance and self.rules.auto_advance and outcome.status == "passed" and step.number + 1 < len(self.lab.steps):
+            self.progress.move_to(self.key, self.lab.steps[step.number + 1].id)
 
     def grade(self) -> Grade:
         """Check every step now, in order, and record each result: the final grading of an
@@ -279,7 +303,9 @@ class Session:
         namespaces = namespaces_of(check.args for step in self.lab.steps for check in step.checks)
 
         def changed(reasons: list[str]) -> None:
-            on_outcome(self.check(), reasons)
+            outcome = self.recheck()
+            if outcome is not None:
+                on_outcome(outcome, reasons)
 
         resources = registry().watched(check for step in self.lab.steps for check in step.checks)
         watcher = ChangeWatcher(self.cluster, namespaces, changed, resources=resources, quiet=quiet, latest=latest, on_error=on_error)
@@ -301,10 +327,11 @@ class Session:
                 now = [run_check(check, step, self.cluster, self.lab.placeholder_values).as_json() for check in checks]
                 if record is not None and all(before.get(result["id"]) == result for result in now):
                     continue
-                outcome = self.check(step)
+                outcome = self.recheck()
             except Exception:  # the poll must never take the session down; the next round tries again
                 continue
-            on_outcome(outcome, [f"re-checked {step.id}: its checks read what no watch reports"])
+            if outcome is not None:
+                on_outcome(outcome, [f"re-checked {outcome.step.id}: its checks read what no watch reports"])
 
     @property
     def closing(self) -> threading.Event:

@@ -52,11 +52,12 @@ class StepJumped(Message):
 
 class ProgressChanged(Message):
     """Progress was written elsewhere (``labrunner solve`` in another terminal): the step the
-    store says is current, and when each step was last checked."""
+    store says is current, whether that write moved it, and when each step was last checked."""
 
-    def __init__(self, current: str, checked_at: dict[str, float]) -> None:
+    def __init__(self, current: str, moved: bool, checked_at: dict[str, float]) -> None:
         super().__init__()
         self.current = current
+        self.moved = moved
         self.checked_at = checked_at
 
 

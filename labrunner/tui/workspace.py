@@ -79,7 +79,7 @@ class WorkspaceScreen(Screen[None]):
         """The topic view open over the workspace, if any (it reloads when the cluster changes)."""
         self.connection = "connecting"
         self.followed: tuple[object, str] | None = None
-        """The store's version and current step when this screen last looked (see follow_progress)."""
+        """The store's version and current step at the last look (every FOLLOW_SECONDS)."""
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -124,10 +124,7 @@ class WorkspaceScreen(Screen[None]):
     def refresh_steps(self) -> None:
         statuses = {step: status for step, (status, _) in self.session.last_results().items()}
         statuses.update({step: outcome.status for step, outcome in self.outcomes.items()})
-        current = self.session.current.id
-        self.query_one(StepList).show(statuses, current)
-        if self.followed is not None:
-            self.followed = (self.followed[0], current)  # our own moves are not news
+        self.query_one(StepList).show(statuses, self.session.current.id)
 
     def show_step(self, step: Step) -> None:
         self.step = step
@@ -163,6 +160,13 @@ class WorkspaceScreen(Screen[None]):
         self.post_message(StepChecked(self.session.check(step)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
+    def recheck_current(self) -> None:
+        """The current step's checks, dropped if another process outruns them (see Session.recheck)."""
+        outcome = self.session.recheck()
+        if outcome is not None:
+            self.post_message(StepChecked(outcome))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def jump_to(self, step: Step) -> None:
         self.post_message(StepJumped(step, self.session.missing_before(step)))
         if self.session.current.id == step.id:  # not if the learner (or a solve) has moved on meanwhile
@@ -182,11 +186,15 @@ class WorkspaceScreen(Screen[None]):
     def follow_progress(self) -> None:
         """Another process wrote progress (``labrunner solve --through 9``): tell the screen
         what the store now says. Our own writes do not move the store's version."""
-        version = self.session.progress_version()
-        if self.followed is None or version == self.followed[0]:
+        if self.followed is None:
             return
-        self.followed = (version, self.followed[1])
-        self.post_message(ProgressChanged(self.session.current.id, self.session.checked_at()))
+        version, current = self.session.progress_version(), self.session.current.id
+        if self.session.progress_version() != version:
+            return  # written while we read: the next look sees it whole
+        before = self.followed
+        self.followed = (version, current)
+        if version != before[0]:  # only another writer moves the version: our own moves are not news
+            self.post_message(ProgressChanged(current, current != before[1], self.session.checked_at()))
 
     def start_watch(self) -> None:
         self.session.watch(lambda outcome, reasons: self.post_message(StepChecked(outcome, tuple(reasons))),
@@ -225,13 +233,14 @@ class WorkspaceScreen(Screen[None]):
         for step, at in message.checked_at.items():
             if step in self.outcomes and self.outcomes[step].checked_at < at:
                 del self.outcomes[step]
-        moved = self.followed is not None and message.current != self.followed[1]
-        if moved and not self.busy:
+        if message.moved and not self.busy:
             self.ran.clear()
             self.show_step(self.lab.step(message.current))
-            self.check_step(self.step)
-        elif self.step.id not in self.outcomes:
-            self.check_step(self.step)
+        if self.step.id not in self.outcomes:
+            if self.step.id == message.current:
+                self.recheck_current()  # another process may be working on it: do not record over it
+            else:
+                self.check_step(self.step)
         self.refresh_steps()
         self.refresh_status()
 
