@@ -119,7 +119,7 @@ class LabFile(_Strict):
     """Estimated time for a first attempt, in minutes."""
     level: Literal["beginner", "intermediate", "advanced"]
     tags: list[Literal[CKA_DOMAINS]] = Field(min_length=1)  # type: ignore[valid-type]
-    requirements: list[Literal[requirement_ids()]] = Field(default_factory=list)  # type: ignore[valid-type]  # the registry's requirement ids
+    requirements: list[Literal[requirement_ids()]] = Field(default=[])  # type: ignore[valid-type]  # the registry's ids; pydantic copies the default
     parameters: dict[Slug, ParameterFile] = Field(default_factory=dict)
     steps: list[StepFile] = Field(min_length=1)
     reset: list[SolutionActionFile] | None = None
