@@ -7,6 +7,7 @@ sandbox status`` stays fast. The server proves itself alive by answering
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import ssl
@@ -15,7 +16,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from labrunner.sandbox.files import SandboxFiles
 
@@ -52,6 +56,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def is_our_server(pid: int, files: SandboxFiles) -> bool:
+    """Whether ``pid`` is the sandbox server of ``files``' folder, by its command line
+    (a pid from a stale server.json may since have been given to any program)."""
+    command = _command_line(pid)
+    return command is not None and "labrunner.sandbox.server" in command and str(files.folder) in command
+
+
+def _command_line(pid: int) -> str | None:
+    proc = Path(f"/proc/{pid}/cmdline")
+    try:
+        return proc.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return None  # Linux, and the process is gone
+    except OSError:
+        return None
+    try:  # macOS and the BSDs: no /proc
+        shown = subprocess.run(["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return shown.stdout.strip() or None
+
+
 def healthy(files: SandboxFiles, port: int, timeout: float = 2.0) -> bool:
     try:
         context = ssl.create_default_context(cafile=str(files.ca_certificate))
@@ -77,21 +104,40 @@ def running(files: SandboxFiles) -> SandboxInfo | None:
 
 def start(files: SandboxFiles) -> tuple[SandboxInfo, bool]:
     """Start the sandbox unless it runs; returns it and whether this call started it.
+    Concurrent starts (two terminals, a test's threads) make one server: the second
+    waits for the first and is told it runs.
 
     Raises:
         SandboxError: the process died or did not become ready; the log's tail says why.
     """
-    existing = running(files)
-    if existing is not None:
-        return existing, False
-    files.folder.mkdir(parents=True, exist_ok=True)
+    files.make_private()
+    with _held(files.start_lock):
+        existing = running(files)
+        if existing is not None:
+            return existing, False
+        return _spawn(files), True
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[None]:
+    """An exclusive flock on ``lock`` (waited for), released on exit or when the process dies."""
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _spawn(files: SandboxFiles) -> SandboxInfo:
     files.server_info.unlink(missing_ok=True)
-    with files.log.open("a", encoding="utf-8") as log:
+    descriptor = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "labrunner.sandbox.server", "--state-dir", str(files.folder)],
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=output,
+            stderr=output,
             start_new_session=True,  # outlives the command that started it, and its terminal
         )
     deadline = time.monotonic() + START_TIMEOUT
@@ -102,7 +148,7 @@ def start(files: SandboxFiles) -> tuple[SandboxInfo, bool]:
         if info and info.get("pid") == process.pid:
             started = running(files)
             if started is not None:
-                return started, True
+                return started
         time.sleep(0.02)
     process.terminate()
     raise SandboxError(f"the sandbox did not become ready within {START_TIMEOUT:.0f} s:\n{tail(files)}")
@@ -115,10 +161,11 @@ def stop(files: SandboxFiles) -> bool:
         SandboxError: it did not stop in time.
     """
     info = files.read_server_info()
-    if not info or not _alive(int(info.get("pid", 0) or 0)):
+    pid = int(info.get("pid", 0) or 0) if info else 0
+    if not pid or not _alive(pid) or not is_our_server(pid, files):
+        # Nothing runs, or server.json outlived a crash and its pid is now another program's.
         files.server_info.unlink(missing_ok=True)
         return False
-    pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
@@ -161,7 +208,11 @@ def reset(files: SandboxFiles) -> bool:
 
 
 def tail(files: SandboxFiles, lines: int = 20) -> str:
-    try:
-        return "\n".join(files.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    """The log's last lines, then what the server printed outside it (a traceback) if anything."""
+    said = []
+    for path in (files.log, files.output):
+        try:
+            said += path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+    return "\n".join(said[-lines:]) if said else "(no log)"

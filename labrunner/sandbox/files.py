@@ -1,15 +1,19 @@
 """Where the sandbox keeps its things, and writing them safely.
 
-All under ``<state>/sandbox/``: the CA and server certificate, the token (0600),
-the kubeconfig learners point KUBECONFIG at, ``server.json`` (pid, port, start
-time) written once the server listens, and the log. ``~/.kube/config`` is never
-touched.
+All under ``<state>/sandbox/``: the CA and server certificate, the token, the
+kubeconfig learners point KUBECONFIG at, ``server.json`` (pid, port, start time)
+written once the server listens, the objects (Secrets among them), the log.
+``~/.kube/config`` is never touched.
+
+The folder is its owner's alone (0700, every file in it 0600): it holds a token that
+is cluster-admin and every Secret a learner creates.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +67,37 @@ class SandboxFiles:
 
     @property
     def log(self) -> Path:
+        """The server's log, rotated (sandbox.log.1, .2, ... are the older ones)."""
         return self.folder / "sandbox.log"
+
+    @property
+    def output(self) -> Path:
+        """What the server process printed outside its log (a crash's traceback), from its last start."""
+        return self.folder / "sandbox.out"
+
+    @property
+    def server_lock(self) -> Path:
+        """Held (flock) by the one server running on this folder, for its life."""
+        return self.folder / "server.lock"
+
+    @property
+    def start_lock(self) -> Path:
+        """Held while a ``start`` checks for a server and starts one, so concurrent starts make one."""
+        return self.folder / "start.lock"
+
+    def make_private(self) -> None:
+        """Create the folder 0700, or tighten an older one (and everything in it) to its owner."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (self.folder, *self.folder.rglob("*")):
+            try:
+                current = path.lstat().st_mode
+                if stat.S_ISLNK(current):
+                    continue
+                wanted = 0o700 if stat.S_ISDIR(current) else stat.S_IMODE(current) & 0o700 | 0o600
+                if stat.S_IMODE(current) != wanted:
+                    path.chmod(wanted)
+            except FileNotFoundError:  # a WAL file the server just checkpointed away
+                continue
 
     def read_server_info(self) -> dict[str, Any] | None:
         try:

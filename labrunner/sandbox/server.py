@@ -23,6 +23,7 @@ import os
 import secrets
 import signal
 import ssl
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,6 @@ def kubeconfig_text(files: SandboxFiles, port: int, token: str) -> str:
 
 
 async def serve(files: SandboxFiles) -> None:
-    files.folder.mkdir(parents=True, exist_ok=True)
     ensure_certificates(files)
     token = ensure_token(files)
     store = Store(files.database)
@@ -201,12 +201,49 @@ async def serve(files: SandboxFiles) -> None:
         store.close()
 
 
+LOG_BYTES = 2 * 1024 * 1024
+LOG_BACKUPS = 3
+"""The log keeps about the last 8 MiB (a line per request): sandbox.log, then .1 to .3."""
+
+ALREADY_RUNNING = 75
+"""The exit code when another server holds the folder (EX_TEMPFAIL)."""
+
+
+def rotating_log(files: SandboxFiles) -> logging.Handler:
+    from logging.handlers import RotatingFileHandler
+
+    handler = RotatingFileHandler(files.log, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    return handler
+
+
+def hold_the_folder(files: SandboxFiles) -> int | None:
+    """Take the folder's server lock for this process's life; None when another server has it."""
+    import fcntl
+
+    descriptor = os.open(files.server_lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor  # kept open: the lock goes with the process, however it ends
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="labrunner-sandbox", description="the labrunner sandbox's API server")
     parser.add_argument("--state-dir", type=Path, required=True, help="the sandbox's folder (kubeconfig, certificates, data)")
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(serve(SandboxFiles(arguments.state_dir)))
+    files = SandboxFiles(arguments.state_dir)
+    os.umask(0o077)  # every file the server makes (objects, WAL, log, a pod's data) is its owner's alone
+    files.make_private()
+    if hold_the_folder(files) is None:
+        running = files.read_server_info() or {}
+        print(f"labrunner-sandbox: another sandbox server (pid {running.get('pid', '?')}) runs on {files.folder}; "
+              "one server per folder", file=sys.stderr)
+        raise SystemExit(ALREADY_RUNNING)
+    logging.basicConfig(level=logging.INFO, handlers=[rotating_log(files)])
+    asyncio.run(serve(files))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ so a face can follow what another process recorded.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -118,7 +119,12 @@ class Progress:
     """The local progress store; one per state directory. Cheap to open, safe to share."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # The owner's alone, as SQLite then makes its -wal and -shm: progress says who
+        # did which lab on which cluster.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         self.path = path
         # One connection shared by the TUI's threads (a watch re-checks in the background), serialised by a lock.
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)

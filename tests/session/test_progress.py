@@ -158,3 +158,18 @@ def test_fan_out_writes_everywhere_and_reads_the_first(tmp_path: Path) -> None:
     assert set(both.results(key)) == {"preflight"}
     both.forget(key, ["preflight"])
     assert local.results(key) == {} and set(room.results(key)) == {"create-namespace"}
+
+
+def test_the_store_is_its_owners_alone(tmp_path: Path) -> None:
+    import stat
+
+    older = tmp_path / "older.sqlite3"
+    older.touch()
+    older.chmod(0o644)
+    for path in (tmp_path / "state" / "progress.sqlite3", older):
+        progress = Progress(path)
+        progress.record(K("lab", "ctx"), "preflight", "passed", [])
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.glob(path.name + "*")}
+        assert modes and all(mode == 0o600 for mode in modes.values()), modes
+        progress.close()
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
