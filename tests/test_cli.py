@@ -233,3 +233,17 @@ current-context: closed
         assert document["checks"] and all(c["status"] == "error" and said in c["message"] for c in document["checks"])
     code, out, err = run(capsys, "check", "networkpolicies", "99", "--json", "--kubeconfig", str(tmp_path / "nonexistent"))
     assert code == 2 and out == "" and "has no step '99'" in err  # a wrong step is a usage error, not a document
+
+
+def test_doctor_names_a_current_context_the_kubeconfig_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config"
+    config.write_text("apiVersion: v1\nkind: Config\ncurrent-context: nope\n"
+                      "contexts: [{name: real, context: {cluster: c, user: u}}]\n"
+                      "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: x}}]\n")
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    code, out, _ = run(capsys, "doctor")
+    assert code == 1
+    assert "PROBLEM     context was not found for specified context: nope" in out and "cluster     None" not in out
+    code, out, err = run(capsys, "check", "networkpolicies", "1", "--json")
+    assert code == 2 and json.loads(out)["status"] == "error"  # not the sandbox, silently: the kubeconfig is broken
+    assert "context was not found for specified context: nope" in err

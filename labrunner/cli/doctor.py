@@ -73,6 +73,8 @@ def gather() -> dict[str, Any]:
             "namespace": kubeconfig.namespace,
             "namespace_from": kubeconfig.namespace_source,
             "contexts": list(kubeconfig.contexts),
+            "problem": (f"context was not found for specified context: {kubeconfig.context}"
+                        if kubeconfig.context and kubeconfig.context not in kubeconfig.contexts else None),
             "exec_plugin": (
                 {"command": kubeconfig.exec_command, "found": kubeconfig.exec_found, "install_hint": kubeconfig.exec_install_hint}
                 if kubeconfig.exec_command
@@ -98,6 +100,7 @@ def doctor(arguments: argparse.Namespace) -> int:
     else:
         print("\n".join(_text(report, asked)))
     held = all(report[proof.report_key][proof.stages[-1].name]["status"] == "passed" for proof in asked)
+    held = held and report["kubeconfig"]["problem"] is None
     return ExitCode.OK if held else ExitCode.FAILED
 
 
@@ -136,7 +139,12 @@ def _text(report: dict[str, Any], proofs: list[Any]) -> list[str]:
         lines.append(f"  missing     {missing}")
     for unreadable in kube["unreadable"]:
         lines.append(f"  unreadable  {unreadable['file']}: {unreadable['error']}")
-    if kube["context"]:
+    if kube["problem"]:
+        lines.append(f"  context     {kube['context']} (current-context of {kube['context_from']})")
+        lines.append(f"  PROBLEM     {kube['problem']}: kubectl and labrunner cannot use this kubeconfig")
+        lines.append("              pick one of its contexts: kubectl config use-context NAME" if kube["contexts"]
+                     else "              it defines no context: fetch your cluster's kubeconfig again")
+    elif kube["context"]:
         lines.append(f"  context     {kube['context']} (current-context of {kube['context_from']})")
         lines.append(f"  cluster     {kube['cluster']} at {kube['server'] or 'an unknown server'}")
         lines.append(f"  user        {kube['user']}")

@@ -26,6 +26,21 @@ class NoKubeconfig(ClusterError):
     title = "no cluster configured"
 
 
+class ContextNotFound(ClusterError):
+    """The kubeconfig names a context it does not define (kubectl: ``Error in configuration``)."""
+
+    title = "context not found"
+
+    def __init__(self, context: str, contexts: list[str]) -> None:
+        super().__init__(
+            f"Error in configuration: context was not found for specified context: {context}",
+            (f"your kubeconfig's contexts: {', '.join(contexts)}; pick one with --context NAME "
+             "(or make it current: kubectl config use-context NAME)") if contexts
+            else "your kubeconfig defines no context at all: fetch your cluster's kubeconfig again, or use the sandbox (--sandbox)",
+        )
+        self.context = context
+
+
 class CredentialPluginMissing(ClusterError):
     title = "credential plugin missing"
 
@@ -47,6 +62,23 @@ class Unreachable(ClusterError):
             f"The connection to the server {host} was refused - did you specify the right host or port?"
             if "refused" in detail.lower() or not detail else f"Unable to connect to the server: {detail}",
             "start the cluster (or: labrunner sandbox start), or choose another context with --context",
+        )
+        self.server = server
+
+
+class CertificateRejected(ClusterError):
+    """The server's certificate is not the one the kubeconfig trusts (a cluster recreated
+    with a new CA, a kubeconfig from another cluster, a proxy in the way)."""
+
+    title = "certificate not trusted"
+    cluster_lost = True
+
+    def __init__(self, server: str, x509: str, context: str | None) -> None:
+        super().__init__(
+            f"Unable to connect to the server: tls: failed to verify certificate: {x509}",
+            "the kubeconfig's certificate-authority is not the one that signed this server's certificate: "
+            "was the cluster recreated? Fetch its kubeconfig again (kind export kubeconfig, minikube update-context, "
+            f"k3d kubeconfig merge){'' if not context else f' for context {context}'}; for the sandbox: eval \"$(labrunner sandbox env)\"",
         )
         self.server = server
 

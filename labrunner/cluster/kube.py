@@ -32,6 +32,7 @@ def connect(kubeconfig: Path | None = None, context: str | None = None) -> KubeC
 
     Raises:
         errors.NoKubeconfig: no kubeconfig file, or it names no context.
+        errors.ContextNotFound: the context named (or the current one) is not in the kubeconfig.
         errors.CredentialPluginMissing: the context logs in with a program that is not installed.
     """
     environment = {"KUBECONFIG": str(kubeconfig)} if kubeconfig else None
@@ -45,7 +46,7 @@ def connect(kubeconfig: Path | None = None, context: str | None = None) -> KubeC
     if not chosen:
         raise errors.NoKubeconfig("the kubeconfig sets no current-context", "pass --context NAME (kubectl config get-contexts lists them)")
     if chosen not in report.contexts:
-        raise errors.NoKubeconfig(f"context {chosen!r} is not in the kubeconfig", f"contexts: {', '.join(report.contexts) or 'none'}")
+        raise errors.ContextNotFound(chosen, list(report.contexts))
     if context and context != report.context:
         report = _report_for(files, context)
     if report.exec_command and not report.exec_found:
@@ -126,6 +127,10 @@ class KubeCluster:
                                              _request_timeout=timeout)
         except _read_errors() as failure:
             raise self._transport_error(failure) from failure
+        except _client_errors() as failure:  # the client wraps TLS failures as ApiException(status=0)
+            if getattr(failure, "status", None) != 0:
+                raise
+            raise self._tls_error(str(getattr(failure, "reason", "") or failure)) from failure
         if response.status == 401 and retry:
             self._client = self._build()  # an expired token: the credential plugin runs again
             return self._open(method, path, query=query, body=body, content_type=content_type, accept=accept, retry=False, timeout=timeout)
@@ -142,6 +147,20 @@ class KubeCluster:
             return errors.Timeout(f"the server at {self.info.server} did not answer within {TIMEOUT[1]:.0f} s",
                                   "the cluster may be overloaded; try again", cluster_lost=True)
         return errors.Unreachable(self.info.server, _reason(failure))
+
+    def _tls_error(self, said: str) -> errors.ClusterError:
+        """A TLS handshake the client refused, in kubectl's words (``Unable to connect to the
+        server: tls: failed to verify certificate: x509: ...``) with what to do."""
+        if "CERTIFICATE_VERIFY_FAILED" not in said:
+            return errors.Unreachable(self.info.server, said.replace("\n", " ").strip())
+        if "mismatch" in said:
+            host = self.info.server.split("://", 1)[-1].rsplit(":", 1)[0]
+            x509 = f"x509: certificate is not valid for {host}"
+        elif "expired" in said:
+            x509 = "x509: certificate has expired or is not yet valid"
+        else:
+            x509 = "x509: certificate signed by unknown authority"
+        return errors.CertificateRejected(self.info.server, x509, self.context)
 
     def _call(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None, body: Any = None,
               content_type: str = "application/json") -> Any:
@@ -302,6 +321,12 @@ def _lines(stream: Any) -> Iterator[bytes]:
         yield from (line for line in complete if line.strip())
     if pending.strip():
         yield pending
+
+
+def _client_errors() -> type[Exception]:
+    from kubernetes.client.exceptions import ApiException
+
+    return ApiException
 
 
 def _read_errors() -> type[Exception]:

@@ -89,6 +89,26 @@ def test_a_wrong_token_is_unauthorized(sandbox: SandboxFiles, tmp_path: Path) ->
     assert "labrunner-sandbox" in raised.value.hint
 
 
+def test_a_certificate_from_another_ca_is_said_as_kubectl_says_it(sandbox: SandboxFiles, tmp_path: Path) -> None:
+    import base64
+
+    from labrunner.sandbox.certs import ensure_certificates
+    from labrunner.sandbox.files import SandboxFiles as Files
+
+    other = Files(tmp_path / "other")  # a cluster recreated: a new CA the old kubeconfig does not trust
+    other.folder.mkdir()
+    ensure_certificates(other)
+    config = json.loads(sandbox.kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(other.ca_certificate.read_bytes()).decode()
+    stale = tmp_path / "stale"
+    stale.write_text(json.dumps(config))
+    with pytest.raises(errors.CertificateRejected) as raised:
+        connect(stale).version()
+    assert raised.value.message == ("Unable to connect to the server: tls: failed to verify certificate: "
+                                    "x509: certificate signed by unknown authority")
+    assert "Fetch its kubeconfig again" in raised.value.hint and raised.value.cluster_lost
+
+
 def test_forbidden_names_user_verb_resource_and_namespace(tmp_path: Path) -> None:
     message = 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "lab"'
 
@@ -124,5 +144,7 @@ def test_the_first_kubeconfig_files_current_context_wins(tmp_path: Path, monkeyp
     cluster = connect()
     assert (cluster.info.context, cluster.info.namespace) == ("first", "team-a")
     assert connect(context="second").info.context == "second"
-    with pytest.raises(errors.NoKubeconfig, match="context 'third' is not in the kubeconfig"):
+    with pytest.raises(errors.ContextNotFound) as raised:
         connect(context="third")
+    assert raised.value.message == "Error in configuration: context was not found for specified context: third"  # kubectl's words
+    assert "first, second" in raised.value.hint
