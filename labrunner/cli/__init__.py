@@ -8,6 +8,7 @@ only when that command runs, so ``labrunner --help`` pays for none of them.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from collections.abc import Callable, Sequence
@@ -123,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         arguments = parser.parse_args(["tui"] if sys.stdin.isatty() and sys.stdout.isatty() else ["list"])
         handler = arguments.handler
+    if arguments.command != "tui":  # Textual handles its own signals
+        _end_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     try:
         return handler(arguments)
     except CliError as failure:
@@ -130,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(failure.code)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
+    except Terminated as ended:
+        return 128 + ended.signal
     except BrokenPipeError:
         # The reader went away (``labrunner list | head``): not an error.
         sys.stderr.close()
@@ -138,6 +143,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = _write_crash_report(unexpected)
         error(f"internal error: {type(unexpected).__name__}: {unexpected}", hint=f"this is a bug in labrunner; details in {log}")
         return int(ExitCode.UNAVAILABLE)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (the terminal closed, a grader's timeout): raised in the main thread so
+    ``finally`` blocks run, e.g. a probe's pod is deleted instead of left in the learner's namespace."""
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(signal)
+        self.signal = signal
+
+
+def _end_cleanly_on(*signals: int) -> None:
+    def raise_terminated(number: int, _frame: object) -> None:
+        raise Terminated(number)
+
+    for number in signals:
+        signal.signal(number, raise_terminated)
 
 
 def _write_crash_report(unexpected: BaseException) -> str:

@@ -28,6 +28,11 @@ from labrunner.topics.basics.selectors import labels_text
 
 PROBE_IMAGE = "busybox:1.36"
 PROBE_READY_SECONDS = 90.0
+PROBE_LIFETIME_SECONDS = 180
+"""A probe pod ends itself after this long (its sleep, and activeDeadlineSeconds), so one left
+behind by a check that was killed mid-probe does not stay; the next probe in the namespace
+removes it before then."""
+PROBE_LABEL = {"labrunner.io/probe": "true"}
 
 
 class ProbeHttp(CheckArgs):
@@ -65,11 +70,13 @@ class ProbeDns(CheckArgs):
 
 def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, str], command: list[str]) -> tuple[str, str, int]:
     """Run ``command`` in a short-lived busybox pod with ``labels``, then remove the pod."""
+    remove_leftover_probes(cluster, namespace)
     name = f"labrunner-probe-{secrets.token_hex(3)}"
     pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "app.kubernetes.io/managed-by": "labrunner"}},
-           "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
-                    "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["sleep", "600"]}]}}
+           "metadata": {"name": name, "namespace": namespace,
+                        "labels": {**labels, **PROBE_LABEL, "app.kubernetes.io/managed-by": "labrunner"}},
+           "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "activeDeadlineSeconds": PROBE_LIFETIME_SECONDS,
+                    "containers": [{"name": "probe", "image": PROBE_IMAGE, "command": ["sleep", str(PROBE_LIFETIME_SECONDS)]}]}}
     cluster.apply(pod, namespace)
     try:
         deadline = time.monotonic() + PROBE_READY_SECONDS
@@ -87,6 +94,28 @@ def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, 
             cluster.delete("pods", name, namespace)
         except errors.ClusterError:
             pass
+
+
+def remove_leftover_probes(cluster: ClusterPort, namespace: str) -> list[str]:
+    """Delete probe pods a killed check left in ``namespace`` (ended, or older than a probe
+    lives); a probe another check is running now is younger, and stays. Returns their names."""
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    removed = []
+    for pod in cluster.list("pods", namespace, labels=",".join(f"{k}={v}" for k, v in PROBE_LABEL.items())):
+        metadata, phase = pod.get("metadata") or {}, (pod.get("status") or {}).get("phase")
+        try:
+            born = datetime.fromisoformat(str(metadata.get("creationTimestamp")).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if phase in ("Succeeded", "Failed") or (now - born).total_seconds() > PROBE_LIFETIME_SECONDS:
+            try:
+                cluster.delete("pods", metadata["name"], namespace)
+                removed.append(metadata["name"])
+            except errors.ClusterError:
+                continue
+    return removed
 
 
 def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
