@@ -97,7 +97,6 @@ def open_cluster(arguments: argparse.Namespace) -> Any:
 def open_session(arguments: argparse.Namespace, progress: Any = None) -> Any:
     """The lab, the cluster and the learner's progress on it, as one Session."""
     from labrunner.cli.labs import _load
-    from labrunner.session.progress import Progress
     from labrunner.session.session import Session
 
     lab = _load(arguments.lab, arguments)
@@ -106,7 +105,18 @@ def open_session(arguments: argparse.Namespace, progress: Any = None) -> Any:
     cluster = open_cluster(arguments)
     if arguments.writes:
         _refuse_risky(arguments, cluster.info)
-    return Session(lab, cluster, progress or Progress.default())
+    return Session(lab, cluster, progress or saved_progress())
+
+
+def saved_progress() -> Any:
+    """The learner's progress store; when it cannot be saved (a read-only or full state
+    folder) or was damaged, the command still runs and says so once on stderr."""
+    from labrunner.session.progress import Progress
+
+    progress = Progress.default()
+    if progress.problem:
+        print(f"labrunner: warning: {progress.problem}", file=sys.stderr)
+    return progress
 
 
 def _refuse_risky(arguments: argparse.Namespace, info: Any) -> None:
@@ -169,9 +179,9 @@ def _could_not_check(arguments: argparse.Namespace, lab: Any, step: Any, failure
     from labrunner.cli.diagnostics import error
 
     if step is None:
-        from labrunner.session.progress import Progress, ProgressKey, current_step
+        from labrunner.session.progress import ProgressKey, current_step
 
-        step = lab.step(current_step(Progress.default(), ProgressKey(lab.instance_key, context_key(arguments)),
+        step = lab.step(current_step(saved_progress(), ProgressKey(lab.instance_key, context_key(arguments)),
                                      [s.id for s in lab.steps]))
     hint = failure.hint or None
     checks = [{"id": check.id, "title": check.says, "status": "error", "message": failure.message,
@@ -272,11 +282,11 @@ def status(arguments: argparse.Namespace) -> int:
 
     from labrunner.checks.result import GLYPHS
     from labrunner.cli.labs import _load
-    from labrunner.session.progress import Progress, ProgressKey, current_step
+    from labrunner.session.progress import ProgressKey, current_step
 
     lab = _load(arguments.lab, arguments)
     context = context_key(arguments)
-    progress = Progress.default()
+    progress = saved_progress()
     key = ProgressKey(lab.instance_key, context)
     results = progress.results(key)
     current = current_step(progress, key, [s.id for s in lab.steps])

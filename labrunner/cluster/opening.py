@@ -48,7 +48,8 @@ def open_sandbox(*, on_starting: Callable[[], None] | None = None) -> Opened:
     try:
         _, started = start(files)
     except SandboxError as failure:
-        raise SandboxUnavailable(f"the sandbox did not start: {failure}", f"its whole log: {files.log}") from None
+        raise SandboxUnavailable(f"the sandbox did not start: {failure}",
+                                 "labrunner sandbox logs shows its log" if files.log.exists() else "") from None
     return Opened(connect(files.kubeconfig), started, files.kubeconfig)
 
 

@@ -110,12 +110,16 @@ def start(files: SandboxFiles) -> tuple[SandboxInfo, bool]:
     Raises:
         SandboxError: the process died or did not become ready; the log's tail says why.
     """
-    files.make_private()
-    with _held(files.start_lock):
-        existing = running(files)
-        if existing is not None:
-            return existing, False
-        return _spawn(files), True
+    try:
+        files.make_private()
+        with _held(files.start_lock):
+            existing = running(files)
+            if existing is not None:
+                return existing, False
+            return _spawn(files), True
+    except OSError as refused:  # a read-only or full state folder, a file where the folder should be
+        raise SandboxError(f"cannot write the sandbox's folder {files.folder}: {refused.strerror or refused}; "
+                           "make it writable (or free some space), or set LABRUNNER_STATE_DIR to a folder you can write") from None
 
 
 @contextmanager

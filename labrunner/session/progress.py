@@ -115,21 +115,76 @@ def _k(key: ProgressKey) -> tuple[str, str, str, str]:
     return key.lab, key.context, key.learner, key.attempt
 
 
+def _copy(source: sqlite3.Connection | None, target: sqlite3.Connection) -> bool:
+    """Copy what ``source`` holds into ``target``; False when there is nothing readable there."""
+    if source is None:
+        return False
+    try:
+        source.backup(target)
+    except sqlite3.Error:
+        return False
+    return True
+
+
 class Progress:
     """The local progress store; one per state directory. Cheap to open, safe to share."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self.problem: str | None = None
+        """Why progress is not being saved, or was lost, in words for the learner (None when all is well)."""
+        try:
+            self._open(path)
+        except sqlite3.OperationalError as refused:  # a read-only folder, a full disk, a path that cannot be a file
+            self._keep_in_memory(refused)
+        except sqlite3.DatabaseError as damaged:  # not a database, or a malformed one
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+            self._db.close()
+            for suffix in ("", "-wal", "-shm"):
+                source = path.with_name(path.name + suffix)
+                if source.exists():
+                    source.replace(aside.with_name(aside.name + suffix))
+            self.problem = f"your progress file {path} was damaged ({damaged}); it is kept as {aside.name} and your progress starts afresh"
+            self._open(path)
+        except OSError as refused:
+            self._keep_in_memory(refused)
+
+    def _open(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # The owner's alone, as SQLite then makes its -wal and -shm: progress says who
         # did which lab on which cluster.
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
-        self.path = path
         # One connection shared by the TUI's threads (a watch re-checks in the background), serialised by a lock.
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._lock = threading.RLock()
         self._prepare()
+        verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+
+    def _keep_in_memory(self, refused: Exception) -> None:
+        """Go on without saving: what the file held (if it can be read) and this run's
+        progress, in memory. Checks still answer; the faces say progress is not saved."""
+        reason = getattr(refused, "strerror", None) or str(refused)
+        with self._lock:
+            memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            previous: sqlite3.Connection | None = getattr(self, "_db", None)
+            if not _copy(previous, memory):  # the open connection first: it sees what the WAL holds
+                try:
+                    readable = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+                except sqlite3.Error:
+                    readable = None
+                _copy(readable, memory)
+                if readable is not None:
+                    readable.close()
+            if previous is not None:
+                previous.close()
+            self._db = memory
+            self._prepare()
+        self.problem = (f"your progress is not being saved: {self.path}: {reason}. Checks still run; to keep progress, "
+                        f"make {self.path.parent} writable (or free some space), or set LABRUNNER_STATE_DIR to a folder you can write")
 
     def _prepare(self) -> None:
         # Switching a new file to WAL takes an exclusive lock and SQLite does not
@@ -187,7 +242,13 @@ class Progress:
 
     def _write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         with self._lock:
-            self._db.execute(sql, parameters)
+            try:
+                self._db.execute(sql, parameters)
+            except sqlite3.OperationalError as refused:
+                if "locked" in str(refused):
+                    raise
+                self._keep_in_memory(refused)  # the disk filled up, the file became read-only: go on, say so
+                self._db.execute(sql, parameters)
 
     def version(self) -> Hashable:
         # data_version changes when another connection (another process) commits, and

@@ -186,6 +186,8 @@ class LabrunnerApp(App[None]):
 
         if self._progress is None:
             self._progress = Progress.default()
+            if self._progress.problem:
+                self.notify(self._progress.problem, title="Progress", severity="warning", timeout=20)
         return self._progress
 
     @on(LabChosen)

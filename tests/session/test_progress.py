@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -173,3 +174,34 @@ def test_the_store_is_its_owners_alone(tmp_path: Path) -> None:
         assert modes and all(mode == 0o600 for mode in modes.values()), modes
         progress.close()
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
+def test_a_damaged_store_is_kept_aside_and_a_fresh_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "progress.sqlite3"
+    path.write_bytes(b"these are not the bytes of a database\n" * 20)
+    progress = Progress(path)
+    assert progress.problem is not None and "was damaged (file is not a database)" in progress.problem
+    [aside] = tmp_path.glob("progress.sqlite3.damaged-*")
+    assert aside.read_bytes().startswith(b"these are not") and aside.name in progress.problem  # kept, and named
+    progress.record(K("lab", "ctx"), "preflight", "passed", [])
+    progress.close()
+    assert Progress(path).results(K("lab", "ctx"))["preflight"].status == "passed" and Progress(path).problem is None
+
+
+def test_a_store_that_cannot_be_written_still_answers_and_says_why(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    progress = Progress(blocked / "state" / "progress.sqlite3")  # its folder cannot be made
+    assert progress.problem is not None and progress.problem.startswith("your progress is not being saved: ")
+    assert "Not a directory" in progress.problem and "LABRUNNER_STATE_DIR" in progress.problem
+    progress.record(K("lab", "ctx"), "preflight", "passed", [])  # kept for this run
+    assert progress.current_step(K("lab", "ctx"), STEPS) == "create-namespace"
+
+
+def test_check_answers_on_a_state_folder_it_cannot_write(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    completed = subprocess.run([sys.executable, "-m", "labrunner", "status", "networkpolicies"], capture_output=True, text=True,
+                               env={**os.environ, "LABRUNNER_STATE_DIR": str(blocked / "state")}, timeout=60)
+    assert completed.returncode == 0 and "0 of 20 steps passed" in completed.stdout
+    assert "labrunner: warning: your progress is not being saved" in completed.stderr and "internal error" not in completed.stderr
