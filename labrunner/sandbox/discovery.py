@@ -10,6 +10,22 @@ from aiohttp import web
 from labrunner.sandbox import openapi, resources
 from labrunner.sandbox.status import status, unsupported
 
+OPENAPI_V2_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (every field of the v2 document we write is one)."""
+    assert len(payload) < 128  # a one-byte length is all these short fields need
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+OPENAPI_V2 = _field(1, b"2.0") + _field(2, _field(1, b"Kubernetes") + _field(2, b"v1.32.4")) + _field(8, b"")
+"""gnostic's openapi_v2.Document {swagger: "2.0", info: {title, version}, paths: {}}, with no
+definitions. kubectl reads v2 (as protobuf only) for one thing: to validate, on the client, a
+kind whose group-version the v3 root does not list; a real server's v2 does not describe that
+kind either, so kubectl skips the check and its REST mapper says "no matches for kind". Every
+kind the sandbox serves is in v3 and validated by the server itself (fieldValidation=Strict)."""
+
 
 async def root(request: web.Request) -> web.Response:
     """``/api`` or ``/apis``."""
@@ -29,6 +45,15 @@ async def openapi_root(request: web.Request) -> web.Response:
     return web.json_response(openapi.root_document())
 
 
+async def openapi_v2(request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI_V2, headers={"Content-Type": OPENAPI_V2_CONTENT_TYPE})
+
+
+def not_found() -> web.Response:
+    """The API server's answer for a path it does not serve."""
+    return status(404, "NotFound", "the server could not find the requested resource")
+
+
 async def openapi_group_version(request: web.Request) -> web.Response:
     parts = [p for p in request.match_info["tail"].split("/") if p]
     if parts[:1] == ["api"] and len(parts) == 2:
@@ -36,11 +61,11 @@ async def openapi_group_version(request: web.Request) -> web.Response:
     elif parts[:1] == ["apis"] and len(parts) == 3:
         group, version = parts[1], parts[2]
     else:
-        return status(404, "NotFound", f"no OpenAPI document at {request.path}")
+        return not_found()
     if any(r.group_version == (group, version) for r in resources.custom_resources()):
         return web.json_response(openapi.custom_document(group, version))
     document = openapi.group_version_document(group, version)
     if document is None:
-        return status(404, "NotFound", f"no OpenAPI document at {request.path}")
+        return not_found()
     headers = {"Cache-Control": "public, immutable"} if request.query.get("hash") == openapi.document_hash(group, version) else {}
     return web.json_response(document, headers=headers)

@@ -118,6 +118,7 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
     app.router.add_get("/version/", version)  # the Python client's path
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, health)
+    app.router.add_get("/openapi/v2", discovery.openapi_v2)
     app.router.add_get("/openapi/v3", discovery.openapi_root)
     app.router.add_get("/openapi/v3/{tail:.*}", discovery.openapi_group_version)
     app.router.add_route("*", "/api", resource_api)
