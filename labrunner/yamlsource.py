@@ -7,6 +7,10 @@ tree along such a path to the line and column an editor can jump to.
 Mapping keys are constructed as the text the author wrote, so ``on:`` stays the
 key ``"on"`` rather than YAML 1.1's ``True``; duplicate keys, which PyYAML would
 silently resolve to the last one, are reported.
+
+Text from anyone is parsed: aliases are bounded (a "billion laughs" file is a
+few lines whose expansion no walk of the data could finish), and characters
+YAML forbids are refused where they are, before the parser sees them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import yaml
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ALIAS_LIMIT = 10_000
+"""How many values a document's aliases may stand for in all. Anything that walks the
+data (placeholders, validation) walks every alias's expansion again; a lab has a couple
+of thousand values in all (the shipped one 1,668, and no alias), while a billion-laughs
+file crosses this bound within its first few lines."""
+
+# What the YAML reader refuses (PyYAML's own set): control characters, a lone
+# surrogate, U+FFFE/U+FFFF. Found here to say where; the reader gives only an offset.
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,11 @@ class YamlSyntaxError(Exception):
         self.message = message
         self.line = line
         self.column = column
+
+
+class YamlRefused(YamlSyntaxError):
+    """The text may be well-formed, but is not read: a character YAML forbids, or
+    aliases that expand beyond :data:`ALIAS_LIMIT` or into themselves."""
 
 
 class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -98,7 +119,23 @@ def parse_all(text: str) -> list[YamlDocument]:
 
     Raises:
         YamlSyntaxError: the text is not YAML; carries the 1-based line and column.
+        YamlRefused: the text holds a character YAML forbids, or aliases that
+            expand too far (see :data:`ALIAS_LIMIT`) or into themselves.
     """
+    _refuse_unprintable(text)
+    try:
+        _bound_aliases(text)
+        return _construct_all(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlSyntaxError(message or "invalid YAML", line, column) from error
+    except yaml.YAMLError as error:  # unmarked: the reader's faults, which _refuse_unprintable should have found
+        raise YamlSyntaxError(str(error).splitlines()[0], 1, 1) from error
+
+
+def _construct_all(text: str) -> list[YamlDocument]:
     loader = _MarkedLoader(text)
     loader.duplicates = []
     documents = []
@@ -108,14 +145,82 @@ def parse_all(text: str) -> list[YamlDocument]:
             duplicates_before = len(loader.duplicates)
             data = loader.construct_document(root)
             documents.append(YamlDocument(data=data, root=root, duplicates=loader.duplicates[duplicates_before:]))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSyntaxError(message or "invalid YAML", line, column) from error
     finally:
         loader.dispose()
     return documents
+
+
+def _refuse_unprintable(text: str) -> None:
+    found = _NOT_PRINTABLE.search(text)
+    if found is None:
+        return
+    offset = found.start()
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    raise YamlRefused(
+        f"control character U+{ord(found.group()):04X} is not allowed in YAML (is this a binary file?)", line, column
+    )
+
+
+def _bound_aliases(text: str) -> None:
+    """Refuse aliases that stand for more than :data:`ALIAS_LIMIT` values in all, or for
+    the collection they are in, at the alias that does so.
+
+    Counted from the parser's events, before any node exists: constructing the data
+    can itself blow up (each ``<<: [*a, *a]`` merge doubles a mapping's entries), and
+    only events still know where each alias was written.
+    """
+    budget = _AliasBudget()
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        budget.take(event)
+
+
+class _AliasBudget:
+    """Sizes of anchored values, and how many values the aliases so far stood for."""
+
+    def __init__(self) -> None:
+        self.anchored: dict[str, int] = {}
+        self.open: list[tuple[str | None, int]] = []
+        """Each collection being parsed: its anchor, and how many values it holds so far."""
+        self.expanded = 0
+
+    def take(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.anchored.clear()  # anchors are per document, as the composer has them
+            self.expanded = 0
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.open.append((event.anchor, 1))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = self.open.pop()
+            self.finished(anchor, size)
+        elif isinstance(event, yaml.ScalarEvent):
+            self.finished(event.anchor, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            self.alias(event)
+
+    def finished(self, anchor: str | None, size: int) -> None:
+        if anchor is not None:
+            self.anchored[anchor] = size
+        self.add(size)
+
+    def add(self, size: int) -> None:
+        if self.open:
+            anchor, held = self.open[-1]
+            self.open[-1] = (anchor, held + size)
+
+    def alias(self, event: yaml.AliasEvent) -> None:
+        line, column = (event.start_mark.line + 1, event.start_mark.column + 1) if event.start_mark else (1, 1)
+        if any(anchor == event.anchor for anchor, _held in self.open):
+            raise YamlRefused(
+                f"the alias *{event.anchor} is inside the value it refers to (&{event.anchor}): it would never end",
+                line,
+                column,
+            )
+        size = self.anchored.get(event.anchor or "", 0)  # an undefined one: the composer says so
+        self.expanded += size
+        if self.expanded > ALIAS_LIMIT:
+            raise YamlRefused(f"too many aliases expanded (more than {ALIAS_LIMIT:,} values): a YAML alias bomb?", line, column)
+        self.add(size)
 
 
 def format_path(path: Sequence[str | int]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,13 @@ def _load(lab_id: str, arguments: argparse.Namespace) -> Lab:
     try:
         return load_lab(entry.directory, dict(getattr(arguments, "params", [])))
     except LabInvalid as invalid:
-        for problem in invalid.problems:
-            print(problem, file=sys.stderr)
-        raise CliError(f"lab {lab_id!r} is invalid ({len(invalid.problems)} problems)", ExitCode.FAILED) from None
+        raise _invalid(lab_id, invalid) from None
+
+
+def _invalid(lab_id: str, invalid: LabInvalid) -> CliError:
+    for problem in invalid.problems:
+        print(problem, file=sys.stderr)
+    return CliError(f"lab {lab_id!r} is invalid ({len(invalid.problems)} problems)", ExitCode.FAILED)
 
 
 def _summary(entry: LabEntry) -> dict[str, Any]:
@@ -93,10 +98,13 @@ def show(arguments: argparse.Namespace) -> int:
             print_markdown(lab_markdown(lab))
         return ExitCode.OK
     step = _step(lab, arguments.step)
-    if arguments.json:
-        _print_json(step_json(lab, step, with_solution=arguments.solution))
-    else:
-        print_markdown(step_markdown(lab, step, with_solution=arguments.solution))
+    try:  # the Markdown is read again, and may have changed since the lab was loaded
+        if arguments.json:
+            _print_json(step_json(lab, step, with_solution=arguments.solution))
+        else:
+            print_markdown(step_markdown(lab, step, with_solution=arguments.solution))
+    except LabInvalid as invalid:
+        raise _invalid(lab.id, invalid) from None
     return ExitCode.OK
 
 
@@ -147,12 +155,14 @@ def validate(arguments: argparse.Namespace) -> int:
     lab_dirs: list[Path] = []
     for raw in arguments.paths:
         path = Path(raw)
-        if path.is_file() and path.name == LAB_FILE:
+        # lexists, not is_file: a lab.yaml that is a folder or a symlink loop is a lab the
+        # loader can say is broken, not a path that does not exist.
+        if path.name == LAB_FILE and os.path.lexists(path):
             lab_dirs.append(path.parent)
-        elif (path / LAB_FILE).is_file():
+        elif os.path.lexists(path / LAB_FILE):
             lab_dirs.append(path)
         elif path.is_dir():
-            found = sorted(child.parent for child in path.glob(f"*/{LAB_FILE}"))
+            found = [entry.directory for entry in discover([path])]
             if not found:
                 raise CliError(f"{raw}: no lab folders (folders holding {LAB_FILE}) here")
             lab_dirs.extend(found)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +21,21 @@ def discover(roots: Iterable[Path]) -> list[LabEntry]:
     when two roots hold the same id, the earlier root wins."""
     found: dict[str, LabEntry] = {}
     for root in roots:
-        if not root.is_dir():
-            continue
-        for lab_file in sorted(root.glob(f"*/{LAB_FILE}")):
-            lab_id = lab_file.parent.name
-            found.setdefault(lab_id, LabEntry(id=lab_id, directory=lab_file.parent))
+        for lab_dir in _lab_dirs(root):
+            found.setdefault(lab_dir.name, LabEntry(id=lab_dir.name, directory=lab_dir))
     return sorted(found.values(), key=lambda entry: entry.id)
+
+
+def _lab_dirs(root: Path) -> Iterator[Path]:
+    """Folders of ``root`` with a ``lab.yaml``, even one that cannot be read (a symlink
+    loop, a folder): the loader then says what is wrong, rather than the lab vanishing."""
+    try:
+        children = sorted(root.iterdir())
+    except OSError:  # missing or unreadable: no labs here
+        return
+    for child in children:
+        if os.path.lexists(child / LAB_FILE):
+            yield child
 
 
 def find(lab_id: str, roots: Iterable[Path]) -> LabEntry | None:

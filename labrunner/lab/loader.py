@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from labrunner import yamlsource
+from labrunner.lab import textfile
 from labrunner.lab.catalog import LAB_FILE
 from labrunner.lab.check_args import COMMON_FIELDS
 from labrunner.lab.model import (
@@ -50,14 +51,14 @@ def load_lab(lab_dir: Path, parameters: Mapping[str, str] | None = None) -> Lab:
     Raises:
         LabInvalid: with every problem found, each naming file, line and field.
     """
-    lab_dir = lab_dir.resolve()
+    lab_dir = textfile.real_path(lab_dir)
     lab_file = lab_dir / LAB_FILE
     try:
-        text = lab_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabInvalid([Problem(path=lab_file, line=0, column=0, field="", message="no such file")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise LabInvalid([Problem(path=lab_file, line=0, column=0, field="", message=f"cannot read: {error}")]) from None
+        text = textfile.read_text(lab_file)
+    except textfile.FileProblem as problem:
+        raise LabInvalid(
+            [Problem(path=lab_file, line=problem.line, column=problem.column, field="", message=problem.message)]
+        ) from None
     return _LabReader(lab_file, text, dict(parameters or {})).read()
 
 
@@ -85,6 +86,10 @@ class _LabReader:
     def read(self) -> Lab:
         try:
             document = yamlsource.parse(self.text)
+        except yamlsource.YamlRefused as refused:
+            raise LabInvalid(
+                [Problem(path=self.lab_file, line=refused.line, column=refused.column, field="", message=refused.message)]
+            ) from None
         except yamlsource.YamlSyntaxError as error:
             lines = self.text.splitlines()
             if 0 < error.line <= len(lines) and "\t" in lines[error.line - 1][: error.column]:
@@ -265,11 +270,14 @@ class _LabReader:
         return tuple(actions)
 
     def asset(self, path: Sequence[str | int], relative: str) -> Path:
-        target = (self.content_root / relative).resolve()
+        target = textfile.real_path(self.content_root / relative)
         if not target.is_relative_to(self.content_root / "assets"):
             self.problem(path, f"{relative!r} leaves the assets/ folder")
-        elif not target.is_file():
-            self.problem(path, f"asset file {relative!r} does not exist (looked for {target})")
+        elif (problem := textfile.not_a_file(target)) is not None:
+            if problem.missing:
+                self.problem(path, f"asset file {relative!r} does not exist (looked for {target})")
+            else:
+                self.problem(path, f"asset file {relative!r}: {problem.message}")
         return target
 
     def resolve_assets(self, where: tuple[str | int, ...], args: dict[str, Any], asset_fields: frozenset[str]) -> dict[str, Any]:
@@ -293,16 +301,13 @@ class _LabReader:
         return tuple(self.resolve_asset_tree((*where, index), item) for index, item in enumerate(value))
 
     def check_markdown(self, where: Sequence[str | int], path: Path, values: Mapping[str, str]) -> None:
-        if not path.resolve().is_relative_to(self.lab_dir):
+        if not textfile.real_path(path).is_relative_to(self.lab_dir):
             self.problem(where, f"{path.name!r} must be inside the lab folder")
             return
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self.problem(where, f"instructions file {path.relative_to(self.lab_dir)} does not exist (looked for {path})")
-            return
-        except (OSError, UnicodeDecodeError) as error:
-            self.problem(where, f"cannot read {path.name}: {error}")
+            text = textfile.read_text(path)
+        except textfile.FileProblem as problem:
+            self.markdown_unreadable(where, path, problem)
             return
         known = set(values) | set(BUILTIN_PLACEHOLDERS)
         for line_number, line in enumerate(text.splitlines(), start=1):
@@ -315,6 +320,16 @@ class _LabReader:
                             + did_you_mean(name, sorted(known)),
                         )
                     )
+
+    def markdown_unreadable(self, where: Sequence[str | int], path: Path, problem: textfile.FileProblem) -> None:
+        relative = path.relative_to(self.lab_dir)
+        if problem.missing:
+            self.problem(where, f"instructions file {relative} does not exist (looked for {path})")
+        elif problem.line:
+            # A fault in the content: an editor should open the Markdown there, not lab.yaml.
+            self.problems.append(Problem(path=path, line=problem.line, column=problem.column, field="", message=problem.message))
+        else:
+            self.problem(where, f"instructions file {relative}: {problem.message}")
 
 
 def _freeze(value: Any) -> Any:

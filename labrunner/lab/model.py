@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from labrunner.lab.problems import LabInvalid, Problem
 from labrunner.lab.template import render
+from labrunner.lab.textfile import FileProblem, read_text
 
 Level = Literal["beginner", "intermediate", "advanced"]
 
@@ -142,8 +144,19 @@ class Lab:
         return next((step for step in self.steps if any(mine is check for mine in step.checks)), None)
 
     def instructions(self, step: Step) -> str:
-        """The step's Markdown with the lab's parameters filled in."""
-        text = step.instructions_path.read_text(encoding="utf-8")
+        """The step's Markdown with the lab's parameters filled in.
+
+        Raises:
+            LabInvalid: the file changed since the lab was loaded, and cannot be read now.
+        """
+        try:
+            text = read_text(step.instructions_path)
+        except FileProblem as problem:
+            where = step.location
+            raise LabInvalid(
+                [Problem(path=where.path, line=where.line, column=where.column, field=f"steps[{step.number}].instructions",
+                         message=f"{step.instructions_path.name}: {problem.message}")]
+            ) from None
         return render(text, self._placeholders)
 
     @property
