@@ -141,9 +141,9 @@ class ResourceAPI:
     # -- writes (in writes.py) and what is answered, never stored --------------------------------
 
     async def create(self, request: web.Request, resource: ResourceType, namespace: str | None) -> web.Response:
-        obj, problem = await self.writes.body(request)
-        if problem:
-            return problem
+        obj, problem = await self.writes.object_body(request, resource)
+        if problem or obj is None:
+            return problem or status(400, "BadRequest", "no object")
         if (answer := self.answered.get((resource.group, resource.plural))) is not None:
             return answer(request, obj)
         return await self.writes.create_object(request, resource, namespace, obj)

@@ -6,12 +6,14 @@ namespace's lifecycle, strict field validation, defaults) and its answers.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aiohttp import web
 
-from labrunner.sandbox import openapi
+from labrunner.sandbox import admission, openapi
 from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
+from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
 from labrunner.sandbox.defaults import InvalidService
 from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.namespaces import NamespaceLifecycle
@@ -23,7 +25,23 @@ from labrunner.sandbox.status import already_exists, conflict, invalid, not_foun
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
 from labrunner.sandbox.strategic import strategic_merge
 
+_TYPE_META = 'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
+"""The Go type the API server first reads a body into, to learn its apiVersion and kind."""
 PATCH_TYPES = ("application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json")
+
+
+def _not_finite(value: Any) -> str | None:
+    """NaN or an infinity in YAML, which JSON cannot carry (Go's encoder refuses them)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "NaN" if math.isnan(item) else "+Inf" if item > 0 else "-Inf"
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
@@ -38,21 +56,61 @@ class Writes:
         self.namespaces = namespaces
         self.protobuf = Decoder()
 
+    async def raw_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
+        try:
+            return await request.read(), None
+        except web.HTTPRequestEntityTooLarge:
+            return b"", status(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY_BYTES}")
+
     async def body(self, request: web.Request) -> tuple[Any, web.Response | None]:
-        content_type = request.headers.get("Content-Type", "")
-        if "protobuf" in content_type:
+        """A JSON body that is no object of a kind (a Scale, DeleteOptions): parsed as Go would."""
+        raw, problem = await self.raw_body(request)
+        if problem:
+            return None, problem
+        try:
+            return parse_json(raw), None
+        except BodyError as error:
+            return None, status(400, "BadRequest", str(error))
+
+    async def object_body(self, request: web.Request, resource: ResourceType) -> tuple[dict[str, Any] | None, web.Response | None]:
+        """The object a create or update sends, decoded as the API server decodes it: a body
+        that is not an object of this URL's kind, or has a field of the wrong type, is refused
+        before anything reads it."""
+        raw, problem = await self.raw_body(request)
+        if problem:
+            return None, problem
+
+        def unrecognized(error: str) -> tuple[None, web.Response]:
+            return None, status(400, "BadRequest", f"the object provided is unrecognized (must be of type {resource.kind}): {error} ({summarize(raw)})")
+
+        if "protobuf" in request.headers.get("Content-Type", ""):
             try:
-                return self.protobuf.decode(await request.read()), None
+                obj = self.protobuf.decode(raw)
             except ProtobufUnavailable as error:
                 return None, status(415, "UnsupportedMediaType",
                                     f"the labrunner sandbox cannot read this protobuf body ({error}); "
                                     "write the object to a file and use kubectl create -f or kubectl apply -f")
-            except ValueError as error:
-                return None, status(400, "BadRequest", f"the request body is not a Kubernetes object: {error}")
-        try:
-            return json.loads(await request.read() or b"null"), None
-        except ValueError as error:
-            return None, status(400, "BadRequest", f"the request body is not valid JSON: {error}")
+            except Exception as error:  # google.protobuf's DecodeError is no ValueError
+                return unrecognized(str(error) or type(error).__name__)
+        else:
+            try:
+                obj = parse_json(raw)
+            except BodyError as error:
+                return unrecognized(f"couldn't get version/kind; json parse error: {error}")
+            if not isinstance(obj, dict):
+                return unrecognized("couldn't get version/kind; json parse error: json: cannot unmarshal "
+                                    f"{admission.json_kind(obj)} into Go value of type {_TYPE_META}")
+            for key in ("apiVersion", "kind"):
+                if obj.get(key) is not None and not isinstance(obj[key], str):
+                    return unrecognized("couldn't get version/kind; json parse error: json: cannot unmarshal "
+                                        f"{admission.json_kind(obj[key])} into Go struct field .{key} of type string")
+        api_version, kind = obj.get("apiVersion") or resource.api_version, obj.get("kind") or resource.kind
+        if text := admission.envelope_problem(resource, api_version, kind):
+            return None, status(400, "BadRequest", text)
+        if mismatch := admission.first_mismatch(obj, resource.group, resource.version, resource.kind):
+            return None, status(400, "BadRequest", f'{kind} in version "{resource.version}" cannot be handled as a {resource.kind}: '
+                                                   f"{admission.json_error(mismatch)}")
+        return obj, None
 
     def _validate_fields(self, request: web.Request, resource: ResourceType, obj: dict[str, Any]) -> tuple[web.Response | None, list[str]]:
         """Strict: unknown fields are a 400 with the API server's text. Warn (the
@@ -67,12 +125,7 @@ class Writes:
         openapi.prune(obj, unknown)
         return None, [f'299 - "unknown field \\"{path}\\""' for path in unknown] if mode == "Warn" else []
 
-    async def create_object(self, request: web.Request, resource: ResourceType, namespace: str | None, obj: Any) -> web.Response:
-        if not isinstance(obj, dict):
-            return status(400, "BadRequest", f"the request body must be a {resource.kind} object")
-        kind = obj.get("kind")
-        if kind and kind != resource.kind:
-            return status(400, "BadRequest", f"the kind {kind!r} in the body does not match the {resource.plural} endpoint")
+    async def create_object(self, request: web.Request, resource: ResourceType, namespace: str | None, obj: dict[str, Any]) -> web.Response:
         metadata = obj.setdefault("metadata", {})
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = metadata["generateName"] + random_suffix()
@@ -100,11 +153,11 @@ class Writes:
         return _with_warnings(web.json_response(created, status=201), warnings)
 
     async def update(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
-        obj, problem = await self.body(request)
-        if problem:
-            return problem
-        if not isinstance(obj, dict) or (obj.get("metadata") or {}).get("name", name) != name:
-            return status(400, "BadRequest", "the name of the object does not match the name on the URL")
+        obj, problem = await self.object_body(request, resource)
+        if problem or obj is None:
+            return problem or status(400, "BadRequest", "no object")
+        if (given := (obj.get("metadata") or {}).get("name", name)) != name:
+            return status(400, "BadRequest", f"the name of the object ({given}) does not match the name on the URL ({name})")
         obj.setdefault("metadata", {})["name"] = name
         if resource.namespaced:
             obj["metadata"]["namespace"] = namespace
@@ -137,9 +190,25 @@ class Writes:
             return await self.server_side_apply(request, resource, namespace, name)
         if content_type not in PATCH_TYPES:
             return status(415, "UnsupportedMediaType", f"the labrunner sandbox does not support patches of type {content_type}")
-        body, problem = await self.body(request)
+        raw, problem = await self.raw_body(request)
         if problem:
             return problem
+        strategic = content_type == "application/strategic-merge-patch+json"
+        # As the API server's patch handler decodes the patch (Warn, its default, and Strict: strictly).
+        decoding = "" if strategic or request.query.get("fieldValidation") == "Ignore" else "error decoding patch: "
+        try:
+            body = parse_json(raw)
+        except BodyError as error:
+            return status(400, "BadRequest", f"{decoding}{error}")
+        if content_type == "application/json-patch+json":
+            operations = "jsonpatch.Patch" if request.query.get("fieldValidation") == "Ignore" else "[]handlers.jsonPatchOp"
+            if not isinstance(body, list):
+                return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(body)} into Go value of type {operations}")
+            if (odd := next((item for item in body if not isinstance(item, dict)), None)) is not None:
+                return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(odd)} into Go value of type "
+                                                 f"{'jsonpatch.Operation' if operations == 'jsonpatch.Patch' else 'handlers.jsonPatchOp'}")
+        elif not isinstance(body, dict):
+            return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(body)} into Go value of type map[string]interface {{}}")
         try:
             current = self.store.get(resource, namespace or "", name)
         except NotFound:
@@ -155,6 +224,16 @@ class Writes:
             return status(422, "Invalid", str(error))
         if not isinstance(patched, dict):
             return status(422, "Invalid", "the patch does not leave an object")
+        if mismatch := admission.first_mismatch(patched, resource.group, resource.version, resource.kind):
+            # The patched object is decoded again (JSON patches) or converted (strategic ones); the
+            # API server words the failure as an invalid patch, with no kind or name.
+            if strategic:
+                shown, error_text = go_value(body), admission.converter_error(mismatch)
+            else:
+                shown, error_text = json.dumps(patched, sort_keys=True, separators=(",", ":")), admission.json_error(mismatch)
+            body_text = f"Invalid value: {json.dumps(shown)}: {error_text}"
+            return status(422, "Invalid", f' "" is invalid: patch: {body_text}',
+                          {"causes": [{"reason": "FieldValueInvalid", "message": body_text, "field": "patch"}]})
         patched.setdefault("metadata", {})["name"] = name
         if resource.namespaced:
             patched["metadata"]["namespace"] = namespace
@@ -166,12 +245,22 @@ class Writes:
         conflicts between managers) is not modelled: the last applier wins."""
         import yaml
 
+        raw, problem = await self.raw_body(request)
+        if problem:
+            return problem
         try:
-            applied = yaml.safe_load(await request.text())
+            applied = yaml.safe_load(raw.decode("utf-8", errors="replace"))
         except yaml.YAMLError as error:
-            return status(400, "BadRequest", f"the applied configuration is not YAML or JSON: {error}")
+            return status(400, "BadRequest", f"error decoding YAML: {error}")
         if not isinstance(applied, dict):
-            return status(400, "BadRequest", f"the applied configuration must be a {resource.kind} object")
+            return status(400, "BadRequest", f"error decoding YAML: json: cannot unmarshal {admission.json_kind(applied)} "
+                                             "into Go value of type map[string]interface {}")
+        if not_finite := _not_finite(applied):
+            return status(400, "BadRequest", f"error decoding YAML: json: unsupported value: {not_finite}")
+        if mismatch := admission.first_mismatch(applied, resource.group, resource.version, resource.kind):
+            where = f"{namespace}/{name}" if namespace else name
+            return status(400, "BadRequest", f"failed to create typed patch object ({where}; {resource.api_version if resource.group else '/' + resource.version}, "
+                                             f"Kind={resource.kind}): {admission.apply_error(mismatch)}")
         applied.setdefault("metadata", {})
         if applied["metadata"].get("name", name) != name:
             return status(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -192,10 +281,13 @@ class Writes:
             return not_found(resource, name)
         options: Any = {}
         if request.can_read_body:
+            raw, problem = await self.raw_body(request)
+            if problem:
+                return problem
             try:
-                options = json.loads(await request.read() or b"{}") or {}
-            except ValueError:
-                options = {}
+                options = parse_json(raw) if raw.strip() else {}
+            except BodyError as error:
+                return status(400, "BadRequest", str(error))
         policy = request.query.get("propagationPolicy") or (options.get("propagationPolicy") if isinstance(options, dict) else None) or "Background"
         if request.query.get("dryRun") == "All" or (isinstance(options, dict) and "All" in (options.get("dryRun") or [])):
             return web.json_response(obj)

@@ -12,8 +12,7 @@ from labrunner.sandbox.names import random_suffix
 
 
 def reconcile(cluster: Cluster) -> None:
-    for daemon_set in cluster.store.list(DAEMONSETS):
-        _daemon_set(cluster, daemon_set)
+    cluster.each(DAEMONSETS, "daemonset-controller", lambda obj: _daemon_set(cluster, obj))
 
 
 def _daemon_set(cluster: Cluster, daemon_set: dict[str, Any]) -> None:

@@ -14,8 +14,7 @@ from labrunner.sandbox.store import AlreadyExists, now
 
 
 def reconcile(cluster: Cluster) -> None:
-    for deployment in cluster.store.list(DEPLOYMENTS):
-        _deployment(cluster, deployment)
+    cluster.each(DEPLOYMENTS, "deployment-controller", lambda deployment: _deployment(cluster, deployment))
 
 
 def _deployment(cluster: Cluster, deployment: dict[str, Any]) -> None:
@@ -64,45 +63,48 @@ def _deployment(cluster: Cluster, deployment: dict[str, Any]) -> None:
 
 
 def reconcile_status(cluster: Cluster) -> None:
-    for deployment in cluster.store.list(DEPLOYMENTS):
-        namespace = deployment["metadata"]["namespace"]
-        spec = deployment.get("spec") or {}
-        pod_hash = template_hash(spec.get("template") or {})
-        owned = [rs for rs in cluster.store.list(REPLICASETS, namespace) if owned_by(rs, deployment)]
-        new = [rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash]
-        total = sum(int((rs.get("status") or {}).get("replicas", 0)) for rs in owned)
-        ready = sum(int((rs.get("status") or {}).get("readyReplicas", 0)) for rs in owned)
-        updated = sum(int((rs.get("status") or {}).get("replicas", 0)) for rs in new)
-        wanted = int(spec.get("replicas", 1))
-        complete = updated == wanted and ready >= wanted and total == wanted
-        available = ready >= wanted
-        stamp = now()
-        previous = deployment.get("status") or {}
-        conditions = [
-            {"type": "Available", "status": "True" if available else "False",
-             "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
-             "message": "Deployment has minimum availability." if available else "Deployment does not have minimum availability."},
-            {"type": "Progressing", "status": "True",
-             "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-             "message": (f'ReplicaSet "{new[0]["metadata"]["name"]}" has successfully progressed.' if complete and new
-                         else f'ReplicaSet "{new[0]["metadata"]["name"] if new else ""}" is progressing.')},
-        ]
-        old_conditions = {c["type"]: c for c in previous.get("conditions") or []}
-        for condition in conditions:
-            earlier = old_conditions.get(condition["type"])
-            if earlier is not None and all(earlier.get(k) == condition[k] for k in ("status", "reason")):
-                condition["lastUpdateTime"] = earlier["lastUpdateTime"]
-                condition["lastTransitionTime"] = earlier["lastTransitionTime"]
-            else:
-                condition["lastUpdateTime"] = condition["lastTransitionTime"] = stamp
-        status: dict[str, Any] = {
-            "observedGeneration": deployment["metadata"].get("generation", 1),
-            "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,
-            "availableReplicas": ready, "unavailableReplicas": max(0, wanted - ready), "conditions": conditions,
-        }
-        status = {k: v for k, v in status.items() if v != 0 or k in ("observedGeneration",)}
-        if status != previous:
-            deployment["status"] = status
-            cluster.save(DEPLOYMENTS, deployment)
-        if not complete:
-            cluster.pending = True
+    cluster.each(DEPLOYMENTS, "deployment-controller", lambda deployment: _status(cluster, deployment))
+
+
+def _status(cluster: Cluster, deployment: dict[str, Any]) -> None:
+    namespace = deployment["metadata"]["namespace"]
+    spec = deployment.get("spec") or {}
+    pod_hash = template_hash(spec.get("template") or {})
+    owned = [rs for rs in cluster.store.list(REPLICASETS, namespace) if owned_by(rs, deployment)]
+    new = [rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash]
+    total = sum(int((rs.get("status") or {}).get("replicas", 0)) for rs in owned)
+    ready = sum(int((rs.get("status") or {}).get("readyReplicas", 0)) for rs in owned)
+    updated = sum(int((rs.get("status") or {}).get("replicas", 0)) for rs in new)
+    wanted = int(spec.get("replicas", 1))
+    complete = updated == wanted and ready >= wanted and total == wanted
+    available = ready >= wanted
+    stamp = now()
+    previous = deployment.get("status") or {}
+    conditions = [
+        {"type": "Available", "status": "True" if available else "False",
+         "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+         "message": "Deployment has minimum availability." if available else "Deployment does not have minimum availability."},
+        {"type": "Progressing", "status": "True",
+         "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+         "message": (f'ReplicaSet "{new[0]["metadata"]["name"]}" has successfully progressed.' if complete and new
+                     else f'ReplicaSet "{new[0]["metadata"]["name"] if new else ""}" is progressing.')},
+    ]
+    old_conditions = {c["type"]: c for c in previous.get("conditions") or []}
+    for condition in conditions:
+        earlier = old_conditions.get(condition["type"])
+        if earlier is not None and all(earlier.get(k) == condition[k] for k in ("status", "reason")):
+            condition["lastUpdateTime"] = earlier["lastUpdateTime"]
+            condition["lastTransitionTime"] = earlier["lastTransitionTime"]
+        else:
+            condition["lastUpdateTime"] = condition["lastTransitionTime"] = stamp
+    status: dict[str, Any] = {
+        "observedGeneration": deployment["metadata"].get("generation", 1),
+        "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,
+        "availableReplicas": ready, "unavailableReplicas": max(0, wanted - ready), "conditions": conditions,
+    }
+    status = {k: v for k, v in status.items() if v != 0 or k in ("observedGeneration",)}
+    if status != previous:
+        deployment["status"] = status
+        cluster.save(DEPLOYMENTS, deployment)
+    if not complete:
+        cluster.pending = True

@@ -13,8 +13,7 @@ from labrunner.sandbox.store import AlreadyExists, NotFound
 
 
 def reconcile(cluster: Cluster) -> None:
-    for service in cluster.store.list(SERVICES):
-        _endpoints(cluster, service)
+    cluster.each(SERVICES, "endpoint-controller", lambda obj: _endpoints(cluster, obj))
 
 
 def _endpoints(cluster: Cluster, service: dict[str, Any]) -> None:

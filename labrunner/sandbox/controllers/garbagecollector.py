@@ -9,6 +9,7 @@ Service by name, as the endpoints controller removes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from labrunner.sandbox.controllers.shared import (
@@ -25,30 +26,51 @@ def reconcile(cluster: Cluster) -> None:
     """Background propagation: an object whose owners are all gone goes too."""
     alive: set[str] = set()
     foreground: list[tuple[ResourceType, dict[str, Any]]] = []
-    for resource in (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES):
-        for obj in cluster.store.list(resource):
+
+    def owner(resource: ResourceType) -> Callable[[dict[str, Any]], None]:
+        def look(obj: dict[str, Any]) -> None:
+            uid = obj["metadata"]["uid"]
+            alive.add(uid)  # first: an owner too odd to read further still keeps what it owns
             if "foregroundDeletion" in (obj["metadata"].get("finalizers") or []):
+                alive.discard(uid)
                 foreground.append((resource, obj))  # its dependents go first
-            else:
-                alive.add(obj["metadata"]["uid"])
-    for resource in OWNED_KINDS:
-        for obj in cluster.store.list(resource):
+        return look
+
+    def dependent(resource: ResourceType) -> Callable[[dict[str, Any]], None]:
+        def look(obj: dict[str, Any]) -> None:
             owners = obj["metadata"].get("ownerReferences") or []
             if owners and not any(ref.get("uid") in alive for ref in owners):
                 cluster.store.delete_raw(resource.group, resource.plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-    for resource, owner in foreground:
-        uid = owner["metadata"]["uid"]
-        dependents = [obj for kind in OWNED_KINDS for obj in cluster.store.list(kind, owner["metadata"].get("namespace"))
-                      if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])]
-        if dependents:
-            cluster.pending = True
-        else:
-            cluster.store.delete_raw(resource.group, resource.plural, owner["metadata"].get("namespace", ""), owner["metadata"]["name"])
-    services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in cluster.store.list(SERVICES)}
-    for endpoints in cluster.store.list(ENDPOINTS):
+        return look
+
+    for resource in (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES):
+        cluster.each(resource, "garbage-collector", owner(resource))
+    for resource in OWNED_KINDS:
+        cluster.each(resource, "garbage-collector", dependent(resource))
+    for resource, owning in foreground:
+        try:
+            _finish_foreground(cluster, resource, owning)
+        except Exception as error:
+            cluster.skip(resource, owning, "garbage-collector", error)
+    services: set[tuple[str, str]] = set()
+    cluster.each(SERVICES, "garbage-collector", lambda s: services.add((s["metadata"]["namespace"], s["metadata"]["name"])))
+
+    def orphaned_endpoints(endpoints: dict[str, Any]) -> None:
         key = (endpoints["metadata"]["namespace"], endpoints["metadata"]["name"])
         if key not in services:
             cluster.store.delete_raw("", "endpoints", *key)
+
+    cluster.each(ENDPOINTS, "garbage-collector", orphaned_endpoints)
+
+
+def _finish_foreground(cluster: Cluster, resource: ResourceType, owner: dict[str, Any]) -> None:
+    uid = owner["metadata"]["uid"]
+    dependents = [obj for kind in OWNED_KINDS for obj in cluster.store.list(kind, owner["metadata"].get("namespace"))
+                  if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])]
+    if dependents:
+        cluster.pending = True
+    else:
+        cluster.store.delete_raw(resource.group, resource.plural, owner["metadata"].get("namespace", ""), owner["metadata"]["name"])
 
 
 def orphan_dependents(store: Store, owner: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from labrunner.sandbox.controllers import daemonset, deployment, endpoints, garbagecollector, kubelet, replicaset, scheduler, serviceaccounts
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
@@ -24,10 +25,13 @@ IDLE = 5.0
 
 
 def _pods(cluster: Cluster) -> None:
+    cluster.each(PODS, "kubelet", lambda pod: _pod(cluster, pod))
+
+
+def _pod(cluster: Cluster, pod: dict[str, Any]) -> None:
     # A pod bound in this pass is started in the next, as a kubelet learns of it from its watch.
-    for pod in cluster.store.list(PODS):
-        if not terminating(pod) and not scheduler.schedule(cluster, pod):
-            kubelet.sync(cluster, pod)
+    if not terminating(pod) and not scheduler.schedule(cluster, pod):
+        kubelet.sync(cluster, pod)
 
 
 PASS = (
@@ -82,4 +86,8 @@ class ControlPlane:
     def reconcile(self) -> None:
         self.cluster.pending = False
         for controller in PASS:
-            controller(self.cluster)
+            try:
+                controller(self.cluster)
+            except Exception:  # a controller's own bug: the others still run, and the next pass tries again
+                log.exception("the %s pass failed", controller.__module__.rsplit(".", 1)[-1])
+                self.cluster.pending = True

@@ -10,8 +10,7 @@ from labrunner.sandbox.names import random_suffix
 
 
 def reconcile(cluster: Cluster) -> None:
-    for replica_set in cluster.store.list(REPLICASETS):
-        _replica_set(cluster, replica_set)
+    cluster.each(REPLICASETS, "replicaset-controller", lambda obj: _replica_set(cluster, obj))
 
 
 def _replica_set(cluster: Cluster, replica_set: dict[str, Any]) -> None:

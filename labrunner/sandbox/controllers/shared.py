@@ -5,6 +5,8 @@ the loop's "look again soon"), owner references, and the pod a workload creates.
 from __future__ import annotations
 
 import copy
+import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,12 +30,44 @@ DEPLOYMENTS, REPLICASETS, DAEMONSETS = _rt("apps", "deployments"), _rt("apps", "
 ENDPOINT_SLICES = _rt("discovery.k8s.io", "endpointslices")
 SECRETS, CONFIG_MAPS = _rt("", "secrets"), _rt("", "configmaps")
 
+log = logging.getLogger("labrunner.sandbox.controllers")
+
 
 class Cluster:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.pending = False
         """Something is still on its way (a container starting): the loop ticks soon instead of waiting for a write."""
+        self.skipped: dict[tuple[str, str, str, str], str] = {}
+        """Objects a controller could not read, and the resourceVersion last reported."""
+
+    def each(self, resource: ResourceType, controller: str, handle: Callable[[dict[str, Any]], None], namespace: str | None = None) -> None:
+        """``handle`` every stored object of ``resource``; one it fails on is skipped and
+        reported, and the others are handled all the same (one bad object must not stop
+        a controller, let alone the control plane)."""
+        for obj in self.store.list(resource, namespace):
+            try:
+                handle(obj)
+            except Exception as error:  # an object the sandbox's controller cannot make sense of
+                self.skip(resource, obj, controller, error)
+
+    def skip(self, resource: ResourceType, obj: dict[str, Any], controller: str, error: Exception) -> None:
+        """Log the failure and record a Warning event on the object, once per version of it."""
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        assert isinstance(metadata, dict)
+        key = (resource.group, resource.plural, str(metadata.get("namespace", "")), str(metadata.get("name", "")))
+        version = str(metadata.get("resourceVersion", ""))
+        if self.skipped.get(key) == version:
+            return
+        self.skipped[key] = version
+        where = f"{resource.describe()} {key[2]}/{key[3]}" if key[2] else f"{resource.describe()} {key[3]}"
+        log.error("%s skipped %s (resourceVersion %s): %s: %s", controller, where, version, type(error).__name__, error, exc_info=error)
+        message = (f"the labrunner sandbox's {controller} cannot reconcile this object ({type(error).__name__}: {error}); "
+                   "it is skipped until it changes")
+        try:
+            self.event(obj, "ReconcileError", message, "Warning", component=controller)
+        except Exception:  # an object too broken to name in an event: the log line is all there is
+            log.error("%s could not record an event on %s", controller, where)
 
     def save(self, resource: ResourceType, obj: dict[str, Any]) -> None:
         """Write ``obj``; if a learner changed or deleted it meanwhile, the next pass sees theirs."""
