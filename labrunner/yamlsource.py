@@ -69,6 +69,16 @@ class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 
     duplicates: list[DuplicateKey]
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+            # PyYAML's constructors trust explicit tags: ``!!int demo`` is int("demo").
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{_shown(node)} is not a valid {tag}", node.start_mark
+            ) from error
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
@@ -91,6 +101,10 @@ class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
             first_seen.setdefault(key, key_node.start_mark.line + 1)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+
+def _shown(node: yaml.Node) -> str:
+    return repr(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
 
 
 _MarkedLoader.add_constructor(
@@ -170,6 +184,8 @@ def _bound_aliases(text: str) -> None:
     can itself blow up (each ``<<: [*a, *a]`` merge doubles a mapping's entries), and
     only events still know where each alias was written.
     """
+    if "&" not in text:  # no anchor, so no alias can stand for anything: spare the second parse
+        return
     budget = _AliasBudget()
     for event in yaml.parse(text, Loader=_BaseLoader):
         budget.take(event)

@@ -313,12 +313,17 @@ def test_show_a_step_whose_markdown_broke_after_loading(demo: Path, capsys: pyte
     assert str(raised.value).startswith("labs/demo/lab.yaml:13:5: steps[0].instructions: one.md: not UTF-8 text: byte 0xff")
 
 
+@pytest.mark.parametrize(("tagged", "expected"), [("!!int ten", "'ten' is not a valid !!int"), ("!!timestamp soon", "'soon' is not a valid !!timestamp"), ("!!bool maybe", "'maybe' is not a valid !!bool")])
+def test_an_explicit_tag_that_does_not_fit_its_value(lab_tree: LabTree, in_tmp_cwd: Path, tagged: str, expected: str) -> None:
+    assert problems(lab_tree(VALID.replace("minutes: 10", f"minutes: {tagged}"))) == [f"labs/demo/lab.yaml:4:10: YAML syntax error: {expected}"]
+
+
 # -- anything at all ------------------------------------------------------------------
 
 
 YAML_PIECES = st.sampled_from(
     ["id: demo\n", "steps:\n", "  - ", "&a ", "*a", "<<: ", "[", "]", "{", "}", ": ", ", ", "- ", "\n", "  ",
-     "!!binary ", "!!python/object ", "? ", "'", '"', "#", "---\n", "{{namespace}}", "\t", "\x00", "\ufeff", "\u2028"]
+     "!!binary ", "!!int ", "!!timestamp ", "!!python/object ", "? ", "'", '"', "#", "---\n", "{{namespace}}", "\t", "\x00", "\ufeff", "\u2028"]
 )
 LAB_TEXT = st.one_of(
     st.text(max_size=200),
