@@ -24,6 +24,7 @@ import re
 import yaml
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
 
 ALIAS_LIMIT = 10_000
 """How many values a document's aliases may stand for in all. Anything that walks the
@@ -72,7 +73,7 @@ class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+        except (ValueError, TypeError, LookupError, AttributeError, OverflowError) as error:
             # PyYAML's constructors trust explicit tags: ``!!int demo`` is int("demo").
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
             raise yaml.constructor.ConstructorError(
@@ -80,27 +81,30 @@ class _MarkedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
             ) from error
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = sum(1 for key_node, _value in node.value if key_node.tag != _MERGE)
         self.flatten_mapping(node)
+        # Merged entries come first; a key of the mapping's own overriding one is what
+        # ``<<:`` is for, so only the mapping's own keys can be duplicates.
+        merged = len(node.value) - own
         mapping: dict[Any, Any] = {}
         first_seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key: Any = key_node.value
-            else:
-                key = self.construct_object(key_node, deep=True)
-                key = repr(key)
-            if key in first_seen:
-                self.duplicates.append(
-                    DuplicateKey(
-                        str(key),
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        first_seen[key],
-                    )
-                )
-            first_seen.setdefault(key, key_node.start_mark.line + 1)
+        for index, (key_node, value_node) in enumerate(node.value):
+            key = self.key_of(key_node)
+            if index >= merged:
+                self.note_duplicate(key, key_node, first_seen)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def key_of(self, key_node: yaml.Node) -> Any:
+        if isinstance(key_node, yaml.ScalarNode):
+            return key_node.value
+        return repr(self.construct_object(key_node, deep=True))
+
+    def note_duplicate(self, key: Any, key_node: yaml.Node, first_seen: dict[Any, int]) -> None:
+        if key in first_seen:
+            mark = key_node.start_mark
+            self.duplicates.append(DuplicateKey(str(key), mark.line + 1, mark.column + 1, first_seen[key]))
+        first_seen.setdefault(key, key_node.start_mark.line + 1)
 
 
 def _shown(node: yaml.Node) -> str:

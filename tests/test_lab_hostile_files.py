@@ -120,6 +120,16 @@ def test_a_few_aliases_are_fine(lab_tree: LabTree) -> None:
     assert lab.steps[1].hints == lab.steps[0].hints
 
 
+def test_a_merge_key_overridden_is_no_duplicate_key(lab_tree: LabTree) -> None:
+    text = VALID.replace(
+        "      - run: kubectl create namespace {{namespace}}\n        explain: creates the namespace\n",
+        "      - &create\n        run: kubectl create namespace {{namespace}}\n        explain: creates the namespace\n"
+        "      - <<: *create\n        explain: creates it again\n",
+    )
+    lab = load_lab(lab_tree(text))
+    assert [command.explain for command in lab.steps[0].commands] == ["creates the namespace", "creates it again"]
+
+
 def test_the_shipped_labs_load_within_the_bounds() -> None:
     labs = Path(__file__).resolve().parent.parent / "labs"
     for lab_file in labs.glob("*/lab.yaml"):
@@ -313,7 +323,7 @@ def test_show_a_step_whose_markdown_broke_after_loading(demo: Path, capsys: pyte
     assert str(raised.value).startswith("labs/demo/lab.yaml:13:5: steps[0].instructions: one.md: not UTF-8 text: byte 0xff")
 
 
-@pytest.mark.parametrize(("tagged", "expected"), [("!!int ten", "'ten' is not a valid !!int"), ("!!timestamp soon", "'soon' is not a valid !!timestamp"), ("!!bool maybe", "'maybe' is not a valid !!bool")])
+@pytest.mark.parametrize(("tagged", "expected"), [("!!int ten", "'ten' is not a valid !!int"), ("!!timestamp soon", "'soon' is not a valid !!timestamp"), ("!!bool maybe", "'maybe' is not a valid !!bool"), ("!!int", "'' is not a valid !!int")])
 def test_an_explicit_tag_that_does_not_fit_its_value(lab_tree: LabTree, in_tmp_cwd: Path, tagged: str, expected: str) -> None:
     assert problems(lab_tree(VALID.replace("minutes: 10", f"minutes: {tagged}"))) == [f"labs/demo/lab.yaml:4:10: YAML syntax error: {expected}"]
 
