@@ -32,6 +32,12 @@ data (placeholders, validation) walks every alias's expansion again; a lab has a
 of thousand values in all (the shipped one 1,668, and no alias), while a billion-laughs
 file crosses this bound within its first few lines."""
 
+MAX_DEPTH = 50
+"""How deeply collections may nest. A lab nests about ten deep, a Kubernetes manifest
+fifteen or so. Constructing, validating and walking the data recurse four or five
+Python frames a level, so the parser's own bound (a thousand) would end in a
+RecursionError near 200; 50 leaves most of the stack to whoever called the loader."""
+
 # What the YAML reader refuses (PyYAML's own set): control characters, a lone
 # surrogate, U+FFFE/U+FFFF. Found here to say where; the reader gives only an offset.
 _NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
@@ -160,12 +166,31 @@ def _construct_all(text: str) -> list[YamlDocument]:
     try:
         while loader.check_node():
             root = loader.get_node()
+            _bound_depth(root)
             duplicates_before = len(loader.duplicates)
             data = loader.construct_document(root)
             documents.append(YamlDocument(data=data, root=root, duplicates=loader.duplicates[duplicates_before:]))
     finally:
         loader.dispose()
     return documents
+
+
+def _bound_depth(root: yaml.Node | None) -> None:
+    """Refuse collections nested deeper than :data:`MAX_DEPTH`, at the first one too deep.
+
+    Without a stack of our own: recursion is what is being guarded against. Aliases
+    are walked through, their expansion already bounded by :func:`_bound_aliases`.
+    """
+    pending = [(root, 1)] if root is not None else []
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, yaml.CollectionNode):
+            continue
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            raise YamlRefused(f"nested more than {MAX_DEPTH} levels deep (a lab needs about ten)", mark.line + 1, mark.column + 1)
+        children = node.value if isinstance(node, yaml.SequenceNode) else [part for pair in node.value for part in pair]
+        pending.extend((child, depth + 1) for child in reversed(children))
 
 
 def _refuse_unprintable(text: str) -> None:

@@ -19,7 +19,7 @@ from labrunner.cli import main
 from labrunner.lab.loader import load_lab
 from labrunner.lab.problems import LabInvalid
 from labrunner.lab.textfile import MAX_BYTES
-from labrunner.yamlsource import ALIAS_LIMIT
+from labrunner.yamlsource import ALIAS_LIMIT, MAX_DEPTH
 from tests.test_lab_file_errors import VALID
 
 LabTree = Callable[..., Path]
@@ -128,6 +128,24 @@ def test_a_merge_key_overridden_is_no_duplicate_key(lab_tree: LabTree) -> None:
     )
     lab = load_lab(lab_tree(text))
     assert [command.explain for command in lab.steps[0].commands] == ["creates the namespace", "creates it again"]
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 990])
+def test_deep_nesting_is_refused_at_the_first_collection_too_deep(lab_tree: LabTree, in_tmp_cwd: Path, depth: int) -> None:
+    assert problems(lab_tree("id: demo\nparameters: " + "{a: " * depth + "1" + "}" * depth + "\n")) == [
+        f"labs/demo/lab.yaml:2:{13 + 4 * (MAX_DEPTH - 1)}: nested more than {MAX_DEPTH} levels deep (a lab needs about ten)"
+    ]
+
+
+def test_nesting_up_to_the_bound_loads_as_far_as_the_schema_goes(lab_tree: LabTree) -> None:
+    deep = "{a: " * (MAX_DEPTH - 1) + "1" + "}" * (MAX_DEPTH - 1)
+    with pytest.raises(LabInvalid) as raised:  # not a RecursionError, even a hundred frames down
+        _called_from_depth(100, lambda: load_lab(lab_tree(VALID.replace("level: beginner", f"level: {deep}"))))
+    assert "steps" not in str(raised.value) and "level" in str(raised.value)
+
+
+def _called_from_depth(frames: int, call: Callable[[], object]) -> object:
+    return call() if frames == 0 else _called_from_depth(frames - 1, call)
 
 
 def test_the_shipped_labs_load_within_the_bounds() -> None:
