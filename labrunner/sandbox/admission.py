@@ -140,6 +140,20 @@ def first_mismatch(obj: Any, group: str, version: str, kind: str) -> Mismatch | 
     return walk(obj, root, root.struct, ())
 
 
+def drop_nulls(obj: Any) -> None:
+    """Remove the fields that are null: Go decodes null as the field's zero value, and the
+    sandbox reads an absent field the same way (``metadata: null`` is no metadata)."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key in [key for key, value in item.items() if value is None]:
+                del item[key]
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def json_kind(value: Any) -> str:
     """How Go's UnmarshalTypeError names the JSON value it met."""
     if value is True or value is False:

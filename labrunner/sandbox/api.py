@@ -24,7 +24,7 @@ from labrunner.sandbox.selectors import SelectorError, field_selector, label_sel
 from labrunner.sandbox.status import invalid, not_found, status, unsupported
 from labrunner.sandbox.store import NotFound, Store
 from labrunner.sandbox.streams import PodStreams
-from labrunner.sandbox.watchcache import WatchCache
+from labrunner.sandbox.watchcache import WatchCache, wait_until_fresh
 from labrunner.sandbox.writes import Writes
 
 Handler = Callable[[web.Request, ResourceType, "str | None", str], Awaitable[web.StreamResponse]]
@@ -132,6 +132,8 @@ class ResourceAPI:
             fields = field_selector(request.query.get("fieldSelector", ""))
         except SelectorError as error:
             return status(400, "BadRequest", str(error))
+        if (since := request.query.get("resourceVersion", "")).isdigit() and (too_large := await wait_until_fresh(self.store, int(since))):
+            return too_large
         items = [obj for obj in self.store.list(resource, namespace) if labels(obj["metadata"].get("labels") or {}) and fields(obj)]
         revision = str(self.store.revision())
         if "as=Table" in request.headers.get("Accept", ""):

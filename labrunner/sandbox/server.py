@@ -36,6 +36,8 @@ from labrunner.sandbox.api import ResourceAPI
 from labrunner.sandbox.authorization import ADMIN, forbidden_message
 from labrunner.sandbox.certs import ensure_certificates
 from labrunner.sandbox.controllers import ControlPlane
+from labrunner.sandbox.deadlines import IDLE_TIMEOUT, with_header_deadline
+from labrunner.sandbox.decoding import MAX_BODY_BYTES, RECURSION_LIMIT
 from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
 from labrunner.sandbox.requestinfo import request_info
 from labrunner.sandbox.seed import seed
@@ -113,7 +115,8 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
             404, "NotFound", f"the labrunner sandbox does not support {request.method} {request.path} yet"
         )
 
-    app = web.Application(middlewares=[never_a_traceback, authenticate, authorize])
+    # aiohttp refuses a longer body with a plain-text 413 of its own; writes.py answers kube's Status instead.
+    app = web.Application(middlewares=[never_a_traceback, authenticate, authorize], client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/version", version)
     app.router.add_get("/version/", version)  # the Python client's path
     for path in ("/healthz", "/livez", "/readyz"):
@@ -165,17 +168,20 @@ def kubeconfig_text(files: SandboxFiles, port: int, token: str) -> str:
 
 
 async def serve(files: SandboxFiles) -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))  # bodies nest up to 10,000 levels, as kube's
     ensure_certificates(files)
     token = ensure_token(files)
     store = Store(files.database)
     if store.new:
         seed(store)
     api = ResourceAPI(store)
-    runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(files), reuse_address=True)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    assert runner.server is not None
+    # Our own listener rather than a TCPSite, so every connection keeps the API server's header deadline.
+    listener = await asyncio.get_running_loop().create_server(
+        with_header_deadline(runner.server), "127.0.0.1", 0, ssl=ssl_context(files), reuse_address=True, backlog=128)
+    port = listener.sockets[0].getsockname()[1]
     write_atomically(files.kubeconfig, kubeconfig_text(files, port, token), private=True)
     write_atomically(
         files.server_info,
@@ -198,6 +204,7 @@ async def serve(files: SandboxFiles) -> None:
         info = files.read_server_info()
         if info and info.get("pid") == os.getpid():
             files.server_info.unlink(missing_ok=True)
+        listener.close()
         await runner.cleanup()
         store.close()
 

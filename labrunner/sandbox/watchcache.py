@@ -27,6 +27,8 @@ from labrunner.sandbox.store import Store
 HISTORY = 5000
 """Events kept for watches that resume from a resourceVersion; older ones answer 410 Gone."""
 MAX_WATCH_SECONDS = 3600
+FRESHNESS_WAIT = 3.0
+"""How long a read from a resourceVersion the store has not reached yet waits for it (the watch cache's blockTimeout)."""
 _STOP = "STOP"
 """Queued to every watcher when the server shuts down."""
 
@@ -79,6 +81,8 @@ class WatchCache:
             since_revision = int(request.query.get("resourceVersion") or "0")
         except (SelectorError, ValueError) as error:
             return status(400, "BadRequest", str(error))
+        if too_large := await wait_until_fresh(self.store, since_revision):
+            return too_large
         as_table = "as=Table" in request.headers.get("Accept", "")
         watcher = _Watcher(resource.group, resource.plural, namespace,
                            lambda obj: labels(obj["metadata"].get("labels") or {}) and fields(obj))
@@ -122,6 +126,18 @@ class WatchCache:
         finally:
             self.watchers.discard(watcher)
         return response
+
+
+async def wait_until_fresh(store: Store, revision: int) -> web.Response | None:
+    """None once the store has reached ``revision``; after :data:`FRESHNESS_WAIT` without, the
+    API server's 504 (a client asked for a resourceVersion from the future, or another cluster's)."""
+    deadline = time.monotonic() + FRESHNESS_WAIT
+    while (current := store.revision()) < revision:
+        if time.monotonic() >= deadline:
+            return status(504, "Timeout", f"Timeout: Too large resource version: {revision}, current: {current}",
+                          {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1})
+        await asyncio.sleep(0.05)
+    return None
 
 
 def _line(resource: ResourceType, event: str, obj: dict[str, Any], as_table: bool, with_columns: bool) -> bytes:

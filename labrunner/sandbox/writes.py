@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from aiohttp import web
@@ -44,9 +45,19 @@ def _not_finite(value: Any) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _quoted(text: str) -> str:
+    """Inside a warning's quoted text, a quote or backslash is escaped (apimachinery's makeQuotedString)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
     for warning in warnings:
-        response.headers.add("Warning", warning)
+        # Go's server turns a line break in a header value into a space; aiohttp refuses every
+        # control character in a header, so each (a field named "\f") is a space here.
+        response.headers.add("Warning", _CONTROL.sub(" ", warning))
     return response
 
 
@@ -110,6 +121,7 @@ class Writes:
         if mismatch := admission.first_mismatch(obj, resource.group, resource.version, resource.kind):
             return None, status(400, "BadRequest", f'{kind} in version "{resource.version}" cannot be handled as a {resource.kind}: '
                                                    f"{admission.json_error(mismatch)}")
+        admission.drop_nulls(obj)
         return obj, None
 
     def _validate_fields(self, request: web.Request, resource: ResourceType, obj: dict[str, Any]) -> tuple[web.Response | None, list[str]]:
@@ -123,7 +135,7 @@ class Writes:
             listed = ", ".join(f'unknown field "{path}"' for path in unknown)
             return status(400, "BadRequest", f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}: strict decoding error: {listed}'), []
         openapi.prune(obj, unknown)
-        return None, [f'299 - "unknown field \\"{path}\\""' for path in unknown] if mode == "Warn" else []
+        return None, [f'299 - "unknown field \\"{_quoted(path)}\\""' for path in unknown] if mode == "Warn" else []
 
     async def create_object(self, request: web.Request, resource: ResourceType, namespace: str | None, obj: dict[str, Any]) -> web.Response:
         metadata = obj.setdefault("metadata", {})
@@ -234,6 +246,7 @@ class Writes:
             body_text = f"Invalid value: {json.dumps(shown)}: {error_text}"
             return status(422, "Invalid", f' "" is invalid: patch: {body_text}',
                           {"causes": [{"reason": "FieldValueInvalid", "message": body_text, "field": "patch"}]})
+        admission.drop_nulls(patched)
         patched.setdefault("metadata", {})["name"] = name
         if resource.namespaced:
             patched["metadata"]["namespace"] = namespace
@@ -261,6 +274,7 @@ class Writes:
             where = f"{namespace}/{name}" if namespace else name
             return status(400, "BadRequest", f"failed to create typed patch object ({where}; {resource.api_version if resource.group else '/' + resource.version}, "
                                              f"Kind={resource.kind}): {admission.apply_error(mismatch)}")
+        admission.drop_nulls(applied)
         applied.setdefault("metadata", {})
         if applied["metadata"].get("name", name) != name:
             return status(400, "BadRequest", "the name of the object does not match the name on the URL")

@@ -153,3 +153,135 @@ def test_nan_and_labels_that_are_no_map_are_refused(kubectl: Kubectl, sandbox: S
                                  "into Go struct field ObjectMeta.metadata.labels of type map[string]string")
     assert "No resources found" in kubectl("get", "cm", "-n", namespace, "-l", "app=web").stderr
     kubectl("get", "cm", "-n", namespace)  # nothing stored that a client cannot read back
+
+
+# -- item 6: 400s where kube answers 400, and the limits kube keeps ---------------------------
+
+
+def test_bodies_kube_refuses_are_refused_in_its_words(kubectl: Kubectl, sandbox: SandboxFiles, namespace: str) -> None:
+    make_namespace(kubectl, namespace)
+    configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+    code, _, answer = raw(sandbox, "POST", configmaps, '{"apiVersion":"v1","kind":"ConfigMap","metadata":"x"}')
+    assert (code, answer["message"]) == (400, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal string '
+                                              "into Go struct field ConfigMap.metadata of type v1.ObjectMeta")
+    code, _, answer = raw(sandbox, "POST", configmaps, '{"metadata":{"name":"five"},"data":{"a":5}}')
+    assert (code, answer["message"]) == (400, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number '
+                                              "into Go struct field ConfigMap.data of type string")
+    deployments = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    code, _, answer = raw(sandbox, "POST", deployments, '{"apiVersion":"apps/v1beta1","kind":"Deployment","metadata":{"name":"d"}}')
+    assert (code, answer["message"]) == (400, "the API version in the data (apps/v1beta1) does not match the expected API version (apps/v1)")
+    code, _, answer = raw(sandbox, "POST", deployments, '{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"d"}}')
+    assert (code, answer["message"]) == (400, 'ReplicaSet in version "v1" cannot be handled as a Deployment: '
+                                              "converting (v1.ReplicaSet) to (apps.Deployment): unknown conversion")
+    code, _, answer = raw(sandbox, "POST", deployments, '{"apiVersion":"apps/v1","kind":"Pod","metadata":{"name":"d"}}')
+    assert code == 400 and answer["message"].startswith('Pod in version "v1" cannot be handled as a Deployment: no kind "Pod" is registered')
+    code, _, answer = raw(sandbox, "POST", "/api/v1/namespaces", b"k8s\x00\x0a\xff\xff\xff\x0f", content_type="application/vnd.kubernetes.protobuf")
+    assert code == 400 and answer["message"].startswith("the object provided is unrecognized (must be of type Namespace): ")
+    assert kubectl("get", "cm", "-n", namespace, "-o", "name").stdout.strip() in ("", "configmap/kube-root-ca.crt")
+
+
+def test_json_ten_thousand_levels_deep_is_read_and_deeper_is_refused(kubectl: Kubectl, sandbox: SandboxFiles, namespace: str) -> None:
+    make_namespace(kubectl, namespace)
+    configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    def nested(levels: int) -> str:  # the object itself is one level; the value adds the rest
+        return '{"metadata":{"name":"deep"},"extra":' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+    code, _, answer = raw(sandbox, "POST", configmaps, nested(1000))
+    assert code == 201, answer  # an unknown field: dropped with a warning, as kube does without Strict
+    code, _, answer = raw(sandbox, "POST", configmaps, nested(10_001))
+    assert code == 400 and "json parse error: invalid character '[' exceeded max depth" in answer["message"]
+    kubectl("delete", "cm", "deep", "-n", namespace)
+    code, _, answer = raw(sandbox, "POST", configmaps, nested(10_000).replace('"deep"', '"deepest"'))
+    assert code == 201, answer
+
+
+def test_bodies_up_to_three_mebibytes_are_read_and_larger_ones_get_a_status(kubectl: Kubectl, sandbox: SandboxFiles, namespace: str) -> None:
+    import base64
+
+    make_namespace(kubectl, namespace)
+    secret = {"metadata": {"name": "big"}, "data": {"blob": base64.b64encode(b"x" * 1_000_000).decode()}}
+    code, _, answer = raw(sandbox, "POST", f"/api/v1/namespaces/{namespace}/secrets", json.dumps(secret))
+    assert code == 201, answer
+    limit = 3 * 1024 * 1024
+    body = '{"metadata":{"name":"padded"}}'
+    code, _, answer = raw(sandbox, "POST", f"/api/v1/namespaces/{namespace}/configmaps", body + " " * (limit - len(body)))
+    assert code == 201, answer
+    code, kind, answer = raw(sandbox, "POST", f"/api/v1/namespaces/{namespace}/configmaps", body + " " * (limit + 1 - len(body)))
+    assert (code, kind) == (413, "application/json; charset=utf-8")
+    assert (answer["kind"], answer["reason"], answer["message"]) == ("Status", "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+
+
+def test_a_watch_from_a_future_resource_version_times_out_as_kubes(sandbox: SandboxFiles) -> None:
+    import time
+
+    began = time.monotonic()
+    code, _, answer = raw(sandbox, "GET", "/api/v1/namespaces?watch=true&resourceVersion=999999999")
+    waited = time.monotonic() - began
+    assert code == 504 and 2.8 <= waited < 10
+    assert answer["reason"] == "Timeout" and answer["message"].startswith("Timeout: Too large resource version: 999999999, current: ")
+    assert answer["details"]["causes"] == [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
+
+
+def test_label_selectors_with_invalid_values_are_a_bad_request(sandbox: SandboxFiles) -> None:
+    code, _, answer = raw(sandbox, "GET", "/api/v1/pods?labelSelector=app%3Dweb%24")
+    assert code == 400
+    assert answer["message"] == ('unable to parse requirement: values[0][app]: Invalid value: "web$": a valid label must be an empty string '
+                                 "or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                                 "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                                 "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+    code, _, answer = raw(sandbox, "GET", "/api/v1/pods?labelSelector=app%20in%20web")
+    assert (code, answer["message"]) == (400, "unable to parse requirement: found 'web' expected: '('")
+
+
+def test_a_request_whose_headers_never_end_is_dropped() -> None:
+    import asyncio
+    import time
+
+    from aiohttp import web
+
+    from labrunner.sandbox.deadlines import HEADER_TIMEOUT, with_header_deadline
+
+    assert HEADER_TIMEOUT == 32.0  # kube-apiserver's ReadHeaderTimeout; the test uses a shorter one
+
+    async def scenario() -> tuple[float, bytes, bytes]:
+        async def ok(request: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_get("/", ok)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        assert runner.server is not None
+        server = await asyncio.get_running_loop().create_server(with_header_deadline(runner.server, 0.5), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+            began = time.monotonic()
+            stalled = await asyncio.wait_for(reader.read(), timeout=5)
+            waited = time.monotonic() - began
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            await asyncio.sleep(0.3)  # slow, but within the deadline
+            writer.write(b"\r\n")
+            answered = await asyncio.wait_for(reader.readuntil(b"ok"), timeout=5)
+            writer.close()
+            return waited, stalled, answered
+        finally:
+            server.close()
+            await runner.cleanup()
+
+    waited, stalled, answered = asyncio.run(scenario())
+    assert stalled == b"" and 0.4 <= waited < 3
+    assert answered.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_null_fields_and_control_characters_in_field_names_are_no_internal_error(kubectl: Kubectl, sandbox: SandboxFiles, namespace: str) -> None:
+    make_namespace(kubectl, namespace)
+    configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+    code, _, answer = raw(sandbox, "POST", configmaps, '{"apiVersion":"v1","kind":"ConfigMap","metadata":null}')
+    assert code == 422 and "name or generateName is required" in answer["message"]
+    code, _, answer = raw(sandbox, "POST", configmaps, '{"metadata":{"name":"odd","labels":null},"\\f":1,"x\\ny":2}')
+    assert code == 201, answer  # unknown fields, warned about in a header that can carry them
