@@ -110,14 +110,14 @@ def show(arguments: argparse.Namespace) -> int:
 
 def hint(arguments: argparse.Namespace) -> int:
     """The lab's hints for a step, led by what the learner's last check of it found."""
-    from labrunner.cli.checking import context_key
-    from labrunner.session.progress import Progress, ProgressKey, current_step
+    from labrunner.cli.checking import context_key, saved_progress
+    from labrunner.session.progress import ProgressKey, current_step
 
     lab = _load(arguments.lab, arguments)
     if arguments.level is not None and arguments.level < 1:
         raise CliError("--level starts at 1")
     key = ProgressKey(lab.instance_key, context_key(arguments))
-    progress = Progress.default()
+    progress = saved_progress()
     if arguments.step is None:
         step = _step(lab, current_step(progress, key, [s.id for s in lab.steps]))
     else:

@@ -23,6 +23,7 @@ from textual.widgets import Footer, ListView, Markdown, Static
 from textual.worker import Worker, WorkerState
 
 from labrunner.lab.model import Check, Step
+from labrunner.lab.problems import LabInvalid
 from labrunner.registry import View, registry
 from labrunner.tui.dialogs import ConfirmScreen
 from labrunner.session.session import Session, StepOutcome
@@ -128,7 +129,7 @@ class WorkspaceScreen(Screen[None]):
 
     def show_step(self, step: Step) -> None:
         self.step = step
-        self.query_one("#instructions", Markdown).update(self.lab.instructions(step))
+        self.query_one("#instructions", Markdown).update(self.instructions(step))
         reading = self.query_one("#reading", VerticalScroll)
         reading.scroll_home(animate=False)
         reading.border_title = f"Step {step.number}: {step.title}"
@@ -144,6 +145,14 @@ class WorkspaceScreen(Screen[None]):
         else:
             self.query_one(CheckPanel).show("… Checking", "\n".join(f"○ {check.says}" for check in step.checks))
         self.refresh_status()
+
+    def instructions(self, step: Step) -> str:
+        """The step's Markdown; if its file broke since the lab was loaded, what is wrong with it."""
+        try:
+            return self.lab.instructions(step)
+        except LabInvalid as invalid:
+            problems = "\n".join(f"- `{problem}`" for problem in invalid.problems)
+            return f"# {step.title}\n\nThe instructions of this step cannot be read now:\n\n{problems}\n"
 
     def show_outcome(self, outcome: StepOutcome) -> None:
         hints = self.session.hints(outcome.step)

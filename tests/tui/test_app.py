@@ -284,3 +284,35 @@ for step, following in zip(lab.steps[:10], lab.steps[1:11]):  # what each passin
             assert "Step 10: " in str(app.screen.query_one("#reading").border_title)
 
     run(scenario())
+
+
+def test_a_step_file_broken_after_loading_is_said_in_the_panel_not_a_crash(tmp_path: Path) -> None:
+    import shutil as files
+
+    from textual.app import App
+
+    from labrunner.lab.loader import load_lab
+    from labrunner.session.progress import Progress
+    from labrunner.session.session import Session
+    from labrunner.tui.workspace import WorkspaceScreen
+    from tests.fakes import FakeCluster
+
+    for folder in ("labs", "assets"):
+        files.copytree(REPO / folder / "networkpolicies", tmp_path / folder / "networkpolicies")
+    lab = load_lab(tmp_path / "labs" / "networkpolicies")
+    lab.steps[1].instructions_path.write_bytes(b"\xff\xfe not UTF-8 any more")  # an editor saved it as UTF-16 meanwhile
+    session = Session(lab, FakeCluster(), Progress(tmp_path / "p.sqlite3"))
+
+    class Workspace(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(WorkspaceScreen(session))
+
+    async def scenario() -> None:
+        app = Workspace()
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, WorkspaceScreen) and "Check your cluster" in str(app.screen.query_one("#reading").border_title))
+            await pilot.press("n")
+            await until(pilot, lambda: "cannot be read now" in app.screen.query_one("#instructions").source)  # type: ignore[attr-defined]
+            assert "not UTF-8 text" in app.screen.query_one("#instructions").source  # type: ignore[attr-defined]
+
+    run(scenario())
