@@ -231,8 +231,15 @@ current-context: closed
         document = json.loads(out)
         assert code == 2 and document["status"] == "error" and document["step"] == "create-namespace"
         assert document["checks"] and all(c["status"] == "error" and said in c["message"] for c in document["checks"])
+        code, out, err = run(capsys, "check", "networkpolicies", "--all", "--json", "--kubeconfig", str(kubeconfig))
+        graded = json.loads(out)
+        assert code == 2 and (graded["status"], graded["passed"], graded["total"]) == ("error", 0, 20)
+        assert all(s["status"] == "error" and all(said in c["message"] for c in s["checks"] if c["status"] == "error")
+                   for s in graded["steps"] if s["step"] != "preflight")
     code, out, err = run(capsys, "check", "networkpolicies", "99", "--json", "--kubeconfig", str(tmp_path / "nonexistent"))
     assert code == 2 and out == "" and "has no step '99'" in err  # a wrong step is a usage error, not a document
+    code, out, err = run(capsys, "check", "networkpolicies", "1", "--all", "--json", "--kubeconfig", str(tmp_path / "nonexistent"))
+    assert code == 2 and out == "" and "give a STEP, or --all" in err
 
 
 def test_doctor_names_a_current_context_the_kubeconfig_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,8 +1,9 @@
 """``labrunner check LAB STEP``: a step's checks against a cluster, for people and graders.
 
 ``--json`` prints exactly ``{"lab", "step", "status", "checks": [{"id", "title",
-"status", "message", "details", "hint"}]}``. Exit 0 passed, 1 failed (or still
-pending), 2 could not check.
+"status", "message", "details", "hint"}]}``; with ``--all``, ``{"lab", "status",
+"passed", "total", "steps": [that document for each step]}``. Exit 0 passed (every
+step, with ``--all``), 1 failed (or still pending), 2 could not check.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def add_commands(commands: Any, lazy: Any) -> None:
                                 description="Run a step's checks against the cluster (your kubeconfig's, or the sandbox).")
     check.add_argument("lab", help="lab id")
     check.add_argument("step", nargs="?", help="step id or number (0-based); without it, the step you are on")
+    check.add_argument("--all", action="store_true",
+                       help="check every step, in one process and one connection (for graders); each step's result is recorded")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     lab_parameters(check)
     cluster_flags(check)
@@ -143,6 +146,8 @@ def check(arguments: argparse.Namespace) -> int:
     from labrunner.cli.labs import _load
 
     lab = _load(arguments.lab, arguments)  # a wrong lab or step is a usage error, said before any cluster
+    if arguments.all and arguments.step is not None:
+        raise CliError("give a STEP, or --all", ExitCode.USAGE)
     wanted = _step(lab, arguments.step) if arguments.step is not None else None
     try:
         session = open_session(arguments)
@@ -151,11 +156,13 @@ def check(arguments: argparse.Namespace) -> int:
             raise
         _could_not_check(arguments, lab, wanted, failure)  # a grader always gets a document to read
         return ExitCode.FAILED_TO_CHECK
+    if arguments.all:
+        return _check_all(arguments, session)
     lab = session.lab
     outcome = session.check(_step(lab, arguments.step) if arguments.step is not None else None)
     step, status, results = outcome.step, outcome.status, outcome.results
     if arguments.json:
-        json.dump({"lab": lab.id, "step": step.id, "status": status, "checks": [r.as_json() for r in results]}, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(_document(lab, step, status, results), sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
         print(f"{lab.title}, step {step.number}: {step.title} — {status}")
@@ -173,11 +180,48 @@ def check(arguments: argparse.Namespace) -> int:
     return {"passed": ExitCode.OK, "failed": ExitCode.FAILED, "pending": ExitCode.FAILED}.get(status, ExitCode.FAILED_TO_CHECK)
 
 
+def _check_all(arguments: argparse.Namespace, session: Any) -> int:
+    """Every step checked now, in order, on one connection (``Session.grade``)."""
+    from labrunner.checks.result import GLYPHS
+
+    lab = session.lab
+    outcomes = session.grade().outcomes
+    documents = [_document(lab, outcome.step, outcome.status, outcome.results) for outcome in outcomes]
+    passed = sum(outcome.status == "passed" for outcome in outcomes)
+    status = "passed" if passed == len(outcomes) else ("error" if any(o.status == "error" for o in outcomes) else "failed")
+    if arguments.json:
+        json.dump({"lab": lab.id, "status": status, "passed": passed, "total": len(outcomes), "steps": documents},
+                  sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    else:
+        print(f"{lab.title}: {passed} of {len(outcomes)} steps pass on this cluster now")
+        for outcome in outcomes:
+            print(f"  {GLYPHS[outcome.status]} {outcome.step.number:>2}. {outcome.step.title}")
+            for result in outcome.results:
+                if result.status != "passed" and not result.advisory:
+                    print(f"        {result.title}: {result.message}")
+    return {"passed": ExitCode.OK, "failed": ExitCode.FAILED}.get(status, ExitCode.FAILED_TO_CHECK)
+
+
+def _document(lab: Any, step: Any, status: str, checks: Any) -> dict[str, Any]:
+    """One step's ``check --json`` document."""
+    return {"lab": lab.id, "step": step.id, "status": status, "checks": [c.as_json() for c in checks]}
+
+
 def _could_not_check(arguments: argparse.Namespace, lab: Any, step: Any, failure: CliError) -> None:
     """The usual ``check --json`` document when no cluster could be had: every check an
     error with the reason, then the one-line diagnostic on stderr as usual."""
     from labrunner.cli.diagnostics import error
 
+    if arguments.all:
+        hint = failure.hint or None
+        steps = [{"lab": lab.id, "step": s.id, "status": "error",
+                  "checks": [{"id": c.id, "title": c.says, "status": "error", "message": failure.message,
+                              "details": [hint] if hint else [], "hint": hint} for c in s.checks]} for s in lab.steps]
+        json.dump({"lab": lab.id, "status": "error", "passed": 0, "total": len(steps), "steps": steps}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        error(failure.message, hint)
+        return
     if step is None:
         from labrunner.session.progress import ProgressKey, current_step
 

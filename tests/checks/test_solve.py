@@ -43,6 +43,12 @@ def test_solve_through_a_step_then_check_status_and_hint_follow_the_current_step
         assert labrunner("status", "networkpolicies").stdout.splitlines()[0].endswith("4 of 20 steps passed")
         hint = labrunner("hint", "networkpolicies").stdout
         assert "step 4" in hint and "Your last check of this step found" in hint and "deployment" in hint
+        every = labrunner("check", "networkpolicies", "--all", "--json", "--sandbox")  # a grader's one call
+        graded = json.loads(every.stdout)
+        assert every.returncode == 1 and (graded["passed"], graded["total"], graded["status"]) == (4, 20, "failed")
+        assert [step["status"] for step in graded["steps"][:5]] == ["passed"] * 4 + ["failed"]
+        assert graded["steps"][3] == json.loads(labrunner("check", "networkpolicies", "expose-mysql", "--json", "--sandbox").stdout)
+        assert json.loads(labrunner("status", "networkpolicies", "--json").stdout)["current"] == "deploy-app"  # grading moves no one
         neither = labrunner("solve", "networkpolicies", "--sandbox")
         assert neither.returncode != 0 and "--through" in neither.stderr
 
