@@ -82,11 +82,12 @@ def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, 
         deadline = time.monotonic() + PROBE_READY_SECONDS
         while True:
             current = cluster.get("pods", name, namespace)
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (current.get("status") or {}).get("conditions") or []):
+            # exec needs the container running, not the pod Ready (which a kubelet reports a moment later)
+            if any("running" in (status.get("state") or {}) for status in (current.get("status") or {}).get("containerStatuses") or []):
                 break
             if time.monotonic() > deadline:
                 raise errors.Timeout(f"the probe pod {name} did not start within {PROBE_READY_SECONDS:.0f} s")
-            time.sleep(0.2)
+            time.sleep(0.05)
         result = cluster.exec(name, namespace, command, timeout=60)
         return result.stdout, result.stderr, result.exit_code
     finally:
