@@ -97,12 +97,12 @@ def open_cluster(arguments: argparse.Namespace) -> Any:
     return opened.cluster
 
 
-def open_session(arguments: argparse.Namespace, progress: Any = None) -> Any:
-    """The lab, the cluster and the learner's progress on it, as one Session."""
+def open_session(arguments: argparse.Namespace, progress: Any = None, lab: Any = None) -> Any:
+    """The lab (loaded here unless given), the cluster and the learner's progress on it, as one Session."""
     from labrunner.cli.labs import _load
     from labrunner.session.session import Session
 
-    lab = _load(arguments.lab, arguments)
+    lab = lab or _load(arguments.lab, arguments)
     if getattr(arguments, "step", None) is not None:
         _step(lab, arguments.step)  # a wrong step number is said before any cluster is started
     cluster = open_cluster(arguments)
@@ -150,7 +150,7 @@ def check(arguments: argparse.Namespace) -> int:
         raise CliError("give a STEP, or --all", ExitCode.USAGE)
     wanted = _step(lab, arguments.step) if arguments.step is not None else None
     try:
-        session = open_session(arguments)
+        session = open_session(arguments, lab=lab)
     except CliError as failure:
         if not arguments.json:
             raise
@@ -271,7 +271,7 @@ def solve(arguments: argparse.Namespace) -> int:
     last = _step(lab, arguments.step or arguments.through)
     steps = [last] if arguments.step else [s for s in lab.steps if s.number <= last.number]
     arguments.step = None
-    session = open_session(arguments)
+    session = open_session(arguments, lab=lab)
     status = "passed"
     for step in steps:
         print(f"step {step.number}: {step.title}", file=sys.stderr)
