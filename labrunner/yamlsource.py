@@ -416,6 +416,8 @@ class _FastReader:
         self.values: dict[str, Any] = {}
 
     def documents(self) -> list[FastDocument]:
+        values = self.values
+        top: _Frame | None = None
         for number, line in enumerate(self.lines):
             content = line.lstrip(" ")
             if not content or content[0] == "#":
@@ -424,12 +426,25 @@ class _FastReader:
             content = content.rstrip(" ")
             if " #" in content:
                 raise _NotPlain
+            # Most lines are one more `key: value` of the mapping the line before was in;
+            # :meth:`take` does the same, a few calls slower, which is a third of the time.
+            if top is not None and indent == top.indent and top.is_map and self.pending is None:
+                split = content.find(": ")
+                if split > 0:
+                    key = content[:split]
+                    text = content[split + 2:].lstrip(" ")
+                    if key[0] not in _INDICATORS and key[-1] != " " and split <= 1000 and text and key != "<<":
+                        value = values.get(text, values)
+                        top.value[key] = self.scalar(text) if value is values else value
+                        continue
             if indent == 0 and (content.startswith("---") or content.startswith("...")):
                 if content != "---":
                     raise _NotPlain
                 self.end_document(number)
+                top = None
                 continue
             self.take(number, indent, content)
+            top = self.frames[-1] if self.frames else None
         self.end_document(len(self.lines))
         return self.found
 
