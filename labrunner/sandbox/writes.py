@@ -216,8 +216,11 @@ class Writes:
             operations = "jsonpatch.Patch" if request.query.get("fieldValidation") == "Ignore" else "[]handlers.jsonPatchOp"
             if not isinstance(body, list):
                 return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(body)} into Go value of type {operations}")
-            if (odd := next((item for item in body if not isinstance(item, dict)), None)) is not None:
-                return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(odd)} into Go value of type "
+            # Go decodes a null element into an empty operation (refused below as an unknown op), anything else not
+            # an object fails to unmarshal.
+            body = [{} if item is None else item for item in body]
+            if odd := [item for item in body if not isinstance(item, dict)]:
+                return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(odd[0])} into Go value of type "
                                                  f"{'jsonpatch.Operation' if operations == 'jsonpatch.Patch' else 'handlers.jsonPatchOp'}")
         elif not isinstance(body, dict):
             return status(400, "BadRequest", f"{decoding}json: cannot unmarshal {admission.json_kind(body)} into Go value of type map[string]interface {{}}")

@@ -106,3 +106,10 @@ def test_no_query_makes_the_server_fail(connection_to: Any, path: str, parameter
     assert status < 500, (status, answer[:500])
     if status >= 400:
         assert answered_as.startswith("application/json") and json.loads(answer)["kind"] == "Status", answer[:300]
+
+
+def test_a_null_json_patch_operation_is_refused_not_a_failure(connection_to: Any, kubectl: Kubectl) -> None:
+    """Found by the fuzz test: ``[null]`` as a JSON patch of an existing object was a 500."""
+    kubectl("create", "configmap", "nulled", "-n", NAMESPACE, check=False)
+    status, answer, _ = connection_to("PATCH", f"/api/v1/namespaces/{NAMESPACE}/configmaps/nulled", "application/json-patch+json", b"[null]")
+    assert 400 <= status < 500 and json.loads(answer)["kind"] == "Status", answer[:300]
