@@ -8,9 +8,6 @@ re-checks the learner's current step when the cluster changes.
 from __future__ import annotations
 
 import importlib
-import os
-import shlex
-import shutil
 import subprocess
 from typing import Any
 
@@ -27,6 +24,7 @@ from labrunner.lab.problems import LabInvalid
 from labrunner.registry import View, registry
 from labrunner.tui.dialogs import ConfirmScreen
 from labrunner.session.session import Session, StepOutcome
+from labrunner.tui import shell
 from labrunner.tui.commands import WorkspaceCommands
 from labrunner.tui.messages import (CommandsFinished, CommandStarted, CopyRequested, ProgressChanged, StepChecked,
                                     StepJumped, WatchFailed)
@@ -379,8 +377,7 @@ class WorkspaceScreen(Screen[None]):
                              answered)
 
     def where(self) -> str:
-        info = self.session.cluster.info
-        return "the sandbox" if info.is_sandbox else f"context {info.context}"
+        return shell.where(self.session)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that only make sense on some steps are shown only there."""
@@ -403,54 +400,31 @@ class WorkspaceScreen(Screen[None]):
         self.app.push_screen(self.view_screen, lambda _: self.action_check())
 
     def action_shell(self) -> None:
-        environment = self.shell_environment()
-        banner = (f"labrunner: lab {self.lab.id}, step {self.step.number}: {self.step.title}\n"
-                  f"labrunner: kubectl is set to {self.where()}, namespace {self.lab.namespace or 'default'}. Type exit to return.\n")
-        shell = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
-        if os.environ.get("TMUX") and shutil.which("tmux"):
+        environment = shell.environment_for(self.session, self.step)
+        said, program = shell.banner(self.session, self.step), shell.login_shell()
+        if shell.in_tmux():
             def answered(split: bool | None) -> None:
                 if split:
-                    arguments = ["tmux", "split-window", "-h", "-c", os.getcwd()]
-                    for name in ("KUBECONFIG", "LAB_NAMESPACE", "LAB_ASSETS", "LABRUNNER_LAB", "LABRUNNER_STEP"):
-                        if name in environment:  # a lab without a namespace parameter has no LAB_NAMESPACE
-                            arguments += ["-e", f"{name}={environment[name]}"]
-                    in_pane = banner.replace("Type exit to return.", "Type exit to close this pane; labrunner re-checks by itself.")
-                    arguments.append(f"printf %s {shlex.quote(in_pane)}; exec {shlex.quote(shell)}")
-                    subprocess.run(arguments, check=False)
+                    shell.split_tmux_pane(environment, said, program)
                 else:
-                    self.suspended_shell(shell, environment, banner)
+                    self.suspended_shell(program, environment, said)
 
             self.app.push_screen(ConfirmScreen("Open the shell in a tmux pane beside labrunner?",
                                                "A pane keeps the instructions in view. No: labrunner steps aside until you type exit.",
                                                yes="Split pane", no="Here"), answered)
         else:
-            self.suspended_shell(shell, environment, banner)
+            self.suspended_shell(program, environment, said)
 
-    def suspended_shell(self, shell: str, environment: dict[str, str], banner: str) -> None:
+    def suspended_shell(self, program: str, environment: dict[str, str], said: str) -> None:
         from textual.app import SuspendNotSupported
 
         try:
             with self.app.suspend():
-                print(banner, flush=True)
-                subprocess.call([shell], env=environment)
+                print(said, flush=True)
+                subprocess.call([program], env=environment)
         except SuspendNotSupported:
             kubeconfig = environment["KUBECONFIG"]
             self.notify(f"This terminal cannot hand over to a shell. In another terminal: export KUBECONFIG={kubeconfig}",
                         title="Shell", severity="warning", timeout=20)
             return
         self.action_check()
-
-    def shell_environment(self) -> dict[str, str]:
-        from labrunner.cluster.kubeconfig import contexts_of
-        from labrunner.cluster.shellenv import shell_environment, write_pin
-        from labrunner.paths import state_dir
-
-        info = self.session.cluster.info
-        contexts, _ = contexts_of({"KUBECONFIG": os.pathsep.join(str(path) for path in info.kubeconfig)})
-        context = next((c for c in contexts if c.name == info.context), None)
-        # Kept while the shell runs (a tmux pane outlives this call), so not a temporary file.
-        pin = write_pin(state_dir() / "shell" / f"{self.lab.id}-{info.context}.yaml", info.context or "",
-                        namespace=self.lab.namespace, cluster=context.cluster if context else None,
-                        user=context.user if context else None)
-        return shell_environment(info.kubeconfig, pin, self.lab.placeholder_values,
-                                 {"LABRUNNER_LAB": self.lab.id, "LABRUNNER_STEP": self.step.id})

@@ -4,7 +4,7 @@ A PATH is a file or a folder of ``*.yaml``/``*.yml``/``*.json`` files; files may
 hold several documents and ``kind: List`` (as ``kubectl get -o yaml`` prints).
 Every object keeps its file and node, so errors and lint findings say
 ``file:line:column``. Text in the block style ``kubectl get -o yaml`` prints is
-read fast (:func:`yamlsource.fast_parse_all`, no node tree) and an object's node
+read fast (:func:`yamlfast.fast_parse_all`, no node tree) and an object's node
 is composed from its own lines only when a place must be named: marks for every
 node of a 5,000-pod cluster cost ten times what the engine does with it (issue 21).
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from labrunner import yamlsource
+from labrunner import yamlfast, yamlsource
 from labrunner.topics.networkpolicy.model import Cluster, Namespace, Pod, Policy
 from labrunner.topics.networkpolicy.parse import KINDS, ObjectError, namespace_from_object, pod_from_object, policy_from_object
 
@@ -96,7 +96,7 @@ def read_objects(paths: Iterable[Path]) -> list[SourceObject]:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(file, 0, 0, f"cannot read: {error}") from None
-        fast = yamlsource.fast_parse_all(text)
+        fast = yamlfast.fast_parse_all(text)
         if fast is not None:
             marks = _LazyMarks(text.split("\n"))
             for fast_document in fast:
@@ -136,15 +136,15 @@ class _LazyMarks:
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
-        self.composed: dict[yamlsource.Span, yaml.Node] = {}
+        self.composed: dict[yamlfast.Span, yaml.Node] = {}
 
-    def node(self, span: yamlsource.Span, path: Sequence[str | int] = ()) -> yaml.Node:
+    def node(self, span: yamlfast.Span, path: Sequence[str | int] = ()) -> yaml.Node:
         if span not in self.composed:
-            self.composed[span] = yamlsource.compose_span(self.lines, span)
+            self.composed[span] = yamlfast.compose_span(self.lines, span)
         return yamlsource.locate(self.composed[span], path).node if path else self.composed[span]
 
 
-def _flatten_fast(file: Path, document: yamlsource.FastDocument, marks: _LazyMarks) -> list[SourceObject]:
+def _flatten_fast(file: Path, document: yamlfast.FastDocument, marks: _LazyMarks) -> list[SourceObject]:
     """As :func:`_flatten`, each object composing its node only if asked for a place.
 
     An object with a span of its own (a document, an item of its ``items``) composes

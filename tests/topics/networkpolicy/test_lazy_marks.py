@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labrunner import yamlsource
+from labrunner import yamlfast, yamlsource
 from labrunner.topics.networkpolicy.files import InputError, cluster_from_sources, read_objects
 from labrunner.topics.networkpolicy.lint import lint
 from tests.conftest import REPO
@@ -113,7 +113,7 @@ def test_the_fast_reader_reads_the_repository_s_yaml_as_parse_all() -> None:
 
 
 def _same_as_parse_all(text: str) -> int:
-    fast = yamlsource.fast_parse_all(text)
+    fast = yamlfast.fast_parse_all(text)
     if fast is None:
         return 0
     full = [document for document in yamlsource.parse_all(text) if document.data is not None]
@@ -125,7 +125,7 @@ def _same_as_parse_all(text: str) -> int:
         for path, span in [((), fast_document.span), *fast_document.parts.items()]:
             node = yamlsource.locate(document.root, path).node
             assert (span.line, span.column) == (node.start_mark.line + 1, node.start_mark.column + 1), path
-            composed = yamlsource.compose_span(lines, span)
+            composed = yamlfast.compose_span(lines, span)
             assert [(n.start_mark.line, n.start_mark.column) for _, n in yamlsource.scalar_nodes(composed)] == [
                 (n.start_mark.line, n.start_mark.column) for _, n in yamlsource.scalar_nodes(node)
             ]
