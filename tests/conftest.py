@@ -61,6 +61,9 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     for variable in ("LABRUNNER_CONFIG_DIR", "LABRUNNER_STATE_DIR", "LABRUNNER_CACHE_DIR", "LABRUNNER_DATA_DIR"):
         monkeypatch.setenv(variable, str(home / variable.lower()))
     monkeypatch.delenv("LABRUNNER_LABS_PATH", raising=False)
+    # Commands run cold: a warm server per test's state folder would linger and cost a start-up
+    # each; tests/test_warm.py turns them on where it proves they answer as a cold run does.
+    monkeypatch.setenv("LABRUNNER_WARM", "0")
     monkeypatch.setenv("KUBECONFIG", str(home / "no-kubeconfig"))
 
 

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sandbox_commands(commands, _lazy)
 
+    from labrunner.cli.warm_commands import add_commands as add_warm_commands
+
+    add_warm_commands(commands, _lazy)
+
     doctor = add("doctor", "show versions, paths, kubeconfig and kubectl as labrunner sees them", _lazy("labrunner.cli.doctor", "doctor"))
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
     for proof in registry().proofs:
@@ -117,8 +121,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_parser: tuple[object, argparse.ArgumentParser] | None = None
+
+
+def shared_parser() -> argparse.ArgumentParser:
+    """The parser, built once per registry (a warm server builds it before forking)."""
+    global _parser
+    from labrunner.registry import registry
+
+    if _parser is None or _parser[0] is not registry():
+        _parser = (registry(), build_parser())
+    return _parser[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """``labrunner ARGS``: with ``argv`` None, the process's own command line, which a warm
+    server answers when one runs (:mod:`labrunner.cli.warm`)."""
+    if argv is None:
+        from labrunner.cli import warm
+
+        forwarded = warm.forward(sys.argv[1:])
+        if forwarded is not None:
+            return forwarded
+        try:
+            return _run(sys.argv[1:])
+        finally:
+            warm.start_pending()
+    return _run(argv)
+
+
+def _run(argv: Sequence[str]) -> int:
+    parser = shared_parser()
     arguments = parser.parse_args(argv)
     handler: Handler | None = getattr(arguments, "handler", None)
     if handler is None:

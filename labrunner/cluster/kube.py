@@ -27,6 +27,16 @@ TIMEOUT = (3.0, 15.0)
 """(connect, read) seconds on every call: the client has no default and would wait for TCP's."""
 
 
+def preload() -> None:
+    """Import what a connection and an exec need, without connecting (the warm server does
+    this once, so the commands it forks pay nothing for the client)."""
+    import kubernetes.client
+    import kubernetes.config  # noqa: F401
+    import kubernetes.stream  # noqa: F401
+
+    kubernetes.client.CoreV1Api  # noqa: B018  exec's API class and its models, imported on first use
+
+
 def connect(kubeconfig: Path | None = None, context: str | None = None) -> KubeCluster:
     """A port to the cluster kubectl would use (or the one named).
 

@@ -39,7 +39,12 @@ from labrunner.registry import registry
 
 
 
-def load_lab(lab_dir: Path, parameters: Mapping[str, str] | None = None) -> Lab:
+_remembered: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, Lab]] = {}
+"""Labs loaded with ``remember=True``, by folder and parameters, with the signature of the
+files they were read from (a warm server loads each lab once; its forked commands reuse it)."""
+
+
+def load_lab(lab_dir: Path, parameters: Mapping[str, str] | None = None, *, remember: bool = False) -> Lab:
     """Load and validate the lab in ``lab_dir``.
 
     Args:
@@ -47,11 +52,20 @@ def load_lab(lab_dir: Path, parameters: Mapping[str, str] | None = None) -> Lab:
             content root, whose ``assets/`` folder the lab's files live in.
         parameters: values for the lab's declared parameters (workshop and exam
             modes give each learner their own namespace); defaults otherwise.
+        remember: keep the result in this process; a later load of the same folder and
+            parameters returns it while no file it was read from has changed.
 
     Raises:
         LabInvalid: with every problem found, each naming file, line and field.
     """
+    from labrunner.lab.index import signature
+
     lab_dir = textfile.real_path(lab_dir)
+    key = (str(lab_dir), tuple(sorted(dict(parameters or {}).items())))
+    known = _remembered.get(key)
+    digest = signature(lab_dir) if known is not None or remember else ""
+    if known is not None and known[0] == digest:
+        return known[1]
     lab_file = lab_dir / LAB_FILE
     try:
         text = textfile.read_text(lab_file)
@@ -59,7 +73,12 @@ def load_lab(lab_dir: Path, parameters: Mapping[str, str] | None = None) -> Lab:
         raise LabInvalid(
             [Problem(path=lab_file, line=problem.line, column=problem.column, field="", message=problem.message)]
         ) from None
-    return _LabReader(lab_file, text, dict(parameters or {})).read()
+    lab = _LabReader(lab_file, text, dict(parameters or {})).read()
+    if remember:
+        _remembered[key] = (digest, lab)
+    elif known is not None:
+        del _remembered[key]
+    return lab
 
 
 class _LabReader:
