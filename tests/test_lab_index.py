@@ -61,3 +61,18 @@ def test_a_cache_hit_does_not_import_the_validator(demo: Path) -> None:
     assert first.stderr.strip().endswith("True")  # the first run validated
     assert second.stderr.strip().endswith("False")  # the second answered from the cache
     assert first.stdout == second.stdout
+
+
+def test_a_remembered_lab_is_read_again_once_a_file_changed(demo: Path) -> None:
+    """What a warm server keeps (load_lab(remember=True)) is never served stale to its commands."""
+    from labrunner.lab.loader import LabInvalid, load_lab
+
+    first = load_lab(demo, remember=True)
+    assert load_lab(demo) is first  # unchanged: the remembered lab
+    assert load_lab(demo, {"namespace": "other-ns"}) is not first  # other parameters: another lab
+    lab_file = demo / "lab.yaml"
+    lab_file.write_text(VALID.replace("title: Demo lab", "title: Renamed lab"))
+    assert load_lab(demo, remember=True).title == "Renamed lab"
+    lab_file.write_text(VALID.replace("level: beginner", "level: expert"))
+    with pytest.raises(LabInvalid):
+        load_lab(demo)  # a broken file is reported, not hidden behind what was remembered
