@@ -17,15 +17,17 @@ itself after :data:`IDLE_SECONDS` without a command, when labrunner's code chang
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
-import socket
-import struct
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
+
+# json, socket, struct and hashlib are imported where used: a command that is not forwarded
+# (LABRUNNER_WARM=0, or not one of COMMANDS) pays nothing for this module but itself.
 
 COMMANDS = frozenset({"check", "status", "hint", "show", "list", "validate", "solve", "reset"})
 """Commands worth a warm start: short, headless, and run by scripts and graders in loops.
@@ -41,12 +43,20 @@ FORWARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM"
 _SOCKET_PATH_LIMIT = 100
 """sun_path holds 104 to 108 bytes depending on the system; longer paths mean no warm starts."""
 
-HEADER = struct.Struct("!I")
+HEADER_FORMAT = "!I"
+"""The request's length, sent with the three descriptors; the JSON request follows."""
+
+
+def wanted() -> bool:
+    """Warm starts are not turned off (``LABRUNNER_WARM=0``)."""
+    return os.environ.get("LABRUNNER_WARM", "1").strip().lower() not in ("0", "off", "no", "false")
 
 
 def enabled() -> bool:
-    return os.environ.get("LABRUNNER_WARM", "1").strip().lower() not in ("0", "off", "no", "false") and hasattr(socket, "send_fds") \
-        and hasattr(os, "fork")
+    """Wanted, and possible here (fork and descriptor passing: not on Windows)."""
+    import socket
+
+    return wanted() and hasattr(socket, "send_fds") and hasattr(os, "fork")
 
 
 def command_of(argv: list[str]) -> str | None:
@@ -62,6 +72,8 @@ def command_of(argv: list[str]) -> str | None:
 def identity() -> str:
     """What a server must share with its clients to behave as a cold run would: the interpreter,
     labrunner's location, the module search path and the locale (the streams' encoding)."""
+    import hashlib
+
     import labrunner
 
     parts = [sys.executable, str(Path(labrunner.__file__).resolve().parent), labrunner.__version__, str(os.getuid()),
@@ -89,8 +101,12 @@ def forward(argv: list[str]) -> int | None:
     """Run the command in a warm server and return its exit code; None when it must run here.
 
     When no server listens, remembers to start one (:func:`start_pending`) after this command."""
-    if not enabled() or command_of(argv) not in COMMANDS:
+    if not wanted() or command_of(argv) not in COMMANDS or not enabled():
         return None
+    import json
+    import socket
+    import struct
+
     try:
         path = socket_path()
         if path is None:
@@ -110,7 +126,7 @@ def forward(argv: list[str]) -> int | None:
         return None
     with connection:
         try:
-            socket.send_fds(connection, [HEADER.pack(len(request))], [0, 1, 2])
+            socket.send_fds(connection, [struct.pack(HEADER_FORMAT, len(request))], [0, 1, 2])
             connection.sendall(request)
             reader = connection.makefile("rb")
             first = _message(reader)
@@ -124,6 +140,8 @@ def forward(argv: list[str]) -> int | None:
 
 def _wait(connection: socket.socket, reader: Any) -> int:
     """Pass our signals on until the command ends; its exit code (128+N when a signal ended it)."""
+    import json
+
     def pass_on(number: int, _frame: object) -> None:
         try:
             connection.sendall(json.dumps({"signal": number}).encode() + b"\n")
@@ -146,6 +164,8 @@ def _wait(connection: socket.socket, reader: Any) -> int:
 
 
 def _message(reader: Any) -> dict[str, Any] | None:
+    import json
+
     line = reader.readline()
     if not line:
         return None
@@ -182,6 +202,8 @@ def spawn(path: Path) -> None:
 
 def servers() -> list[dict[str, Any]]:
     """The warm servers of this state folder: socket, pid, whether it answers."""
+    import json
+
     from labrunner import paths
 
     found = []
@@ -197,6 +219,8 @@ def servers() -> list[dict[str, Any]]:
 
 
 def answers(path: Path) -> bool:
+    import socket
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         try:
             probe.connect(os.fspath(path))

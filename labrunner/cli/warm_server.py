@@ -22,13 +22,14 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from labrunner.cli.warm import HEADER, IDLE_SECONDS
+from labrunner.cli.warm import HEADER_FORMAT, IDLE_SECONDS
 
 _READ_TIMEOUT = 5.0
 """A client sends its request at once; one that stalls longer is dropped."""
@@ -178,10 +179,11 @@ class Server:
             if not _same_user(connection):
                 connection.close()
                 return
-            header, fds, _, _ = socket.recv_fds(connection, HEADER.size, 3)
-            if len(header) != HEADER.size or len(fds) != 3:
+            size = struct.calcsize(HEADER_FORMAT)
+            header, fds, _, _ = socket.recv_fds(connection, size, 3)
+            if len(header) != size or len(fds) != 3:
                 raise OSError("a malformed request")
-            request = json.loads(_read_exactly(connection, HEADER.unpack(header)[0]))
+            request = json.loads(_read_exactly(connection, struct.unpack(HEADER_FORMAT, header)[0]))
             if self.stopping or _fingerprint() != self.watched or threading.active_count() != 1:
                 # labrunner changed under us (or a thread appeared, which a fork would not copy):
                 # the client runs cold and starts a new server
@@ -338,8 +340,6 @@ def _fingerprint() -> dict[str, int]:
 def _same_user(connection: socket.socket) -> bool:
     if not hasattr(socket, "SO_PEERCRED"):
         return True  # the socket is 0600 in a 0700 folder
-    import struct
-
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", credentials)
     return uid == os.getuid()
