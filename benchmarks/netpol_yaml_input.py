@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """YAML input figures: ``labrunner netpol matrix|explain|diff|lint`` on a cluster
-written as YAML files, beside the floor: the same engine work on the same
-objects read with ``json.load``.
+written as YAML files, beside the same command on the same cluster as one JSON file
+(``kubectl get -o json``), and beside the floor: the same engine work on the same
+objects read with ``json.load`` in a bare interpreter (no CLI).
 
     .venv/bin/python benchmarks/netpol_yaml_input.py [--runs N]
 
@@ -79,8 +80,8 @@ def write_cluster(folder: Path) -> tuple[str, str]:
     for name, kind in (("namespaces.yaml", "Namespace"), ("pods.yaml", "Pod"), ("policies.yaml", "NetworkPolicy")):
         dump(folder / name, [obj for obj in objects if obj["kind"] == kind])
     dump(folder / "diff-reference.yaml", policies[:-1])
-    (folder / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
-    (folder / "diff-reference.json").write_text(json.dumps({"items": policies[:-1]}))
+    (folder / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=4))
+    (folder / "diff-reference.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": policies[:-1]}, indent=4))
     pods = [obj for obj in objects if obj["kind"] == "Pod" and obj["metadata"]["namespace"] != "kube-system"]
     source, destination = pods[0]["metadata"], pods[len(pods) // 2]["metadata"]
     return f"{source['namespace']}/{source['name']}", f"{destination['namespace']}/{destination['name']}"
@@ -111,23 +112,28 @@ def main() -> None:
         yaml_files = [str(folder / n) for n in ("namespaces.yaml", "pods.yaml", "policies.yaml")]
         labrunner = [sys.executable, "-m", "labrunner", "netpol"]
         floor = [sys.executable, "-c", FLOOR]
+        json_file = str(folder / "cluster.json")
+        explain = ["--from", source, "--to", destination, "--port", "TCP/8080"]
         cases = {
-            "matrix --summary": (labrunner + ["matrix", "--summary", *yaml_files], floor + ["matrix", str(folder)]),
-            "explain (one pair)": (labrunner + ["explain", *yaml_files, "--from", source, "--to", destination, "--port", "TCP/8080"],
+            "matrix --summary": (labrunner + ["matrix", "--summary", *yaml_files], labrunner + ["matrix", "--summary", json_file],
+                                 floor + ["matrix", str(folder)]),
+            "explain (one pair)": (labrunner + ["explain", *yaml_files, *explain], labrunner + ["explain", json_file, *explain],
                                    floor + ["explain", str(folder), source, destination]),
             "diff (2,000 vs 1,999)": (labrunner + ["diff", "--mine", *yaml_files, "--reference", str(folder / "diff-reference.yaml")],
+                                      labrunner + ["diff", "--mine", json_file, "--reference", str(folder / "diff-reference.json")],
                                       floor + ["diff", str(folder)]),
-            "lint": (labrunner + ["lint", *yaml_files], floor + ["lint", str(folder)]),
+            "lint": (labrunner + ["lint", *yaml_files], labrunner + ["lint", json_file], floor + ["lint", str(folder)]),
         }
         sizes = sum((folder / n).stat().st_size for n in ("namespaces.yaml", "pods.yaml", "policies.yaml"))
         print(f"{PODS} pods, {NAMESPACES} namespaces, {POLICIES} policies: {sizes / 2**20:.1f} MiB of YAML, "
               f"{(folder / 'cluster.json').stat().st_size / 2**20:.1f} MiB of JSON; best of {arguments.runs}")
-        print(f"{'command':<24} {'YAML':>8} {'JSON':>8} {'ratio':>7} {'YAML peak':>10} {'JSON peak':>10}")
-        for label, (on_yaml, on_json) in cases.items():
+        print(f"{'command':<24} {'YAML':>8} {'JSON':>8} {'ratio':>7} {'floor':>8} {'ratio':>7} {'YAML peak':>10} {'JSON peak':>10}")
+        for label, (on_yaml, on_json, on_floor) in cases.items():
             yaml_seconds, yaml_rss = best(on_yaml, arguments.runs)
             json_seconds, json_rss = best(on_json, arguments.runs)
+            floor_seconds, _ = best(on_floor, arguments.runs)
             print(f"{label:<24} {yaml_seconds:>7.2f}s {json_seconds:>7.2f}s {yaml_seconds / json_seconds:>6.1f}x "
-                  f"{yaml_rss:>7}MiB {json_rss:>7}MiB", flush=True)
+                  f"{floor_seconds:>7.2f}s {yaml_seconds / floor_seconds:>6.1f}x {yaml_rss:>7}MiB {json_rss:>7}MiB", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Every object keeps its file and node, so errors and lint findings say
 read fast (:func:`yamlfast.fast_parse_all`, no node tree) and an object's node
 is composed from its own lines only when a place must be named: marks for every
 node of a 5,000-pod cluster cost ten times what the engine does with it (issue 21).
+JSON (``kubectl get -o json``) is read by the json module (:mod:`labrunner.jsonfast`),
+its items' nodes likewise composed only when a place is named.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from labrunner import yamlfast, yamlsource
+from labrunner import jsonfast, yamlfast, yamlsource
 from labrunner.topics.networkpolicy.model import Cluster, Namespace, Pod, Policy
 from labrunner.topics.networkpolicy.parse import KINDS, ObjectError, namespace_from_object, pod_from_object, policy_from_object
 
@@ -96,6 +98,10 @@ def read_objects(paths: Iterable[Path]) -> list[SourceObject]:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(file, 0, 0, f"cannot read: {error}") from None
+        json_document = jsonfast.read_json(text) if text.lstrip()[:1] in ("{", "[") else None
+        if json_document is not None:
+            objects += _flatten_json(file, json_document, text)
+            continue
         fast = yamlfast.fast_parse_all(text)
         if fast is not None:
             marks = _LazyMarks(text.split("\n"))
@@ -157,8 +163,37 @@ def _flatten_fast(file: Path, document: yamlfast.FastDocument, marks: _LazyMarks
             return SourceObject(file, data, compose=lambda: marks.node(span), start=(span.line, span.column))
         return SourceObject(file, data, compose=lambda: marks.node(document.span, path))
 
+    return _objects(file, document.data, source)
+
+
+def _flatten_json(file: Path, document: jsonfast.JsonDocument, text: str) -> list[SourceObject]:
+    """As :func:`_flatten`, for JSON read by :func:`jsonfast.read_json`: a List's items know
+    where they start and compose their own node when asked for a place; anything deeper asks
+    the whole document's node (composed once)."""
+    whole: list[yaml.Node] = []
+
+    def whole_node(path: tuple[str | int, ...]) -> yaml.Node:
+        if not whole:
+            whole.append(jsonfast.compose(text, document.whole))
+        return yamlsource.locate(whole[0], path).node if path else whole[0]
+
+    def source(data: Any, path: tuple[str | int, ...]) -> SourceObject:
+        if not path:
+            place = document.whole
+        elif len(path) == 2 and path[0] == "items" and document.items is not None and isinstance(path[1], int):
+            place = document.items[path[1]]
+        else:
+            return SourceObject(file, data, compose=lambda: whole_node(path))
+        return SourceObject(file, data, compose=lambda: jsonfast.compose(text, place), start=(place.line, place.column))
+
+    return _objects(file, document.data, source)
+
+
+def _objects(file: Path, root: Any, source: Callable[[Any, tuple[str | int, ...]], SourceObject]) -> list[SourceObject]:
+    """The objects in a document (a List's items, Lists within Lists), in order, each made by
+    ``source`` from its data and path."""
     found: list[SourceObject] = []
-    pending: list[tuple[Any, tuple[str | int, ...]]] = [(document.data, ())]
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
     while pending:
         data, path = pending.pop()
         obj = source(data, path)
