@@ -84,6 +84,9 @@ def test_a_warm_command_prints_exits_and_records_as_a_cold_one(warm_env: Warm, k
     status = warm_env.run("status", "networkpolicies", "--json", *lab, warm_on=False)
     recorded = {step["number"]: step["status"] for step in json.loads(status.stdout)["steps"]}
     assert recorded[1] == "passed"  # the warm command's result is in the learner's progress
+    in_tokyo = {"TZ": "JST-9"}  # status prints local times: the caller's zone, not the server's
+    warm_status, cold_status = (warm_env.run("status", "networkpolicies", *lab, extra=in_tokyo, warm_on=on) for on in (True, False))
+    assert warm_status.stdout == cold_status.stdout and warm_status.returncode == cold_status.returncode == 0
 
     # This call's own environment and folder, not the server's: another kubeconfig, a relative path.
     broken = tmp_path / "broken.kubeconfig"
@@ -93,7 +96,7 @@ def test_a_warm_command_prints_exits_and_records_as_a_cold_one(warm_env: Warm, k
     relative = warm_env.run("validate", "networkpolicies", cwd=REPO / "labs")
     assert relative.returncode == 0, relative.stderr
     assert warm_env.run("validate", "networkpolicies", cwd=tmp_path).returncode != 0
-    assert warm_env.server()["served"] == before["served"] + len(calls) + 4
+    assert warm_env.server()["served"] == before["served"] + len(calls) + 5
 
 
 def _silent_server() -> tuple[socket.socket, str]:

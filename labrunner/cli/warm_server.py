@@ -210,6 +210,8 @@ class Server:
             pass
 
     def _fork(self, request: dict[str, Any], fds: list[int], connection: socket.socket) -> int:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # nothing of the server's may reach a command's output
         pid = os.fork()
         if pid == 0:
             code = 3
@@ -294,6 +296,7 @@ def _become(request: dict[str, Any], fds: list[int]) -> int:
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         os.chdir(request["cwd"])
         os.umask(int(request["umask"]))
+        time.tzset()  # the caller's TZ: status prints local times
     except (OSError, TypeError, ValueError, AttributeError) as failure:
         print(f"labrunner: error: the warm server could not take on this command's surroundings: {failure}\n"
               "labrunner: hint: run it again; LABRUNNER_WARM=0 runs commands without the warm server", file=sys.stderr)
