@@ -64,15 +64,7 @@ def read_json(text: str) -> JsonDocument | None:
 
 def compose(text: str, item: Item) -> yaml.Node:
     """The node tree of the value at ``item``, its marks those of the whole text."""
-    padded = "\n" * (item.line - 1) + " " * (item.column - 1) + text[item.start:item.end]
-    loader = yamlsource._MarkedLoader(padded)
-    try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    if root is None:
-        raise ValueError(f"no value at line {item.line}")
-    return root
+    return yamlsource.compose("\n" * (item.line - 1) + " " * (item.column - 1) + text[item.start:item.end])
 
 
 class _LineStarts:

@@ -78,14 +78,10 @@ def compose_span(lines: Sequence[str], span: Span) -> yaml.Node:
     Only the span's lines are parsed; blank lines stand for the ones before, so every
     mark keeps its line (columns are the lines' own).
     """
-    text = "\n" * span.first + "\n".join(lines[span.first:span.end])
-    loader = yamlsource._MarkedLoader(text)
     try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    if root is None:
-        raise ValueError(f"no node at lines {span.first + 1}-{span.end}")
+        root = yamlsource.compose("\n" * span.first + "\n".join(lines[span.first:span.end]))
+    except ValueError:
+        raise ValueError(f"no node at lines {span.first + 1}-{span.end}") from None
     return root.value[0] if span.item else root
 
 

@@ -268,6 +268,24 @@ class _AliasBudget:
         self.add(size)
 
 
+def compose(text: str) -> yaml.Node:
+    """The node tree (with marks) of ``text``'s one document, nothing constructed: for a span
+    of a bigger file, padded so its marks are the whole file's.
+
+    Raises:
+        ValueError: the text holds no document.
+        yaml.YAMLError: it is not YAML.
+    """
+    loader = _MarkedLoader(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if root is None:
+        raise ValueError("no document")
+    return root
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """``steps[3].checks[0].kind`` from ``("steps", 3, "checks", 0, "kind")``: the API
     server's field-path syntax."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from labrunner.topics.networkpolicy.evaluate import Endpoint, endpoint_name
-from labrunner.topics.networkpolicy.matrix import Group, Matrix, PortKey, _bits, classify
+from labrunner.topics.networkpolicy.matrix import Group, Matrix, PortKey, _bits, classify, selector_bits
 from labrunner.topics.networkpolicy.model import (
     NAME_LABEL,
     PROTOCOLS,
@@ -251,7 +251,7 @@ def _classes(universe: Cluster, groups: Sequence[Group], policies: Sequence[Poli
         where = 0
         for namespace in asked_in:
             where |= namespace_bits.get(namespace, 0)
-        mask = _matching(selector, label_bits, key_bits, everyone)
+        mask = selector_bits(selector, label_bits, key_bits, everyone)
         if mask & where in (0, where):
             continue  # matches all or none of the pods it is asked about: tells none apart
         for position in _bits(mask & where):
@@ -270,26 +270,6 @@ def _classes(universe: Cluster, groups: Sequence[Group], policies: Sequence[Poli
             representatives.append(pod)
         class_of[group.index] = known
     return representatives, class_of
-
-
-def _matching(selector: Selector, label_bits: dict[tuple[str, str], int], key_bits: dict[str, int], everyone: int) -> int:
-    mask = everyone
-    for key, value in selector.match_labels:
-        mask &= label_bits.get((key, value), 0)
-    for requirement in selector.match_expressions:
-        with_value = 0
-        for value in requirement.values:
-            with_value |= label_bits.get((requirement.key, value), 0)
-        with_key = key_bits.get(requirement.key, 0)
-        if requirement.operator == "In":
-            mask &= with_value
-        elif requirement.operator == "NotIn":
-            mask &= ~with_value
-        elif requirement.operator == "Exists":
-            mask &= with_key
-        else:
-            mask &= ~with_key
-    return mask & everyone
 
 
 def _pair(source: Group, destination: Group) -> tuple[Endpoint, Endpoint]:

@@ -85,6 +85,28 @@ class _Block:
         return low <= value <= high and not any(a <= value <= b for a, b in self.excepts)
 
 
+def selector_bits(selector: Selector, label_bits: dict[tuple[str, str], int], key_bits: dict[str, int], everyone: int) -> int:
+    """The members of ``everyone`` whose labels ``selector`` matches, from indexes of which
+    members carry each label (``label_bits``) and each key (``key_bits``)."""
+    mask = everyone
+    for key, value in selector.match_labels:
+        mask &= label_bits.get((key, value), 0)
+    for requirement in selector.match_expressions:
+        with_value = 0
+        for value in requirement.values:
+            with_value |= label_bits.get((requirement.key, value), 0)
+        with_key = key_bits.get(requirement.key, 0)
+        if requirement.operator == "In":
+            mask &= with_value
+        elif requirement.operator == "NotIn":
+            mask &= ~with_value
+        elif requirement.operator == "Exists":
+            mask &= with_key
+        else:
+            mask &= ~with_key
+    return mask & everyone
+
+
 def classify(pods: Sequence[Pod], externals: Sequence[IPAddress], policies: Sequence[Policy]
              ) -> tuple[list[Group], dict[str, int], dict[IPBlock, _Block]]:
     """Pods into classes no policy of ``policies`` can tell apart by what they are (namespace,
@@ -195,22 +217,7 @@ class Matrix:
         cached = self._selector_cache.get(selector)
         if cached is not None:
             return cached
-        mask = self.pod_bits
-        for key, value in selector.match_labels:
-            mask &= self.label_bits.get((key, value), 0)
-        for requirement in selector.match_expressions:
-            with_value = 0
-            for value in requirement.values:
-                with_value |= self.label_bits.get((requirement.key, value), 0)
-            with_key = self.key_bits.get(requirement.key, 0)
-            if requirement.operator == "In":
-                mask &= with_value
-            elif requirement.operator == "NotIn":
-                mask &= ~with_value
-            elif requirement.operator == "Exists":
-                mask &= with_key
-            else:
-                mask &= ~with_key
+        mask = selector_bits(selector, self.label_bits, self.key_bits, self.pod_bits)
         self._selector_cache[selector] = mask
         return mask
 
