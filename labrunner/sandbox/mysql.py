@@ -1,7 +1,7 @@
 """The simulated ``mysql`` image: a MySQL dialect over SQLite, and its ``mysql`` client.
 
 Enough SQL for the lab and for what learners type: CREATE/DROP DATABASE, USE,
-SHOW DATABASES/TABLES, DESCRIBE, CREATE/DROP TABLE, INSERT (IGNORE), REPLACE,
+SHOW DATABASES, SHOW [FULL] TABLES [FROM db] [LIKE 'p'], DESCRIBE [db.]table, SHOW COLUMNS, CREATE/DROP TABLE, INSERT (IGNORE), REPLACE,
 SELECT, UPDATE, DELETE, SELECT VERSION()/DATABASE(). Each database is one SQLite
 file in the pod's data folder, so data lives as long as the pod does (the lab's
 manifest has no volume). The client speaks as mysql 8.4 does: batch output
@@ -233,16 +233,15 @@ class Session:
         if re.fullmatch(r"(?i)select\s+database\(\)", statement.strip()):
             return ["DATABASE()"], [(self.database,)]
         connection = self._connection()
-        if upper == "SHOW TABLES" and self.database is None:
-            raise MySQLError(1046, "3D000", "No database selected")
-        if upper == "SHOW TABLES":
-            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
-            return [f"Tables_in_{self.database}"], rows
-        match = re.fullmatch(r"(?is)(?:describe|desc|show\s+columns\s+from)\s+`?(\w+)`?", statement.strip())
+        match = re.fullmatch(r"(?is)show\s+(full\s+)?tables(?:\s+(?:from|in)\s+`?(\w+)`?)?(?:\s+like\s+'([^']*)')?", statement.strip())
         if match:
-            if self.database is None:
-                raise MySQLError(1046, "3D000", "No database selected")
-            return self._describe(connection, match.group(1))
+            return self._tables(connection, match.group(2), match.group(3), full=bool(match.group(1)))
+        match = (re.fullmatch(r"(?is)(?:describe|desc|explain)\s+(?:`?(\w+)`?\.)?`?(\w+)`?", statement.strip())
+                 or re.fullmatch(r"(?is)show\s+(?:full\s+)?(?:columns|fields)\s+(?:from|in)\s+(?:`?(\w+)`?\.)?`?(\w+)`?"
+                                 r"(?:\s+(?:from|in)\s+`?(\w+)`?)?", statement.strip()))
+        if match:
+            database = (match.group(3) if match.lastindex == 3 else None) or match.group(1)
+            return self._describe(connection, match.group(2), database)
         try:
             cursor = connection.execute(_translate(statement))
         except sqlite3.IntegrityError as error:
@@ -261,10 +260,32 @@ class Session:
         assert self.connection is not None
         return self.connection
 
-    def _describe(self, connection: sqlite3.Connection, table: str) -> tuple[list[str], list[tuple[object, ...]]]:
-        rows = connection.execute(f"PRAGMA table_info('{table}')").fetchall()
+    def _schema(self, database: str | None) -> tuple[str, str]:
+        """The SQLite schema holding ``database`` (the used one when None), and its MySQL name."""
+        name = database or self.database
+        if name is None:
+            raise MySQLError(1046, "3D000", "No database selected")
+        if name != self.database and name not in self.server.databases():
+            raise MySQLError(1049, "42000", f"Unknown database '{name}'")
+        return ("main" if name == self.database else name), name
+
+    def _tables(self, connection: sqlite3.Connection, database: str | None, like: str | None, *,
+                full: bool) -> tuple[list[str], list[tuple[object, ...]]]:
+        """``SHOW [FULL] TABLES [FROM db] [LIKE 'pattern']``, MySQL's columns and order."""
+        schema, name = self._schema(database)
+        query = f"SELECT name FROM \"{schema}\".sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        rows = connection.execute(query + (" AND name LIKE ?" if like is not None else "") + " ORDER BY name",
+                                  (like,) if like is not None else ()).fetchall()
+        columns = [f"Tables_in_{name}" + (f" ({like})" if like is not None else "")]
+        if full:
+            return [*columns, "Table_type"], [(row[0], "BASE TABLE") for row in rows]
+        return columns, rows
+
+    def _describe(self, connection: sqlite3.Connection, table: str, database: str | None = None) -> tuple[list[str], list[tuple[object, ...]]]:
+        schema, name = self._schema(database)
+        rows = connection.execute(f"PRAGMA \"{schema}\".table_info('{table}')").fetchall()
         if not rows:
-            raise MySQLError(1146, "42S02", f"Table '{self.database}.{table}' doesn't exist")
+            raise MySQLError(1146, "42S02", f"Table '{name}.{table}' doesn't exist")
         described: list[tuple[object, ...]] = []
         for _, name, kind, not_null, default, primary in rows:
             described.append((name, kind.lower() or "text", "NO" if not_null or primary else "YES", "PRI" if primary else "",

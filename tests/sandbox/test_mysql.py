@@ -59,3 +59,29 @@ def test_table_output_and_describe(tmp_path: Path) -> None:
 def test_statements_split_outside_quotes_and_comments() -> None:
     sql = "-- seed\nINSERT INTO t VALUES ('a;b');\n/* two\nlines */ SELECT 1; # done\nSELECT 2"
     assert split_statements(sql) == [(2, "INSERT INTO t VALUES ('a;b')"), (4, "SELECT 1"), (5, "SELECT 2")]
+
+
+def test_what_learners_type_to_look_around(tmp_path: Path) -> None:
+    """MySQL 8's forms of SHOW and DESCRIBE, from any database or none (issue 13 item 8)."""
+    mysql(tmp_path, "-uroot", "-ps3cret", stdin=SEED)
+    def batch(*argv: str) -> str:
+        out, err, code = mysql(tmp_path, "-uroot", "-ps3cret", *argv)
+        assert code == 0, err
+        return out
+
+    assert batch("-e", "SHOW TABLES FROM db1") == "Tables_in_db1\nusers\n"
+    assert batch("-e", "show tables in `db1`") == "Tables_in_db1\nusers\n"
+    assert batch("-e", "SHOW FULL TABLES FROM db1") == "Tables_in_db1\tTable_type\nusers\tBASE TABLE\n"
+    assert batch("-e", "SHOW TABLES FROM db1 LIKE 'us%'") == "Tables_in_db1 (us%)\nusers\n"
+    assert batch("-e", "SHOW TABLES FROM db1 LIKE 'x%'") == ""
+    assert batch("-e", "DESCRIBE db1.users").splitlines()[1].startswith("id\tint\tNO\tPRI")
+    assert batch("-e", "SHOW COLUMNS FROM users FROM db1") == batch("db1", "-e", "DESC users")
+    batch("-e", "CREATE DATABASE archive")
+    batch("archive", "-e", "CREATE TABLE old_users AS SELECT id, name FROM db1.users WHERE id <= 3")
+    assert batch("archive", "-N", "-e", "SELECT COUNT(*) FROM old_users") == "3\n"
+    assert batch("db1", "-e", "SHOW TABLES FROM archive") == "Tables_in_archive\nold_users\n"
+    batch("-e", "DROP DATABASE archive")
+    out, err, code = mysql(tmp_path, "-uroot", "-ps3cret", "-e", "SHOW TABLES FROM archive")
+    assert code == 1 and "ERROR 1049 (42000) at line 1: Unknown database 'archive'" in err
+    out, err, code = mysql(tmp_path, "-uroot", "-ps3cret", "-e", "DESCRIBE db1.orders")
+    assert code == 1 and "ERROR 1146 (42S02) at line 1: Table 'db1.orders' doesn't exist" in err
