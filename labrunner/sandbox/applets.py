@@ -28,28 +28,76 @@ class Outcome:
         self.stdout, self.stderr, self.exit_code, self.delay = stdout, stderr, exit_code, delay
 
 
-def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path) -> Outcome:
-    quiet, spider, output, timeout, url = False, False, None, WGET_DEFAULT_TIMEOUT, None
-    arguments = iter(args)
-    for argument in arguments:
-        if argument in ("-q", "--quiet"):
-            quiet = True
-        elif argument == "--spider":
-            spider = True
-        elif argument == "-O":
-            output = next(arguments, "-")
-        elif argument.startswith("-O"):
-            output = argument[2:]
-        elif argument in ("-T", "--timeout"):
-            timeout = float(next(arguments, "900"))
-        elif argument.startswith("--timeout="):
-            timeout = float(argument.split("=", 1)[1])
-        elif argument.startswith("-T") and argument[2:].isdigit():
-            timeout = float(argument[2:])
-        elif not argument.startswith("-"):
-            url = argument
+WGET_USAGE = ("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] "
+              "[--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...\n")
+_WGET_FLAGS = {"c": "continue", "q": "quiet", "S": "server-response"}
+_WGET_VALUED = {"O": "output-document", "o": "output-file", "P": "directory-prefix", "Y": "proxy", "U": "user-agent", "T": "timeout"}
+_WGET_LONG_FLAGS = {"quiet", "spider", "continue", "server-response", "no-check-certificate", "no-verbose"}
+_WGET_LONG_VALUED = {"output-document", "output-file", "directory-prefix", "proxy", "user-agent", "timeout", "header",
+                     "post-data", "post-file", "tries"}
+
+
+def wget_options(args: list[str]) -> tuple[dict[str, str], list[str]] | str:
+    """busybox wget's options as its getopt reads them (``-qO-``, ``-qO file``, ``-T5``,
+    ``--timeout=5``, ``--output-document file``): the options by long name and the URLs, or
+    the error text busybox prints."""
+    options: dict[str, str] = {}
+    urls: list[str] = []
+    index = 0
+    while index < len(args):
+        argument = args[index]
+        index += 1
+        if argument == "--":
+            urls += args[index:]
+            break
+        if argument.startswith("--"):
+            name, has_value, value = argument[2:].partition("=")
+            if name in _WGET_LONG_FLAGS and not has_value:
+                options[name] = ""
+            elif name in _WGET_LONG_VALUED:
+                if not has_value:
+                    if index >= len(args):
+                        return f"wget: option '--{name}' requires an argument\n" + WGET_USAGE
+                    value, index = args[index], index + 1
+                options[name] = value
+            else:
+                return f"wget: unrecognized option '{argument}'\n" + WGET_USAGE
+            continue
+        if not argument.startswith("-") or argument == "-":
+            urls.append(argument)
+            continue
+        letters = argument[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter in _WGET_FLAGS:
+                options[_WGET_FLAGS[letter]] = ""
+            elif letter in _WGET_VALUED:
+                if not letters:
+                    if index >= len(args):
+                        return f"wget: option requires an argument -- '{letter}'\n" + WGET_USAGE
+                    letters, index = args[index], index + 1
+                options[_WGET_VALUED[letter]] = letters
+                letters = ""
+            else:
+                return f"wget: invalid option -- '{letter}'\n" + WGET_USAGE
+    return options, urls
+
+
+def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path, files: dict[str, bytes] | None = None) -> Outcome:
+    """busybox wget: the page to stdout with ``-O -``, otherwise saved in the container's
+    files (``index.html`` or the URL's file name, in the working folder or ``-P DIR``)."""
+    parsed = wget_options(args)
+    if isinstance(parsed, str):
+        return Outcome(stderr=parsed, exit_code=1)
+    options, urls = parsed
+    quiet, spider, output = "quiet" in options, "spider" in options, options.get("output-document")
+    try:
+        timeout = float(options.get("timeout", WGET_DEFAULT_TIMEOUT))
+    except ValueError:
+        return Outcome(stderr=f"wget: invalid number '{options['timeout']}'\n", exit_code=1)
+    url = urls[0] if urls else None
     if url is None:
-        return Outcome(stderr="BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n\t[--post-data STR | --post-file FILE] [-Y on/off]\n\t[-P DIR] [-U AGENT] [-T SEC] URL...\n", exit_code=1)
+        return Outcome(stderr=WGET_USAGE, exit_code=1)
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme not in ("http", "https"):
         return Outcome(stderr=f"wget: not an http or ftp url: {url}\n", exit_code=1)
@@ -79,6 +127,13 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
     target = output if output is not None else (Path(path).name or "index.html")
     if target == "-":
         return Outcome(stdout=response.body.decode(errors="replace"), stderr="" if quiet else progress + "writing to stdout\n" + "-" * 20 + "\n", delay=response.delay)
+    if output is None and "directory-prefix" in options:
+        target = f"{options['directory-prefix'].rstrip('/')}/{target}"
+    where = target if target.startswith("/") else f"/{target}"  # the image's working folder is /
+    if files is not None:
+        if output is None and where in files:
+            return Outcome(stderr=progress + f"wget: can't open '{target}': File exists\n", exit_code=1, delay=response.delay)
+        files[where] = response.body
     saved = "" if quiet else progress + f"saving to '{target}'\n{target:<20} 100% |********************************| {len(response.body)}  0:00:00 ETA\n'{target}' saved\n"
     return Outcome(stderr=saved, delay=response.delay)
 

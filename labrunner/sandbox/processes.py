@@ -87,7 +87,7 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
 
         if images.repository(container.image) in applets.NETWORK_IMAGES:
             if program == "wget":
-                outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
+                outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."), container.files)
             elif program == "nslookup":
                 outcome = applets.nslookup(argv[1:], container.pod_object, container.network)
             elif program == "ping":
@@ -116,8 +116,9 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
             return Result(stdout=stdin)
         out, err, code = b"", b"", 0
         for path in args:
-            if path in container.files:
-                out += container.files[path]
+            content = file_of(container, path)
+            if content is not None:
+                out += content
             else:
                 err += f"cat: {path}: No such file or directory\n".encode()
                 code = 1
@@ -153,17 +154,22 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
         if not operands:
             return Result(stderr=b"Usage: grep [-ivc] PATTERN [FILE]...\n", exit_code=2)
         pattern = operands[0]
-        data = b"".join(container.files.get(path, b"") for path in operands[1:]) if len(operands) > 1 else stdin
+        data = b"".join(file_of(container, path) or b"" for path in operands[1:]) if len(operands) > 1 else stdin
         ignore, invert, count_only = "-i" in flags, "-v" in flags, "-c" in flags
         matched = [line for line in data.decode(errors="replace").splitlines()
                    if ((pattern.lower() in line.lower()) if ignore else (pattern in line)) != invert]
         output = f"{len(matched)}\n" if count_only else "".join(line + "\n" for line in matched)
         return Result(stdout=output.encode(), exit_code=0 if matched else 1)
     if program == "wc":
-        text = stdin.decode(errors="replace")
+        operands = [a for a in args if not a.startswith("-")]
+        counted = stdin if not operands else file_of(container, operands[0])
+        if counted is None:
+            return Result(stderr=f"wc: {operands[0]}: No such file or directory\n".encode(), exit_code=1)
+        text = counted.decode(errors="replace")
+        name = f" {operands[0]}" if operands else ""
         if "-l" in args:
-            return Result(stdout=f"{text.count(chr(10))}\n".encode())
-        return Result(stdout=f"{text.count(chr(10)):>7} {len(text.split()):>7} {len(stdin):>7}\n".encode())
+            return Result(stdout=f"{text.count(chr(10))}{name}\n".encode())
+        return Result(stdout=f"{text.count(chr(10)):>7} {len(text.split()):>7} {len(counted):>7}{name}\n".encode())
     if program in ("head", "tail"):
         count = 10
         for index, argument in enumerate(args):
@@ -177,6 +183,11 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
     if program == "uname":
         return Result(stdout=b"Linux\n" if "-a" not in args else f"Linux {container.pod} 6.1.0-labrunner #1 SMP x86_64 GNU/Linux\n".encode())
     raise NotFoundInPath(program)
+
+
+def file_of(container: Container, path: str) -> bytes | None:
+    """A file's content in the container, a relative path read from the working folder (/)."""
+    return container.files.get(path if path.startswith("/") else "/" + path.removeprefix("./"))
 
 
 STATUS_MARK = "\x00status\x00"

@@ -193,7 +193,8 @@ class PodStreams:
             await asyncio.sleep(result.delay * TIME_SCALE)
         if result.stdout:
             await socket.send_bytes(bytes([STDOUT]) + result.stdout)
-        if result.stderr:
+        if result.stderr and (tty or request.query.get("stderr") in ("true", "1")):
+            # a TTY has one stream; without one, stderr goes where the client asked, or nowhere
             await socket.send_bytes(bytes([STDOUT if tty else STDERR]) + result.stderr)
         if result.exit_code == 0:
             outcome = {"metadata": {}, "status": "Success"}
@@ -257,23 +258,47 @@ class PodStreams:
         return socket
 
     async def _shell_session(self, socket: web.WebSocketResponse, box: processes.Container, *, tty: bool) -> int:
-        prompt = b"/ # "
+        """An interactive shell with a TTY (prompt, echo, line editing); without one, a shell
+        reading its script from stdin line by line, as ``sh`` does: no prompt, no echo, its
+        errors on stderr."""
+        prompt = b"/ # " if tty else b""
         newline = b"\r\n" if tty else b"\n"
 
-        async def send(data: bytes) -> None:
+        async def send(data: bytes, channel: int = STDOUT) -> None:
             if data:
-                await socket.send_bytes(bytes([STDOUT]) + data)
+                await socket.send_bytes(bytes([channel]) + data)
+
+        async def run(command: str) -> tuple[bool, int]:
+            finished, code, output = self._run_line(command, box)
+            if output.delay:
+                await asyncio.sleep(output.delay * TIME_SCALE)
+            if tty:
+                await send((output.stdout + output.stderr).replace(b"\n", newline))
+            else:
+                await send(output.stdout)
+                await send(output.stderr, STDERR)
+            return finished, code
+
+        async def end_of_input() -> int:
+            """The shell reached the end of its input: a last line without a newline still runs,
+            and the shell exits with the status of the last command, as sh does."""
+            command = line.decode(errors="replace").strip()
+            if command:
+                finished, code = await run(command)
+                if finished:
+                    return code
+            return box.last_status
 
         await send(prompt)
         line = bytearray()
         async for message in socket:
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                return 0
+                return await end_of_input()
             if message.type != WSMsgType.BINARY or not message.data:
                 continue
             channel, payload = message.data[0], message.data[1:]
             if channel == CLOSE and payload[:1] == bytes([STDIN]):
-                return 0
+                return await end_of_input()
             if channel != STDIN:
                 continue  # resize and others
             for byte in payload:
@@ -283,23 +308,17 @@ class PodStreams:
                     command = line.decode(errors="replace").strip()
                     line.clear()
                     if command:
-                        finished, code, output = self._run_line(command, box)
-                        result_delay = output.delay
-                        if result_delay:
-                            await asyncio.sleep(result_delay * TIME_SCALE)
-                        text = output.stdout + output.stderr
-                        await send(text.replace(b"\n", newline) if tty else text)
+                        finished, code = await run(command)
                         if finished:
                             return code
                     await send(prompt)
-                elif byte == 0x03:  # Ctrl-C
+                elif byte == 0x03 and tty:  # Ctrl-C
                     line.clear()
                     await send(b"^C" + newline + prompt)
-                elif byte == 0x04:  # Ctrl-D on an empty line ends the shell
+                elif byte == 0x04 and tty:  # Ctrl-D on an empty line ends the shell
                     if not line:
-                        if tty:
-                            await send(newline)
-                        return 0
+                        await send(newline)
+                        return box.last_status
                 elif byte in (0x7F, 0x08):
                     if line:
                         line.pop()
@@ -309,14 +328,14 @@ class PodStreams:
                     line.append(byte)
                     if tty:
                         await send(bytes([byte]))
-        return 0
+        return await end_of_input()
 
     @staticmethod
     def _run_line(command: str, box: processes.Container) -> tuple[bool, int, processes.Result]:
         """One line typed at the prompt: (shell ends, its exit code, the output)."""
         words = command.split()
         if words[0] == "exit":
-            code = int(words[1]) % 256 if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
+            code = int(words[1]) % 256 if len(words) > 1 and words[1].lstrip("-").isdigit() else box.last_status
             return True, code, processes.Result()
         try:
             result = processes.run(["sh", "-c", command], b"", box)

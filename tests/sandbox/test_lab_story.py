@@ -112,6 +112,16 @@ def test_probes_say_what_busybox_says(kubectl: Kubectl) -> None:
         return kubectl("exec", "-n", "probes", "box", "--", *argv, check=False)
 
     assert "Welcome to nginx!" in box("wget", "-q", "-O", "-", "http://web").stdout
+    # the forms tutorials use: short options together, and saving to a file
+    page = box("wget", "-qO-", "http://web").stdout
+    assert "Welcome to nginx!" in page
+    assert box("wget", "-qO", "-", "-T", "5", "http://web").stdout == page
+    saved = box("sh", "-c", "wget http://web && grep -c nginx index.html && wget -q http://web")
+    assert saved.stdout == f"{sum('nginx' in line for line in page.splitlines())}\n" and "saving to 'index.html'" in saved.stderr
+    assert saved.returncode == 1 and "wget: can't open 'index.html': File exists" in saved.stderr
+    assert box("sh", "-c", "wget -qO /tmp/page http://web && wc -l /tmp/page").stdout == f"{page.count(chr(10))} /tmp/page\n"
+    unknown = box("wget", "-qX", "http://web")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("wget: invalid option -- 'X'\nBusyBox v1.36.1")
     assert box("wget", "-q", "-O", "-", "http://web.probes.svc.cluster.local/").returncode == 0
     assert box("wget", "-q", "-O", "-", "http://nowhere").stderr.startswith("wget: bad address 'nowhere'\n")
     refused = box("wget", "-q", "-O", "-", "http://web:8080")
@@ -134,7 +144,9 @@ def test_kubectl_run_rm_i_gives_a_shell_and_its_exit_code(kubectl: Kubectl) -> N
     completed = kubectl("run", "-n", "shells", "probe", "--rm", "-i", "--image=busybox", "--restart=Never", "--", "/bin/sh",
                         stdin=script, check=False)
     assert completed.returncode == 3
-    assert "/ # probe\n/ # hi probe\n/ # sh: nope: not found\n" in completed.stdout
+    # no TTY: a shell reading its script, so no prompt and its errors on stderr
+    assert completed.stdout.startswith("probe\nhi probe\n") and "/ #" not in completed.stdout
+    assert "sh: nope: not found\n" in completed.stderr
     assert "Name:\tkube-dns.kube-system.svc.cluster.local\nAddress: 10.96.0.10" in completed.stdout
     assert 'pod "probe" deleted' in completed.stdout
     assert kubectl("get", "pods", "-n", "shells", "-o", "name").stdout == ""
@@ -185,4 +197,7 @@ def test_ping_answers_pods_not_service_ips_and_exec_sh_is_a_shell(kubectl: Kubec
     silent = kubectl("exec", "-n", "probes", "box", "--", "ping", "-c", "1", "web", check=False)
     assert silent.returncode == 1 and "100% packet loss" in silent.stdout
     shell = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nexit 4\n", check=False)
-    assert shell.returncode == 4 and "/ # box\n" in shell.stdout
+    assert (shell.returncode, shell.stdout) == (4, "box\n")
+    # the last line runs without its newline, and the shell exits with its status
+    last = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nnope", check=False)
+    assert (last.returncode, last.stdout) == (127, "box\n") and "sh: nope: not found" in last.stderr
