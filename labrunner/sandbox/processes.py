@@ -1,7 +1,7 @@
 """Commands run inside simulated containers (``kubectl exec``).
 
-A small, honest command set: a POSIX-ish ``sh -c`` with ``;``, ``&&`` and ``||``
-over a handful of applets every image has (echo, cat, env, hostname, ls, ...),
+A small, honest command set: the sandbox's sh (:mod:`labrunner.sandbox.shell`) over a
+handful of applets every image has (echo, cat, env, hostname, ls, ...),
 each with the exit codes and error texts the real tools print. What a container
 does not have fails as the container runtime reports it. The mysql client lives in
 ``mysql.py``, busybox's network applets in ``applets.py``.
@@ -9,7 +9,6 @@ does not have fails as the container runtime reports it. The mysql client lives 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +141,13 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
         return Result(stdout=b"bin\ndev\netc\nhome\nproc\nroot\nsys\ntmp\nusr\nvar\n")
     if program in ("id", "whoami"):
         return Result(stdout=b"uid=0(root) gid=0(root) groups=0(root)\n" if program == "id" else b"root\n")
-    if program == "sleep":
-        return Result()  # time does not pass for simulated processes
+    if program == "sleep":  # the output comes after the pause, as the exec's does
+        from labrunner.sandbox.shell import Output
+        from labrunner.sandbox.shell_builtins import _sleep
+
+        paused = Output()
+        code = _sleep(args, paused)
+        return Result(stderr=bytes(paused.stderr), exit_code=code, delay=paused.delay)
     if program == "date":
         import datetime
 
@@ -155,9 +159,10 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
             return Result(stderr=b"Usage: grep [-ivc] PATTERN [FILE]...\n", exit_code=2)
         pattern = operands[0]
         data = b"".join(file_of(container, path) or b"" for path in operands[1:]) if len(operands) > 1 else stdin
-        ignore, invert, count_only = "-i" in flags, "-v" in flags, "-c" in flags
-        matched = [line for line in data.decode(errors="replace").splitlines()
-                   if ((pattern.lower() in line.lower()) if ignore else (pattern in line)) != invert]
+        letters = "".join(flag[1:] for flag in flags if not flag.startswith("--"))
+        ignore, invert, count_only, fixed = "i" in letters, "v" in letters, "c" in letters, "F" in letters
+        search = _grep_matcher(pattern, ignore=ignore, fixed=fixed, extended="E" in letters)
+        matched = [line for line in data.decode(errors="replace").splitlines() if bool(search(line)) != invert]
         output = f"{len(matched)}\n" if count_only else "".join(line + "\n" for line in matched)
         return Result(stdout=output.encode(), exit_code=0 if matched else 1)
     if program == "wc":
@@ -167,9 +172,11 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
             return Result(stderr=f"wc: {operands[0]}: No such file or directory\n".encode(), exit_code=1)
         text = counted.decode(errors="replace")
         name = f" {operands[0]}" if operands else ""
-        if "-l" in args:
-            return Result(stdout=f"{text.count(chr(10))}{name}\n".encode())
-        return Result(stdout=f"{text.count(chr(10)):>7} {len(text.split()):>7} {len(counted):>7}{name}\n".encode())
+        counts = {"l": text.count("\n"), "w": len(text.split()), "c": len(counted)}
+        asked = [letter for letter in "lwc" if any(letter in a[1:] for a in args if a.startswith("-"))] or ["l", "w", "c"]
+        if len(asked) == 1:
+            return Result(stdout=f"{counts[asked[0]]}{name}\n".encode())
+        return Result(stdout=(" ".join(f"{counts[letter]:>9}" for letter in asked) + f"{name}\n").encode())
     if program in ("head", "tail"):
         count = 10
         for index, argument in enumerate(args):
@@ -185,108 +192,33 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
     raise NotFoundInPath(program)
 
 
+def _grep_matcher(pattern: str, *, ignore: bool, fixed: bool, extended: bool) -> Any:
+    """grep's test of a line: a regular expression (basic, or extended with -E), or fixed text
+    with -F. Basic expressions are read as Python's where they agree (., *, ^, $, [...]),
+    with \\( \\) \\{ \\} \\| as groups, counts and alternation, as GNU and busybox grep read them."""
+    import re
+
+    if not fixed:
+        source = pattern
+        if not extended:
+            source = re.sub(r"\\([(){}|+?])|([(){}|+?])", lambda m: m.group(1) or "\\" + m.group(2), pattern)
+        try:
+            compiled = re.compile(source, re.IGNORECASE if ignore else 0)
+            return compiled.search
+        except re.error:
+            pass
+    needle = pattern.lower() if ignore else pattern
+    return lambda line: needle in (line.lower() if ignore else line)
+
+
 def file_of(container: Container, path: str) -> bytes | None:
     """A file's content in the container, a relative path read from the working folder (/)."""
     return container.files.get(path if path.startswith("/") else "/" + path.removeprefix("./"))
 
 
-STATUS_MARK = "\x00status\x00"
-"""Stands for ``$?`` until the command runs: its value is only known then."""
-
-
-def expand(script: str, environment: Mapping[str, str]) -> str:
-    """``$NAME`` and ``${NAME}`` replaced outside single quotes, as sh does."""
-    import re
-
-    out, quoted, index = [], False, 0
-    while index < len(script):
-        char = script[index]
-        if char == "'":
-            quoted = not quoted
-        if char == "$" and not quoted and script.startswith("$?", index):
-            out.append(STATUS_MARK)
-            index += 2
-            continue
-        if char == "$" and not quoted:
-            match = re.match(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))", script[index:])
-            if match:
-                out.append(environment.get(match.group(1) or match.group(2), ""))
-                index += match.end()
-                continue
-        out.append(char)
-        index += 1
-    return "".join(out)
-
-
-def _pipeline(command: list[str], stdin: bytes, container: Container) -> Result:
-    """``a | b | c``: each command's stdout is the next one's stdin; the last one's status counts."""
-    stages: list[list[str]] = [[]]
-    for word in command:
-        if word == "|":
-            stages.append([])
-        else:
-            stages[-1].append(word)
-    result = Result()
-    data = stdin
-    for stage in stages:
-        if not stage:
-            return Result(stderr=b"sh: syntax error: unexpected \"|\"\n", exit_code=2)
-        try:
-            step = run(stage, data, container)
-        except NotFoundInPath as missing:
-            step = Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
-        result.stderr += step.stderr
-        result.delay += step.delay
-        data = step.stdout
-        result.exit_code = step.exit_code
-    result.stdout = data
-    return result
-
-
 def _shell(script: str, stdin: bytes, container: Container) -> Result:
-    """``sh -c``: commands separated by ``;``, ``&&`` and ``||``, with ``exit N`` and ``$VARIABLES``."""
-    script = expand(script, container.env)
-    try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError as error:
-        return Result(stderr=f"sh: syntax error: {error}\n".encode(), exit_code=2)
-    result = Result()
-    command: list[str] = []
-    pending = ";"
-    status = container.last_status
-    for token in [*tokens, ";"]:
-        if token not in (";", "&&", "||"):
-            command.append(token)  # "|" stays inside the command: a pipeline
-            continue
-        if command:
-            command = [word.replace(STATUS_MARK, str(status)) for word in command]
-            should_run = pending == ";" or (pending == "&&" and status == 0) or (pending == "||" and status != 0)
-            if should_run:
-                if command[0] == "exec" and len(command) > 1:
-                    command = command[1:]  # the process replaces the shell; its status ends it
-                    try:
-                        step = run(command, stdin, container)
-                    except NotFoundInPath as missing:
-                        step = Result(stderr=f"sh: exec: line 1: {missing.program}: not found\n".encode(), exit_code=127)
-                    result.stdout += step.stdout
-                    result.stderr += step.stderr
-                    result.exit_code = step.exit_code
-                    result.delay += step.delay
-                    return result
-                if command[0] == "exit":
-                    code = int(command[1]) if len(command) > 1 and command[1].lstrip("-").isdigit() else status
-                    result.exit_code = code % 256
-                    return result
-                step = _pipeline(command, stdin, container)
-                stdin = b""  # only the first command reads the exec's stdin
-                result.stdout += step.stdout
-                result.stderr += step.stderr
-                result.delay += step.delay
-                status = step.exit_code
-                container.last_status = status
-        command = []
-        pending = token
-    result.exit_code = status
-    return result
+    """``sh -c SCRIPT`` (or a script on stdin): the sandbox's sh (:mod:`labrunner.sandbox.shell`)."""
+    from labrunner.sandbox.shell import Shell
+
+    stdout, stderr, code, delay, _ = Shell(container, run).run(script, stdin)
+    return Result(stdout, stderr, code, delay)

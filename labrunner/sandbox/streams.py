@@ -260,33 +260,52 @@ class PodStreams:
     async def _shell_session(self, socket: web.WebSocketResponse, box: processes.Container, *, tty: bool) -> int:
         """An interactive shell with a TTY (prompt, echo, line editing); without one, a shell
         reading its script from stdin line by line, as ``sh`` does: no prompt, no echo, its
-        errors on stderr."""
+        errors on stderr. One shell for the session: variables and functions last, and a
+        construct spread over lines (``for ... do`` then ``done``) waits for its end (``> ``)."""
+        from labrunner.sandbox.shell import Shell
+        from labrunner.sandbox.shparse import Incomplete, ShellSyntaxError, parse
+
+        shell = Shell(box, processes.run)
         prompt = b"/ # " if tty else b""
         newline = b"\r\n" if tty else b"\n"
+        script: list[str] = []
 
         async def send(data: bytes, channel: int = STDOUT) -> None:
             if data:
                 await socket.send_bytes(bytes([channel]) + data)
 
-        async def run(command: str) -> tuple[bool, int]:
-            finished, code, output = self._run_line(command, box)
-            if output.delay:
-                await asyncio.sleep(output.delay * TIME_SCALE)
+        async def run(text: str) -> tuple[bool, int]:
+            """Run what was typed; (the shell ended, its status). Half a construct waits for more."""
+            script.append(text)
+            try:
+                parse("\n".join(script))
+            except Incomplete:
+                return False, -1
+            except ShellSyntaxError:
+                pass  # the shell says it
+            stdout, stderr, code, delay, exited = shell.run("\n".join(script))
+            script.clear()
+            if delay:
+                await asyncio.sleep(delay * TIME_SCALE)
             if tty:
-                await send((output.stdout + output.stderr).replace(b"\n", newline))
+                await send((stdout + stderr).replace(b"\n", newline))
             else:
-                await send(output.stdout)
-                await send(output.stderr, STDERR)
-            return finished, code
+                await send(stdout)
+                await send(stderr, STDERR)
+            return exited, code
 
         async def end_of_input() -> int:
             """The shell reached the end of its input: a last line without a newline still runs,
             and the shell exits with the status of the last command, as sh does."""
-            command = line.decode(errors="replace").strip()
-            if command:
+            command = line.decode(errors="replace")
+            if command.strip() or script:
                 finished, code = await run(command)
                 if finished:
                     return code
+                if script:  # the input ended inside a construct
+                    script.clear()
+                    await send(b"sh: syntax error: unexpected end of file\n", STDOUT if tty else STDERR)
+                    return 2
             return box.last_status
 
         await send(prompt)
@@ -305,15 +324,16 @@ class PodStreams:
                 if byte in (0x0D, 0x0A):
                     if tty:
                         await send(newline)
-                    command = line.decode(errors="replace").strip()
+                    command = line.decode(errors="replace")
                     line.clear()
-                    if command:
+                    if command.strip() or script:
                         finished, code = await run(command)
                         if finished:
                             return code
-                    await send(prompt)
+                    await send(b"> " if script and tty else prompt)
                 elif byte == 0x03 and tty:  # Ctrl-C
                     line.clear()
+                    script.clear()
                     await send(b"^C" + newline + prompt)
                 elif byte == 0x04 and tty:  # Ctrl-D on an empty line ends the shell
                     if not line:
@@ -329,19 +349,6 @@ class PodStreams:
                     if tty:
                         await send(bytes([byte]))
         return await end_of_input()
-
-    @staticmethod
-    def _run_line(command: str, box: processes.Container) -> tuple[bool, int, processes.Result]:
-        """One line typed at the prompt: (shell ends, its exit code, the output)."""
-        words = command.split()
-        if words[0] == "exit":
-            code = int(words[1]) % 256 if len(words) > 1 and words[1].lstrip("-").isdigit() else box.last_status
-            return True, code, processes.Result()
-        try:
-            result = processes.run(["sh", "-c", command], b"", box)
-        except processes.NotFoundInPath as missing:
-            result = processes.Result(stderr=f"sh: {missing.program}: not found\n".encode(), exit_code=127)
-        return False, result.exit_code, result
 
     def _container_exited(self, namespace: str, name: str, container_name: str, code: int) -> None:
         """The attached shell ended: the container terminates (restartPolicy Never) or restarts."""

@@ -198,6 +198,12 @@ def test_ping_answers_pods_not_service_ips_and_exec_sh_is_a_shell(kubectl: Kubec
     assert silent.returncode == 1 and "100% packet loss" in silent.stdout
     shell = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nexit 4\n", check=False)
     assert (shell.returncode, shell.stdout) == (4, "box\n")
+    # one shell for the whole input: variables last, a loop over several lines waits for its done
+    script = "n=2\nfor i in $(seq $n)\ndo\n  echo line $i\ndone\ncat <<EOF\nhost $(hostname)\nEOF\n"
+    multi = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin=script, check=False)
+    assert (multi.returncode, multi.stdout) == (0, "line 1\nline 2\nhost box\n")
+    loop = kubectl("exec", "-n", "probes", "box", "--", "sh", "-c", "for i in 1 2 3; do echo $i > /tmp/n; done; while read n; do echo got $n; done < /tmp/n", check=False)
+    assert (loop.returncode, loop.stdout) == (0, "got 3\n")
     # the last line runs without its newline, and the shell exits with its status
     last = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nnope", check=False)
     assert (last.returncode, last.stdout) == (127, "box\n") and "sh: nope: not found" in last.stderr

@@ -1,0 +1,678 @@
+"""The sandbox's sh, part one: shell text into a tree, as POSIX sh (busybox ash) reads it.
+
+Words keep their quoting as parts (literal text, ``$name``/``${...}``, ``$(...)``,
+``$((...))``, each marked quoted or not), so expansion happens when a command runs, with the
+values of that moment. Errors are busybox's: ``sh: syntax error: unexpected "done"``,
+``sh: syntax error: unterminated quoted string``. Text that ends inside a construct raises
+:class:`Incomplete`, so an interactive shell can ask for the rest (``> ``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+OPERATORS = ("&&", "||", ";;", "<<-", "<<", ">>", ">&", "<&", ">|", "|", "&", ";", "<", ">", "(", ")")
+RESERVED = {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac", "{", "}", "!"}
+
+
+class ShellSyntaxError(Exception):
+    """``sh: syntax error: ...`` (exit 2)."""
+
+
+class Incomplete(ShellSyntaxError):
+    """The text ends inside a construct or a quotation: more lines are needed."""
+
+
+# -- words ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str
+    """lit, param (``text`` is what is inside ``${}`` or the name), command (its source), arith."""
+    text: str
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class Word:
+    parts: tuple[Part, ...]
+    raw: str
+
+    @property
+    def literal(self) -> str | None:
+        """The word's text when it is plain, unquoted letters (a keyword or a name)."""
+        if len(self.parts) == 1 and self.parts[0].kind == "lit" and not self.parts[0].quoted:
+            return self.parts[0].text
+        return None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    fd: int
+    op: str
+    target: Word | None
+    heredoc: str | None = None
+    heredoc_expands: bool = True
+
+
+@dataclass
+class Simple:
+    assignments: list[tuple[str, Word]]
+    words: list[Word]
+    redirects: list[Redirect]
+
+
+@dataclass
+class Pipeline:
+    commands: list[Node]
+    negated: bool = False
+
+
+@dataclass
+class AndOr:
+    first: Node
+    rest: list[tuple[str, Node]]
+
+
+@dataclass
+class Sequence:
+    items: list[tuple[Node, bool]]
+    """Each command and whether it runs in the background (``&``)."""
+
+
+@dataclass
+class If:
+    branches: list[tuple[Node, Node]]
+    otherwise: Node | None
+
+
+@dataclass
+class Loop:
+    until: bool
+    condition: Node
+    body: Node
+
+
+@dataclass
+class For:
+    name: str
+    words: list[Word] | None
+    body: Node
+
+
+@dataclass
+class Case:
+    word: Word
+    arms: list[tuple[list[Word], Node | None]]
+
+
+@dataclass
+class Group:
+    body: Node
+    subshell: bool
+    redirects: list[Redirect] = field(default_factory=list)
+
+
+@dataclass
+class Function:
+    name: str
+    body: Node
+
+
+Node = Union[Simple, Pipeline, AndOr, Sequence, If, Loop, For, Case, Group, Function]
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+@dataclass
+class Token:
+    kind: str
+    """word, op, newline, io (a redirection's fd number), eof."""
+    value: str
+    word: Word | None = None
+
+
+class _Lexer:
+    """Tokens of the whole text. A here-document's body starts on the line after its
+    operator: the word after ``<<`` is queued as a delimiter, and the body read at the next
+    newline, kept by the delimiter token's index."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+        self.pending_heredocs: list[tuple[int, str, bool, bool]] = []
+        self.heredoc_bodies: dict[int, tuple[str, bool]] = {}
+
+    def tokens(self) -> list[Token]:
+        found: list[Token] = []
+        text = self.text
+        while True:
+            while self.position < len(text) and text[self.position] in " \t":
+                self.position += 1
+            if self.position >= len(text):
+                if self.pending_heredocs:
+                    raise Incomplete("unexpected end of file (expecting here-document end)")
+                found.append(Token("eof", ""))
+                return found
+            char = text[self.position]
+            if char == "\\" and text.startswith("\\\n", self.position):
+                self.position += 2
+                continue
+            if char == "#":
+                while self.position < len(text) and text[self.position] != "\n":
+                    self.position += 1
+                continue
+            if char == "\n":
+                self.position += 1
+                found.append(Token("newline", "\n"))
+                self._read_heredocs()
+                continue
+            operator = next((op for op in OPERATORS if text.startswith(op, self.position)), None)
+            if operator:
+                self.position += len(operator)
+                found.append(Token("op", operator))
+                continue
+            word = self._word()
+            follows = text[self.position:self.position + 1]
+            if word.raw.isdigit() and follows in ("<", ">"):
+                found.append(Token("io", word.raw))
+                continue
+            found.append(Token("word", word.raw, word))
+            if len(found) >= 2 and found[-2].kind == "op" and found[-2].value in ("<<", "<<-"):
+                delimiter = "".join(part.text for part in word.parts)
+                expands = all(not part.quoted for part in word.parts)
+                self.pending_heredocs.append((len(found) - 1, delimiter, found[-2].value == "<<-", expands))
+
+    def _word(self) -> Word:
+        text, start = self.text, self.position
+        parts: list[Part] = []
+        literal: list[str] = []
+
+        def flush(quoted: bool) -> None:
+            if literal:
+                parts.append(Part("lit", "".join(literal), quoted))
+                literal.clear()
+
+        while self.position < len(text):
+            char = text[self.position]
+            if char in " \t\n;&|<>()":
+                break
+            if char == "\\":
+                if self.position + 1 < len(text):
+                    if text[self.position + 1] == "\n":
+                        self.position += 2
+                        continue
+                    flush(False)
+                    parts.append(Part("lit", text[self.position + 1], True))
+                    self.position += 2
+                    continue
+                self.position += 1
+                continue
+            if char == "'":
+                end = text.find("'", self.position + 1)
+                if end < 0:
+                    raise Incomplete("unterminated quoted string")
+                flush(False)
+                parts.append(Part("lit", text[self.position + 1:end], True))
+                self.position = end + 1
+                continue
+            if char == '"':
+                flush(False)
+                self.position += 1
+                parts.extend(self._double_quoted())
+                continue
+            if char == "$" or char == "`":
+                expansion = self._expansion(quoted=False)
+                if expansion is not None:
+                    flush(False)
+                    parts.append(expansion)
+                    continue
+            literal.append(char)
+            self.position += 1
+        flush(False)
+        if not parts:
+            parts.append(Part("lit", "", True))
+        return Word(tuple(parts), text[start:self.position])
+
+    def _double_quoted(self) -> list[Part]:
+        text = self.text
+        parts: list[Part] = []
+        literal: list[str] = []
+        while True:
+            if self.position >= len(text):
+                raise Incomplete("unterminated quoted string")
+            char = text[self.position]
+            if char == '"':
+                self.position += 1
+                break
+            if char == "\\" and self.position + 1 < len(text) and text[self.position + 1] in '$`"\\\n':
+                if text[self.position + 1] != "\n":
+                    literal.append(text[self.position + 1])
+                self.position += 2
+                continue
+            if char in "$`":
+                expansion = self._expansion(quoted=True)
+                if expansion is not None:
+                    if literal:
+                        parts.append(Part("lit", "".join(literal), True))
+                        literal.clear()
+                    parts.append(expansion)
+                    continue
+            literal.append(char)
+            self.position += 1
+        parts.append(Part("lit", "".join(literal), True))  # "" is an empty word, not none
+        return parts
+
+    def _double_quoted_text(self, *, quotes: bool = False) -> list[Part]:
+        """The whole text read as the inside of double quotes (a here-document's body), or with
+        ``quotes`` as the word of ``${name:-word}`` (its quotes removed)."""
+        text = self.text
+        parts: list[Part] = []
+        literal: list[str] = []
+        while self.position < len(text):
+            char = text[self.position]
+            if char == "\\" and self.position + 1 < len(text) and text[self.position + 1] in '$`\\\n' + ('"' if quotes else ""):
+                if text[self.position + 1] != "\n":
+                    literal.append(text[self.position + 1])
+                self.position += 2
+                continue
+            if quotes and char == "'":
+                end = text.find("'", self.position + 1)
+                end = len(text) if end < 0 else end
+                literal.append(text[self.position + 1:end])
+                self.position = end + 1
+                continue
+            if quotes and char == '"':
+                self.position += 1
+                continue
+            if char in "$`":
+                expansion = self._expansion(quoted=True)
+                if expansion is not None:
+                    if literal:
+                        parts.append(Part("lit", "".join(literal), True))
+                        literal.clear()
+                    parts.append(expansion)
+                    continue
+            literal.append(char)
+            self.position += 1
+        if literal:
+            parts.append(Part("lit", "".join(literal), True))
+        return parts
+
+    def _expansion(self, *, quoted: bool) -> Part | None:
+        text, start = self.text, self.position
+        if text[start] == "`":
+            end = text.find("`", start + 1)
+            if end < 0:
+                raise Incomplete("unterminated quoted string")
+            self.position = end + 1
+            return Part("command", text[start + 1:end], quoted)
+        following = text[start + 1:start + 2]
+        if text.startswith("$((", start):
+            end = _closing(text, start + 3, "((", "))")
+            self.position = end + 2
+            return Part("arith", text[start + 3:end], quoted)
+        if following == "(":
+            end = _closing(text, start + 2, "(", ")")
+            self.position = end + 1
+            return Part("command", text[start + 2:end], quoted)
+        if following == "{":
+            end = _closing(text, start + 2, "{", "}")
+            self.position = end + 1
+            return Part("param", text[start + 2:end], quoted)
+        if following and (following.isalnum() or following == "_"):
+            end = start + 1
+            if following.isdigit():
+                end = start + 2
+            else:
+                while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                    end += 1
+            self.position = end
+            return Part("param", text[start + 1:end], quoted)
+        if following and following in "?#@*$!-":
+            self.position = start + 2
+            return Part("param", following, quoted)
+        return None
+
+    def _read_heredocs(self) -> None:
+        text = self.text
+        for index, delimiter, strip, expands in self.pending_heredocs:
+            lines: list[str] = []
+            while True:
+                if self.position >= len(text):
+                    raise Incomplete(f'unexpected end of file (expecting "{delimiter}")')
+                end = text.find("\n", self.position)
+                line = text[self.position:] if end < 0 else text[self.position:end]
+                self.position = len(text) if end < 0 else end + 1
+                if strip:
+                    line = line.lstrip("\t")
+                if line == delimiter:
+                    break
+                lines.append(line + "\n")
+            self.heredoc_bodies[index] = ("".join(lines), expands)
+        self.pending_heredocs.clear()
+
+
+def _closing(text: str, position: int, opening: str, closing: str) -> int:
+    """Where the ``closing`` matching an already-open ``opening`` starts (quotes skipped)."""
+    depth = 1
+    while position < len(text):
+        if text[position] == "'" and opening != "{":
+            end = text.find("'", position + 1)
+            if end < 0:
+                break
+            position = end + 1
+            continue
+        if text.startswith(closing, position):
+            depth -= 1
+            if depth == 0:
+                return position
+            position += len(closing)
+            continue
+        if text.startswith(opening, position):
+            depth += 1
+            position += len(opening)
+            continue
+        position += 1
+    raise Incomplete(f'unexpected end of file (expecting "{closing}")')
+
+
+# -- the grammar ---------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        lexer = _Lexer(text)
+        self.tokens = lexer.tokens()
+        self.heredoc_bodies = lexer.heredoc_bodies
+        self.index = 0
+
+    # token helpers
+    def peek(self) -> Token:
+        return self.tokens[self.index]
+
+    def take(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at_reserved(self, *names: str) -> bool:
+        token = self.peek()
+        return token.kind == "word" and token.word is not None and token.word.literal in names
+
+    def at_op(self, *ops: str) -> bool:
+        token = self.peek()
+        return token.kind == "op" and token.value in ops
+
+    def expect_reserved(self, name: str) -> None:
+        if not self.at_reserved(name):
+            self.unexpected(f'(expecting "{name}")')
+        self.take()
+
+    def unexpected(self, expecting: str = "") -> None:
+        token = self.peek()
+        if token.kind == "eof":
+            raise Incomplete(f"unexpected end of file {expecting}".rstrip())
+        shown = "newline" if token.kind == "newline" else token.value
+        raise ShellSyntaxError(f'unexpected "{shown}"' if token.kind != "newline" else "unexpected newline")
+
+    def linebreak(self) -> None:
+        while self.peek().kind == "newline":
+            self.take()
+
+    # grammar
+    def program(self) -> Node:
+        self.linebreak()
+        body = self.sequence(())
+        if self.peek().kind != "eof":
+            self.unexpected()
+        return body
+
+    def sequence(self, terminators: tuple[str, ...]) -> Sequence:
+        items: list[tuple[Node, bool]] = []
+        while True:
+            self.linebreak()
+            token = self.peek()
+            if token.kind == "eof" or self.at_reserved(*terminators) or (token.kind == "op" and token.value in (")", ";;")):
+                break
+            command = self.and_or()
+            background = False
+            if self.at_op(";", "&"):
+                background = self.take().value == "&"
+            elif self.peek().kind not in ("newline", "eof") and not self.at_reserved(*terminators) and not self.at_op(")", ";;"):
+                self.unexpected()
+            items.append((command, background))
+        return Sequence(items)
+
+    def body(self, *terminators: str) -> Sequence:
+        found = self.sequence(terminators)
+        if not found.items:
+            self.unexpected()
+        return found
+
+    def and_or(self) -> Node:
+        first = self.pipeline()
+        rest: list[tuple[str, Node]] = []
+        while self.at_op("&&", "||"):
+            operator = self.take().value
+            self.linebreak()
+            rest.append((operator, self.pipeline()))
+        return AndOr(first, rest) if rest else first
+
+    def pipeline(self) -> Node:
+        negated = False
+        if self.at_reserved("!"):
+            self.take()
+            negated = True
+        commands = [self.command()]
+        while self.at_op("|"):
+            self.take()
+            self.linebreak()
+            commands.append(self.command())
+        return Pipeline(commands, negated) if negated or len(commands) > 1 else commands[0]
+
+    def command(self) -> Node:
+        token = self.peek()
+        if token.kind == "op" and token.value == "(":
+            self.take()
+            body = self.sequence(())
+            if not self.at_op(")"):
+                self.unexpected('(expecting ")")')
+            self.take()
+            return Group(body, True, self.redirects())
+        if token.kind == "word" and token.word is not None:
+            keyword = token.word.literal
+            if keyword == "{":
+                self.take()
+                body = self.body("}")
+                self.expect_reserved("}")
+                return Group(body, False, self.redirects())
+            compound: Node | None = None
+            if keyword == "if":
+                compound = self.if_clause()
+            elif keyword in ("while", "until"):
+                self.take()
+                condition = self.body("do")
+                self.expect_reserved("do")
+                loop_body = self.body("done")
+                self.expect_reserved("done")
+                compound = Loop(keyword == "until", condition, loop_body)
+            elif keyword == "for":
+                compound = self.for_clause()
+            elif keyword == "case":
+                compound = self.case_clause()
+            if compound is not None:
+                redirects = self.redirects()
+                return Group(compound, False, redirects) if redirects else compound
+            if keyword in RESERVED and keyword != "!":
+                self.unexpected()
+            following = self.tokens[self.index + 1]
+            if (keyword and _is_name(keyword) and following.kind == "op" and following.value == "("
+                    and self.tokens[self.index + 2].kind == "op" and self.tokens[self.index + 2].value == ")"):
+                self.index += 3
+                self.linebreak()
+                return Function(keyword, self.command())
+        return self.simple()
+
+    def if_clause(self) -> If:
+        self.take()
+        branches: list[tuple[Node, Node]] = []
+        otherwise: Node | None = None
+        while True:
+            condition = self.body("then")
+            self.expect_reserved("then")
+            branches.append((condition, self.body("elif", "else", "fi")))
+            if self.at_reserved("elif"):
+                self.take()
+                continue
+            if self.at_reserved("else"):
+                self.take()
+                otherwise = self.body("fi")
+            self.expect_reserved("fi")
+            return If(branches, otherwise)
+
+    def for_clause(self) -> For:
+        self.take()
+        token = self.take()
+        if token.kind != "word" or token.word is None or not _is_name(token.word.literal or ""):
+            raise ShellSyntaxError(f'bad for loop variable' if token.kind == "word" else f'unexpected "{token.value}"')
+        name = token.word.literal or ""
+        words: list[Word] | None = None
+        self.linebreak()
+        if self.at_reserved("in"):
+            self.take()
+            words = []
+            while self.peek().kind == "word":
+                word = self.take().word
+                assert word is not None
+                words.append(word)
+            if not (self.at_op(";") or self.peek().kind == "newline"):
+                self.unexpected()
+            self.take()
+        elif self.at_op(";"):
+            self.take()
+        self.linebreak()
+        self.expect_reserved("do")
+        body = self.body("done")
+        self.expect_reserved("done")
+        return For(name, words, body)
+
+    def case_clause(self) -> Case:
+        self.take()
+        token = self.take()
+        if token.kind != "word" or token.word is None:
+            self.index -= 1
+            self.unexpected()
+        subject = token.word
+        assert subject is not None
+        self.linebreak()
+        self.expect_reserved("in")
+        arms: list[tuple[list[Word], Node | None]] = []
+        while True:
+            self.linebreak()
+            if self.at_reserved("esac"):
+                self.take()
+                return Case(subject, arms)
+            if self.at_op("("):
+                self.take()
+            patterns: list[Word] = []
+            while True:
+                pattern = self.take()
+                if pattern.kind != "word" or pattern.word is None:
+                    self.index -= 1
+                    self.unexpected()
+                assert pattern.word is not None
+                patterns.append(pattern.word)
+                if self.at_op("|"):
+                    self.take()
+                    continue
+                break
+            if not self.at_op(")"):
+                self.unexpected('(expecting ")")')
+            self.take()
+            body = self.sequence(("esac",))
+            arms.append((patterns, body if body.items else None))
+            if self.at_op(";;"):
+                self.take()
+            elif not self.at_reserved("esac"):
+                self.unexpected('(expecting "esac")')
+
+    def redirects(self) -> list[Redirect]:
+        found: list[Redirect] = []
+        while True:
+            redirect = self.redirect()
+            if redirect is None:
+                return found
+            found.append(redirect)
+
+    def redirect(self) -> Redirect | None:
+        token = self.peek()
+        fd: int | None = None
+        if token.kind == "io":
+            self.take()
+            fd = int(token.value)
+            token = self.peek()
+        if not (token.kind == "op" and token.value in ("<", ">", ">>", ">&", "<&", ">|", "<<", "<<-")):
+            if fd is not None:
+                self.unexpected()
+            return None
+        operator = self.take().value
+        target = self.take()
+        if target.kind != "word" or target.word is None:
+            self.index -= 1
+            self.unexpected()
+        assert target.word is not None
+        default_fd = 0 if operator.startswith("<") else 1
+        if operator in ("<<", "<<-"):
+            body, expands = self.heredoc_bodies.get(self.index - 1, ("", True))
+            return Redirect(default_fd if fd is None else fd, operator, None, body, expands)
+        return Redirect(default_fd if fd is None else fd, operator, target.word)
+
+    def simple(self) -> Simple:
+        assignments: list[tuple[str, Word]] = []
+        words: list[Word] = []
+        redirects: list[Redirect] = []
+        while True:
+            redirect = self.redirect()
+            if redirect is not None:
+                redirects.append(redirect)
+                continue
+            token = self.peek()
+            if token.kind != "word" or token.word is None:
+                break
+            word = token.word
+            name, equals, _ = word.raw.partition("=")
+            if not words and equals and _is_name(name) and word.parts[0].kind == "lit" and not word.parts[0].quoted:
+                self.take()
+                assignments.append((name, _after_equals(word, len(name) + 1)))
+                continue
+            self.take()
+            words.append(word)
+        if not (assignments or words or redirects):
+            self.unexpected()
+        return Simple(assignments, words, redirects)
+
+
+def _is_name(text: str) -> bool:
+    return bool(text) and (text[0].isalpha() or text[0] == "_") and all(c.isalnum() or c == "_" for c in text)
+
+
+def _after_equals(word: Word, skip: int) -> Word:
+    """The value of ``NAME=value``: the word without its first ``skip`` characters."""
+    first = word.parts[0]
+    rest = first.text[skip:]
+    parts = ((Part("lit", rest, False),) if rest else ()) + word.parts[1:]
+    return Word(parts or (Part("lit", "", True),), word.raw[skip:])
+
+
+def parse(text: str) -> Node:
+    """The tree of ``text``.
+
+    Raises:
+        Incomplete: the text ends inside a construct or a quotation.
+        ShellSyntaxError: busybox's ``syntax error`` text.
+    """
+    return _Parser(text).program()
