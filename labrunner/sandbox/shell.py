@@ -25,6 +25,12 @@ from labrunner.sandbox.shparse import AndOr, Case, For, Function, Group, If, Loo
 STEP_LIMIT = 100_000
 """Commands one shell runs before the sandbox stops it (``while true; do :; done``)."""
 
+CALL_LIMIT = 100
+"""Function calls (and command substitutions) inside one another before the sandbox stops the shell."""
+
+SIZE_LIMIT = 16 * 1024 * 1024
+"""Bytes a command's words, a variable or the output may hold (``x=$x$x`` in a loop)."""
+
 BUILTINS = frozenset({":", "true", "false", "echo", "printf", "test", "[", "cd", "export", "unset", "set", "shift", "read",
                       "local", "return", "break", "continue", "exit", "exec", "eval", "seq", "sleep", "pwd"})
 
@@ -45,7 +51,10 @@ class _Break(Exception):
 
 
 class _Stopped(Exception):
-    """The step limit was reached."""
+    """A limit of the sandbox's sh was reached: the shell ends, saying which."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
 
 
 @dataclasses.dataclass
@@ -90,10 +99,11 @@ class Shell:
             self.status, exited = ended.code % 256, True
         except (_Return, _Break) as stray:
             self.status = stray.code if isinstance(stray, _Return) else 0
-        except _Stopped:
-            out.stderr += (f"{self.name}: the labrunner sandbox stopped this command after {STEP_LIMIT} steps: commands run to "
-                           "their end at once here, so a loop that never ends cannot be shown (run it as a container's "
-                           "command instead)\n").encode()
+        except _Stopped as stopped:
+            out.stderr += f"{self.name}: {stopped.why}\n".encode()
+            self.status, exited = 137, True
+        except RecursionError:
+            out.stderr += f"{self.name}: commands nested too deep for the labrunner sandbox's sh\n".encode()
             self.status, exited = 137, True
         self.container.last_status = self.status
         return bytes(out.stdout), bytes(out.stderr), self.status, out.delay, exited
@@ -101,7 +111,10 @@ class Shell:
     def execute(self, node: Node, stdin: _Input, out: Output) -> int:
         self.steps += 1
         if self.steps > STEP_LIMIT:
-            raise _Stopped
+            raise _Stopped(f"the labrunner sandbox stopped this command after {STEP_LIMIT} steps: commands run to their "
+                           "end at once here, so a loop that never ends cannot be shown (run it as a container's command instead)")
+        if len(out.stdout) + len(out.stderr) > SIZE_LIMIT:
+            raise _Stopped(f"out of memory (the labrunner sandbox keeps {SIZE_LIMIT // 2**20} MiB of a command's output)")
         if isinstance(node, Sequence):
             status = 0
             for command, _background in node.items:  # & runs in the foreground: nothing runs beside it here
@@ -204,6 +217,8 @@ class Shell:
         try:
             words = [value for word in node.words for value in self.expand_word(word)]
             assigned = {name: self.expand_word(value, split=False)[0] for name, value in node.assignments}
+            if sum(map(len, words)) + sum(map(len, assigned.values())) > SIZE_LIMIT:
+                raise _Stopped(f"out of memory (the labrunner sandbox keeps {SIZE_LIMIT // 2**20} MiB in a command's words)")
         except _ExpansionError as error:
             out.stderr += f"{self.name}: {error}\n".encode()
             return 1 if node.words else 2
@@ -222,6 +237,8 @@ class Shell:
     def _call(self, words: list[str], assigned: dict[str, str], stdin: _Input, out: Output) -> int:
         name = words[0]
         if name in self.functions:
+            if len(self.locals) >= CALL_LIMIT:
+                raise _Stopped(f"{name}: function calls nested too deep (the labrunner sandbox stops at {CALL_LIMIT})")
             saved = self.positional
             self.positional = words[1:]
             self.locals.append({})
@@ -445,6 +462,9 @@ class Shell:
     def _substitute(self, source: str) -> str:
         saved = (dict(self.variables), set(self.exported), dict(self.functions), list(self.positional), self.cwd, self.status)
         out = Output()
+        self.locals.append({})  # a substitution inside a substitution counts as a call
+        if len(self.locals) > CALL_LIMIT:
+            raise _Stopped(f"command substitutions nested too deep (the labrunner sandbox stops at {CALL_LIMIT})")
         try:
             self.execute(shparse.parse(source), _Input(b""), out)
         except _Exit:
@@ -452,6 +472,7 @@ class Shell:
         except shparse.ShellSyntaxError as error:
             raise _ExpansionError(f"syntax error: {error}") from None
         finally:
+            self.locals.pop()
             self.variables, self.exported, self.functions, self.positional, self.cwd, status = saved
         return bytes(out.stdout).decode(errors="replace").rstrip("\n")
 

@@ -383,12 +383,17 @@ def _closing(text: str, position: int, opening: str, closing: str) -> int:
 # -- the grammar ---------------------------------------------------------------------------
 
 
+MAX_NESTING = 100
+"""Constructs inside constructs the parser reads; deeper text is refused (a documented limit)."""
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         lexer = _Lexer(text)
         self.tokens = lexer.tokens()
         self.heredoc_bodies = lexer.heredoc_bodies
         self.index = 0
+        self.depth = 0
 
     # token helpers
     def peek(self) -> Token:
@@ -432,6 +437,15 @@ class _Parser:
         return body
 
     def sequence(self, terminators: tuple[str, ...]) -> Sequence:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ShellSyntaxError(f"nesting too deep (the labrunner sandbox reads {MAX_NESTING} levels)")
+        try:
+            return self._sequence(terminators)
+        finally:
+            self.depth -= 1
+
+    def _sequence(self, terminators: tuple[str, ...]) -> Sequence:
         items: list[tuple[Node, bool]] = []
         while True:
             self.linebreak()
@@ -675,4 +689,7 @@ def parse(text: str) -> Node:
         Incomplete: the text ends inside a construct or a quotation.
         ShellSyntaxError: busybox's ``syntax error`` text.
     """
-    return _Parser(text).program()
+    try:
+        return _Parser(text).program()
+    except RecursionError:  # deep $( ) inside ( ) inside ...: what the interpreter's stack holds
+        raise ShellSyntaxError(f"nesting too deep (the labrunner sandbox reads {MAX_NESTING} levels)") from None

@@ -96,3 +96,30 @@ def test_one_shell_keeps_its_variables_and_functions_between_commands(box: Conta
     assert shell.run("count=2; twice() { echo $(( $1 * 2 )); }")[2] == 0
     assert shell.run("twice $count")[:3] == (b"4\n", b"", 0)
     assert shell.run("exit 3")[2:] == (3, 0.0, True)
+
+
+@pytest.mark.parametrize(("script", "said"), [
+    ("{ " * 300 + "echo deep; " + "} " * 300, "sh: syntax error: nesting too deep (the labrunner sandbox reads 100 levels)\n"),
+    ("f() { f; }; f", "sh: f: function calls nested too deep (the labrunner sandbox stops at 100)\n"),
+    ("echo " + "$(" * 150 + "echo x" + ")" * 150, "sh: command substitutions nested too deep (the labrunner sandbox stops at 100)\n"),
+    ("x=a; while :; do x=$x$x; done", "sh: out of memory (the labrunner sandbox keeps 16 MiB in a command's words)\n"),
+])
+def test_the_sandboxs_limits_are_said_not_crashed_into(box: Container, script: str, said: str) -> None:
+    stdout, stderr, code = sh(box, script)
+    assert stderr == said and code in (2, 137)
+
+
+def test_a_megabyte_here_doc_is_read(box: Container) -> None:
+    assert sh(box, "cat <<EOF | wc -c\n" + ("x" * 99 + "\n") * 10_000 + "EOF") == ("1000000\n", "", 0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab $(){};|&<>'\"\\`\n#=*?!-0123456789ifthenfidoelsecasewhile", max_size=60))
+def test_any_text_is_run_or_refused_in_the_shells_words(text: str) -> None:
+    container = Container(pod="p", namespace="n", name="c", image="busybox", env={})
+    stdout, stderr, code, delay, _ = Shell(container, run).run(text)
+    assert 0 <= code <= 255 and isinstance(stdout, bytes) and isinstance(stderr, bytes)
