@@ -157,27 +157,29 @@ class Shell:
         while True:
             if (self.execute(node.condition, stdin, out) == 0) == node.until:
                 return status
-            try:
-                status = self.execute(node.body, stdin, out)
-            except _Break as jump:
-                if jump.levels > 1:
-                    raise _Break(jump.levels - 1, jump.again) from None
-                if not jump.again:
-                    return 0
+            status, stop = self._iteration(node.body, stdin, out)
+            if stop:
+                return status
 
     def _for(self, node: For, stdin: _Input, out: Output) -> int:
         values = self.positional if node.words is None else [v for word in node.words for v in self.expand_word(word)]
         status = 0
         for value in values:
             self.variables[node.name] = value
-            try:
-                status = self.execute(node.body, stdin, out)
-            except _Break as jump:
-                if jump.levels > 1:
-                    raise _Break(jump.levels - 1, jump.again) from None
-                if not jump.again:
-                    return 0
+            status, stop = self._iteration(node.body, stdin, out)
+            if stop:
+                return status
         return status
+
+    def _iteration(self, body: Node, stdin: _Input, out: Output) -> tuple[int, bool]:
+        """One pass of a loop's body: its status, and whether the loop ends (``break``);
+        ``break N``/``continue N`` pass the rest of their count to the loops outside."""
+        try:
+            return self.execute(body, stdin, out), False
+        except _Break as jump:
+            if jump.levels > 1:
+                raise _Break(jump.levels - 1, jump.again) from None
+            return 0, not jump.again
 
     def _group(self, node: Group, stdin: _Input, out: Output) -> int:
         redirected = self._redirected(node.redirects, stdin, out)

@@ -238,43 +238,30 @@ class _Lexer:
         return Word(tuple(parts), text[start:self.position])
 
     def _double_quoted(self) -> list[Part]:
-        text = self.text
-        parts: list[Part] = []
-        literal: list[str] = []
-        while True:
-            if self.position >= len(text):
-                raise Incomplete("unterminated quoted string")
-            char = text[self.position]
-            if char == '"':
-                self.position += 1
-                break
-            if char == "\\" and self.position + 1 < len(text) and text[self.position + 1] in '$`"\\\n':
-                if text[self.position + 1] != "\n":
-                    literal.append(text[self.position + 1])
-                self.position += 2
-                continue
-            if char in "$`":
-                expansion = self._expansion(quoted=True)
-                if expansion is not None:
-                    if literal:
-                        parts.append(Part("lit", "".join(literal), True))
-                        literal.clear()
-                    parts.append(expansion)
-                    continue
-            literal.append(char)
-            self.position += 1
-        parts.append(Part("lit", "".join(literal), True))  # "" is an empty word, not none
-        return parts
+        return self._quoted_parts(closing=True)
 
     def _double_quoted_text(self, *, quotes: bool = False) -> list[Part]:
         """The whole text read as the inside of double quotes (a here-document's body), or with
         ``quotes`` as the word of ``${name:-word}`` (its quotes removed)."""
+        return self._quoted_parts(closing=False, quotes=quotes)
+
+    def _quoted_parts(self, *, closing: bool, quotes: bool = False) -> list[Part]:
+        """The parts of double-quoted text: up to the closing ``"`` (``closing``; an empty
+        string is still a word), or to the end of the text."""
         text = self.text
         parts: list[Part] = []
         literal: list[str] = []
-        while self.position < len(text):
+        escapable = '$`\\\n' + ('"' if closing or quotes else "")
+        while True:
+            if self.position >= len(text):
+                if closing:
+                    raise Incomplete("unterminated quoted string")
+                break
             char = text[self.position]
-            if char == "\\" and self.position + 1 < len(text) and text[self.position + 1] in '$`\\\n' + ('"' if quotes else ""):
+            if closing and char == '"':
+                self.position += 1
+                break
+            if char == "\\" and self.position + 1 < len(text) and text[self.position + 1] in escapable:
                 if text[self.position + 1] != "\n":
                     literal.append(text[self.position + 1])
                 self.position += 2
@@ -298,7 +285,7 @@ class _Lexer:
                     continue
             literal.append(char)
             self.position += 1
-        if literal:
+        if literal or closing:
             parts.append(Part("lit", "".join(literal), True))
         return parts
 

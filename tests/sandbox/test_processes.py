@@ -9,7 +9,7 @@ from labrunner.sandbox.processes import Container, NotFoundInPath, container_fil
 
 @pytest.fixture
 def box() -> Container:
-    container = Container(pod="web-1", namespace="shop", name="web", image="busybox", env={"GREETING": "hello", "HOSTNAME": "web-1"})
+    container = Container(pod="web-1", namespace="shop", name="web", image="busybox", env={"GREETING": "hello", "HOSTNAME": "web-1", "HOME": "/root"})
     container.files.update(container_files(container, "10.244.0.9"))
     return container
 

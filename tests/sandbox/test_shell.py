@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from labrunner.sandbox.processes import Container, container_files, run
+from labrunner.sandbox.processes import Container, run
 from labrunner.sandbox.shell import STEP_LIMIT, Shell
-
-
-@pytest.fixture
-def box() -> Container:
-    container = Container(pod="web-1", namespace="shop", name="web", image="busybox", env={"GREETING": "hello", "HOME": "/root"})
-    container.files.update(container_files(container, "10.244.0.9"))
-    return container
-
-
-def sh(box: Container, script: str, stdin: bytes = b"") -> tuple[str, str, int]:
-    result = run(["sh", "-c", script], stdin, box)
-    return result.stdout.decode(), result.stderr.decode(), result.exit_code
+from tests.sandbox.test_processes import box, sh  # noqa: F401  the container every sh test runs in
 
 
 @pytest.mark.parametrize(("script", "expected"), [
@@ -55,6 +44,7 @@ def sh(box: Container, script: str, stdin: bytes = b"") -> tuple[str, str, int]:
     ("export X=1; env | grep '^X='", "X=1\n"),
     ("FOO=bar env | grep FOO; echo ${FOO:-unset}", "FOO=bar\nunset\n"),
     ("eval 'echo evaluated'", "evaluated\n"),
+    ("for i in 1 2; do for j in a b; do [ $j = b ] && continue 2; [ $i = 2 ] && break 2; echo $i$j; done; done", "1a\n"),
 ])
 def test_what_sh_prints(box: Container, script: str, expected: str) -> None:
     assert sh(box, script) == (expected, "", 0)
