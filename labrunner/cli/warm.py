@@ -193,9 +193,11 @@ def spawn(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not os.access(path.parent, os.W_OK):
             return  # a read-only state folder: commands run cold
-        subprocess.Popen([sys.executable, "-m", "labrunner.cli.warm_server", os.fspath(path)],
+        # -P and cwd="/": the server imports labrunner as installed, never a module that happens to be
+        # in the folder the first command ran in, and keeps no folder of the learner's busy.
+        subprocess.Popen([sys.executable, "-P", "-m", "labrunner.cli.warm_server", os.fspath(path)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, close_fds=True)
+                         start_new_session=True, close_fds=True, cwd="/")
     except OSError:
         pass  # only ever an optimisation
 

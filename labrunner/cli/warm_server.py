@@ -382,6 +382,10 @@ def main(argv: list[str]) -> int:
         return 2
     os.umask(0o077)
     path = Path(argv[0])
+    from labrunner.cli.warm import identity
+
+    if path.stem != identity():
+        return 0  # this interpreter would import another labrunner than the client did: it must not answer for it
     lock = _hold(path.with_suffix(".lock"))
     if lock is None:
         return 0  # another server is starting or serving there
