@@ -10,6 +10,7 @@ timeout takes its time (scaled by ``LABRUNNER_SANDBOX_TIME_SCALE`` for tests).
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,7 +84,7 @@ def wget_options(args: list[str]) -> tuple[dict[str, str], list[str]] | str:
     return options, urls
 
 
-def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path, files: dict[str, bytes] | None = None) -> Outcome:
+def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path, files: MutableMapping[str, bytes] | None = None) -> Outcome:
     """busybox wget: the page to stdout with ``-O -``, otherwise saved in the container's
     files (``index.html`` or the URL's file name, in the working folder or ``-P DIR``)."""
     parsed = wget_options(args)
@@ -133,7 +134,10 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
     if files is not None:
         if output is None and where in files:
             return Outcome(stderr=progress + f"wget: can't open '{target}': File exists\n", exit_code=1, delay=response.delay)
-        files[where] = response.body
+        try:
+            files[where] = response.body
+        except OSError as error:
+            return Outcome(stderr=progress + f"wget: can't open '{target}': {error.strerror}\n", exit_code=1, delay=response.delay)
     saved = "" if quiet else progress + f"saving to '{target}'\n{target:<20} 100% |********************************| {len(response.body)}  0:00:00 ETA\n'{target}' saved\n"
     return Outcome(stderr=saved, delay=response.delay)
 

@@ -79,3 +79,21 @@ def startup_lines(image: str, pod: str) -> list[str]:
     if name.startswith("calico/"):
         return [f"{stamp[:19]} [INFO][1] startup/startup.go 432: Early log level set to info", "Calico node started successfully"]
     return []
+
+
+NGINX_WELCOME = (b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n"
+                 b"<h1>Welcome to nginx!</h1>\n</body>\n</html>\n")
+DOCROOTS = {"nginx": "/usr/share/nginx/html", "httpd": "/usr/local/apache2/htdocs"}
+"""Where a web server image serves its files from (a volume mounted there replaces them)."""
+
+
+def image_files(image: str) -> dict[str, bytes]:
+    """Files an image ships that its programs serve or read."""
+    name = repository(image)
+    if name == "nginx":
+        return {"/usr/share/nginx/html/index.html": NGINX_WELCOME,
+                "/usr/share/nginx/html/50x.html": b"<!DOCTYPE html>\n<html>\n<head>\n<title>Error</title>\n</head>\n<body>\n"
+                                                  b"<h1>An error occurred.</h1>\n</body>\n</html>\n"}
+    if name == "httpd":
+        return {"/usr/local/apache2/htdocs/index.html": b"<html><body><h1>It works!</h1></body></html>\n"}
+    return {}

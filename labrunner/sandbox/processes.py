@@ -9,7 +9,7 @@ does not have fails as the container runtime reports it. The mysql client lives 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ class Container:
     name: str
     image: str
     env: Mapping[str, str]
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: MutableMapping[str, bytes] = field(default_factory=dict)
     data_dir: Path | None = None
     """Where this pod's simulated programs keep data (a MySQL server's databases)."""
     pod_object: dict[str, Any] | None = None
@@ -53,11 +53,14 @@ class NotFoundInPath(Exception):
 
 
 def container_files(container: Container, pod_ip: str) -> dict[str, bytes]:
+    """The files a new container has: what the kubelet writes into every one, and its image's
+    own (a web server's welcome page in its docroot)."""
     return {
         "/etc/hostname": f"{container.pod}\n".encode(),
         "/etc/hosts": f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{pod_ip}\t{container.pod}\n".encode(),
         "/etc/resolv.conf": f"search {container.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n".encode(),
         "/etc/os-release": b'NAME="labrunner sandbox (simulated)"\nID=labrunner\n',
+        **images.image_files(container.image),
     }
 
 

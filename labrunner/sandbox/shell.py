@@ -284,7 +284,6 @@ class Shell:
         files = self.container.files
         targets: dict[int, str | None] = {1: None, 2: None}
         """Where fd 1 and 2 go: None (the shell's), a path, "&1"/"&2", or "/dev/null"."""
-        appending: set[str] = set()
         inner_in = stdin
         for redirect in redirects:
             if redirect.heredoc is not None:
@@ -311,10 +310,12 @@ class Shell:
                 continue
             if redirect.fd in (1, 2):
                 targets[redirect.fd] = path
-                if redirect.op == ">>":
-                    appending.add(path)
-                elif path != "/dev/null":
-                    files[path] = b""  # > truncates at once, as the shell opens the file
+                if redirect.op == ">" and path != "/dev/null":
+                    try:
+                        files[path] = b""  # > truncates at once, as the shell opens the file
+                    except OSError as error:
+                        out.stderr += f"{self.name}: can't create {target}: {error.strerror}\n".encode()
+                        return 1
         inner_out = Output()
 
         def finish() -> None:
@@ -331,8 +332,10 @@ class Shell:
                 if destination is None:
                     routed[fd_into] += streams[fd]
                 elif destination != "/dev/null":
-                    files[destination] = (files.get(destination, b"") if destination in appending or destination in files
-                                          else b"") + streams[fd]
+                    try:
+                        files[destination] = files.get(destination, b"") + streams[fd]
+                    except OSError as error:
+                        out.stderr += f"{self.name}: can't create {destination}: {error.strerror}\n".encode()
             out.stdout += routed[1]
             out.stderr += routed[2]
             out.delay += inner_out.delay

@@ -210,6 +210,9 @@ def _evaluate(shell: Shell, args: list[str]) -> bool:
         if flag in ("-e", "-f", "-r", "-s"):
             return path in files and (flag != "-s" or bool(files[path]))
         if flag == "-d":
+            is_dir = getattr(files, "is_dir", None)
+            if is_dir is not None:
+                return bool(is_dir(path))
             return any(name.startswith(path.rstrip("/") + "/") for name in files) or path in ("/", "/tmp", "/etc")
         raise ValueError(f"{flag}: unknown operand")
     if len(args) == 3:

@@ -399,11 +399,15 @@ class PodStreams:
 
     def _box(self, pod: dict[str, Any], container: dict[str, Any]) -> processes.Container:
         """The container as its processes see it: environment, files, data, network."""
+        from labrunner.sandbox.filesystem import files_of
+
         name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
         box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
                                   env=self._environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
                                   pod_object=pod, network=self.network, data_root=self.data_root)
-        box.files.update(processes.container_files(box, (pod.get("status") or {}).get("podIP", "")))
+        # The container's writable layer lasts as long as it does: every exec sees what an earlier one wrote.
+        box.files = files_of(box, pod, container, self.data_root,
+                             lambda kind, object_name: self.network.objects.get("", kind, namespace, object_name))
         return box
 
     def _environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:

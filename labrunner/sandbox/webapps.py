@@ -45,10 +45,8 @@ def _lab_page(pod: dict[str, Any], network: Network) -> str | None:
 def serve(pod: dict[str, Any], path: str, network: Network, data_root: Path) -> Response:
     container = ((pod.get("spec") or {}).get("containers") or [{}])[0]
     image = images.repository(str(container.get("image", "")))
-    if image == "nginx":
-        if path in ("/", "/index.html"):
-            return Response(200, b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n</body>\n</html>\n")
-        return Response(404, b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n")
+    if image in images.DOCROOTS:
+        return _static(pod, container, images.DOCROOTS[image], path, network, data_root, image)
     if path not in ("/", "/index.php") or _lab_page(pod, network) is None:
         return Response(404, b'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n')
     environment = network.pod_environment(pod)
@@ -56,6 +54,33 @@ def serve(pod: dict[str, Any], path: str, network: Network, data_root: Path) -> 
             "<h1>Users in db1</h1>\n" f"<p>Served by pod {html.escape(pod['metadata']['name'])}</p>\n")
     body, delay = _rows_or_error(pod, environment, network, data_root)
     return Response(200, (page + body + "</body>\n</html>\n").encode(), delay)
+
+
+NOT_FOUND = {
+    "nginx": b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n",
+    "httpd": b'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n'
+             b"<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n",
+}
+
+
+def _static(pod: dict[str, Any], container: dict[str, Any], docroot: str, path: str, network: Network, data_root: Path,
+            image: str) -> Response:
+    """A web server's answer from the files in its docroot: the image's own, or the volume a
+    learner mounted there (a ConfigMap over ``/usr/share/nginx/html``)."""
+    from labrunner.sandbox import processes
+    from labrunner.sandbox.filesystem import files_of, normal
+
+    namespace = pod["metadata"]["namespace"]
+    box = processes.Container(pod=pod["metadata"]["name"], namespace=namespace, name=str(container.get("name")),
+                              image=str(container.get("image")), env={})
+    files = files_of(box, pod, container, data_root, lambda kind, name: network.objects.get("", kind, namespace, name))
+    wanted = normal(path.split("?", 1)[0])
+    if path.split("?", 1)[0].endswith("/") or wanted == "/":
+        wanted = wanted.rstrip("/") + "/index.html"
+    content = files.get(normal(docroot + wanted))
+    if content is None:
+        return Response(404, NOT_FOUND[image])
+    return Response(200, content)
 
 
 def _rows_or_error(pod: dict[str, Any], environment: dict[str, str], network: Network, data_root: Path) -> tuple[str, float]:
