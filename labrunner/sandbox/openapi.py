@@ -181,12 +181,18 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
 def unknown_fields(obj: Any, group: str, version: str, kind: str) -> list[str]:
     """Every field of ``obj`` the schema does not know, as the API server names them
     (``spec.ingress[1].namespaceSelector``, top-level ones bare), sorted."""
+    return [text for text, _ in unknown_field_places(obj, group, version, kind)]
+
+
+def unknown_field_places(obj: Any, group: str, version: str, kind: str) -> list[tuple[str, tuple[str | int, ...]]]:
+    """The unknown fields, each as the API server's text and the keys that lead to it (a key
+    may itself hold dots or be empty, which the text cannot say apart), sorted by text."""
     name = definition_for(group, version, kind)
     if name is None:
         return []
-    found: list[str] = []
+    found: list[tuple[str, tuple[str | int, ...]]] = []
 
-    def walk(value: Any, schema: dict[str, Any], path: str) -> None:
+    def walk(value: Any, schema: dict[str, Any], path: str, keys: tuple[str | int, ...]) -> None:
         schema = _resolve(schema)
         if schema.get("x-kubernetes-preserve-unknown-fields"):
             return
@@ -196,34 +202,30 @@ def unknown_fields(obj: Any, group: str, version: str, kind: str) -> list[str]:
                 extra = schema.get("additionalProperties")
                 if isinstance(extra, dict):
                     for key, item in value.items():
-                        walk(item, extra, f"{path}.{key}" if path else str(key))
+                        walk(item, extra, f"{path}.{key}" if path else str(key), (*keys, key))
                 return
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)
                 if key in properties:
-                    walk(item, properties[key], child)
+                    walk(item, properties[key], child, (*keys, key))
                 else:
-                    found.append(child)
+                    found.append((child, (*keys, key)))
         elif isinstance(value, list) and isinstance(schema.get("items"), dict):
             for index, item in enumerate(value):
-                walk(item, schema["items"], f"{path}[{index}]")
+                walk(item, schema["items"], f"{path}[{index}]", (*keys, index))
 
-    walk(obj, definitions()[name], "")
-    return sorted(found)
+    walk(obj, definitions()[name], "", ())
+    return sorted(found, key=lambda place: place[0])
 
 
-def prune(obj: Any, paths: list[str]) -> None:
-    """Drop the unknown fields ``paths`` names (the server's behaviour for Warn/Ignore)."""
-    import re
-
-    for path in paths:
-        parts = re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)
+def prune(obj: Any, places: list[tuple[str | int, ...]]) -> None:
+    """Drop the unknown fields at ``places`` (the server's behaviour for Warn/Ignore)."""
+    for keys in places:
         target = obj
         try:
-            for name, index in parts[:-1]:
-                target = target[int(index)] if index else target[name]
-            last_name, last_index = parts[-1]
-            if not last_index:
-                target.pop(last_name, None)
+            for key in keys[:-1]:
+                target = target[key]
+            if isinstance(target, dict):
+                target.pop(keys[-1], None)
         except (KeyError, IndexError, TypeError):
             continue

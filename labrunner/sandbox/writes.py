@@ -128,13 +128,14 @@ class Writes:
         """Strict: unknown fields are a 400 with the API server's text. Warn (the
         default) and Ignore: they are dropped, Warn with a Warning header each."""
         mode = request.query.get("fieldValidation", "Warn")
-        unknown = openapi.unknown_fields(obj, resource.group, resource.version, resource.kind)
+        places = openapi.unknown_field_places(obj, resource.group, resource.version, resource.kind)
+        unknown = [text for text, _ in places]
         if not unknown:
             return None, []
         if mode == "Strict":
             listed = ", ".join(f'unknown field "{path}"' for path in unknown)
             return status(400, "BadRequest", f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}: strict decoding error: {listed}'), []
-        openapi.prune(obj, unknown)
+        openapi.prune(obj, [keys for _, keys in places])
         return None, [f'299 - "unknown field \\"{_quoted(path)}\\""' for path in unknown] if mode == "Warn" else []
 
     async def create_object(self, request: web.Request, resource: ResourceType, namespace: str | None, obj: dict[str, Any]) -> web.Response:

@@ -285,3 +285,13 @@ def test_null_fields_and_control_characters_in_field_names_are_no_internal_error
     assert code == 422 and "name or generateName is required" in answer["message"]
     code, _, answer = raw(sandbox, "POST", configmaps, '{"metadata":{"name":"odd","labels":null},"\\f":1,"x\\ny":2}')
     assert code == 201, answer  # unknown fields, warned about in a header that can carry them
+
+
+def test_an_unknown_field_whose_name_is_empty_or_dotted_is_dropped_alone(kubectl: Kubectl, sandbox: SandboxFiles, namespace: str) -> None:
+    """Found by the fuzz test: pruning by the field's text dropped all of metadata for a key ""."""
+    make_namespace(kubectl, namespace)
+    configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+    code, _, answer = raw(sandbox, "POST", configmaps, '{"metadata":{"name":"odd"},"data":{"a":"1"}}')
+    assert code == 201, answer
+    code, _, answer = raw(sandbox, "PUT", f"{configmaps}/odd", '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"":false,"a.b":1},"data":{"a":"2"}}')
+    assert code == 200 and answer["metadata"]["name"] == "odd" and answer["data"] == {"a": "2"}, answer
