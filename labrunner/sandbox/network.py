@@ -174,12 +174,18 @@ class Network:
     # -- connections ------------------------------------------------------------------------
 
     def listens(self, pod: dict[str, Any], protocol: str, port: int) -> bool:
+        """Whether a container of ``pod`` listens there: a server image on its own ports only (a
+        containerPort declares, it does not make nginx listen on 8080); an image the sandbox
+        knows no server of, on the ports its manifest declares."""
         for container in (pod.get("spec") or {}).get("containers") or []:
+            served = DEFAULT_LISTENERS.get(images.repository(str(container.get("image", ""))))
+            if served is not None:
+                if (protocol, port) in served:
+                    return True
+                continue
             for declared in container.get("ports") or []:
                 if declared.get("containerPort") == port and declared.get("protocol", "TCP") == protocol:
                     return True
-            if (protocol, port) in DEFAULT_LISTENERS.get(images.repository(str(container.get("image", ""))), ()):
-                return True
         return False
 
     def _ready(self, pod: dict[str, Any]) -> bool:

@@ -73,6 +73,8 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
     if not argv:
         return Result(stderr=b"no command given\n", exit_code=1)
     program = argv[0].rsplit("/", 1)[-1]
+    if program == "mysqladmin" and images.repository(container.image) in ("mysql", "mariadb"):
+        return _mysqladmin(argv[1:])
     if program == "mysql" and images.repository(container.image) in ("mysql", "mariadb") and container.data_dir is not None:
         from labrunner.sandbox.mysql import run_client
 
@@ -106,6 +108,26 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
         # nothing on stdin it has nothing to run and exits 0, as a real shell at end of input does.
         return _shell((stdin or b"").decode(errors="replace"), b"", container)
     return _applet(program, argv[1:], stdin, container)
+
+
+def _mysqladmin(args: list[str]) -> Result:
+    """``mysqladmin ping`` (the mysql image's usual readiness probe) and ``version``; the server
+    answers as soon as the container runs. Other commands are the mysql client's to do here."""
+    from labrunner.sandbox.mysql import VERSION
+
+    commands = [a for a in args if not a.startswith("-")]
+    # an option's separate value (-h 127.0.0.1, -u root) is not a command
+    for flag in ("-h", "-u", "-P", "-S"):
+        if flag in args and args.index(flag) + 1 < len(args) and args[args.index(flag) + 1] in commands:
+            commands.remove(args[args.index(flag) + 1])
+    if not commands:
+        return Result(stderr=b"mysqladmin: no command given (ping, version, ...)\n", exit_code=1)
+    if commands[0] == "ping":
+        return Result(stdout=b"" if "--silent" in args or "-s" in args else b"mysqld is alive\n")
+    if commands[0] == "version":
+        return Result(stdout=f"mysqladmin  Ver {VERSION} for Linux on x86_64\nServer version\t\t{VERSION}\n".encode())
+    return Result(stderr=f"mysqladmin: the labrunner sandbox's mysqladmin answers ping and version; {commands[0]} is the mysql "
+                         "client's to do here (mysql -e ...)\n".encode(), exit_code=1)
 
 
 def _applet(program: str, args: list[str], stdin: bytes, container: Container) -> Result:

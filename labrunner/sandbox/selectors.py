@@ -240,6 +240,12 @@ SUPPORTED_FIELDS = {
     "involvedObject.namespace": lambda obj: (obj.get("involvedObject") or {}).get("namespace", ""),
     "involvedObject.uid": lambda obj: (obj.get("involvedObject") or {}).get("uid", ""),
     "involvedObject.kind": lambda obj: (obj.get("involvedObject") or {}).get("kind", ""),
+    "involvedObject.apiVersion": lambda obj: (obj.get("involvedObject") or {}).get("apiVersion", ""),
+    "involvedObject.resourceVersion": lambda obj: (obj.get("involvedObject") or {}).get("resourceVersion", ""),
+    "involvedObject.fieldPath": lambda obj: (obj.get("involvedObject") or {}).get("fieldPath", ""),
+    "reason": lambda obj: obj.get("reason", ""),
+    "source": lambda obj: (obj.get("source") or {}).get("component", ""),
+    "reportingComponent": lambda obj: obj.get("reportingComponent", ""),
     "type": lambda obj: obj.get("type", ""),
 }
 

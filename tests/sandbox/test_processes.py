@@ -47,3 +47,13 @@ def test_sh_without_c_reads_its_script_from_stdin(box: Container) -> None:
     result = run(["sh"], b"echo $GREETING; exit 3\n", box)
     assert (result.stdout, result.exit_code) == (b"hello\n", 3)
     assert run(["sh"], b"", box).exit_code == 0
+
+
+def test_mysqladmin_ping_is_the_mysql_images_readiness_probe() -> None:
+    server = Container(pod="db-1", namespace="shop", name="mysql", image="mysql:8.4", env={})
+    assert run(["mysqladmin", "ping", "-h", "127.0.0.1"], b"", server).stdout == b"mysqld is alive\n"
+    assert (run(["mysqladmin", "ping", "-h", "127.0.0.1", "--silent"], b"", server).stdout, run(["mysqladmin", "ping"], b"", server).exit_code) == (b"", 0)
+    refused = run(["mysqladmin", "create", "shop"], b"", server)
+    assert refused.exit_code == 1 and b"mysqladmin answers ping and version" in refused.stderr
+    with pytest.raises(NotFoundInPath):
+        run(["mysqladmin", "ping"], b"", Container(pod="b", namespace="n", name="c", image="busybox", env={}))

@@ -30,6 +30,8 @@ def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
 def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     """One look at a scheduled pod: its stage, and the writes that stage asks for."""
     state = observe(cluster, pod)
+    if state.pod.get("status", {}).get("podIP") and any("readinessProbe" in c for c in state.containers) and state.phase == "Running":
+        state = _probed(cluster, state)
     stage = choose(state)
     if not stage.settled:
         cluster.pending = True
@@ -44,7 +46,7 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
         status["hostIP"] = _node_ip(cluster, node)
         status["startTime"] = now()
         addressed = True
-    after = stage.next(PodState(pod, state.age, state.unknown_images, state.config_problems))
+    after = stage.next(PodState(pod, state.age, state.unknown_images, state.config_problems, state.unready))
     if after.container_statuses == status.get("containerStatuses") and not addressed:
         return
     status["containerStatuses"] = after.container_statuses
@@ -58,6 +60,27 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
                                      images.startup_lines(str(container.get("image")), pod["metadata"]["name"]))
     for event in after.events:
         cluster.event(pod, event.reason, event.message, event.type)
+
+
+def _probed(cluster: Cluster, state: PodState) -> PodState:
+    """The pod's state with its readiness probes run; a probe's new failure is the kubelet's
+    Warning event (once per failure text, as a kubelet's repeated events are counted in one)."""
+    from labrunner.sandbox.controllers.probes import readiness_failures
+    from labrunner.sandbox.network import Network
+
+    network = cluster.__dict__.setdefault("network", Network(cluster.store))
+    namespace = state.pod["metadata"]["namespace"]
+    failures, waiting = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
+                                           lambda kind, name: network.objects.get("", kind, namespace, name))
+    said: dict[tuple[str, str], str] = cluster.__dict__.setdefault("probe_said", {})
+    uid = str(state.pod["metadata"].get("uid"))
+    for container, why in failures.items():
+        if said.get((uid, container)) != why:
+            said[(uid, container)] = why
+            cluster.event(dict(state.pod), "Unhealthy", f"Readiness probe failed: {why}", "Warning")
+    for container in {c for (u, c) in said if u == uid} - set(failures):
+        del said[(uid, container)]
+    return PodState(state.pod, state.age, state.unknown_images, state.config_problems, frozenset(failures) | frozenset(waiting))
 
 
 def _config_problem(cluster: Cluster, container: dict[str, Any], namespace: str) -> str | None:

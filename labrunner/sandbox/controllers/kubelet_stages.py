@@ -45,6 +45,8 @@ class PodState:
     """Names of the containers whose image is not in the sandbox's catalogue (it cannot be pulled)."""
     config_problems: Mapping[str, str] = field(default_factory=dict)
     """Container name -> the kubelet's words for a missing Secret or ConfigMap (or key) it refers to."""
+    unready: frozenset[str] = frozenset()
+    """Containers whose readiness probe fails, or has not started yet (initialDelaySeconds)."""
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -150,7 +152,7 @@ def _containers(state: PodState, *, running: bool, ready: bool) -> Next:
             "name": container.get("name"), "image": container.get("image"),
             "imageID": f"docker.io/library/{images.repository(str(container.get('image')))}@sha256:simulated",
             "containerID": f"containerd://{uid.replace('-', '')}",
-            "ready": ready, "restartCount": 0, "started": running,
+            "ready": ready and str(container.get("name")) not in state.unready, "restartCount": 0, "started": running,
             "state": {"running": {"startedAt": state.status.get("startTime", now())}} if running else {"waiting": {"reason": "ContainerCreating"}},
         }
         if not running:
@@ -167,7 +169,8 @@ def _containers(state: PodState, *, running: bool, ready: bool) -> Next:
         events = tuple(event for c in state.containers for event in (
             Event("Pulled", f'Container image "{c.get("image")}" already present on machine'),
             Event("Created", f"Created container {c.get('name')}"), Event("Started", f"Started container {c.get('name')}")))
-    return Next(statuses, ready=ready, phase="Running" if running else "Pending", events=events, start_logs=starting)
+    all_ready = ready and all(entry["ready"] for entry in statuses)
+    return Next(statuses, ready=all_ready, phase="Running" if running else "Pending", events=events, start_logs=starting)
 
 
 def _finished(state: PodState) -> bool:

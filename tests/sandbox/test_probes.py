@@ -1,0 +1,78 @@
+"""Readiness probes run against what the simulated containers do (issue 13 item 6): a probe on a
+port nothing listens on fails in the kubelet's words and keeps the pod out of its Service, a
+right one passes, and an exec probe reads the container's own files."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.sandboxes import Kubectl
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+        ports: [{{name: web, containerPort: {declared}}}]
+        readinessProbe: {probe}
+"""
+
+
+def _conditions(kubectl: Kubectl, namespace: str, selector: str) -> list[dict]:
+    pods = json.loads(kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout)["items"]
+    return [pod for pod in pods if (pod.get("status") or {}).get("phase") == "Running"]
+
+
+def _ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
+
+
+def test_a_readiness_probe_on_the_wrong_port_fails_and_the_service_has_no_endpoint(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    # nginx listens on 80; declaring 8080 does not make it listen there
+    kubectl("apply", "-f", "-", stdin=WEB.format(name="wrong", namespace=namespace, declared=8080,
+                                                  probe="{tcpSocket: {port: web}, periodSeconds: 1}"))
+    kubectl("apply", "-f", "-", stdin=WEB.format(name="right", namespace=namespace, declared=80,
+                                                  probe="{httpGet: {path: /, port: web}, periodSeconds: 1}"))
+    kubectl("expose", "deployment", "wrong", "--port=80", "--target-port=web", "-n", namespace)
+    kubectl("rollout", "status", "deployment/right", "-n", namespace, "--timeout=60s")
+    deadline = time.monotonic() + 30
+    while True:
+        events = kubectl("get", "events", "-n", namespace, "--field-selector", "reason=Unhealthy", "-o", "json").stdout
+        messages = [item["message"] for item in json.loads(events)["items"]]
+        if messages:
+            break
+        assert time.monotonic() < deadline, "no Unhealthy event"
+        time.sleep(0.2)
+    pod = _conditions(kubectl, namespace, "app=wrong")[0]
+    assert messages[0] == f"Readiness probe failed: dial tcp {pod['status']['podIP']}:8080: connect: connection refused"
+    assert not _ready(pod) and pod["status"]["containerStatuses"][0]["ready"] is False
+    assert all(_ready(p) for p in _conditions(kubectl, namespace, "app=right"))
+    slices = json.loads(kubectl("get", "endpointslices", "-n", namespace, "-l", "kubernetes.io/service-name=wrong", "-o", "json").stdout)
+    endpoints = [e for s in slices["items"] for e in s.get("endpoints") or []]
+    assert endpoints and not any((e.get("conditions") or {}).get("ready") for e in endpoints)
+    described = kubectl("describe", "pod", "-n", namespace, pod["metadata"]["name"]).stdout
+    assert "Readiness probe failed: dial tcp" in described
+
+
+def test_an_exec_probe_reads_the_containers_own_files(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "waiter", "-n", namespace, "--image=busybox", "--overrides", json.dumps({"spec": {"containers": [{
+        "name": "waiter", "image": "busybox", "command": ["sleep", "3600"],
+        "readinessProbe": {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1}}]}}))
+    deadline = time.monotonic() + 30
+    while not _conditions(kubectl, namespace, "run=waiter"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert not _ready(_conditions(kubectl, namespace, "run=waiter")[0])
+    kubectl("exec", "-n", namespace, "waiter", "--", "sh", "-c", "echo ok > /tmp/ready")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/waiter", "--timeout=30s")
