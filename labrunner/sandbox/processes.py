@@ -9,7 +9,7 @@ does not have fails as the container runtime reports it. The mysql client lives 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,15 @@ class Container:
     data_root: Path | None = None
     last_status: int = 0
     """``$?``: the status of the last command this container's shell ran."""
+    sink: Callable[[int, bytes], None] | None = None
+    """A running container's output, as it is written (fd 1 or 2); None: collected into the Result."""
+    sleeper: Callable[[float], None] | None = None
+    """Waits out a running container's ``sleep`` for real (scaled); raises :class:`Stopped` when the
+    container is being stopped. None: a pause is the Result's ``delay`` (exec, probes)."""
+
+
+class Stopped(Exception):
+    """The container is being stopped (its pod deleted, the sandbox shutting down): SIGTERM."""
 
 
 class NotFoundInPath(Exception):
@@ -176,7 +185,9 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
     if program == "date":
         import datetime
 
-        return Result(stdout=datetime.datetime.now(datetime.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y\n").encode())
+        moment = datetime.datetime.now(datetime.timezone.utc)
+        shape = next((a[1:] for a in args if a.startswith("+")), "%a %b %d %H:%M:%S UTC %Y")
+        return Result(stdout=(moment.strftime(shape.replace("%s", str(int(moment.timestamp())))) + "\n").encode())
     if program == "grep":
         flags = [a for a in args if a.startswith("-")]
         operands = [a for a in args if not a.startswith("-")]
@@ -203,13 +214,22 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
             return Result(stdout=f"{counts[asked[0]]}{name}\n".encode())
         return Result(stdout=(" ".join(f"{counts[letter]:>9}" for letter in asked) + f"{name}\n").encode())
     if program in ("head", "tail"):
-        count = 10
+        count, operands, skip = 10, [], False
         for index, argument in enumerate(args):
-            if argument == "-n" and index + 1 < len(args) and args[index + 1].isdigit():
-                count = int(args[index + 1])
+            if skip:
+                skip = False
+            elif argument == "-n" and index + 1 < len(args) and args[index + 1].isdigit():
+                count, skip = int(args[index + 1]), True
+            elif argument.startswith("-n") and argument[2:].isdigit():
+                count = int(argument[2:])
             elif argument.startswith("-") and argument[1:].isdigit():
                 count = int(argument[1:])
-        lines = stdin.decode(errors="replace").splitlines(keepends=True)
+            elif not argument.startswith("-"):
+                operands.append(argument)
+        source = stdin if not operands else file_of(container, operands[0])
+        if source is None:
+            return Result(stderr=f"{program}: can't open '{operands[0]}': No such file or directory\n".encode(), exit_code=1)
+        lines = source.decode(errors="replace").splitlines(keepends=True)
         chosen = lines[:count] if program == "head" else lines[-count:] if count else []
         return Result(stdout="".join(chosen).encode())
     if program == "uname":

@@ -190,6 +190,10 @@ async def serve(files: SandboxFiles) -> None:
     log.info("listening on https://127.0.0.1:%d (pid %d)", port, os.getpid())
     api.resume_terminations()
     control_plane = ControlPlane(store)
+    from labrunner.sandbox.runtime import ContainerRuntime
+
+    runtime = ContainerRuntime(asyncio.get_running_loop(), api.streams._box, store.append_log, control_plane.wake.set)
+    control_plane.cluster.runtime = runtime  # type: ignore[attr-defined]  # the kubelet runs containers' commands through it
     control_plane.start()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -199,6 +203,7 @@ async def serve(files: SandboxFiles) -> None:
         await stopped.wait()
     finally:
         log.info("stopping")
+        runtime.stop_all()
         await control_plane.stop()
         api.close_watches()
         info = files.read_server_info()

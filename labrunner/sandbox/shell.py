@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labrunner.sandbox import shparse
+from labrunner.sandbox.processes import Stopped
 from labrunner.sandbox.shparse import AndOr, Case, For, Function, Group, If, Loop, Node, Pipeline, Redirect, Sequence, Simple, Word
 
 STEP_LIMIT = 100_000
@@ -59,9 +60,28 @@ class _Stopped(Exception):
 
 @dataclasses.dataclass
 class Output:
-    stdout: bytearray = dataclasses.field(default_factory=bytearray)
-    stderr: bytearray = dataclasses.field(default_factory=bytearray)
+    stdout: Any = dataclasses.field(default_factory=bytearray)
+    stderr: Any = dataclasses.field(default_factory=bytearray)
     delay: float = 0.0
+
+
+class _Streamed:
+    """A running container's stdout or stderr: each write goes to its log at once."""
+
+    def __init__(self, fd: int, sink: Callable[[int, bytes], None]) -> None:
+        self.fd, self.sink, self.written = fd, sink, 0
+
+    def __iadd__(self, data: bytes | bytearray) -> _Streamed:
+        if data:
+            self.sink(self.fd, bytes(data))
+            self.written += len(data)
+        return self
+
+    def __len__(self) -> int:
+        return 0  # written away: nothing held
+
+    def __bytes__(self) -> bytes:
+        return b""
 
 
 class Shell:
@@ -84,8 +104,10 @@ class Shell:
     # -- running a script -------------------------------------------------------------------
 
     def run(self, text: str, stdin: bytes = b"") -> tuple[bytes, bytes, int, float, bool]:
-        """Run ``text``: (stdout, stderr, status, delay, the shell exited)."""
-        out = Output()
+        """Run ``text``: (stdout, stderr, status, delay, the shell exited). A running container's
+        shell (its ``sink`` set) writes its output as it goes and returns none."""
+        sink = getattr(self.container, "sink", None)
+        out = Output(_Streamed(1, sink), _Streamed(2, sink)) if sink is not None else Output()
         exited = False
         try:
             tree = shparse.parse(text)
@@ -105,11 +127,15 @@ class Shell:
         except RecursionError:
             out.stderr += f"{self.name}: commands nested too deep for the labrunner sandbox's sh\n".encode()
             self.status, exited = 137, True
+        except Stopped:
+            self.status, exited = 143, True  # SIGTERM: sh has no trap for it
         self.container.last_status = self.status
         return bytes(out.stdout), bytes(out.stderr), self.status, out.delay, exited
 
     def execute(self, node: Node, stdin: _Input, out: Output) -> int:
         self.steps += 1
+        if self.steps % 1000 == 0 and getattr(self.container, "sleeper", None) is not None:
+            self.container.sleeper(0.0)  # a container being stopped stops here too
         if self.steps > STEP_LIMIT:
             raise _Stopped(f"the labrunner sandbox stopped this command after {STEP_LIMIT} steps: commands run to their "
                            "end at once here, so a loop that never ends cannot be shown (run it as a container's command instead)")
@@ -270,8 +296,18 @@ class Shell:
             return 127
         out.stdout += result.stdout
         out.stderr += result.stderr
-        out.delay += result.delay
+        self.wait(out, result.delay)
         return int(result.exit_code)
+
+    def wait(self, out: Output, seconds: float) -> None:
+        """Time passing: a running container waits it out for real (and its loop may go on for
+        ever, so the step count starts again); elsewhere the output waits for it."""
+        sleeper = getattr(self.container, "sleeper", None)
+        if sleeper is not None and seconds > 0:
+            self.steps = 0
+            sleeper(seconds)
+        else:
+            out.delay += seconds
 
     # -- redirections -----------------------------------------------------------------------
 

@@ -97,7 +97,11 @@ def builtin(shell: Shell, name: str, args: list[str], stdin: _Input, out: Output
     if name == "seq":
         return _seq(args, out)
     if name == "sleep":
-        return _sleep(args, out)
+        paused = running.Output()
+        code = _sleep(args, paused)
+        out.stderr += bytes(paused.stderr)
+        shell.wait(out, paused.delay)
+        return code
     raise KeyError(name)
 
 

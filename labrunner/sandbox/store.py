@@ -232,6 +232,15 @@ class Store:
             for listener in list(self.log_listeners):
                 listener(namespace, pod, container, stamp, line)
 
+    PREVIOUS = "\x00previous"
+    """Appended to a container's name for the log of its run before the last restart."""
+
+    def rotate_log(self, namespace: str, pod: str, container: str) -> None:
+        """The container restarts: its log becomes the previous run's (``kubectl logs --previous``)."""
+        self.db.execute("DELETE FROM logs WHERE namespace = ? AND pod = ? AND container = ?", (namespace, pod, container + self.PREVIOUS))
+        self.db.execute("UPDATE logs SET container = ? WHERE namespace = ? AND pod = ? AND container = ?",
+                        (container + self.PREVIOUS, namespace, pod, container))
+
     def read_log(self, namespace: str, pod: str, container: str, tail: int | None = None) -> builtins.list[tuple[str, str]]:
         rows = self.db.execute(
             "SELECT time, line FROM logs WHERE namespace = ? AND pod = ? AND container = ? ORDER BY seq",

@@ -43,11 +43,14 @@ def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] 
     return None, status_response(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]")
 
 
-def _waiting(pod: dict[str, Any], container: dict[str, Any]) -> str | None:
-    """Why the container is not running yet, in the kubelet's words, or None."""
+def _waiting(pod: dict[str, Any], container: dict[str, Any], *, logs: bool = False) -> str | None:
+    """Why the container is not running yet, in the kubelet's words, or None. For ``logs``, a
+    container between restarts has the last run's output to show."""
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         if status.get("name") == container.get("name"):
             waiting = (status.get("state") or {}).get("waiting")
+            if waiting and logs and status.get("lastState"):
+                return None  # between restarts: the logs are the last run's, as a kubelet keeps them
             if waiting:
                 reason = waiting.get("reason", "")
                 if reason in ("ErrImagePull", "ImagePullBackOff"):
@@ -90,10 +93,12 @@ class PodStreams:
         container, problem = _container(pod, request.query.get("container"))
         if problem or container is None:
             return problem  # type: ignore[return-value]
-        waiting = _waiting(pod, container)
+        waiting = _waiting(pod, container, logs=True)
         if waiting:
             return status_response(400, "BadRequest", waiting)
-        if request.query.get("previous") in ("true", "1"):
+        previous = request.query.get("previous") in ("true", "1")
+        if previous and not any(s.get("name") == container.get("name") and s.get("lastState")
+                                for s in (pod.get("status") or {}).get("containerStatuses") or []):
             return status_response(400, "BadRequest", f'previous terminated container "{container.get("name")}" in pod "{name}" not found')
         try:
             tail = int(request.query["tailLines"]) if "tailLines" in request.query else None
@@ -104,8 +109,8 @@ class PodStreams:
         def render(stamp: str, line: str) -> bytes:
             return (f"{stamp} {line}\n" if stamps else f"{line}\n").encode()
 
-        lines = self.store.read_log(namespace, name, str(container.get("name")), tail)
-        if request.query.get("follow") not in ("true", "1"):
+        lines = self.store.read_log(namespace, name, str(container.get("name")) + (self.store.PREVIOUS if previous else ""), tail)
+        if previous or request.query.get("follow") not in ("true", "1"):
             return web.Response(body=b"".join(render(s, l) for s, l in lines), content_type="text/plain")
         queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 

@@ -6,7 +6,9 @@ observed here, so the stage table stays pure."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import time
 from typing import Any
 
 from labrunner.sandbox import images
@@ -32,6 +34,11 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     state = observe(cluster, pod)
     if state.pod.get("status", {}).get("podIP") and any("readinessProbe" in c for c in state.containers) and state.phase == "Running":
         state = _probed(cluster, state)
+    runtime = getattr(cluster, "runtime", None)
+    if runtime is not None:
+        uid = str(pod["metadata"].get("uid"))
+        exits = {str(c.get("name")): ended for c in state.containers if (ended := runtime.take_exit(uid, str(c.get("name"))))}
+        state = dataclasses.replace(state, exits=exits, clock=time.time())
     stage = choose(state)
     if not stage.settled:
         cluster.pending = True
@@ -46,7 +53,11 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
         status["hostIP"] = _node_ip(cluster, node)
         status["startTime"] = now()
         addressed = True
-    after = stage.next(PodState(pod, state.age, state.unknown_images, state.config_problems, state.unready))
+    after = stage.next(dataclasses.replace(state, pod=pod))
+    if any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" for s in after.container_statuses):
+        cluster.pending = True  # the back-off ends by itself
+    if runtime is not None:
+        _run_commands(cluster, runtime, pod, state, after.container_statuses)
     if after.container_statuses == status.get("containerStatuses") and not addressed:
         return
     status["containerStatuses"] = after.container_statuses
@@ -60,6 +71,22 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
                                      images.startup_lines(str(container.get("image")), pod["metadata"]["name"]))
     for event in after.events:
         cluster.event(pod, event.reason, event.message, event.type)
+
+
+def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], state: PodState, statuses: list[dict[str, Any]]) -> None:
+    """Start each running container's command (again, after a restart: its log so far becomes
+    the previous one, for ``kubectl logs --previous``)."""
+    from labrunner.sandbox.runtime import runs_its_command
+
+    earlier = {s.get("name"): int(s.get("restartCount") or 0) for s in state.container_statuses}
+    for container, status in zip(state.containers, statuses):
+        running = (status.get("state") or {}).get("running")
+        if not running or not runs_its_command(container):
+            continue
+        restarts = int(status.get("restartCount") or 0)
+        if restarts > earlier.get(container.get("name"), restarts):
+            cluster.store.rotate_log(pod["metadata"]["namespace"], pod["metadata"]["name"], str(container.get("name")))
+        runtime.ensure(pod, container, restarts, str(running.get("startedAt") or now()))
 
 
 def _probed(cluster: Cluster, state: PodState) -> PodState:

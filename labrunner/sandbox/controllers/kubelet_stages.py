@@ -47,6 +47,11 @@ class PodState:
     """Container name -> the kubelet's words for a missing Secret or ConfigMap (or key) it refers to."""
     unready: frozenset[str] = frozenset()
     """Containers whose readiness probe fails, or has not started yet (initialDelaySeconds)."""
+    exits: Mapping[str, Any] = field(default_factory=dict)
+    """Container name -> how its command's current run ended (a runtime ``Exit``: code, started,
+    finished, restart_count), for containers that run their own command."""
+    clock: float = 0.0
+    """Now, in seconds since the epoch (the back-off before a restart counts from an exit)."""
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -162,15 +167,67 @@ def _containers(state: PodState, *, running: bool, ready: bool) -> Next:
             entry["restartCount"] = previous["restartCount"]  # restarts after an attached shell exited
         if previous.get("lastState"):
             entry["lastState"] = previous["lastState"]
+        if running and "startedAt" in ((previous.get("state") or {}).get("running") or {}):
+            entry["state"] = previous["state"]  # the same run goes on
         statuses.append(entry)
-    events: tuple[Event, ...] = ()
+    events: list[Event] = []
     starting = running and not state.was_running()
     if starting:
-        events = tuple(event for c in state.containers for event in (
-            Event("Pulled", f'Container image "{c.get("image")}" already present on machine'),
-            Event("Created", f"Created container {c.get('name')}"), Event("Started", f"Started container {c.get('name')}")))
+        events = [event for c in state.containers for event in _start_events(c)]
+    if running:
+        for container, entry in zip(state.containers, statuses):
+            events += _after_exit(state, container, entry)
+    finished = [entry for entry in statuses if "terminated" in entry["state"]]
+    phase = "Running" if running else "Pending"
+    if running and finished and len(finished) == len(statuses):
+        phase = "Succeeded" if all(e["state"]["terminated"]["exitCode"] == 0 for e in finished) else "Failed"
     all_ready = ready and all(entry["ready"] for entry in statuses)
-    return Next(statuses, ready=all_ready, phase="Running" if running else "Pending", events=events, start_logs=starting)
+    return Next(statuses, ready=all_ready, phase=phase, events=tuple(events), start_logs=starting)
+
+
+def _start_events(container: Mapping[str, Any]) -> list[Event]:
+    return [Event("Pulled", f'Container image "{container.get("image")}" already present on machine'),
+            Event("Created", f"Created container {container.get('name')}"), Event("Started", f"Started container {container.get('name')}")]
+
+
+def backoff_seconds(restarts: int) -> float:
+    """The kubelet's wait before restarting a container that has restarted ``restarts`` times:
+    none the first time, then 10 s doubling to 5 minutes."""
+    return 0.0 if restarts == 0 else float(min(10 * 2 ** (restarts - 1), 300))
+
+
+def _after_exit(state: PodState, container: Mapping[str, Any], entry: dict[str, Any]) -> list[Event]:
+    """A container whose command ended: terminated for good (restartPolicy Never, or OnFailure
+    and a success), waiting in CrashLoopBackOff, or running again once the back-off has passed.
+    Changes ``entry`` in place; the events the kubelet records."""
+    from datetime import datetime, timezone
+
+    from labrunner.sandbox.runtime import TIME_SCALE
+
+    name = str(container.get("name"))
+    ended = state.exits.get(name)
+    restarts = int(entry.get("restartCount") or 0)
+    if ended is None or ended.restart_count != restarts:
+        return []
+    terminated = {"exitCode": ended.code, "reason": "Completed" if ended.code == 0 else "Error",
+                  "startedAt": ended.started, "finishedAt": ended.finished, "containerID": entry.get("containerID", "")}
+    policy = str((state.pod.get("spec") or {}).get("restartPolicy") or "Always")
+    entry["ready"] = False
+    if policy == "Never" or (policy == "OnFailure" and ended.code == 0):
+        entry.update(state={"terminated": terminated}, started=False)
+        return []
+    finished_at = datetime.strptime(ended.finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    wait = backoff_seconds(restarts) * TIME_SCALE
+    metadata = state.pod["metadata"]
+    if state.clock - finished_at < wait:
+        entry.update(state={"waiting": {"reason": "CrashLoopBackOff", "message": (
+            f"back-off {int(backoff_seconds(restarts))}s restarting failed container={name} "
+            f"pod={metadata['name']}_{metadata['namespace']}({metadata.get('uid')})")}}, started=False, lastState={"terminated": terminated})
+        return [Event("BackOff", f"Back-off restarting failed container {name} in pod {metadata['name']}_{metadata['namespace']}"
+                                 f"({metadata.get('uid')})", "Warning")]
+    entry.update(state={"running": {"startedAt": now()}}, started=True, restartCount=restarts + 1, lastState={"terminated": terminated})
+    return _start_events(container)
+
 
 
 def _finished(state: PodState) -> bool:
