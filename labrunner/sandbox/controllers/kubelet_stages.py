@@ -11,8 +11,10 @@ passed is the pod's stage; rows furthest along a path come first. Everything
 here is pure: the kubelet (``kubelet.py``) observes the pod, asks
 :func:`choose`, and writes what the stage says when it differs from the pod.
 
-A new behaviour (restarts, CrashLoopBackOff, probes) is a new row: a selector for
-when it applies, a delay, and a function giving the next state.
+A new pod-wide behaviour is a new row: a selector for when it applies, a delay, and a
+function giving the next state. What happens to one container of a running pod (its
+readiness probe failing, its command ending and the restart policy answering) is worked
+out per container inside the running rows (``_containers``, ``_after_exit``).
 """
 
 from __future__ import annotations
