@@ -97,3 +97,41 @@ def image_files(image: str) -> dict[str, bytes]:
     if name == "httpd":
         return {"/usr/local/apache2/htdocs/index.html": b"<html><body><h1>It works!</h1></body></html>\n"}
     return {}
+
+
+ENTRYPOINT_CHECKS = frozenset({"mysql", "mariadb", "postgres"})
+"""Images whose entrypoint refuses to start without the settings it needs."""
+
+
+def entrypoint_failure(image: str, environment: dict[str, str]) -> list[str] | None:
+    """What the image's entrypoint prints before it exits 1 on a new (uninitialised) data
+    folder without a password setting, as the official images' docker-entrypoint.sh does; None
+    when it starts."""
+    import datetime
+
+    name = repository(image)
+    given = {key for key, value in environment.items() if value}
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    if name == "mysql" and not given & {"MYSQL_ROOT_PASSWORD", "MYSQL_ALLOW_EMPTY_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD"}:
+        return [f"{stamp} [Note] [Entrypoint]: Entrypoint script for MySQL Server 8.4.3-1.el9 started.",
+                f"{stamp} [Note] [Entrypoint]: Switching to dedicated user 'mysql'",
+                f"{stamp} [Note] [Entrypoint]: Entrypoint script for MySQL Server 8.4.3-1.el9 started.",
+                f"{stamp} [ERROR] [Entrypoint]: Database is uninitialized and password option is not specified",
+                "\tYou need to specify one of the following as an environment variable:",
+                "\t- MYSQL_ROOT_PASSWORD", "\t- MYSQL_ALLOW_EMPTY_PASSWORD", "\t- MYSQL_RANDOM_ROOT_PASSWORD"]
+    if name == "mariadb" and not given & {"MARIADB_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD_HASH", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+                                          "MARIADB_RANDOM_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD", "MYSQL_ALLOW_EMPTY_PASSWORD",
+                                          "MYSQL_RANDOM_ROOT_PASSWORD"}:
+        return [f"{stamp} [Note] [Entrypoint]: Entrypoint script for MariaDB Server 1:11.4.4+maria~ubu2404 started.",
+                f"{stamp} [ERROR] [Entrypoint]: Database is uninitialized and password option is not specified",
+                "\tYou need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH, "
+                "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD"]
+    if name == "postgres" and "POSTGRES_PASSWORD" not in given and environment.get("POSTGRES_HOST_AUTH_METHOD") != "trust":
+        return ["Error: Database is uninitialized and superuser password is not specified.",
+                "       You must specify POSTGRES_PASSWORD to a non-empty value for the",
+                '       superuser. For example, "-e POSTGRES_PASSWORD=password" on "docker run".', "",
+                '       You may also use "POSTGRES_HOST_AUTH_METHOD=trust" to allow all',
+                "       connections without a password. This is *not* recommended.", "",
+                '       See PostgreSQL documentation about "trust":',
+                "       https://www.postgresql.org/docs/current/auth-trust.html"]
+    return None

@@ -41,6 +41,13 @@ SHELL_IMAGES = frozenset({"busybox", "alpine", "debian", "ubuntu"})
 """Images with no entrypoint of their own: their command is a program of theirs, run by the sandbox."""
 
 
+def is_run(container: dict[str, Any]) -> bool:
+    """Whether the runtime starts this container: its own command, or an entrypoint that checks its settings."""
+    from labrunner.sandbox import images
+
+    return runs_its_command(container) or images.repository(str(container.get("image", ""))) in images.ENTRYPOINT_CHECKS
+
+
 def runs_its_command(container: dict[str, Any]) -> bool:
     """Whether the sandbox runs this container's command: a shell image given a command (its
     default, sh with no stdin, would end at once), and no terminal or stdin waiting on it
@@ -80,6 +87,9 @@ class ContainerRuntime:
             self.running[key] = (restart_count, stop)
         pod = copy.deepcopy(pod)  # the kubelet goes on changing its copy on the loop's thread
         box = self.box(pod, container)
+        if not runs_its_command(container):
+            self._entrypoint(key, pod, box, restart_count, started)
+            return
         box.network = _OnLoop(box.network, self.loop)
         # No entrypoint: the command, or else the args, is the program and its arguments.
         argv = [str(word) for word in (container.get("command") or [])] + [str(word) for word in (container.get("args") or [])]
@@ -87,6 +97,23 @@ class ContainerRuntime:
         thread = threading.Thread(target=self._run, args=(key, box, argv, namespace, name, restart_count, started, stop),
                                   name=f"container {namespace}/{name}/{key[1]}", daemon=True)
         thread.start()
+
+    def _entrypoint(self, key: tuple[str, str], pod: dict[str, Any], box: processes.Container, restart_count: int,
+                    started: str) -> None:
+        """A server image runs its entrypoint: it exits at once, saying why, when a setting it
+        needs is missing (mysql without a root password); otherwise it starts and keeps running."""
+        from labrunner.sandbox import images
+
+        namespace, name = str(pod["metadata"]["namespace"]), str(pod["metadata"]["name"])
+        failure = images.entrypoint_failure(box.image, dict(box.env))
+        if failure is None:
+            self.log(namespace, name, key[1], images.startup_lines(box.image, name))
+            return
+        self.log(namespace, name, key[1], failure)
+        with self.lock:
+            del self.running[key]
+            self.exits[key] = Exit(1, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count)
+        self.loop.call_soon(self.wake)
 
     def take_exit(self, uid: str, container: str) -> Exit | None:
         with self.lock:

@@ -64,3 +64,19 @@ def test_a_busy_loop_is_stopped_and_says_why(kubectl: Kubectl, namespace: str) -
     kubectl("run", "spinner", "-n", namespace, "--image=busybox", "--restart=Never", "--", "sh", "-c", "while true; do :; done")
     _until(lambda: _pod(kubectl, namespace, "spinner")["status"]["phase"] == "Failed")
     assert "stopped this command after 100000 steps" in kubectl("logs", "spinner", "-n", namespace).stdout
+
+
+def test_a_database_image_without_its_password_setting_exits_as_the_real_one_does(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "typo", "-n", namespace, "--image=mysql:8.4", "--env=MYSQL_ROOT_PASWORD=s3cret")  # the classic typo
+    kubectl("run", "fine", "-n", namespace, "--image=mysql:8.4", "--env=MYSQL_ROOT_PASSWORD=s3cret")
+    kubectl("run", "pg", "-n", namespace, "--image=postgres:16", "--restart=Never")
+    _until(lambda: int(_pod(kubectl, namespace, "typo")["status"]["containerStatuses"][0]["restartCount"]) >= 1)
+    said = kubectl("logs", "typo", "-n", namespace).stdout
+    assert "[ERROR] [Entrypoint]: Database is uninitialized and password option is not specified" in said
+    assert "\t- MYSQL_ROOT_PASSWORD" in said
+    _until(lambda: _pod(kubectl, namespace, "pg")["status"]["phase"] == "Failed")
+    assert kubectl("logs", "pg", "-n", namespace).stdout.startswith("Error: Database is uninitialized and superuser password is not specified.")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/fine", "--timeout=60s")
+    assert "ready for connections" in kubectl("logs", "fine", "-n", namespace).stdout
+    assert _pod(kubectl, namespace, "fine")["status"]["containerStatuses"][0]["restartCount"] == 0

@@ -66,7 +66,11 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     _set_conditions(pod, ready=after.ready)
     cluster.save(PODS, pod)
     if after.start_logs:
+        from labrunner.sandbox.runtime import is_run
+
         for container in state.containers:
+            if runtime is not None and is_run(container):
+                continue  # the runtime writes what its start prints
             cluster.store.append_log(pod["metadata"]["namespace"], pod["metadata"]["name"], str(container.get("name")),
                                      images.startup_lines(str(container.get("image")), pod["metadata"]["name"]))
     for event in after.events:
@@ -76,12 +80,12 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
 def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], state: PodState, statuses: list[dict[str, Any]]) -> None:
     """Start each running container's command (again, after a restart: its log so far becomes
     the previous one, for ``kubectl logs --previous``)."""
-    from labrunner.sandbox.runtime import runs_its_command
+    from labrunner.sandbox.runtime import is_run
 
     earlier = {s.get("name"): int(s.get("restartCount") or 0) for s in state.container_statuses}
     for container, status in zip(state.containers, statuses):
         running = (status.get("state") or {}).get("running")
-        if not running or not runs_its_command(container):
+        if not running or not is_run(container):
             continue
         restarts = int(status.get("restartCount") or 0)
         if restarts > earlier.get(container.get("name"), restarts):

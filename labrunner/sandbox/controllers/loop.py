@@ -56,6 +56,7 @@ class ControlPlane:
         self.cluster.pending = True
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.stopping = False
         store.listeners.append(lambda *_: self.wake.set())
 
     @property
@@ -67,15 +68,17 @@ class ControlPlane:
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """End the loop. A flag as well as a cancel: Python 3.11's wait_for drops a cancellation
+        that arrives as the awaited wake-up completes (gh-86296), and containers' threads wake
+        the loop often; asyncio.wait (unlike wait_for) never swallows one."""
+        self.stopping = True
+        self.wake.set()
         if self.task is not None:
             self.task.cancel()
-            try:
-                await self.task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait({self.task}, timeout=5.0)
 
     async def _run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=TICK if self.pending else IDLE)
             except asyncio.TimeoutError:
