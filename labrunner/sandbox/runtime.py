@@ -115,6 +115,17 @@ class ContainerRuntime:
             self.exits[key] = Exit(1, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count)
         self.loop.call_soon(self.wake)
 
+    def kill(self, uid: str, container: str, restart_count: int, started: str, code: int = 137) -> None:
+        """The kubelet kills this run (its liveness probe failed): its thread, if any, stops, and
+        the run ends with ``code`` (SIGKILL's 137) for the restart policy to answer."""
+        key = (uid, container)
+        with self.lock:
+            current = self.running.pop(key, None)
+            if current is not None:
+                current[1].set()
+            self.exits[key] = Exit(code, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count)
+        self.wake()
+
     def take_exit(self, uid: str, container: str) -> Exit | None:
         with self.lock:
             return self.exits.get((uid, container))

@@ -129,6 +129,9 @@ class Shell:
             self.status, exited = 137, True
         except Stopped:
             self.status, exited = 143, True  # SIGTERM: sh has no trap for it
+        except _ExpansionError as error:  # in a redirection, a for list, a case word: sh gives up on the script
+            out.stderr += f"{self.name}: {error}\n".encode()
+            self.status, exited = 2, True
         self.container.last_status = self.status
         return bytes(out.stdout), bytes(out.stderr), self.status, out.delay, exited
 

@@ -76,3 +76,23 @@ def test_an_exec_probe_reads_the_containers_own_files(kubectl: Kubectl, namespac
     assert not _ready(_conditions(kubectl, namespace, "run=waiter")[0])
     kubectl("exec", "-n", namespace, "waiter", "--", "sh", "-c", "echo ok > /tmp/ready")
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/waiter", "--timeout=30s")
+
+
+def test_a_failing_liveness_probe_restarts_the_container(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-f", "-", stdin=WEB.format(name="sick", namespace=namespace, declared=80,
+                                                  probe="{tcpSocket: {port: web}}").replace(
+        "        readinessProbe:", "        livenessProbe: {httpGet: {path: /healthz, port: 80}, periodSeconds: 2, failureThreshold: 2}\n        readinessProbe:"))
+    deadline = time.monotonic() + 60
+    while True:
+        pods = _conditions(kubectl, namespace, "app=sick")
+        status = pods[0]["status"]["containerStatuses"][0] if pods else {}
+        if int(status.get("restartCount") or 0) >= 1:
+            break
+        assert time.monotonic() < deadline, "never restarted"
+        time.sleep(0.2)
+    assert status["lastState"]["terminated"]["exitCode"] == 137
+    events = json.loads(kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
+    messages = {(e["reason"], e["message"]) for e in events}
+    assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404") in messages
+    assert ("Killing", "Container nginx failed liveness probe, will be restarted") in messages

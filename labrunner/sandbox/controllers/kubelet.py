@@ -32,9 +32,12 @@ def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
 def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     """One look at a scheduled pod: its stage, and the writes that stage asks for."""
     state = observe(cluster, pod)
-    if state.pod.get("status", {}).get("podIP") and any("readinessProbe" in c for c in state.containers) and state.phase == "Running":
-        state = _probed(cluster, state)
     runtime = getattr(cluster, "runtime", None)
+    if state.pod.get("status", {}).get("podIP") and state.phase == "Running":
+        if any("readinessProbe" in c for c in state.containers):
+            state = _probed(cluster, state)
+        if runtime is not None and any("livenessProbe" in c for c in state.containers):
+            _liveness(cluster, runtime, state)
     if runtime is not None:
         uid = str(pod["metadata"].get("uid"))
         exits = {str(c.get("name")): ended for c in state.containers if (ended := runtime.take_exit(uid, str(c.get("name"))))}
@@ -85,12 +88,46 @@ def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], state: Po
     earlier = {s.get("name"): int(s.get("restartCount") or 0) for s in state.container_statuses}
     for container, status in zip(state.containers, statuses):
         running = (status.get("state") or {}).get("running")
-        if not running or not is_run(container):
-            continue
         restarts = int(status.get("restartCount") or 0)
-        if restarts > earlier.get(container.get("name"), restarts):
+        if running and restarts > earlier.get(container.get("name"), restarts):
             cluster.store.rotate_log(pod["metadata"]["namespace"], pod["metadata"]["name"], str(container.get("name")))
-        runtime.ensure(pod, container, restarts, str(running.get("startedAt") or now()))
+        if running and is_run(container):
+            runtime.ensure(pod, container, restarts, str(running.get("startedAt") or now()))
+
+
+def _liveness(cluster: Cluster, runtime: Any, state: PodState) -> None:
+    """Run the liveness probes of running containers; one failing for failureThreshold x
+    periodSeconds (scaled) is killed, for the restart policy to restart it."""
+    from labrunner.sandbox.controllers.probes import liveness_deadline, readiness_failures
+    from labrunner.sandbox.network import Network
+
+    network = cluster.__dict__.setdefault("network", Network(cluster.store))
+    namespace = state.pod["metadata"]["namespace"]
+    uid = str(state.pod["metadata"].get("uid"))
+    failures, _ = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
+                                     lambda kind, name: network.objects.get("", kind, namespace, name), kind="livenessProbe")
+    since: dict[tuple[str, str, int], float] = cluster.__dict__.setdefault("liveness_since", {})
+    said: dict[tuple[str, str], str] = cluster.__dict__.setdefault("liveness_said", {})
+    statuses = {s.get("name"): s for s in state.container_statuses}
+    for container in state.containers:
+        name = str(container.get("name"))
+        status = statuses.get(name) or {}
+        running = (status.get("state") or {}).get("running")
+        restarts = int(status.get("restartCount") or 0)
+        key = (uid, name, restarts)
+        if not running or name not in failures:
+            since.pop(key, None)
+            continue
+        if said.get((uid, name)) != failures[name]:
+            said[(uid, name)] = failures[name]
+            cluster.event(dict(state.pod), "Unhealthy", f"Liveness probe failed: {failures[name]}", "Warning")
+        first = since.setdefault(key, time.time())
+        cluster.pending = True  # the deadline passes by itself
+        if time.time() - first >= liveness_deadline(container["livenessProbe"]):
+            since.pop(key, None)
+            said.pop((uid, name), None)
+            cluster.event(dict(state.pod), "Killing", f"Container {name} failed liveness probe, will be restarted")
+            runtime.kill(uid, name, restarts, str(running.get("startedAt") or now()))
 
 
 def _probed(cluster: Cluster, state: PodState) -> PodState:

@@ -6,7 +6,8 @@ the simulated web server for the path (a status from 200 to 399 passes); ``exec`
 command in the container's sh and its files, as ``kubectl exec`` would. A probe starts after
 ``initialDelaySeconds`` (scaled by ``LABRUNNER_SANDBOX_TIME_SCALE``, as every simulated wait);
 its failures are the kubelet's own texts (``Readiness probe failed: dial tcp 10.244.0.5:8080:
-connect: connection refused``). Liveness and startup probes come with restarts (issue 13).
+connect: connection refused``). A liveness probe failing for failureThreshold x periodSeconds
+(scaled) restarts the container (the kubelet's ``Killing`` event); startup probes are not run.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
 
 
 def readiness_failures(pod: Mapping[str, Any], age: float, network: Any, data_root: Any,
-                       lookup: Any) -> tuple[dict[str, str], set[str]]:
-    """(container -> why its readiness probe fails now, containers whose probe has not started yet)."""
+                       lookup: Any, kind: str = "readinessProbe") -> tuple[dict[str, str], set[str]]:
+    """(container -> why its ``kind`` probe fails now, containers whose probe has not started yet)."""
     failures: dict[str, str] = {}
     waiting: set[str] = set()
     for container in (pod.get("spec") or {}).get("containers") or []:
-        probe = container.get("readinessProbe")
+        probe = container.get(kind)
         if not isinstance(probe, dict):
             continue
         name = str(container.get("name"))
@@ -103,3 +104,8 @@ def _port(container: Mapping[str, Any], port: Any) -> int | None:
         if declared.get("name") == port:
             return int(declared.get("containerPort", 0))
     return None
+
+
+def liveness_deadline(probe: Mapping[str, Any]) -> float:
+    """How long a liveness probe may fail before the kubelet restarts the container (scaled)."""
+    return float(probe.get("failureThreshold") or 3) * float(probe.get("periodSeconds") or 10) * TIME_SCALE
