@@ -12,8 +12,11 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from labrunner.sandbox.control import start
 from labrunner.sandbox.files import SandboxFiles
@@ -61,3 +64,14 @@ def kubectl_for(files: SandboxFiles, home: Path, timeout: float = 90) -> Kubectl
 
 def fresh_name(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def eventually(check: Callable[[], bool], what: str, *, attempts: int = 600, pause: float = 0.1) -> None:
+    """Wait for a state the cluster reaches by itself (a restart, an event), looking again
+    ``attempts`` times; fail naming ``what`` never happened. It waits for a state and never
+    asserts how fast: speed is measured in benchmarks/."""
+    for _ in range(attempts):
+        if check():
+            return
+        time.sleep(pause)
+    pytest.fail(f"{what} never happened")

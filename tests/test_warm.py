@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from labrunner.cli import warm
 from tests.conftest import REPO
+from tests.sandboxes import eventually
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(socket, "send_fds"), reason="warm starts need fork and fd passing (POSIX)")
 
@@ -133,18 +133,16 @@ def test_signals_reach_the_command_and_nothing_is_left_running(warm_env: Warm, t
                                       "users": [{"name": "silent", "user": {"token": "t"}}]}), encoding="utf-8")
     warm_pid = warm_env.start()["pid"]
     client = warm_env.popen("check", "networkpolicies", "1", "--json", extra={"KUBECONFIG": str(kubeconfig)})
-    deadline = time.monotonic() + 30
-    while not _children_of(warm_pid):  # the forked command is running, waiting on the silent server
-        assert client.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    # the forked command is running, waiting on the silent server
+    eventually(lambda: client.poll() is not None or bool(_children_of(warm_pid)), "the forked command starting")
+    assert client.poll() is None
     number = {"sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "client-killed": signal.SIGKILL}[how]
     client.send_signal(number)
     code = client.wait(timeout=30)
     expected = {"sigterm": 128 + signal.SIGTERM, "sigint": 130, "client-killed": -signal.SIGKILL}[how]
     assert code == expected, client.stderr.read() if client.stderr else ""
-    while _children_of(warm_pid):  # a killed client hangs its command up, as a closed terminal would
-        assert time.monotonic() < deadline, "the forked command outlived its client"
-        time.sleep(0.05)
+    # a killed client hangs its command up, as a closed terminal would
+    eventually(lambda: not _children_of(warm_pid), "the forked command ending with its client")
     listener.close()
 
 
@@ -159,13 +157,11 @@ def test_a_server_whose_code_changed_steps_aside_for_a_new_one(warm_env: Warm) -
         assert answer.returncode == 0 and "networkpolicies" in answer.stdout  # answered cold, correctly
     finally:
         os.utime(module, ns=(times.st_atime_ns, times.st_mtime_ns))
-    deadline = time.monotonic() + 60
-    while True:
+    def replaced() -> bool:
         described = json.loads(warm_env.run("warm", "status", "--json").stdout)["servers"]
-        if described and described[0]["pid"] != old["pid"] and described[0]["answers"]:
-            break
-        assert time.monotonic() < deadline, f"no new server: {described}"
-        time.sleep(0.2)
+        return bool(described) and described[0]["pid"] != old["pid"] and described[0]["answers"]
+
+    eventually(replaced, "a new warm server in the stale one's place")
     assert not _running(old["pid"])
 
 
@@ -180,10 +176,7 @@ def test_an_idle_server_stops_and_removes_its_socket(warm_env: Warm) -> None:
     started = warm_env.run("warm", "start", extra={"LABRUNNER_WARM_IDLE": "1"})
     assert started.returncode == 0, started.stderr
     socket_path = Path(warm_env.server()["socket"])
-    deadline = time.monotonic() + 30
-    while socket_path.exists():
-        assert time.monotonic() < deadline, "an idle server kept running"
-        time.sleep(0.1)
+    eventually(lambda: not socket_path.exists(), "the idle server stopping")
     assert json.loads(warm_env.run("warm", "status", "--json").stdout)["servers"] == []
 
 

@@ -6,17 +6,13 @@ behind ``--previous``."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
-from tests.sandboxes import Kubectl
+from tests.sandboxes import Kubectl, eventually
 
 
-def _until(check: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.1)
+def _until(check: Callable[[], bool]) -> None:
+    eventually(check, "the pod reaching that state")
 
 
 def _pod(kubectl: Kubectl, namespace: str, name: str) -> dict:

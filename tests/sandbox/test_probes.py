@@ -5,9 +5,8 @@ right one passes, and an exec probe reads the container's own files."""
 from __future__ import annotations
 
 import json
-import time
 
-from tests.sandboxes import Kubectl
+from tests.sandboxes import Kubectl, eventually
 
 WEB = """
 apiVersion: apps/v1
@@ -31,6 +30,11 @@ def _conditions(kubectl: Kubectl, namespace: str, selector: str) -> list[dict]:
     return [pod for pod in pods if (pod.get("status") or {}).get("phase") == "Running"]
 
 
+def _unhealthy(kubectl: Kubectl, namespace: str) -> list[str]:
+    events = kubectl("get", "events", "-n", namespace, "--field-selector", "reason=Unhealthy", "-o", "json").stdout
+    return [item["message"] for item in json.loads(events)["items"]]
+
+
 def _ready(pod: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
 
@@ -44,14 +48,8 @@ def test_a_readiness_probe_on_the_wrong_port_fails_and_the_service_has_no_endpoi
                                                   probe="{httpGet: {path: /, port: web}, periodSeconds: 1}"))
     kubectl("expose", "deployment", "wrong", "--port=80", "--target-port=web", "-n", namespace)
     kubectl("rollout", "status", "deployment/right", "-n", namespace, "--timeout=60s")
-    deadline = time.monotonic() + 30
-    while True:
-        events = kubectl("get", "events", "-n", namespace, "--field-selector", "reason=Unhealthy", "-o", "json").stdout
-        messages = [item["message"] for item in json.loads(events)["items"]]
-        if messages:
-            break
-        assert time.monotonic() < deadline, "no Unhealthy event"
-        time.sleep(0.2)
+    eventually(lambda: bool(_unhealthy(kubectl, namespace)), "an Unhealthy event")
+    messages = _unhealthy(kubectl, namespace)
     pod = _conditions(kubectl, namespace, "app=wrong")[0]
     assert messages[0] == f"Readiness probe failed: dial tcp {pod['status']['podIP']}:8080: connect: connection refused"
     assert not _ready(pod) and pod["status"]["containerStatuses"][0]["ready"] is False
@@ -68,11 +66,8 @@ def test_an_exec_probe_reads_the_containers_own_files(kubectl: Kubectl, namespac
     kubectl("run", "waiter", "-n", namespace, "--image=busybox", "--overrides", json.dumps({"spec": {"containers": [{
         "name": "waiter", "image": "busybox", "command": ["sleep", "3600"],
         "readinessProbe": {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1}}]}}))
-    deadline = time.monotonic() + 30
-    while not _conditions(kubectl, namespace, "run=waiter"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(0.5)
+    eventually(lambda: bool(_unhealthy(kubectl, namespace)), "the exec probe failing")  # a probe ran, and failed
+    assert "Readiness probe failed: cat: /tmp/ready: No such file or directory" in _unhealthy(kubectl, namespace)
     assert not _ready(_conditions(kubectl, namespace, "run=waiter")[0])
     kubectl("exec", "-n", namespace, "waiter", "--", "sh", "-c", "echo ok > /tmp/ready")
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/waiter", "--timeout=30s")
@@ -83,15 +78,13 @@ def test_a_failing_liveness_probe_restarts_the_container(kubectl: Kubectl, names
     kubectl("apply", "-f", "-", stdin=WEB.format(name="sick", namespace=namespace, declared=80,
                                                   probe="{tcpSocket: {port: web}}").replace(
         "        readinessProbe:", "        livenessProbe: {httpGet: {path: /healthz, port: 80}, periodSeconds: 2, failureThreshold: 2}\n        readinessProbe:"))
-    deadline = time.monotonic() + 60
-    while True:
+    def restarted() -> dict:
         pods = _conditions(kubectl, namespace, "app=sick")
-        status = pods[0]["status"]["containerStatuses"][0] if pods else {}
-        if int(status.get("restartCount") or 0) >= 1:
-            break
-        assert time.monotonic() < deadline, "never restarted"
-        time.sleep(0.2)
-    assert status["lastState"]["terminated"]["exitCode"] == 137
+        status: dict = pods[0]["status"]["containerStatuses"][0] if pods else {}
+        return status if int(status.get("restartCount") or 0) >= 1 else {}
+
+    eventually(lambda: bool(restarted()), "a restart of the container whose liveness probe fails")
+    assert restarted()["lastState"]["terminated"]["exitCode"] == 137
     events = json.loads(kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
     messages = {(e["reason"], e["message"]) for e in events}
     assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404") in messages

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from labrunner.sandbox.control import stop
 from tests.conftest import REPO
-from tests.sandboxes import kubectl_for, start_sandbox
+from tests.sandboxes import eventually as wait_for, kubectl_for, start_sandbox
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
@@ -33,12 +32,8 @@ def as_json(kubectl: Callable[..., subprocess.CompletedProcess[str]], *argv: str
     return json.loads(kubectl(*argv, "-o", "json").stdout)
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("the cluster did not get there in time")
-        time.sleep(0.2)
+def eventually(condition: Callable[[], bool]) -> None:
+    wait_for(condition, "the cluster reaching that state")
 
 
 def test_coredns_runs_from_the_start(kubectl) -> None:  # type: ignore[no-untyped-def]
