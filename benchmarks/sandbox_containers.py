@@ -17,15 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import ssl
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sandbox_session import sandbox_kubectl  # noqa: E402
 
 TICKER = "while true; do date >> /tmp/x; sleep 1; done"
 
@@ -34,19 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=200)
     arguments = parser.parse_args()
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        sys.exit("kubectl is not on PATH")
-    with tempfile.TemporaryDirectory() as folder:
-        state = Path(folder)
-        labrunner_env = {**os.environ, "LABRUNNER_STATE_DIR": str(state)}
-        labrunner_env.pop("LABRUNNER_SANDBOX_TIME_SCALE", None)
-        subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "start"], env=labrunner_env, capture_output=True, check=True)
-        environment = {**os.environ, "KUBECONFIG": str(state / "sandbox" / "kubeconfig"), "HOME": str(state)}
+    with sandbox_kubectl() as (run, state):
         server = json.loads((state / "sandbox" / "server.json").read_text())
-
-        def run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([kubectl, *argv], env=environment, capture_output=True, check=True, text=True, input=stdin)
 
         def median_ms(*argv: str, runs: int = 7) -> float:
             timings = []
@@ -56,40 +45,37 @@ def main() -> None:
                 timings.append(time.perf_counter() - started)
             return statistics.median(timings) * 1000
 
-        try:
-            manifest = "".join(
-                f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: ticker-{i}, namespace: default}}\n"
-                f"spec:\n  containers:\n  - name: ticker\n    image: busybox\n    command: [sh, -c, {json.dumps(TICKER)}]\n"
-                for i in range(arguments.pods))
-            run("apply", "-f", "-", stdin=manifest)
-            deadline = time.monotonic() + 120
-            while True:
-                pods = json.loads(run("get", "pods", "-o", "json").stdout)["items"]
-                running = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
-                if running == arguments.pods or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-            time.sleep(5)  # every loop has written a few lines
-            cpu_before, wall_before = _cpu_seconds(server["pid"]), time.monotonic()
-            time.sleep(10)
-            cpu_share = (_cpu_seconds(server["pid"]) - cpu_before) / (time.monotonic() - wall_before)
-            print(f"{arguments.pods} pods running '{TICKER}' ({running} Running)")
-            print(f"  sandbox CPU {cpu_share * 100:5.1f} % of one core, resident {_rss_mib(server['pid']):5.0f} MiB")
-            get_all = median_ms("get", "pods", "-A")
-            client = median_ms("version", "--client")
-            print(f"  kubectl get pods -A {get_all:6.0f} ms   kubectl version --client {client:4.0f} ms   ratio {get_all / client:4.1f}x (goal: 1.5x)")
-            stalls = _healthz_round_trips(server["port"], state / "sandbox" / "ca.crt")
-            print(f"  /healthz round trip: median {statistics.median(stalls):5.1f} ms, slowest {max(stalls):5.1f} ms of {len(stalls)} "
-                  "(the event loop's worst stall, seen from outside; goal: under 50 ms)")
-            lines = run("exec", "ticker-0", "--", "wc", "-l", "/tmp/x").stdout.split()[0]
-            print(f"  ticker-0 wrote {lines} lines to /tmp/x")
-            run("delete", "pods", "--all", "--wait=false")
-            started = time.perf_counter()
-            run("create", "deployment", "web", "--image=nginx:1.27")
-            run("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=60s")
-            print(f"nginx Deployment, kubectl create to pod Ready: {(time.perf_counter() - started) * 1000:.0f} ms (goal: under 1 s)")
-        finally:
-            subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=labrunner_env, capture_output=True)
+        manifest = "".join(
+            f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: ticker-{i}, namespace: default}}\n"
+            f"spec:\n  containers:\n  - name: ticker\n    image: busybox\n    command: [sh, -c, {json.dumps(TICKER)}]\n"
+            for i in range(arguments.pods))
+        run("apply", "-f", "-", stdin=manifest)
+        deadline = time.monotonic() + 120
+        while True:
+            pods = json.loads(run("get", "pods", "-o", "json").stdout)["items"]
+            running = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
+            if running == arguments.pods or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        time.sleep(5)  # every loop has written a few lines
+        cpu_before, wall_before = _cpu_seconds(server["pid"]), time.monotonic()
+        time.sleep(10)
+        cpu_share = (_cpu_seconds(server["pid"]) - cpu_before) / (time.monotonic() - wall_before)
+        print(f"{arguments.pods} pods running '{TICKER}' ({running} Running)")
+        print(f"  sandbox CPU {cpu_share * 100:5.1f} % of one core, resident {_rss_mib(server['pid']):5.0f} MiB")
+        get_all = median_ms("get", "pods", "-A")
+        client = median_ms("version", "--client")
+        print(f"  kubectl get pods -A {get_all:6.0f} ms   kubectl version --client {client:4.0f} ms   ratio {get_all / client:4.1f}x (goal: 1.5x)")
+        stalls = _healthz_round_trips(server["port"], state / "sandbox" / "ca.crt")
+        print(f"  /healthz round trip: median {statistics.median(stalls):5.1f} ms, slowest {max(stalls):5.1f} ms of {len(stalls)} "
+              "(the event loop's worst stall, seen from outside; goal: under 50 ms)")
+        lines = run("exec", "ticker-0", "--", "wc", "-l", "/tmp/x").stdout.split()[0]
+        print(f"  ticker-0 wrote {lines} lines to /tmp/x")
+        run("delete", "pods", "--all", "--wait=false")
+        started = time.perf_counter()
+        run("create", "deployment", "web", "--image=nginx:1.27")
+        run("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=60s")
+        print(f"nginx Deployment, kubectl create to pod Ready: {(time.perf_counter() - started) * 1000:.0f} ms (goal: under 1 s)")
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -1,6 +1,6 @@
 """Commands run inside simulated containers (``kubectl exec``).
 
-A small, honest command set: the sandbox's sh (:mod:`labrunner.sandbox.shell`) over a
+A small, honest command set: the sandbox's sh (:mod:`labrunner.sandbox.sh`) over a
 handful of applets every image has (echo, cat, env, hostname, ls, ...),
 each with the exit codes and error texts the real tools print. What a container
 does not have fails as the container runtime reports it. The mysql client lives in
@@ -176,8 +176,8 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
     if program in ("id", "whoami"):
         return Result(stdout=b"uid=0(root) gid=0(root) groups=0(root)\n" if program == "id" else b"root\n")
     if program == "sleep":  # the output comes after the pause, as the exec's does
-        from labrunner.sandbox.shell import Output
-        from labrunner.sandbox.shell_builtins import _sleep
+        from labrunner.sandbox.sh.builtins import _sleep
+        from labrunner.sandbox.sh.flow import Output
 
         paused = Output()
         code = _sleep(args, paused)
@@ -262,8 +262,8 @@ def file_of(container: Container, path: str) -> bytes | None:
 
 
 def _shell(script: str, stdin: bytes, container: Container) -> Result:
-    """``sh -c SCRIPT`` (or a script on stdin): the sandbox's sh (:mod:`labrunner.sandbox.shell`)."""
-    from labrunner.sandbox.shell import Shell
+    """``sh -c SCRIPT`` (or a script on stdin): the sandbox's sh (:mod:`labrunner.sandbox.sh`)."""
+    from labrunner.sandbox.sh import Shell
 
     stdout, stderr, code, delay, _ = Shell(container, run).run(script, stdin)
     return Result(stdout, stderr, code, delay)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from labrunner.sandbox import processes
+from labrunner.sandbox.timescale import TIME_SCALE
 
-TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
 
 
 @dataclass(frozen=True)

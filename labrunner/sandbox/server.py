@@ -193,7 +193,7 @@ async def serve(files: SandboxFiles) -> None:
     from labrunner.sandbox.runtime import ContainerRuntime
 
     runtime = ContainerRuntime(asyncio.get_running_loop(), api.streams._box, store.append_log, control_plane.wake.set)
-    control_plane.cluster.runtime = runtime  # type: ignore[attr-defined]  # the kubelet runs containers' commands through it
+    control_plane.cluster.runtime = runtime  # the kubelet runs containers' commands through it
     control_plane.start()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ from aiohttp import WSMsgType, web
 from labrunner.sandbox import processes
 from labrunner.sandbox.status import status as status_response
 from labrunner.sandbox.store import NotFound, Store
+from labrunner.sandbox.terminal import CLOSE, STDERR, STDIN, STDOUT, shell_session
+from labrunner.sandbox.timescale import TIME_SCALE
 
-STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
-TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
-"""Multiplies simulated waits (connection timeouts); tests make them short."""
-CLOSE = 255
+ERROR, RESIZE = 3, 4
 
 
 def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, web.Response | None]:
@@ -171,7 +169,7 @@ class PodStreams:
         if wants_stdin and len(argv) == 1 and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash"):
             # kubectl exec -ti POD -- sh: an interactive shell, as attach gives one
             box = self._box(pod, container)
-            code = await self._shell_session(socket, box, tty=tty)
+            code = await shell_session(socket, box, tty=tty)
             outcome: dict[str, Any] = {"metadata": {}, "status": "Success"} if code == 0 else {
                 "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
                 "message": f"command terminated with non-zero exit code: exit status {code}",
@@ -256,104 +254,11 @@ class PodStreams:
             self._container_exited(namespace, name, str(container.get("name")), result.exit_code)
             return socket
         box = self._box(pod, container)
-        exit_code = await self._shell_session(socket, box, tty=tty)
+        exit_code = await shell_session(socket, box, tty=tty)
         await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
         await socket.close()
         self._container_exited(namespace, name, str(container.get("name")), exit_code)
         return socket
-
-    async def _shell_session(self, socket: web.WebSocketResponse, box: processes.Container, *, tty: bool) -> int:
-        """An interactive shell with a TTY (prompt, echo, line editing); without one, a shell
-        reading its script from stdin line by line, as ``sh`` does: no prompt, no echo, its
-        errors on stderr. One shell for the session: variables and functions last, and a
-        construct spread over lines (``for ... do`` then ``done``) waits for its end (``> ``)."""
-        from labrunner.sandbox.shell import Shell
-        from labrunner.sandbox.shparse import Incomplete, ShellSyntaxError, parse
-
-        shell = Shell(box, processes.run)
-        prompt = b"/ # " if tty else b""
-        newline = b"\r\n" if tty else b"\n"
-        script: list[str] = []
-
-        async def send(data: bytes, channel: int = STDOUT) -> None:
-            if data:
-                await socket.send_bytes(bytes([channel]) + data)
-
-        async def run(text: str) -> tuple[bool, int]:
-            """Run what was typed; (the shell ended, its status). Half a construct waits for more."""
-            script.append(text)
-            try:
-                parse("\n".join(script))
-            except Incomplete:
-                return False, -1
-            except ShellSyntaxError:
-                pass  # the shell says it
-            stdout, stderr, code, delay, exited = shell.run("\n".join(script))
-            script.clear()
-            if delay:
-                await asyncio.sleep(delay * TIME_SCALE)
-            if tty:
-                await send((stdout + stderr).replace(b"\n", newline))
-            else:
-                await send(stdout)
-                await send(stderr, STDERR)
-            return exited, code
-
-        async def end_of_input() -> int:
-            """The shell reached the end of its input: a last line without a newline still runs,
-            and the shell exits with the status of the last command, as sh does."""
-            command = line.decode(errors="replace")
-            if command.strip() or script:
-                finished, code = await run(command)
-                if finished:
-                    return code
-                if script:  # the input ended inside a construct
-                    script.clear()
-                    await send(b"sh: syntax error: unexpected end of file\n", STDOUT if tty else STDERR)
-                    return 2
-            return box.last_status
-
-        await send(prompt)
-        line = bytearray()
-        async for message in socket:
-            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                return await end_of_input()
-            if message.type != WSMsgType.BINARY or not message.data:
-                continue
-            channel, payload = message.data[0], message.data[1:]
-            if channel == CLOSE and payload[:1] == bytes([STDIN]):
-                return await end_of_input()
-            if channel != STDIN:
-                continue  # resize and others
-            for byte in payload:
-                if byte in (0x0D, 0x0A):
-                    if tty:
-                        await send(newline)
-                    command = line.decode(errors="replace")
-                    line.clear()
-                    if command.strip() or script:
-                        finished, code = await run(command)
-                        if finished:
-                            return code
-                    await send(b"> " if script and tty else prompt)
-                elif byte == 0x03 and tty:  # Ctrl-C
-                    line.clear()
-                    script.clear()
-                    await send(b"^C" + newline + prompt)
-                elif byte == 0x04 and tty:  # Ctrl-D on an empty line ends the shell
-                    if not line:
-                        await send(newline)
-                        return box.last_status
-                elif byte in (0x7F, 0x08):
-                    if line:
-                        line.pop()
-                        if tty:
-                            await send(b"\b \b")
-                elif byte >= 0x20 or byte == 0x09:
-                    line.append(byte)
-                    if tty:
-                        await send(bytes([byte]))
-        return await end_of_input()
 
     def _container_exited(self, namespace: str, name: str, container_name: str, code: int) -> None:
         """The attached shell ended: the container terminates (restartPolicy Never) or restarts."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from labrunner.sandbox.processes import Container, run
-from labrunner.sandbox.shell import STEP_LIMIT, Shell
+from labrunner.sandbox.sh import STEP_LIMIT, Shell
 from tests.sandbox.test_processes import box, sh  # noqa: F401  the container every sh test runs in
 
 

@@ -32,7 +32,7 @@ def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
 def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     """One look at a scheduled pod: its stage, and the writes that stage asks for."""
     state = observe(cluster, pod)
-    runtime = getattr(cluster, "runtime", None)
+    runtime = cluster.runtime
     if state.pod.get("status", {}).get("podIP") and state.phase == "Running":
         if any("readinessProbe" in c for c in state.containers):
             state = _probed(cluster, state)
@@ -99,15 +99,14 @@ def _liveness(cluster: Cluster, runtime: Any, state: PodState) -> None:
     """Run the liveness probes of running containers; one failing for failureThreshold x
     periodSeconds (scaled) is killed, for the restart policy to restart it."""
     from labrunner.sandbox.controllers.probes import liveness_deadline, readiness_failures
-    from labrunner.sandbox.network import Network
 
-    network = cluster.__dict__.setdefault("network", Network(cluster.store))
+    network = cluster.network
     namespace = state.pod["metadata"]["namespace"]
     uid = str(state.pod["metadata"].get("uid"))
     failures, _ = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
                                      lambda kind, name: network.objects.get("", kind, namespace, name), kind="livenessProbe")
-    since: dict[tuple[str, str, int], float] = cluster.__dict__.setdefault("liveness_since", {})
-    said: dict[tuple[str, str], str] = cluster.__dict__.setdefault("liveness_said", {})
+    since: dict[tuple[str, str, int], float] = cluster.probe_memory.setdefault("liveness_since", {})
+    said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("liveness_said", {})
     statuses = {s.get("name"): s for s in state.container_statuses}
     for container in state.containers:
         name = str(container.get("name"))
@@ -134,13 +133,12 @@ def _probed(cluster: Cluster, state: PodState) -> PodState:
     """The pod's state with its readiness probes run; a probe's new failure is the kubelet's
     Warning event (once per failure text, as a kubelet's repeated events are counted in one)."""
     from labrunner.sandbox.controllers.probes import readiness_failures
-    from labrunner.sandbox.network import Network
 
-    network = cluster.__dict__.setdefault("network", Network(cluster.store))
+    network = cluster.network
     namespace = state.pod["metadata"]["namespace"]
     failures, waiting = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
                                            lambda kind, name: network.objects.get("", kind, namespace, name))
-    said: dict[tuple[str, str], str] = cluster.__dict__.setdefault("probe_said", {})
+    said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("readiness_said", {})
     uid = str(state.pod["metadata"].get("uid"))
     for container, why in failures.items():
         if said.get((uid, container)) != why:

@@ -204,7 +204,7 @@ def _after_exit(state: PodState, container: Mapping[str, Any], entry: dict[str, 
     Changes ``entry`` in place; the events the kubelet records."""
     from datetime import datetime, timezone
 
-    from labrunner.sandbox.runtime import TIME_SCALE
+    from labrunner.sandbox.timescale import TIME_SCALE
 
     name = str(container.get("name"))
     ended = state.exits.get(name)

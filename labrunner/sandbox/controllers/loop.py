@@ -26,7 +26,7 @@ IDLE = 5.0
 
 def _pods(cluster: Cluster) -> None:
     cluster.each(PODS, "kubelet", lambda pod: _pod(cluster, pod))
-    runtime = getattr(cluster, "runtime", None)
+    runtime = cluster.runtime
     if runtime is not None:  # the containers of deleted (or deleting) pods stop
         runtime.forget({str(p["metadata"].get("uid")) for p in cluster.store.list(PODS) if not terminating(p)})
 

@@ -12,11 +12,11 @@ connect: connection refused``). A liveness probe failing for failureThreshold x 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-TIME_SCALE = float(os.environ.get("LABRUNNER_SANDBOX_TIME_SCALE", "1") or 1)
+from labrunner.sandbox.timescale import TIME_SCALE
+
 
 
 def readiness_failures(pod: Mapping[str, Any], age: float, network: Any, data_root: Any,

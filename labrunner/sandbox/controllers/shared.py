@@ -40,6 +40,22 @@ class Cluster:
         """Something is still on its way (a container starting): the loop ticks soon instead of waiting for a write."""
         self.skipped: dict[tuple[str, str, str, str], str] = {}
         """Objects a controller could not read, and the resourceVersion last reported."""
+        self.runtime: Any = None
+        """The container runtime (``labrunner.sandbox.runtime``) the server gives the kubelet; None in
+        unit tests, where no container runs its command."""
+        self.probe_memory: dict[str, dict[Any, Any]] = {}
+        """What the kubelet remembers between passes about probes (the last failure said, since when
+        a liveness probe fails), by purpose."""
+        self._network: Any = None
+
+    @property
+    def network(self) -> Any:
+        """The data plane the kubelet's probes ask (built once)."""
+        if self._network is None:
+            from labrunner.sandbox.network import Network
+
+            self._network = Network(self.store)
+        return self._network
 
     def each(self, resource: ResourceType, controller: str, handle: Callable[[dict[str, Any]], None], namespace: str | None = None) -> None:
         """``handle`` every stored object of ``resource``; one it fails on is skipped and

@@ -8,11 +8,12 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from labrunner.sandbox.shell import Output, Shell, _Input
+    from labrunner.sandbox.sh.flow import Input, Output
+    from labrunner.sandbox.sh.shell import Shell
 
 
-def builtin(shell: Shell, name: str, args: list[str], stdin: _Input, out: Output) -> int:
-    from labrunner.sandbox import shell as running
+def builtin(shell: Shell, name: str, args: list[str], stdin: Input, out: Output) -> int:
+    from labrunner.sandbox.sh import flow as running
 
     if name in (":", "true"):
         return 0
@@ -75,23 +76,23 @@ def builtin(shell: Shell, name: str, args: list[str], stdin: _Input, out: Output
     if name == "read":
         return _read(shell, args, stdin)
     if name == "return":
-        raise running._Return(int(args[0]) % 256 if args and args[0].lstrip("-").isdigit() else shell.status)
+        raise running.Return(int(args[0]) % 256 if args and args[0].lstrip("-").isdigit() else shell.status)
     if name in ("break", "continue"):
         levels = int(args[0]) if args and args[0].isdigit() and int(args[0]) > 0 else 1
-        raise running._Break(levels, name == "continue")
+        raise running.Break(levels, name == "continue")
     if name == "exit":
-        raise running._Exit(int(args[0]) if args and args[0].lstrip("-").isdigit() else shell.status)
+        raise running.Exit(int(args[0]) if args and args[0].lstrip("-").isdigit() else shell.status)
     if name == "exec":
         if not args:
             return 0
         status = shell._call(args, {}, stdin, out)
-        raise running._Exit(status)  # the program replaces the shell
+        raise running.Exit(status)  # the program replaces the shell
     if name == "eval":
-        from labrunner.sandbox import shparse
+        from labrunner.sandbox.sh import lexer, parser
 
         try:
-            return shell.execute(shparse.parse(" ".join(args)), stdin, out)
-        except shparse.ShellSyntaxError as error:
+            return shell.execute(parser.parse(" ".join(args)), stdin, out)
+        except lexer.ShellSyntaxError as error:
             out.stderr += f"sh: syntax error: {error}\n".encode()
             return 2
     if name == "seq":
@@ -236,7 +237,7 @@ def _evaluate(shell: Shell, args: list[str]) -> bool:
     raise ValueError("test: syntax error" if len(args) > 3 else f"{args[0]}: unknown operand")
 
 
-def _read(shell: Shell, args: list[str], stdin: _Input) -> int:
+def _read(shell: Shell, args: list[str], stdin: Input) -> int:
     names = [argument for argument in args if not argument.startswith("-")]
     raw = "-r" in args
     line = stdin.read_line()
