@@ -65,9 +65,48 @@ def pod_problems(cluster: ClusterPort, namespace: str, selector: Mapping[str, An
                                 + (": last log lines: " + " | ".join(tail) if tail else ""))
             elif reason in ("CreateContainerConfigError", "CreateContainerError"):
                 problems.append(f"pod {name}: {waiting.get('message', reason)}")
+            elif "running" in (container.get("state") or {}) and not container.get("ready") \
+                    and (failing := _readiness_failure(cluster, namespace, pod, str(container.get("name")))):
+                problems.append(failing)
             elif reason == "ContainerCreating" or not container.get("ready"):
                 starting = True
     return problems, starting
+
+
+def _readiness_failure(cluster: ClusterPort, namespace: str, pod: Mapping[str, Any], container: str) -> str | None:
+    """A running container kept out of its Services by its readiness probe, said as the probe it
+    is (``tcpSocket`` port 8080) beside what the kubelet saw (the last ``Readiness probe failed``
+    event) and the ports the container declares; None when no probe failed (it is starting)."""
+    spec: Mapping[str, Any] = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
+    probe = spec.get("readinessProbe")
+    if not isinstance(probe, dict):
+        return None
+    name = pod["metadata"]["name"]
+    try:
+        events = cluster.events(namespace, involved=name)
+    except errors.ClusterError:
+        return None
+    said = [e.get("message", "") for e in events
+            if e.get("reason") == "Unhealthy" and str(e.get("message", "")).startswith("Readiness probe failed")]
+    if not said:
+        return None
+    ports = ", ".join(f"{p['name']}={p.get('containerPort')}" if p.get("name") else str(p.get("containerPort"))
+                      for p in spec.get("ports") or [])
+    return (f"container {container} of pod {name} runs but is not ready: its readinessProbe ({_probe_text(probe)}) fails: "
+            f"{said[-1].removeprefix('Readiness probe failed: ')}"
+            + (f"; the container declares port(s) {ports}" if ports else "")
+            + "; fix the probe in the Deployment's pod template (a new pod replaces this one)")
+
+
+def _probe_text(probe: Mapping[str, Any]) -> str:
+    if isinstance(probe.get("tcpSocket"), dict):
+        return f"tcpSocket port {probe['tcpSocket'].get('port')}"
+    if isinstance(probe.get("httpGet"), dict):
+        get = probe["httpGet"]
+        return f"httpGet {get.get('path') or '/'} on port {get.get('port')}"
+    if isinstance(probe.get("exec"), dict):
+        return f"exec {' '.join(str(w) for w in probe['exec'].get('command') or [])}"
+    return "a probe"
 
 
 def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
