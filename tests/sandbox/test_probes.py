@@ -89,3 +89,63 @@ def test_a_failing_liveness_probe_restarts_the_container(kubectl: Kubectl, names
     messages = {(e["reason"], e["message"]) for e in events}
     assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404") in messages
     assert ("Killing", "Container nginx failed liveness probe, will be restarted") in messages
+
+
+def _events(kubectl: Kubectl, namespace: str) -> list[dict]:
+    items: list[dict] = json.loads(kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
+    return items
+
+
+def _first_status(kubectl: Kubectl, namespace: str, selector: str) -> dict:
+    pods = _conditions(kubectl, namespace, selector)
+    status: dict = pods[0]["status"]["containerStatuses"][0] if pods else {}
+    return status
+
+
+def test_a_startup_probe_that_never_passes_restarts_the_container_and_holds_the_other_probes(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    # nginx never listens on 8080: its startup probe fails twice and the kubelet restarts it;
+    # until a startup probe succeeds the liveness and readiness probes do not run at all
+    kubectl("apply", "-f", "-", stdin=WEB.format(name="slow", namespace=namespace, declared=8080,
+                                                  probe="{tcpSocket: {port: 8080}, periodSeconds: 1}").replace(
+        "        readinessProbe:", "        startupProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 2}\n"
+                                   "        livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n        readinessProbe:"))
+    eventually(lambda: int(_first_status(kubectl, namespace, "app=slow").get("restartCount") or 0) >= 1, "a restart after the startup probe failed")
+    pod = _conditions(kubectl, namespace, "app=slow")[0]
+    messages = {(e["reason"], e["message"]) for e in _events(kubectl, namespace)}
+    assert ("Unhealthy", f"Startup probe failed: dial tcp {pod['status']['podIP']}:8080: connect: connection refused") in messages
+    assert ("Killing", "Container nginx failed startup probe, will be restarted") in messages
+    assert not [m for r, m in messages if m.startswith(("Liveness probe failed", "Readiness probe failed"))]
+    status = pod["status"]["containerStatuses"][0]
+    assert status["started"] is False and status["ready"] is False
+    assert "Startup probe failed" in kubectl("describe", "pod", "-n", namespace, pod["metadata"]["name"]).stdout
+
+
+def test_a_startup_probe_that_passes_lets_the_readiness_probe_run(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-f", "-", stdin=WEB.format(name="started", namespace=namespace, declared=80,
+                                                  probe="{httpGet: {path: /, port: web}, periodSeconds: 1}").replace(
+        "        readinessProbe:", "        startupProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}\n        readinessProbe:"))
+    kubectl("rollout", "status", "deployment/started", "-n", namespace, "--timeout=60s")
+    status = _first_status(kubectl, namespace, "app=started")
+    assert status["started"] is True and status["ready"] is True and status["restartCount"] == 0
+
+
+def test_readiness_flips_only_after_failure_threshold_failures_in_a_row(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "flips", "-n", namespace, "--image=busybox", "--overrides", json.dumps({"spec": {"containers": [{
+        "name": "flips", "image": "busybox", "command": ["sh", "-c", "echo ok > /tmp/ready; sleep 3600"],
+        "readinessProbe": {"exec": {"command": ["grep", "ok", "/tmp/ready"]}, "periodSeconds": 20, "failureThreshold": 3}}]}}))
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/flips", "--timeout=60s")
+    kubectl("exec", "-n", namespace, "flips", "--", "sh", "-c", "echo down > /tmp/ready")
+
+    def failures() -> int:
+        return sum(int(e.get("count") or 1) for e in _events(kubectl, namespace)
+                   if e["reason"] == "Unhealthy" and e["message"].startswith("Readiness probe failed"))
+
+    eventually(lambda: not _ready(_conditions(kubectl, namespace, "run=flips")[0]), "the pod becoming unready")
+    # when it is first seen unready, the kubelet has counted three failed probes in a row (one
+    # event, its count going up, as a kubelet's repeated events are aggregated)
+    assert failures() >= 3
+    assert len([e for e in _events(kubectl, namespace) if e["reason"] == "Unhealthy"]) == 1
+    assert "Readiness probe failed:" in kubectl("describe", "pod", "-n", namespace, "flips").stdout

@@ -1,21 +1,33 @@
-"""The kubelet: on the pod's node, it gives the pod an IP and walks it through
-the stages of ``kubelet_stages.py``, writing the status, events and start-up
-logs each stage names. What it checks before choosing a stage (is every image
-one the sandbox simulates, does every Secret or ConfigMap reference resolve) is
-observed here, so the stage table stays pure."""
+"""The kubelet: on the pod's node, it sets up the pod's volumes, gives the pod an IP
+and walks it through the stages of ``kubelet_stages.py``, writing the status, events
+and start-up logs each stage names. What it checks before choosing a stage (can every
+volume be set up, is every image one the sandbox simulates, does every Secret or
+ConfigMap reference resolve) is observed here, so the stage table stays pure; so are
+the probes of running containers (``probes.py``), whose results make a container
+ready, started, or killed for its restart policy to answer."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
+import math
 import time
+from pathlib import Path
 from typing import Any
 
 from labrunner.sandbox import images
-from labrunner.sandbox.controllers.kubelet_stages import PodState, choose
+from labrunner.sandbox.controllers import probes
+from labrunner.sandbox.controllers.kubelet_stages import FINISHED, STAGES, PodState, Stage, choose
 from labrunner.sandbox.controllers.scheduler import SCHEDULED_AT
 from labrunner.sandbox.controllers.shared import CONFIG_MAPS, NODES, PODS, SECRETS, Cluster, age
 from labrunner.sandbox.store import NotFound, now
+
+MOUNT_BLOCKED: tuple[Stage, ...] = tuple(stage for stage in STAGES if stage.name in ("Finished", "ContainerCreating"))
+"""The stages of a pod whose volumes cannot be set up: its containers wait in ContainerCreating
+(no IP, no image pulled: the kubelet mounts volumes before it creates the pod's sandbox)."""
+FORGET_EVERY = 1.0
+"""Seconds between two sweeps of what the kubelet remembers about pods that are gone."""
 
 
 def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
@@ -31,13 +43,17 @@ def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
 
 def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     """One look at a scheduled pod: its stage, and the writes that stage asks for."""
+    _forget_gone(cluster)
     state = observe(cluster, pod)
     runtime = cluster.runtime
-    if state.pod.get("status", {}).get("podIP") and state.phase == "Running":
-        if any("readinessProbe" in c for c in state.containers):
-            state = _probed(cluster, state)
-        if runtime is not None and any("livenessProbe" in c for c in state.containers):
-            _liveness(cluster, runtime, state)
+    if not state.status.get("podIP") and state.phase not in FINISHED:
+        problems = _volume_problems(cluster, pod)
+        if problems:
+            _mount_blocked(cluster, pod, state, problems)
+            return
+    unstarted: frozenset[str] = frozenset()
+    if state.status.get("podIP") and state.phase == "Running" and any(kind in c for c in state.containers for kind in probes.KINDS):
+        state, unstarted = _probed(cluster, runtime, state)
     if runtime is not None:
         uid = str(pod["metadata"].get("uid"))
         exits = {str(c.get("name")): ended for c in state.containers if (ended := runtime.take_exit(uid, str(c.get("name"))))}
@@ -57,6 +73,9 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
         status["startTime"] = now()
         addressed = True
     after = stage.next(dataclasses.replace(state, pod=pod))
+    for entry in after.container_statuses:
+        if entry.get("name") in unstarted and "running" in (entry.get("state") or {}):
+            entry["started"] = False  # its startup probe has not succeeded yet
     if any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" for s in after.container_statuses):
         cluster.pending = True  # the back-off ends by itself
     if runtime is not None:
@@ -95,58 +114,150 @@ def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], state: Po
             runtime.ensure(pod, container, restarts, str(running.get("startedAt") or now()))
 
 
-def _liveness(cluster: Cluster, runtime: Any, state: PodState) -> None:
-    """Run the liveness probes of running containers; one failing for failureThreshold x
-    periodSeconds (scaled) is killed, for the restart policy to restart it."""
-    from labrunner.sandbox.controllers.probes import liveness_deadline, readiness_failures
+def _data_root(cluster: Cluster) -> Path:
+    return cluster.store.path.parent / "data"
+
+
+def _probed(cluster: Cluster, runtime: Any, state: PodState) -> tuple[PodState, frozenset[str]]:
+    """Run the probes of the running containers that are due, as the prober's workers do (see
+    ``probes.py``): every failure is the kubelet's Unhealthy event (a repeat counted into the
+    first); a startup probe holds the others back until it succeeds; a liveness or startup probe
+    reporting failure gets the container killed (``Killing``), for the restart policy to answer.
+    The pod's state with its containers that are not ready, and those not started yet."""
+    from labrunner.sandbox.controllers.loop import IDLE
 
     network = cluster.network
     namespace = state.pod["metadata"]["namespace"]
     uid = str(state.pod["metadata"].get("uid"))
-    failures, _ = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
-                                     lambda kind, name: network.objects.get("", kind, namespace, name), kind="livenessProbe")
-    since: dict[tuple[str, str, int], float] = cluster.probe_memory.setdefault("liveness_since", {})
-    said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("liveness_said", {})
+    data_root = _data_root(cluster)
+
+    def lookup(kind: str, name: str) -> Any:
+        return network.objects.get("", kind, namespace, name)
+
+    workers: dict[tuple[str, str, int, str], probes.Worker] = cluster.probe_memory.setdefault("workers", {})
+    starts: dict[tuple[str, str, int], float] = cluster.probe_memory.setdefault("started", {})
+    moment = time.time()
     statuses = {s.get("name"): s for s in state.container_statuses}
+    unready, unstarted = set(state.unready), set()
+    soonest = math.inf
     for container in state.containers:
         name = str(container.get("name"))
         status = statuses.get(name) or {}
         running = (status.get("state") or {}).get("running")
-        restarts = int(status.get("restartCount") or 0)
-        key = (uid, name, restarts)
-        if not running or name not in failures:
-            since.pop(key, None)
+        if not running:
             continue
-        if said.get((uid, name)) != failures[name]:
-            said[(uid, name)] = failures[name]
-            cluster.event(dict(state.pod), "Unhealthy", f"Liveness probe failed: {failures[name]}", "Warning")
-        first = since.setdefault(key, time.time())
-        cluster.pending = True  # the deadline passes by itself
-        if time.time() - first >= liveness_deadline(container["livenessProbe"]):
-            since.pop(key, None)
-            said.pop((uid, name), None)
-            cluster.event(dict(state.pod), "Killing", f"Container {name} failed liveness probe, will be restarted")
-            runtime.kill(uid, name, restarts, str(running.get("startedAt") or now()))
+        restarts = int(status.get("restartCount") or 0)
+        if (uid, name, restarts) not in starts:  # a new run: the last run's probes are done with
+            for key in [key for key in starts if key[:2] == (uid, name)]:
+                del starts[key]
+            for worker_key in [key for key in workers if key[:2] == (uid, name)]:
+                del workers[worker_key]
+        started = starts.setdefault((uid, name, restarts), moment)
+        started_up = True
+        for kind in probes.KINDS:
+            spec = container.get(kind)
+            if not isinstance(spec, dict):
+                continue
+            worker = workers.get((uid, name, restarts, kind))
+            if worker is None:
+                worker = workers[(uid, name, restarts, kind)] = probes.new_worker(kind, spec, started)
+            if kind == "startupProbe" and worker.result is True:
+                continue  # the container has started: its startup probe is done
+            ran = probes.tick(worker, spec, moment, functools.partial(probes.failure, state.pod, container, spec, network, data_root, lookup),
+                              enabled=started_up)
+            if not worker.on_hold:
+                soonest = min(soonest, worker.due)
+            if ran.failure is not None:
+                _counted_event(cluster, state.pod, "Unhealthy", f"{probes.WORDS[kind]} probe failed: {ran.failure}")
+            if ran.reported and worker.result is False and kind != "readinessProbe" and runtime is not None:
+                what = "liveness" if kind == "livenessProbe" else "startup"
+                cluster.event(dict(state.pod), "Killing", f"Container {name} failed {what} probe, will be restarted")
+                runtime.kill(uid, name, restarts, str(running.get("startedAt") or now()))
+            if kind == "startupProbe":
+                started_up = worker.result is True
+            elif kind == "readinessProbe" and worker.result is not True:
+                unready.add(name)
+        if not started_up:
+            unready.add(name)
+            unstarted.add(name)
+    if soonest - moment < IDLE:
+        cluster.pending = True  # the next period comes before the loop's idle wake-up would
+    return dataclasses.replace(state, unready=frozenset(unready)), frozenset(unstarted)
 
 
-def _probed(cluster: Cluster, state: PodState) -> PodState:
-    """The pod's state with its readiness probes run; a probe's new failure is the kubelet's
-    Warning event (once per failure text, as a kubelet's repeated events are counted in one)."""
-    from labrunner.sandbox.controllers.probes import readiness_failures
+def _counted_event(cluster: Cluster, pod: dict[str, Any] | Any, reason: str, message: str, kind: str = "Warning") -> None:
+    """Record an event, or count a repeat into the one recorded before, as the kubelet's event
+    recorder aggregates identical events (``kubectl describe``: ``(x4 over 40s)``)."""
+    from labrunner.sandbox.controllers.events import EVENTS
 
-    network = cluster.network
-    namespace = state.pod["metadata"]["namespace"]
-    failures, waiting = readiness_failures(state.pod, state.age, network, cluster.store.path.parent / "data",
-                                           lambda kind, name: network.objects.get("", kind, namespace, name))
-    said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("readiness_said", {})
-    uid = str(state.pod["metadata"].get("uid"))
-    for container, why in failures.items():
-        if said.get((uid, container)) != why:
-            said[(uid, container)] = why
-            cluster.event(dict(state.pod), "Unhealthy", f"Readiness probe failed: {why}", "Warning")
-    for container in {c for (u, c) in said if u == uid} - set(failures):
-        del said[(uid, container)]
-    return PodState(state.pod, state.age, state.unknown_images, state.config_problems, frozenset(failures) | frozenset(waiting))
+    assert EVENTS is not None
+    names: dict[tuple[str, str, str], str] = cluster.probe_memory.setdefault("event_names", {})
+    namespace = str(pod["metadata"]["namespace"])
+    uid = str(pod["metadata"].get("uid"))
+    key = (uid, reason, message)
+    if key in names:
+        try:
+            event = cluster.store.get(EVENTS, namespace, names[key])
+        except NotFound:
+            del names[key]
+        else:
+            event["count"] = int(event.get("count") or 1) + 1
+            event["lastTimestamp"] = now()
+            cluster.save(EVENTS, event)
+            return
+    cluster.event(dict(pod), reason, message, kind)
+    for event in cluster.store.list(EVENTS, namespace):
+        if (event.get("involvedObject") or {}).get("uid") == uid and event.get("reason") == reason and event.get("message") == message:
+            names[key] = event["metadata"]["name"]
+
+
+def _volume_problems(cluster: Cluster, pod: dict[str, Any]) -> dict[str, str]:
+    from labrunner.sandbox.filesystem import volume_problems
+
+    objects = cluster.network.objects
+    namespace = pod["metadata"]["namespace"]
+    return volume_problems(pod, _data_root(cluster), lambda kind, name: objects.get("", kind, namespace, name),
+                           lambda name: objects.get("", "nodes", "", name))
+
+
+def _mount_blocked(cluster: Cluster, pod: dict[str, Any], state: PodState, problems: dict[str, str]) -> None:
+    """A pod whose volumes cannot be set up waits in ContainerCreating, with the kubelet's
+    FailedMount event for each volume (once per text), until a retry succeeds (the ConfigMap is
+    created, the hostPath appears)."""
+    cluster.pending = True  # the kubelet retries the mount
+    said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("mount_said", {})
+    uid = str(pod["metadata"].get("uid"))
+    for volume, why in problems.items():
+        message = f'MountVolume.SetUp failed for volume "{volume}" : {why}'
+        if said.get((uid, volume)) != message:
+            said[(uid, volume)] = message
+            cluster.event(pod, "FailedMount", message, "Warning")
+    stage = choose(state, MOUNT_BLOCKED)
+    if stage.next is None:
+        return
+    after = stage.next(dataclasses.replace(state, pod=pod))
+    status = pod.setdefault("status", {})
+    if after.container_statuses == status.get("containerStatuses"):
+        return
+    status["containerStatuses"] = after.container_statuses
+    _set_conditions(pod, ready=False, sandbox=False)
+    cluster.save(PODS, pod)
+
+
+def _forget_gone(cluster: Cluster) -> None:
+    """Forget, now and then, what the kubelet remembers of pods that are gone or finished
+    (probe workers, events said)."""
+    memory = cluster.probe_memory
+    swept = memory.setdefault("swept", {})
+    if time.time() - swept.get("at", 0.0) < FORGET_EVERY:
+        return
+    swept["at"] = time.time()
+    live = {str(p["metadata"].get("uid")) for p in cluster.store.list(PODS)
+            if not p["metadata"].get("deletionTimestamp") and (p.get("status") or {}).get("phase") not in FINISHED}
+    for purpose, remembered in memory.items():
+        if purpose != "swept":
+            for key in [key for key in remembered if isinstance(key, tuple) and key[0] not in live]:
+                del remembered[key]
 
 
 def _config_problem(cluster: Cluster, container: dict[str, Any], namespace: str) -> str | None:
@@ -172,17 +283,18 @@ def _config_problem(cluster: Cluster, container: dict[str, Any], namespace: str)
     return None
 
 
-def _set_conditions(pod: dict[str, Any], *, ready: bool) -> None:
+def _set_conditions(pod: dict[str, Any], *, ready: bool, sandbox: bool = True) -> None:
+    """The pod's conditions; ``sandbox`` False: its sandbox is not created yet (volumes not set up)."""
     stamp = now()
     value = "True" if ready else "False"
     previous = {c["type"]: c for c in (pod["status"].get("conditions") or [])}
     conditions = []
-    for kind, state in (("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", value),
+    for kind, state in (("PodReadyToStartContainers", "True" if sandbox else "False"), ("Initialized", "True"), ("Ready", value),
                         ("ContainersReady", value), ("PodScheduled", "True")):
         earlier = previous.get(kind)
         condition = {"type": kind, "status": state,
                      "lastTransitionTime": earlier["lastTransitionTime"] if earlier and earlier.get("status") == state else stamp}
-        if state == "False":
+        if state == "False" and kind != "PodReadyToStartContainers":
             condition["reason"] = "ContainersNotReady"
         conditions.append(condition)
     pod["status"]["conditions"] = conditions
