@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from typing import Any
 
+from labrunner.sandbox.filesystem import ContainerFiles
 from tests.sandboxes import Kubectl, eventually
 
 POD = """
@@ -305,3 +308,34 @@ def test_a_missing_config_map_volume_waits_for_the_config_map(kubectl: Kubectl, 
     kubectl("create", "configmap", "settings", "-n", namespace, "--from-literal=mode=fast")
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=60s")
     assert _exec(kubectl, namespace, "web", "cat /etc/settings/mode") == (0, "fast", "")
+
+
+def test_the_kubelets_formats_and_host_path_types(tmp_path: Path) -> None:
+    from labrunner.sandbox.filesystem import container_mounts, go_quote, resource_value, volume_problems
+
+    assert go_quote('tab\there "q" \\ é \x01 \u00a0') == '"tab\\there \\"q\\" \\\\ é \\x01 \\u00a0"'
+    pod: dict[str, Any] = {"metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+           "spec": {"nodeName": "n", "containers": [{"name": "c", "resources": {"limits": {"cpu": "250m"}, "requests": {"memory": "100M"}}}]}}
+    no_node = None
+    assert resource_value(pod, {"containerName": "c", "resource": "limits.cpu"}, no_node) == "1"  # rounded up to whole cpus
+    assert resource_value(pod, {"containerName": "c", "resource": "requests.cpu", "divisor": "1m"}, no_node) == "250"  # defaulted to the limit
+    assert resource_value(pod, {"containerName": "c", "resource": "requests.memory", "divisor": "1Mi"}, no_node) == "96"
+    assert resource_value(pod, {"containerName": "c", "resource": "limits.memory"}, no_node) is None  # the node's, unreadable here
+
+    def host(path: str, kind: str) -> dict:
+        return {**pod, "spec": {**pod["spec"], "volumes": [{"name": "h", "hostPath": {"path": path, "type": kind}}],
+                                "containers": [{"name": "c", "volumeMounts": [{"name": "h", "mountPath": "/mnt/h"}]}]}}
+
+    def no_objects(kind: str, name: str) -> None:
+        return None
+
+    assert volume_problems(host("/var/log", "Directory"), tmp_path, no_objects) == {}  # every node has it
+    assert volume_problems(host("/var/log", "File"), tmp_path, no_objects) == {"h": "hostPath type check failed: /var/log is not a file"}
+    assert volume_problems(host("/run/containerd/containerd.sock", "Socket"), tmp_path, no_objects) == \
+        {"h": "hostPath type check failed: /run/containerd/containerd.sock is not a socket file"}
+    assert volume_problems(host("/no/such/app.conf", "FileOrCreate"), tmp_path, no_objects) == {"h": "open /no/such/app.conf: no such file or directory"}
+    assert volume_problems(host("/etc/app.conf", "FileOrCreate"), tmp_path, no_objects) == {}
+    mounted = host("/etc/app.conf", "FileOrCreate")
+    files = ContainerFiles({}, None, container_mounts(mounted, mounted["spec"]["containers"][0], tmp_path / "ns" / "p", no_objects))
+    files["/mnt/h"] = b"setting=1\n"
+    assert (tmp_path / ".nodes" / "n" / "etc" / "app.conf").read_bytes() == b"setting=1\n" and not files.is_dir("/mnt/h")
