@@ -112,6 +112,8 @@ class Evaluator(Runtime):
         return ref.value
 
     def key(self, value: Value, container: str) -> int | str:
+        if isinstance(value, float) and value.is_integer() is False and value == value:
+            self.deprecated(f"Implicit conversion from float {self.to_string(value)} to int loses precision")
         try:
             return normalize_key(value)
         except TypeError:
