@@ -16,10 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labrunner.sandbox.network import KUBE_DNS, Network
-from labrunner.sandbox.webapps import serve
+from labrunner.sandbox.webapps import NOT_HTTP, REASONS, Response, serve
 
-NETWORK_IMAGES = frozenset({"busybox", "alpine", "nicolaka/netshoot"})
-CURL_IMAGES = frozenset({"curlimages/curl", "nicolaka/netshoot", "webdevops/php-apache", "php", "nginx", "httpd", "debian", "ubuntu"})
 RESOLVER_TIMEOUT = 5.0
 WGET_DEFAULT_TIMEOUT = 900.0
 
@@ -104,7 +102,7 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
         return Outcome(stderr=f"wget: not an http or ftp url: {url}\n", exit_code=1)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    path = parts.path or "/"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     address, _, dns_reachable = network.resolve(pod, host)
     if address is None:
         return Outcome(stderr=f"wget: bad address '{host}'\n", exit_code=1, delay=0.0 if dns_reachable else min(RESOLVER_TIMEOUT, timeout))
@@ -116,12 +114,13 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
         return Outcome(stderr=progress + f"wget: can't connect to remote host ({address}): Connection refused\n", exit_code=1)
     if parts.scheme == "https":
         return Outcome(stderr=progress + "wget: TLS is not simulated by the labrunner sandbox yet\n", exit_code=1)
-    response = serve(connection.pod, path, network, data_root)
-    network.access_log(connection.pod, pod, "GET", path, response.status, len(response.body), "Wget")
+    response = fetch(connection, pod, path, network, data_root, "Wget", {"Host": host})
+    if response.status == NOT_HTTP:
+        return Outcome(stderr=progress + "wget: error getting response: Connection reset by peer\n", exit_code=1, delay=response.delay)
     if response.delay >= timeout:
         return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
     if response.status >= 400:
-        reason = {404: "Not Found", 500: "Internal Server Error"}.get(response.status, "Error")
+        reason = REASONS.get(response.status, "Error")
         return Outcome(stderr=progress + f"wget: server returned error: HTTP/1.1 {response.status} {reason}\n", exit_code=1, delay=response.delay)
     if spider:
         return Outcome(stderr="" if quiet else progress + "remote file exists\n", delay=response.delay)
@@ -224,7 +223,7 @@ def ping(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
 
 def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path) -> Outcome:
     """curl's common forms: ``curl [-s] [-S] [-f] [-I] [-o FILE] [-m SECONDS] URL``."""
-    silent, fail, head, output, max_time, url = False, False, False, None, 0.0, None
+    silent, fail, head, output, max_time, url, follow = False, False, False, None, 0.0, None, False
     arguments = iter(args)
     for argument in arguments:
         if argument in ("-s", "--silent"):
@@ -237,15 +236,19 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
             output = next(arguments, None)
         elif argument in ("-m", "--max-time", "--connect-timeout"):
             max_time = float(next(arguments, "0"))
-        elif argument.startswith("-") and set(argument[1:]) <= set("sSfvLk"):
+        elif argument.startswith("-") and set(argument[1:]) <= set("sSfvLkI"):
             silent = silent or "s" in argument
             fail = fail or "f" in argument
+            head = head or "I" in argument
+            follow = follow or "L" in argument
+        elif argument == "--location":
+            follow = True
         elif not argument.startswith("-"):
             url = argument
     if url is None:
         return Outcome(stderr="curl: try 'curl --help' or 'curl --manual' for more information\n", exit_code=2)
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    host, port, path = parts.hostname or "", parts.port or 80, parts.path or "/"
+    host, port, path = parts.hostname or "", parts.port or 80, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     address, _, dns_reachable = network.resolve(pod, host)
     if address is None:
         return Outcome(stderr="" if silent else f"curl: (6) Could not resolve host: {host}\n", exit_code=6,
@@ -257,16 +260,47 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
                        exit_code=28, delay=waited)
     if connection.outcome != "connected" or connection.pod is None:
         return Outcome(stderr="" if silent else f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n", exit_code=7)
-    response = serve(connection.pod, path, network, data_root)
-    network.access_log(connection.pod, pod, "HEAD" if head else "GET", path, response.status, len(response.body), "curl/8.11.0")
+    response = fetch(connection, pod, path, network, data_root, "curl/8.11.0", {"Host": host if port == 80 else f"{host}:{port}"},
+                     method="HEAD" if head else "GET", follow=follow)
+    if response.status == NOT_HTTP:
+        said = "(1) Received HTTP/0.9 when not allowed" if response.body == b"greeting" else "(52) Empty reply from server"
+        return Outcome(stderr="" if silent else f"curl: {said}\n", exit_code=int(said[1:said.index(")")]), delay=response.delay)
     if max_time and response.delay >= max_time:
         return Outcome(stderr="" if silent else f"curl: (28) Operation timed out after {int(max_time * 1000)} milliseconds with 0 bytes received\n",
                        exit_code=28, delay=max_time)
     if fail and response.status >= 400:
         return Outcome(stderr="" if silent else f"curl: (22) The requested URL returned error: {response.status}\n", exit_code=22, delay=response.delay)
     if head:
-        reason = {200: "OK", 404: "Not Found"}.get(response.status, "Error")
-        return Outcome(stdout=f"HTTP/1.1 {response.status} {reason}\r\nContent-Length: {len(response.body)}\r\nContent-Type: text/html\r\n\r\n", delay=response.delay)
+        reason = REASONS.get(response.status, "Error")
+        extra = "".join(f"{key}: {value}\r\n" for key, value in response.headers if key.lower() != "content-type")
+        kind = next((value for key, value in response.headers if key.lower() == "content-type"), "text/html")
+        return Outcome(stdout=f"HTTP/1.1 {response.status} {reason}\r\nContent-Length: {len(response.body)}\r\nContent-Type: {kind}\r\n"
+                              f"{extra}\r\n", delay=response.delay)
     if output and output != "-":
         return Outcome(delay=response.delay)
     return Outcome(stdout=response.body.decode(errors="replace"), delay=response.delay)
+
+
+def fetch(connection: Any, client: dict[str, Any], path: str, network: Network, data_root: Path, agent: str, headers: dict[str, str],
+          method: str = "GET", follow: bool = True) -> Response:
+    """One request to the pod that accepted ``connection``, written to its access log; redirects
+    to the same server followed as busybox wget does (curl only with ``-L``)."""
+    from urllib.parse import urlsplit
+
+    delay = 0.0
+    for _ in range(20):
+        response = serve(connection.pod, path, network, data_root, port=connection.target or connection.port, client=client,
+                         method=method, headers={**headers, "User-Agent": agent})
+        delay += response.delay
+        if response.status != NOT_HTTP:
+            network.access_log(connection.pod, client, method, path, response.status, len(response.body), agent)
+        location = next((value for key, value in response.headers if key.lower() == "location"), None)
+        if not follow or response.status not in (301, 302, 303, 307, 308) or location is None:
+            break
+        target = urlsplit(location)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+    if response.status == NOT_HTTP:
+        found = network.listener(connection.pod, "TCP", connection.target or connection.port)
+        talks_first = found is not None and found[1].image.does in ("mysql", "redis", "postgres", "memcached")
+        return Response(NOT_HTTP, b"greeting" if talks_first else b"", delay)
+    return Response(response.status, response.body, delay, response.headers)

@@ -27,23 +27,6 @@ Outcome = Literal["connected", "timeout", "refused", "unreachable"]
 CLUSTER_DOMAIN = "cluster.local"
 KUBE_DNS = "10.96.0.10"
 
-DEFAULT_LISTENERS: dict[str, tuple[tuple[str, int], ...]] = {
-    "mysql": (("TCP", 3306), ("TCP", 33060)),
-    "mariadb": (("TCP", 3306),),
-    "webdevops/php-apache": (("TCP", 80), ("TCP", 443)),
-    "php": (("TCP", 80),),
-    "httpd": (("TCP", 80),),
-    "nginx": (("TCP", 80),),
-    "traefik/whoami": (("TCP", 80),),
-    "coredns/coredns": (("UDP", 53), ("TCP", 53), ("TCP", 9153)),
-    "coredns": (("UDP", 53), ("TCP", 53), ("TCP", 9153)),
-    "redis": (("TCP", 6379),),
-    "postgres": (("TCP", 5432),),
-    "memcached": (("TCP", 11211),),
-}
-"""What each simulated image listens on, besides the container ports a manifest declares."""
-
-
 @dataclass(frozen=True)
 class Connection:
     outcome: Outcome
@@ -53,6 +36,8 @@ class Connection:
     """The pod that accepted the connection."""
     reason: str = ""
     """Why it did not connect (a data plane hook's sentence for a drop)."""
+    target: int = 0
+    """The pod's port it reached (a Service's targetPort)."""
 
 
 def _rt(group: str, plural: str) -> Any:
@@ -83,6 +68,8 @@ class Network:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.objects = StoreObjects(store)
+        self.data_root = store.path.parent / "data"
+        """Where pods' files live (``<namespace>/<pod>/<container>/fs``, volumes)."""
         self.filters = connection_filters()
 
     # -- what pods carry ----------------------------------------------------------------
@@ -105,19 +92,20 @@ class Network:
         value = (config_map.get("data") or {}).get(key)
         return str(value) if value is not None else None
 
+    def container_environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
+        """The environment ``container`` of ``pod`` runs with, as the kubelet builds it."""
+        from labrunner.sandbox.environment import container_environment
+
+        namespace = pod["metadata"]["namespace"]
+        services = self.objects.list("", "services", namespace)
+        if namespace != "default":
+            services += [s for s in self.objects.list("", "services", "default") if s["metadata"]["name"] == "kubernetes"]
+        return container_environment(pod, container, lambda kind, name: self.objects.get("", kind, namespace, name), services,
+                                     lambda node: self.objects.get("", "nodes", "", node))
+
     def pod_environment(self, pod: dict[str, Any]) -> dict[str, str]:
-        """The first container's environment variables (values and Secret references)."""
-        container = ((pod.get("spec") or {}).get("containers") or [{}])[0]
-        found: dict[str, str] = {}
-        for variable in container.get("env") or []:
-            if "value" in variable:
-                found[variable["name"]] = str(variable["value"])
-            reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
-            if reference:
-                value = self.secret_value(pod["metadata"]["namespace"], reference.get("name", ""), reference.get("key", ""))
-                if value is not None:
-                    found[variable["name"]] = value
-        return found
+        """The first container's environment."""
+        return self.container_environment(pod, ((pod.get("spec") or {}).get("containers") or [{}])[0])
 
     def access_log(self, server: dict[str, Any], client: dict[str, Any], method: str, path: str, status: int, size: int, agent: str) -> None:
         """The web server's access line, as Apache or nginx writes it, into its container log."""
@@ -174,19 +162,38 @@ class Network:
     # -- connections ------------------------------------------------------------------------
 
     def listens(self, pod: dict[str, Any], protocol: str, port: int) -> bool:
-        """Whether a container of ``pod`` listens there: a server image on its own ports only (a
-        containerPort declares, it does not make nginx listen on 8080); an image the sandbox
-        knows no server of, on the ports its manifest declares."""
+        return self.listener(pod, protocol, port) is not None
+
+    def listener(self, pod: dict[str, Any], protocol: str, port: int) -> tuple[dict[str, Any], Any] | None:
+        """The container of ``pod`` whose server listens there, with its main process: the ports
+        its image's server listens on as its arguments and configuration say (a containerPort
+        declares, it does not make nginx listen on 8080), while that container runs."""
+        from labrunner.sandbox.entrypoints import main_process
+
+        running = {s.get("name"): "running" in (s.get("state") or {}) for s in (pod.get("status") or {}).get("containerStatuses") or []}
         for container in (pod.get("spec") or {}).get("containers") or []:
-            served = DEFAULT_LISTENERS.get(images.repository(str(container.get("image", ""))))
-            if served is not None:
-                if (protocol, port) in served:
-                    return True
+            if not running.get(container.get("name"), True):
                 continue
-            for declared in container.get("ports") or []:
-                if declared.get("containerPort") == port and declared.get("protocol", "TCP") == protocol:
-                    return True
-        return False
+            image = images.lookup(str(container.get("image", "")))
+            if image is None:
+                continue
+            files = None
+            if image.name.startswith("nginx"):
+                files = self.container_files(pod, container)
+            process = main_process(container, files.get if files is not None else None, (lambda: list(files)) if files is not None else None)
+            if process is not None and process.kind == "server" and (protocol, port) in process.ports:
+                return container, process
+        return None
+
+    def container_files(self, pod: dict[str, Any], container: dict[str, Any]) -> Any:
+        """The files ``container`` sees (image, writable layer, volumes)."""
+        from labrunner.sandbox import processes
+        from labrunner.sandbox.filesystem import files_of
+
+        namespace = pod["metadata"]["namespace"]
+        box = processes.Container(pod=pod["metadata"]["name"], namespace=namespace, name=str(container.get("name")),
+                                  image=str(container.get("image")), env={})
+        return files_of(box, pod, container, self.data_root, lambda kind, name: self.objects.get("", kind, namespace, name))
 
     def _ready(self, pod: dict[str, Any]) -> bool:
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
@@ -219,7 +226,7 @@ class Network:
             return Connection("timeout", address, port, destination, verdict)
         if not self.listens(destination, protocol, target_port):
             return Connection("refused", address, port, destination, f"nothing listens on {protocol} {target_port} in {destination['metadata']['name']}")
-        return Connection("connected", address, port, destination)
+        return Connection("connected", address, port, destination, target=target_port)
 
     def _resolve_target_port(self, pod: dict[str, Any], target: Any, protocol: str) -> int | None:
         if isinstance(target, int):

@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 
 from labrunner.sandbox.network import Network
 from labrunner.sandbox.status import status
-from labrunner.sandbox.webapps import serve
+from labrunner.sandbox.webapps import REASONS, serve
 
 SPDY3_DICTIONARY = base64.b64decode(
     "AAAAB29wdGlvbnMAAAAEaGVhZAAAAARwb3N0AAAAA3B1dAAAAAZkZWxldGUAAAAFdHJhY2UAAAAGYWNjZXB0AAAADmFj"
@@ -151,14 +151,23 @@ class _Session:
             return
         request_line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
         method, path = (request_line + ["GET", "/"])[:2] if len(request_line) >= 2 else ("GET", "/")
-        response = serve(self.pod, path, self.network, self.data_root)
+        headers = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
+                   for line in head.decode(errors="replace").split("\r\n")[1:] if ":" in line}
+        response = serve(self.pod, path, self.network, self.data_root, port=port, client={"status": {"podIP": "127.0.0.1"}},
+                         method=method, headers=headers)
+        if response.status == 0:  # the server does not speak HTTP: the client reads no HTTP answer
+            await self._data(stream, b"", fin=True)
+            if error_stream is not None:
+                await self._data(error_stream, b"", fin=True)
+            return
         if response.delay:
             await asyncio.sleep(response.delay * self.time_scale)
         self.network.access_log(self.pod, {"status": {"podIP": "127.0.0.1"}}, method, path, response.status, len(response.body),
                                 _user_agent(head))
-        reason = {200: "OK", 404: "Not Found"}.get(response.status, "Error")
-        content_type = b"text/html; charset=UTF-8"
-        answer = (f"HTTP/1.1 {response.status} {reason}\r\n".encode() + b"Content-Type: " + content_type + b"\r\n"
+        reason = REASONS.get(response.status, "Error")
+        content_type = next((value for key, value in response.headers if key.lower() == "content-type"), "text/html; charset=UTF-8")
+        extra = "".join(f"{key}: {value}\r\n" for key, value in response.headers if key.lower() != "content-type")
+        answer = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {content_type}\r\n{extra}".encode()
                   + f"Content-Length: {len(response.body)}\r\n".encode() + b"Connection: close\r\n\r\n" + response.body)
         await self._data(stream, answer, fin=True)
         if error_stream is not None:

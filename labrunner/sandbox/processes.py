@@ -73,8 +73,7 @@ def container_files(container: Container, pod_ip: str) -> dict[str, bytes]:
     }
 
 
-APPLETS = ("echo", "cat", "env", "printenv", "hostname", "true", "false", "pwd", "ls", "id", "whoami", "sh", "exit", "sleep", "date",
-           "uname", "grep", "wc", "head", "tail")
+APPLETS = images.SHELL_APPLETS | {"bash", "dash", "ash", "zsh"}
 
 
 def run(argv: list[str], stdin: bytes, container: Container) -> Result:
@@ -82,35 +81,40 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
     if not argv:
         return Result(stderr=b"no command given\n", exit_code=1)
     program = argv[0].rsplit("/", 1)[-1]
-    if program == "mysqladmin" and images.repository(container.image) in ("mysql", "mariadb"):
-        return _mysqladmin(argv[1:])
-    if program == "mysql" and images.repository(container.image) in ("mysql", "mariadb") and container.data_dir is not None:
-        from labrunner.sandbox.mysql import run_client
+    image = images.lookup(container.image)
+    has = (lambda name: False) if image is None else (
+        lambda name: name in image.programs or (image.shell and (name in images.SHELL_APPLETS or name in image.shells)))
+    if program in ("mysqladmin", "mysql", "mariadb", "mariadb-admin") and has(program):
+        if program.endswith("admin"):
+            return _mysqladmin(argv[1:])
+        if container.data_dir is not None:
+            from labrunner.sandbox.mysql import run_client
 
-        stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
-        return Result(stdout, stderr, code)
-    if program == "curl" and container.network is not None and container.pod_object is not None:
+            stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
+            return Result(stdout, stderr, code)
+    if program == "curl" and has("curl") and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
 
-        if images.repository(container.image) in applets.CURL_IMAGES:
-            outcome = applets.curl(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
-            return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
-    if program in ("wget", "nslookup", "nc", "ping") and container.network is not None and container.pod_object is not None:
+        outcome = applets.curl(argv[1:], container.pod_object, container.network, container.data_root or Path("."))
+        return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
+    if program in images.BUSYBOX_NETWORK and has(program) and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
 
-        if images.repository(container.image) in applets.NETWORK_IMAGES:
-            if program == "wget":
-                outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."), container.files)
-            elif program == "nslookup":
-                outcome = applets.nslookup(argv[1:], container.pod_object, container.network)
-            elif program == "ping":
-                outcome = applets.ping(argv[1:], container.pod_object, container.network)
-            else:
-                outcome = applets.nc(argv[1:], container.pod_object, container.network)
-            return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
-    if program not in APPLETS or program == "exit":
+        if program == "wget":
+            outcome = applets.wget(argv[1:], container.pod_object, container.network, container.data_root or Path("."), container.files)
+        elif program == "nslookup":
+            outcome = applets.nslookup(argv[1:], container.pod_object, container.network)
+        elif program == "ping":
+            outcome = applets.ping(argv[1:], container.pod_object, container.network)
+        else:
+            outcome = applets.nc(argv[1:], container.pod_object, container.network)
+        return Result(outcome.stdout.encode(), outcome.stderr.encode(), outcome.exit_code, outcome.delay)
+    if image is not None and program in image.unsimulated:
+        return Result(stderr=f"labrunner sandbox: {program} is in the {image.name} image, but the sandbox does not run it\n".encode(),
+                      exit_code=126)
+    if not has(program) or program not in APPLETS or program == "exit":
         raise NotFoundInPath(argv[0])
-    if program == "sh":
+    if program in ("sh", "bash", "dash", "ash", "zsh"):
         if len(argv) >= 3 and argv[1] == "-c":
             return _shell(argv[2], stdin, container)
         # Without -c, sh reads its script from stdin (``echo ls | kubectl exec -i POD -- sh``); with

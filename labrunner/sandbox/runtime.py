@@ -34,28 +34,27 @@ class Exit:
     started: str
     finished: str
     restart_count: int
-
-
-SHELL_IMAGES = frozenset({"busybox", "alpine", "debian", "ubuntu"})
-"""Images with no entrypoint of their own: their command is a program of theirs, run by the sandbox."""
+    reason: str = ""
+    """The kubelet's reason when it is not Completed or Error (StartError)."""
+    message: str = ""
 
 
 def is_run(container: dict[str, Any]) -> bool:
-    """Whether the runtime starts this container: its own command, or an entrypoint that checks its settings."""
+    """Whether the runtime starts this container (every container of an image the sandbox can
+    pull): it runs its command, starts its server, or ends as the real process would."""
     from labrunner.sandbox import images
 
-    return runs_its_command(container) or images.repository(str(container.get("image", ""))) in images.ENTRYPOINT_CHECKS
+    return images.known(str(container.get("image", "")))
 
 
 def runs_its_command(container: dict[str, Any]) -> bool:
-    """Whether the sandbox runs this container's command: a shell image given a command (its
-    default, sh with no stdin, would end at once), and no terminal or stdin waiting on it
-    (``kubectl run -ti`` pods get their shell through attach). Other images run their
-    entrypoint, simulated as a server that keeps running."""
-    from labrunner.sandbox import images
+    """Whether the sandbox runs this container's command in its sh, over time (a shell image
+    given a command, ``sh -c`` in any image with a shell); ``kubectl run -ti`` pods get their
+    shell through attach, servers are simulated as processes that keep running."""
+    from labrunner.sandbox.entrypoints import main_process
 
-    return (images.repository(str(container.get("image", ""))) in SHELL_IMAGES
-            and bool(container.get("command") or container.get("args")) and not container.get("stdin"))
+    process = main_process(container)
+    return process is not None and process.kind == "run"
 
 
 class ContainerRuntime:
@@ -86,32 +85,47 @@ class ContainerRuntime:
             self.running[key] = (restart_count, stop)
         pod = copy.deepcopy(pod)  # the kubelet goes on changing its copy on the loop's thread
         box = self.box(pod, container)
-        if not runs_its_command(container):
-            self._entrypoint(key, pod, box, restart_count, started)
+        from labrunner.sandbox.entrypoints import main_process
+
+        process = main_process(container)
+        if process is None or process.kind != "run":
+            self._entrypoint(key, pod, box, restart_count, started, process)
             return
         box.network = _OnLoop(box.network, self.loop)
-        # No entrypoint: the command, or else the args, is the program and its arguments.
-        argv = [str(word) for word in (container.get("command") or [])] + [str(word) for word in (container.get("args") or [])]
+        argv = list(process.argv)
         namespace, name = str(pod["metadata"]["namespace"]), str(pod["metadata"]["name"])
         thread = threading.Thread(target=self._run, args=(key, box, argv, namespace, name, restart_count, started, stop),
                                   name=f"container {namespace}/{name}/{key[1]}", daemon=True)
         thread.start()
 
     def _entrypoint(self, key: tuple[str, str], pod: dict[str, Any], box: processes.Container, restart_count: int,
-                    started: str) -> None:
-        """A server image runs its entrypoint: it exits at once, saying why, when a setting it
-        needs is missing (mysql without a root password); otherwise it starts and keeps running."""
+                    started: str, process: Any) -> None:
+        """A process the sandbox does not run step by step: a server starts and keeps running
+        (unless its entrypoint finds a setting missing, as mysql's does without a root password);
+        a process that ends at once says what the real one says; a program the image lacks
+        cannot be started (containerd's StartError)."""
         from labrunner.sandbox import images
+        from labrunner.sandbox.entrypoints import start_error
 
         namespace, name = str(pod["metadata"]["namespace"]), str(pod["metadata"]["name"])
-        failure = images.entrypoint_failure(box.image, dict(box.env))
-        if failure is None:
-            self.log(namespace, name, key[1], images.startup_lines(box.image, name))
+        reason, message = "", ""
+        if process is None or process.kind == "attached":
             return
-        self.log(namespace, name, key[1], failure)
+        if process.kind == "server":
+            failure = images.entrypoint_failure(box.image, dict(box.env)) if process.image.does in ("mysql", "postgres") else None
+            if failure is None:
+                self.log(namespace, name, key[1], images.startup_lines(box.image, name))
+                return
+            self.log(namespace, name, key[1], failure)
+            code = 1
+        elif process.kind == "missing":
+            code, reason, message = 128, "StartError", start_error(process.argv[0])
+        else:
+            self.log(namespace, name, key[1], list(process.output))
+            code = process.exit_code
         with self.lock:
             del self.running[key]
-            self.exits[key] = Exit(1, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count)
+            self.exits[key] = Exit(code, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count, reason, message)
         self.loop.call_soon(self.wake)
 
     def kill(self, uid: str, container: str, restart_count: int, started: str, code: int = 137) -> None:

@@ -313,48 +313,9 @@ class PodStreams:
 
         name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
         box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
-                                  env=self._environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
+                                  env=self.network.container_environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
                                   pod_object=pod, network=self.network, data_root=self.data_root)
         # The container's writable layer lasts as long as it does: every exec sees what an earlier one wrote.
         box.files = files_of(box, pod, container, self.data_root,
                              lambda kind, object_name: self.network.objects.get("", kind, namespace, object_name))
         return box
-
-    def _environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
-        environment = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOSTNAME": pod["metadata"]["name"],
-            "KUBERNETES_SERVICE_HOST": "10.96.0.1",
-            "KUBERNETES_SERVICE_PORT": "443",
-            "HOME": "/root",
-        }
-        namespace = pod["metadata"]["namespace"]
-        secrets_type = self._lookup("secrets")
-        config_maps = self._lookup("configmaps")
-        for variable in container.get("env") or []:
-            name = variable.get("name")
-            if "value" in variable:
-                environment[name] = str(variable["value"])
-                continue
-            source = variable.get("valueFrom") or {}
-            reference = source.get("secretKeyRef") or source.get("configMapKeyRef")
-            if reference:
-                kind = secrets_type if "secretKeyRef" in source else config_maps
-                try:
-                    found = self.store.get(kind, namespace, reference.get("name", ""))
-                except NotFound:
-                    continue
-                value = (found.get("data") or {}).get(reference.get("key", ""))
-                if value is not None and "secretKeyRef" in source:
-                    import base64
-
-                    value = base64.b64decode(value).decode(errors="replace")
-                if value is not None:
-                    environment[name] = str(value)
-        return environment
-
-    @staticmethod
-    def _lookup(plural: str) -> Any:
-        from labrunner.sandbox import resources
-
-        return resources.lookup("", "v1", plural)

@@ -211,13 +211,16 @@ def _after_exit(state: PodState, container: Mapping[str, Any], entry: dict[str, 
     restarts = int(entry.get("restartCount") or 0)
     if ended is None or ended.restart_count != restarts:
         return []
-    terminated = {"exitCode": ended.code, "reason": "Completed" if ended.code == 0 else "Error",
+    reason = getattr(ended, "reason", "") or ("Completed" if ended.code == 0 else "Error")
+    terminated = {"exitCode": ended.code, "reason": reason, **({"message": ended.message} if getattr(ended, "message", "") else {}),
                   "startedAt": ended.started, "finishedAt": ended.finished, "containerID": entry.get("containerID", "")}
+    # containerd could not start the process: the kubelet says so once per attempt
+    failed = [Event("Failed", f"Error: {ended.message}", "Warning")] if reason == "StartError" else []
     policy = str((state.pod.get("spec") or {}).get("restartPolicy") or "Always")
     entry["ready"] = False
     if policy == "Never" or (policy == "OnFailure" and ended.code == 0):
         entry.update(state={"terminated": terminated}, started=False)
-        return []
+        return failed
     finished_at = datetime.strptime(ended.finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
     wait = backoff_seconds(restarts) * TIME_SCALE
     metadata = state.pod["metadata"]
@@ -225,8 +228,8 @@ def _after_exit(state: PodState, container: Mapping[str, Any], entry: dict[str, 
         entry.update(state={"waiting": {"reason": "CrashLoopBackOff", "message": (
             f"back-off {int(backoff_seconds(restarts))}s restarting failed container={name} "
             f"pod={metadata['name']}_{metadata['namespace']}({metadata.get('uid')})")}}, started=False, lastState={"terminated": terminated})
-        return [Event("BackOff", f"Back-off restarting failed container {name} in pod {metadata['name']}_{metadata['namespace']}"
-                                 f"({metadata.get('uid')})", "Warning")]
+        return [*failed, Event("BackOff", f"Back-off restarting failed container {name} in pod {metadata['name']}_{metadata['namespace']}"
+                                            f"({metadata.get('uid')})", "Warning")]
     entry.update(state={"running": {"startedAt": now()}}, started=True, restartCount=restarts + 1, lastState={"terminated": terminated})
     return _start_events(container)
 

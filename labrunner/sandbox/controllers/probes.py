@@ -113,7 +113,12 @@ def failure(pod: Mapping[str, Any], container: Mapping[str, Any], probe: Mapping
             return f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
         from labrunner.sandbox.webapps import serve
 
-        response = serve(dict(pod), path, network, data_root)
+        headers = {"Host": ip, "User-Agent": "kube-probe/1.32", "Accept": "*/*",
+                   **{str(h.get("name")): str(h.get("value")) for h in get.get("httpHeaders") or []}}
+        response = serve(dict(pod), path, network, data_root, port=port, client={"status": {"podIP": str((pod.get("status") or {}).get("hostIP", ""))}},
+                         headers=headers)
+        if response.status == 0:
+            return f'Get "{url}": EOF'
         if response.delay >= timeout:
             return f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
         if not 200 <= response.status < 400:
