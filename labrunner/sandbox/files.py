@@ -76,6 +76,11 @@ class SandboxFiles:
         return self.folder / "sandbox.out"
 
     @property
+    def declared_images(self) -> Path:
+        """Labs' declarations of images the sandbox's table lacks (one YAML list per lab)."""
+        return self.folder / "images.d"
+
+    @property
     def server_lock(self) -> Path:
         """Held (flock) by the one server running on this folder, for its life."""
         return self.folder / "server.lock"

@@ -172,6 +172,9 @@ async def serve(files: SandboxFiles) -> None:
     ensure_certificates(files)
     token = ensure_token(files)
     store = Store(files.database)
+    from labrunner.sandbox import images
+
+    images.DECLARATIONS = files.declared_images
     if store.new:
         seed(store)
     api = ResourceAPI(store)
