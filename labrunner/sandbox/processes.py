@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from labrunner.sandbox import images
+from labrunner.sandbox.pipes import STDIN_READERS, Stream
 
 
 @dataclass
@@ -76,11 +77,20 @@ def container_files(container: Container, pod_ip: str) -> dict[str, bytes]:
 APPLETS = images.SHELL_APPLETS | {"bash", "dash", "ash", "zsh"}
 
 
-def run(argv: list[str], stdin: bytes, container: Container) -> Result:
-    """Run ``argv`` in ``container``; raises :class:`NotFoundInPath` for unknown programs."""
+def run(argv: list[str], stdin: bytes | Stream, container: Container) -> Result:
+    """Run ``argv`` in ``container``; raises :class:`NotFoundInPath` for unknown programs.
+    ``stdin`` is the input, or a :class:`Stream` of it arriving over time (``exec -i``)."""
     if not argv:
         return Result(stderr=b"no command given\n", exit_code=1)
     program = argv[0].rsplit("/", 1)[-1]
+    streamed = stdin if isinstance(stdin, Stream) else None
+    given = stdin if isinstance(stdin, bytes) else b""
+    if streamed is not None and not (program in ("sh", "bash", "dash", "ash", "zsh") and argv[1:2] == ["-c"]):
+        if program == "cat" and argv[1:] in ([], ["-"]) and container.sink is not None:
+            while (chunk := streamed.read_chunk()) is not None:
+                container.sink(1, chunk)
+            return Result()
+        given = streamed.read_all() if program in STDIN_READERS else b""
     image = images.lookup(container.image)
     has = (lambda name: False) if image is None else (
         lambda name: name in image.programs or (image.shell and (name in images.SHELL_APPLETS or name in image.shells)))
@@ -90,7 +100,7 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
         if container.data_dir is not None:
             from labrunner.sandbox.mysql import run_client
 
-            stdout, stderr, code = run_client(argv[1:], stdin, container.env, container.data_dir)
+            stdout, stderr, code = run_client(argv[1:], given, container.env, container.data_dir)
             return Result(stdout, stderr, code)
     if program == "curl" and has("curl") and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
@@ -116,11 +126,11 @@ def run(argv: list[str], stdin: bytes, container: Container) -> Result:
         raise NotFoundInPath(argv[0])
     if program in ("sh", "bash", "dash", "ash", "zsh"):
         if len(argv) >= 3 and argv[1] == "-c":
-            return _shell(argv[2], stdin, container)
+            return _shell(argv[2], streamed if streamed is not None else given, container)
         # Without -c, sh reads its script from stdin (``echo ls | kubectl exec -i POD -- sh``); with
         # nothing on stdin it has nothing to run and exits 0, as a real shell at end of input does.
-        return _shell((stdin or b"").decode(errors="replace"), b"", container)
-    return _applet(program, argv[1:], stdin, container)
+        return _shell(given.decode(errors="replace"), b"", container)
+    return _applet(program, argv[1:], given, container)
 
 
 def _mysqladmin(args: list[str]) -> Result:
@@ -265,7 +275,7 @@ def file_of(container: Container, path: str) -> bytes | None:
     return container.files.get(path if path.startswith("/") else "/" + path.removeprefix("./"))
 
 
-def _shell(script: str, stdin: bytes, container: Container) -> Result:
+def _shell(script: str, stdin: bytes | Stream, container: Container) -> Result:
     """``sh -c SCRIPT`` (or a script on stdin): the sandbox's sh (:mod:`labrunner.sandbox.sh`)."""
     from labrunner.sandbox.sh import Shell
 

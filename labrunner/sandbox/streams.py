@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -177,37 +178,111 @@ class PodStreams:
             await socket.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
             await socket.close()
             return socket
-        stdin = b""
-        if wants_stdin:
-            stdin = await self._read_stdin(socket, v5=socket.ws_protocol == "v5.channel.k8s.io")
-        box = self._box(pod, container)
         try:
-            result = processes.run(argv, stdin, box)
-        except processes.NotFoundInPath as missing:
-            failure = {"metadata": {}, "status": "Failure", "reason": "InternalError",
-                       "message": ("Internal error occurred: error executing command in container: failed to exec in container: "
-                                   "failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: "
-                                   f'exec: "{missing.program}": executable file not found in $PATH: unknown'),
-                       "details": {"causes": [{"message": f'exec: "{missing.program}": executable file not found in $PATH'}]}, "code": 500}
-            await socket.send_bytes(bytes([ERROR]) + json.dumps(failure).encode())
-            await socket.close()
+            ended = await self._run_streaming(socket, self._box(pod, container), argv, wants_stdin=wants_stdin, tty=tty,
+                                              stderr=request.query.get("stderr") in ("true", "1"))
+        except ConnectionResetError:
+            return socket  # the client went away (Ctrl-C): nobody to tell how it ended
+        if ended is None or socket.closed:
             return socket
-        if result.delay:
-            await asyncio.sleep(result.delay * TIME_SCALE)
-        if result.stdout:
-            await socket.send_bytes(bytes([STDOUT]) + result.stdout)
-        if result.stderr and (tty or request.query.get("stderr") in ("true", "1")):
-            # a TTY has one stream; without one, stderr goes where the client asked, or nowhere
-            await socket.send_bytes(bytes([STDOUT if tty else STDERR]) + result.stderr)
-        if result.exit_code == 0:
+        if ended == 0:
             outcome = {"metadata": {}, "status": "Success"}
         else:
             outcome = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
-                       "message": f"command terminated with non-zero exit code: exit status {result.exit_code}",
-                       "details": {"causes": [{"reason": "ExitCode", "message": str(result.exit_code)}]}}
-        await socket.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
-        await socket.close()
+                       "message": f"command terminated with non-zero exit code: exit status {ended}",
+                       "details": {"causes": [{"reason": "ExitCode", "message": str(ended)}]}}
+        try:
+            await socket.send_bytes(bytes([ERROR]) + json.dumps(outcome).encode())
+            await socket.close()
+        except ConnectionResetError:
+            pass  # gone while the process ended
         return socket
+
+    async def _run_streaming(self, socket: web.WebSocketResponse, box: processes.Container, argv: list[str], *, wants_stdin: bool,
+                             tty: bool, stderr: bool) -> int | None:
+        """Run ``argv`` in a thread of its own, as a process runs: its output sent as it is
+        written, its sleeps waited for real (scaled), its stdin read as the client sends it, and
+        stopped (SIGTERM's 143) when the client goes away. The exit code, or None when the
+        program does not exist (the failure already sent)."""
+        from labrunner.sandbox.pipes import Stream
+        from labrunner.sandbox.runtime import _OnLoop
+
+        loop = asyncio.get_running_loop()
+        output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        stream = Stream() if wants_stdin else None
+        stop = threading.Event()
+
+        def sink(fd: int, data: bytes) -> None:
+            if data:
+                loop.call_soon_threadsafe(output.put_nowait, (fd, data))
+
+        def sleeper(seconds: float) -> None:
+            if stop.wait(max(seconds, 0.0) * TIME_SCALE) or stop.is_set():
+                raise processes.Stopped
+
+        box.sink, box.sleeper = sink, sleeper
+        box.network = _OnLoop(box.network, loop)
+        ended: asyncio.Future[int | str] = loop.create_future()
+
+        def work() -> None:
+            outcome: int | str
+            try:
+                result = processes.run(argv, stream if stream is not None else b"", box)
+                if result.delay:
+                    sleeper(result.delay)
+                sink(1, result.stdout)
+                sink(2, result.stderr)
+                outcome = int(result.exit_code)
+            except processes.NotFoundInPath as missing:
+                outcome = missing.program
+            except processes.Stopped:
+                outcome = 143
+            except Exception as error:  # a defect in the sandbox's programs: said, never a hung stream
+                sink(2, f"labrunner sandbox: the simulated process failed: {type(error).__name__}: {error}\n".encode())
+                outcome = 1
+            loop.call_soon_threadsafe(output.put_nowait, None)
+            loop.call_soon_threadsafe(_settle, ended, outcome)
+
+        async def read_client() -> None:
+            v5 = socket.ws_protocol == "v5.channel.k8s.io"
+            async for message in socket:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                    break
+                if message.type != WSMsgType.BINARY or not message.data:
+                    continue
+                channel, payload = message.data[0], message.data[1:]
+                if stream is not None and channel == STDIN:
+                    stream.feed(payload)
+                elif stream is not None and v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
+                    stream.close()
+            stop.set()  # the client went away: the process is stopped
+            if stream is not None:
+                stream.close()
+
+        threading.Thread(target=work, name=f"exec {box.namespace}/{box.pod}/{box.name}", daemon=True).start()
+        reader = asyncio.ensure_future(read_client())
+        try:
+            while (item := await output.get()) is not None:
+                fd, data = item
+                if (fd == 2 and not (tty or stderr)) or socket.closed:
+                    continue  # without a TTY, stderr goes where the client asked, or nowhere
+                await socket.send_bytes(bytes([STDOUT if tty or fd == 1 else STDERR]) + (data.replace(b"\n", b"\r\n") if tty else data))
+            outcome = await ended
+        finally:
+            stop.set()
+            if stream is not None:
+                stream.close()
+            reader.cancel()
+        if isinstance(outcome, str):
+            failure = {"metadata": {}, "status": "Failure", "reason": "InternalError",
+                       "message": ("Internal error occurred: error executing command in container: failed to exec in container: "
+                                   "failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: "
+                                   f'exec: "{outcome}": executable file not found in $PATH: unknown'),
+                       "details": {"causes": [{"message": f'exec: "{outcome}": executable file not found in $PATH'}]}, "code": 500}
+            await socket.send_bytes(bytes([ERROR]) + json.dumps(failure).encode())
+            await socket.close()
+            return None
+        return outcome
 
     # -- port-forward -------------------------------------------------------------------------
 
@@ -238,20 +313,16 @@ class PodStreams:
         if shell_command and shell_command[0].rsplit("/", 1)[-1] not in ("sh", "ash", "bash"):
             # kubectl run -i ... -- wget ...: the container's own command runs once, its output
             # streams to the attached client, and the container ends with its exit code.
-            box = self._box(pod, container)
             try:
-                result = processes.run(shell_command, b"", box)
-            except processes.NotFoundInPath as missing:
-                result = processes.Result(stderr=f'exec: "{missing.program}": executable file not found in $PATH\n'.encode(), exit_code=127)
-            if result.delay:
-                await asyncio.sleep(result.delay * TIME_SCALE)
-            newline = b"\r\n" if tty else b"\n"
-            for channel, data in ((STDOUT, result.stdout), (STDOUT if tty else STDERR, result.stderr)):
-                if data:
-                    await socket.send_bytes(bytes([channel]) + (data.replace(b"\n", newline) if tty else data))
-            await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
-            await socket.close()
-            self._container_exited(namespace, name, str(container.get("name")), result.exit_code)
+                ended = await self._run_streaming(socket, self._box(pod, container), shell_command, wants_stdin=False, tty=tty,
+                                                  stderr=True)
+            except ConnectionResetError:
+                ended = 143
+            code = 127 if ended is None else ended
+            if ended is not None and not socket.closed:
+                await socket.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Success"}).encode())
+                await socket.close()
+            self._container_exited(namespace, name, str(container.get("name")), code)
             return socket
         box = self._box(pod, container)
         exit_code = await shell_session(socket, box, tty=tty)
@@ -291,22 +362,6 @@ class PodStreams:
         except (NotFound, Exception):  # the learner deleted it meanwhile
             pass
 
-    @staticmethod
-    async def _read_stdin(socket: web.WebSocketResponse, *, v5: bool) -> bytes:
-        """Everything sent on channel 0 until the client closes it (v5) or the socket."""
-        received = bytearray()
-        async for message in socket:
-            if message.type != WSMsgType.BINARY or not message.data:
-                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                    break
-                continue
-            channel, payload = message.data[0], message.data[1:]
-            if channel == STDIN:
-                received += payload
-            elif v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
-                break
-        return bytes(received)
-
     def _box(self, pod: dict[str, Any], container: dict[str, Any]) -> processes.Container:
         """The container as its processes see it: environment, files, data, network."""
         from labrunner.sandbox.filesystem import files_of
@@ -319,3 +374,8 @@ class PodStreams:
         box.files = files_of(box, pod, container, self.data_root,
                              lambda kind, object_name: self.network.objects.get("", kind, namespace, object_name))
         return box
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -103,3 +104,51 @@ def test_step_6_seeds_db1_through_kubectl_exec(cluster) -> None:  # type: ignore
         if "Unknown database 'db1'" in fresh.stderr:
             break
     assert "ERROR 1049 (42000): Unknown database 'db1'" in fresh.stderr
+
+
+def test_exec_streams_stdin_and_output_as_they_come(kubectl: Kubectl, namespace: str) -> None:
+    """``(echo a; sleep 2; echo b) | kubectl exec -i POD -- cat`` prints a before b is sent (issue
+    13 item 7): a line comes back while the client still holds stdin open, for cat and for a
+    shell's ``read`` loop; closing stdin ends them."""
+    import os
+    import subprocess
+
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "box", "-n", namespace, "--image=busybox:1.36", "--", "sleep", "3600")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/box", "--timeout=60s")
+    environment = {**os.environ, **kubectl.environment}  # type: ignore[attr-defined]
+    for command, answer in ((["cat"], "a\n"), (["sh", "-c", "while read x; do echo got $x; done; echo end"], "got a\n")):
+        with subprocess.Popen([KUBECTL or "kubectl", "exec", "-i", "-n", namespace, "box", "--", *command], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=environment) as process:
+            assert process.stdin is not None and process.stdout is not None
+            guard = threading.Timer(60, process.kill)  # a sandbox that waits for the end of stdin fails here, not hangs
+            guard.start()
+            process.stdin.write("a\n")
+            process.stdin.flush()
+            assert process.stdout.readline() == answer  # before b is written: the first line came back on its own
+            process.stdin.write("b\n")
+            process.stdin.close()
+            rest = process.stdout.read()
+            assert process.wait(timeout=60) == 0
+            guard.cancel()
+        assert rest == ("b\n" if command == ["cat"] else "got b\nend\n")
+
+
+def test_exec_output_arrives_while_the_command_runs(kubectl: Kubectl, namespace: str) -> None:
+    import os
+    import subprocess
+
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "box", "-n", namespace, "--image=busybox:1.36", "--", "sleep", "3600")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/box", "--timeout=60s")
+    environment = {**os.environ, **kubectl.environment}  # type: ignore[attr-defined]
+    with subprocess.Popen([KUBECTL or "kubectl", "exec", "-n", namespace, "box", "--", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"],
+                          stdout=subprocess.PIPE, text=True, env=environment) as process:
+        assert process.stdout is not None
+        guard = threading.Timer(60, process.kill)
+        guard.start()
+        assert [process.stdout.readline() for _ in range(3)] == ["tick 1\n", "tick 2\n", "tick 3\n"]  # a loop that never ends, read as it goes
+        process.terminate()
+        process.wait(timeout=30)
+        guard.cancel()
+    assert kubectl("exec", "-n", namespace, "box", "--", "echo", "still answering").stdout == "still answering\n"

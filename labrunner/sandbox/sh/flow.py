@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from labrunner.sandbox.pipes import Stream
+
 STEP_LIMIT = 100_000
 """Commands one shell runs before the sandbox stops it (``while true; do :; done``)."""
 
@@ -69,18 +71,24 @@ class ExpansionError(Exception):
 
 
 class Input:
-    """A command's standard input: what ``read`` takes line by line, or all of it."""
+    """A command's standard input: what ``read`` takes line by line, or all of it; over a
+    :class:`Stream`, as it arrives."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, data: bytes | Stream) -> None:
+        self.stream = data if isinstance(data, Stream) else None
+        self.data = data if isinstance(data, bytes) else b""
         self.position = 0
 
     def read_all(self) -> bytes:
+        if self.stream is not None:
+            return self.stream.read_all()
         rest = self.data[self.position:]
         self.position = len(self.data)
         return rest
 
     def read_line(self) -> bytes | None:
+        if self.stream is not None:
+            return self.stream.read_line()
         if self.position >= len(self.data):
             return None
         end = self.data.find(b"\n", self.position)

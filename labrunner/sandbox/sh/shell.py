@@ -17,13 +17,15 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
+from labrunner.sandbox.pipes import STDIN_READERS
 from labrunner.sandbox.processes import Stopped
 from labrunner.sandbox.sh import lexer, parser
 from labrunner.sandbox.sh.expansion import Expansions
 from labrunner.sandbox.sh.flow import (
-    CALL_LIMIT, SIZE_LIMIT, STEP_LIMIT, Break, Exit, ExpansionError, Input, Limit, Output, Return, _Streamed,
+    CALL_LIMIT, SIZE_LIMIT, STEP_LIMIT, Break, Exit, ExpansionError, Input, Limit, Output, Return, Stream, _Streamed,
 )
 from labrunner.sandbox.sh.parser import AndOr, Case, For, Function, Group, If, Loop, Node, Pipeline, Redirect, Sequence, Simple
+
 
 BUILTINS = frozenset({":", "true", "false", "echo", "printf", "test", "[", "cd", "export", "unset", "set", "shift", "read",
                       "local", "return", "break", "continue", "exit", "exec", "eval", "seq", "sleep", "pwd"})
@@ -48,7 +50,7 @@ class Shell(Expansions):
 
     # -- running a script -------------------------------------------------------------------
 
-    def run(self, text: str, stdin: bytes = b"") -> tuple[bytes, bytes, int, float, bool]:
+    def run(self, text: str, stdin: bytes | Stream = b"") -> tuple[bytes, bytes, int, float, bool]:
         """Run ``text``: (stdout, stderr, status, delay, the shell exited). A running container's
         shell (its ``sink`` set) writes its output as it goes and returns none."""
         sink = getattr(self.container, "sink", None)
@@ -237,8 +239,15 @@ class Shell(Expansions):
         container = dataclasses.replace(self.container, env=environment)
         from labrunner.sandbox.processes import NotFoundInPath
 
+        if stdin.stream is not None and name == "cat" and words[1:] in ([], ["-"]):
+            # cat over stdin that arrives over time passes each piece on as it comes
+            while (chunk := stdin.stream.read_chunk()) is not None:
+                out.stdout += chunk
+            return 0
+        # Over a live stream only the programs that read stdin wait for it (echo does not).
+        given = stdin.read_all() if stdin.stream is None or name in STDIN_READERS else b""
         try:
-            result = self.run_program(words, stdin.read_all(), container)
+            result = self.run_program(words, given, container)
         except NotFoundInPath as missing:
             out.stderr += f"{self.name}: {missing.program}: not found\n".encode()
             return 127
