@@ -9,6 +9,8 @@ without one, no prompt or echo and errors on stderr, as sh reading a script does
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -36,8 +38,38 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
         if data:
             await socket.send_bytes(bytes([channel]) + data)
 
+    loop = asyncio.get_running_loop()
+    written: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+    interrupt = threading.Event()
+    held: list[Any] = []
+    """What the client sent while a command ran (keys typed ahead, the end of stdin), for after it."""
+    receiving: asyncio.Future[Any] | None = None
+
+    def sink(fd: int, data: bytes) -> None:
+        if data:
+            loop.call_soon_threadsafe(written.put_nowait, (fd, data))
+
+    def sleeper(seconds: float) -> None:
+        if interrupt.wait(max(seconds, 0.0) * TIME_SCALE) or interrupt.is_set():
+            raise processes.Stopped
+
+    from labrunner.sandbox.runtime import _OnLoop
+
+    box.sink, box.sleeper = sink, sleeper
+    box.network = _OnLoop(box.network, loop)
+
+    async def flush() -> None:
+        while not written.empty():
+            fd, data = written.get_nowait()
+            if tty:
+                await send(data.replace(b"\n", newline))
+            else:
+                await send(data, STDOUT if fd == 1 else STDERR)
+
     async def run(text: str) -> tuple[bool, int]:
-        """Run what was typed; (the shell ended, its status). Half a construct waits for more."""
+        """Run what was typed, in a thread (its output shown as it is written, its sleeps real);
+        Ctrl-C stops it. (the shell ended, its status). Half a construct waits for more."""
+        nonlocal receiving
         script.append(text)
         try:
             parse("\n".join(script))
@@ -45,15 +77,52 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
             return False, -1
         except ShellSyntaxError:
             pass  # the shell says it
-        stdout, stderr, code, delay, exited = shell.run("\n".join(script))
+        joined = "\n".join(script)
         script.clear()
-        if delay:
-            await asyncio.sleep(delay * TIME_SCALE)
+        interrupt.clear()
+        finished: asyncio.Future[tuple[bytes, bytes, int, float, bool]] = loop.create_future()
+
+        def work() -> None:
+            try:
+                outcome = shell.run(joined)
+            except BaseException as error:  # handed to the session, which says it
+                loop.call_soon_threadsafe(_settle, finished, error)
+                return
+            loop.call_soon_threadsafe(_settle, finished, outcome)
+
+        threading.Thread(target=work, name=f"shell {box.namespace}/{box.pod}", daemon=True).start()
+        while not finished.done():
+            if receiving is None:
+                receiving = asyncio.ensure_future(socket.receive())
+            drained = asyncio.ensure_future(written.get())
+            await asyncio.wait({finished, receiving, drained}, return_when=asyncio.FIRST_COMPLETED)
+            if drained.done():
+                written.put_nowait(drained.result())
+            else:
+                drained.cancel()
+            await flush()
+            if receiving.done():
+                message = receiving.result()
+                receiving = None
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR, WSMsgType.CLOSED):
+                    interrupt.set()  # the client went away: the command is stopped
+                elif tty and message.type == WSMsgType.BINARY and message.data[:1] == bytes([STDIN]) and 0x03 in message.data[1:]:
+                    interrupt.set()  # Ctrl-C stops the command, not the shell
+                    await send(b"^C" + newline)
+                    continue
+                held.append(message)
+        result = finished.result()
+        await flush()
+        stdout, stderr, code, _, exited = result
         if tty:
             await send((stdout + stderr).replace(b"\n", newline))
         else:
             await send(stdout)
             await send(stderr, STDERR)
+        if interrupt.is_set() and code == 143:
+            box.last_status = shell.status = 130
+            code = 130
+            exited = False
         return exited, code
 
     async def end_of_input() -> int:
@@ -72,8 +141,15 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
 
     await send(prompt)
     line = bytearray()
-    async for message in socket:
-        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+    while True:
+        if held:
+            message = held.pop(0)
+        else:
+            if receiving is None:
+                receiving = asyncio.ensure_future(socket.receive())
+            message = await receiving
+            receiving = None
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR, WSMsgType.CLOSED):
             return await end_of_input()
         if message.type != WSMsgType.BINARY or not message.data:
             continue
@@ -110,4 +186,12 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
                 line.append(byte)
                 if tty:
                     await send(bytes([byte]))
-    return await end_of_input()
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if future.done():
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        future.set_result(value)

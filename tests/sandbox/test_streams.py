@@ -152,3 +152,46 @@ def test_exec_output_arrives_while_the_command_runs(kubectl: Kubectl, namespace:
         process.wait(timeout=30)
         guard.cancel()
     assert kubectl("exec", "-n", namespace, "box", "--", "echo", "still answering").stdout == "still answering\n"
+
+
+def test_an_interactive_shell_shows_a_loop_as_it_runs_and_ctrl_c_stops_it(kubectl: Kubectl, namespace: str) -> None:
+    """``kubectl exec -ti POD -- sh``, then a watch loop: its lines arrive while it runs, Ctrl-C
+    stops it (status 130) and the shell goes on, as busybox's does."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "box", "-n", namespace, "--image=busybox:1.36", "--", "sleep", "3600")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/box", "--timeout=60s")
+    leader, follower = pty.openpty()
+    environment = {**os.environ, **kubectl.environment}  # type: ignore[attr-defined]
+    process = subprocess.Popen([KUBECTL or "kubectl", "exec", "-ti", "-n", namespace, "box", "--", "sh"], stdin=follower, stdout=follower,
+                               stderr=follower, env=environment, close_fds=True)
+    os.close(follower)
+    seen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        for _ in range(600):
+            if marker in seen:
+                return
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                seen += os.read(leader, 4096)
+        pytest.fail(f"{marker!r} never appeared in {seen!r}")
+
+    try:
+        read_until(b"/ # ")
+        os.write(leader, b"i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done\r")
+        read_until(b"tick 3")  # a loop that never ends shows its lines as they come
+        os.write(leader, b"\x03")
+        read_until(b"^C")
+        os.write(leader, b"echo status $?\r")
+        read_until(b"status 130")
+        os.write(leader, b"exit\r")
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        os.close(leader)
