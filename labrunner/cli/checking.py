@@ -108,7 +108,10 @@ def open_session(arguments: argparse.Namespace, progress: Any = None, lab: Any =
     cluster = open_cluster(arguments)
     if arguments.writes:
         _refuse_risky(arguments, cluster.info)
-    return Session(lab, cluster, progress or saved_progress())
+    session = Session(lab, cluster, progress or saved_progress())
+    if session.images_problem:
+        print(f"labrunner: warning: {session.images_problem}", file=sys.stderr)
+    return session
 
 
 def saved_progress() -> Any:

@@ -24,6 +24,7 @@ from labrunner.lab.check_args import COMMON_FIELDS
 from labrunner.lab.model import (
     Check,
     Command,
+    DeclaredImage,
     Lab,
     Parameter,
     Requirement,
@@ -32,7 +33,7 @@ from labrunner.lab.model import (
     Step,
 )
 from labrunner.lab.problems import LabInvalid, Problem, did_you_mean
-from labrunner.lab.schema import ApplyAction, LabFile, RunAction
+from labrunner.lab.schema import ApplyAction, ImageFile, LabFile, RunAction
 from labrunner.lab.template import BUILTIN_PLACEHOLDERS, placeholders_in, render_tree
 from labrunner.lab.validation_errors import ValidationTranslator, is_dns_label
 from labrunner.registry import registry
@@ -275,8 +276,40 @@ class _LabReader:
             directory=self.lab_dir,
             assets_dir=Path(values["assets"]),
             reset=None if lab_file.reset is None else self.actions(("reset",), lab_file.reset),
+            images=self.images(lab_file.images),
             _placeholders=dict(values),
         )
+
+    def images(self, declared: Sequence[ImageFile]) -> tuple[DeclaredImage, ...]:
+        """The lab's declared images; the same repository twice is a problem (the sandbox
+        keys images by repository, so ``ghcr.io/acme/web`` and ``quay.io/acme/web`` are one)."""
+        from labrunner.sandbox.images import declaration, repository
+
+        images = []
+        seen: dict[str, int] = {}
+        for index, image in enumerate(declared):
+            where = ("images", index)
+            key = repository(image.name)
+            if key in seen:
+                self.problem((*where, "name"), f"{image.name!r} is declared twice (also images[{seen[key]}]); "
+                             f"the sandbox knows an image by its repository ({key!r})")
+            seen.setdefault(key, index)
+            line, column = yamlsource.locate(self.root, where).mark()
+            found = DeclaredImage(
+                name=image.name,
+                like=image.like,
+                ports=tuple(("TCP", port) if isinstance(port, int) else (port.protocol, port.port) for port in image.ports),
+                docroot=image.docroot,
+                command=tuple(image.command or ()),
+                location=SourceLocation(path=self.lab_file, line=line, column=column),
+            )
+            try:
+                declaration(found.declaration())  # what the sandbox will make of it: it must accept it
+            except (ValueError, KeyError, TypeError) as refused:
+                self.problem(where, f"the sandbox cannot run this declaration: {refused}")
+                continue
+            images.append(found)
+        return tuple(images)
 
     def actions(self, where: tuple[str | int, ...], declared: Sequence[RunAction | ApplyAction]) -> tuple[SolutionAction, ...]:
         actions = []

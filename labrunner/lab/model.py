@@ -104,6 +104,33 @@ class Requirement:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeclaredImage:
+    """An image the lab uses that the sandbox's table lacks, and what it should run as."""
+
+    name: str
+    """The repository, without a tag: ``ghcr.io/acme/shop``."""
+    like: str
+    """The table's image whose behaviour it borrows (``nginx``, ``php``, ``busybox``...)."""
+    ports: tuple[tuple[str, int], ...] = ()
+    """(protocol, port) pairs its server listens on; empty: the ``like`` image's."""
+    docroot: str | None = None
+    command: tuple[str, ...] = ()
+    """What it runs when a pod gives no command; empty: the ``like`` image's."""
+    location: SourceLocation
+
+    def declaration(self) -> dict[str, Any]:
+        """The entry the sandbox reads from ``images.d`` (``{name, like, ports, docroot, command}``)."""
+        entry: dict[str, Any] = {"name": self.name, "like": self.like}
+        if self.ports:
+            entry["ports"] = [port if protocol == "TCP" else {"port": port, "protocol": protocol} for protocol, port in self.ports]
+        if self.docroot is not None:
+            entry["docroot"] = self.docroot
+        if self.command:
+            entry["command"] = list(self.command)
+        return entry
+
+
+@dataclass(frozen=True, kw_only=True)
 class Lab:
     id: str
     title: str
@@ -118,6 +145,8 @@ class Lab:
     assets_dir: Path
     reset: tuple[SolutionAction, ...] | None = None
     """How to undo the whole lab; None: delete the namespaces its parameters name."""
+    images: tuple[DeclaredImage, ...] = ()
+    """Images the sandbox's table lacks, declared for the sandbox when the lab runs there."""
     _placeholders: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def step(self, key: str | int) -> Step:

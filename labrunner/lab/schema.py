@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from labrunner.lab.check_kinds import declaration_type
-from labrunner.lab.fields import AssetPath, MarkdownPath, NonEmptyStr, Slug
+from labrunner.lab.fields import AssetPath, ImageLike, ImageRepository, MarkdownPath, NonEmptyStr, Port, Slug
 
 CKA_DOMAINS = (
     "cluster-architecture",
@@ -96,6 +96,48 @@ class ParameterFile(_Strict):
     description: NonEmptyStr
 
 
+class ImagePortFile(_Strict):
+    """A port a declared image's server listens on, with its protocol."""
+
+    port: Port
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+def _port_kind(value: object) -> str:
+    return "mapping" if isinstance(value, dict) else "number"
+
+
+ImagePort = Annotated[
+    Annotated[Port, Tag("number")] | Annotated[ImagePortFile, Tag("mapping")],
+    Discriminator(_port_kind),
+]
+"""``8080``, or ``{port: 53, protocol: UDP}``: only the form written is checked, so a mistake
+in one is not also reported as not being the other."""
+
+
+def _absolute(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not an absolute path in the image, e.g. '/usr/share/nginx/html'")
+    return value
+
+
+class ImageFile(_Strict):
+    """An image the sandbox's table lacks, declared by the lab: the sandbox then pulls it and
+    runs it as the ``like`` image runs (real clusters pull it from its registry)."""
+
+    name: ImageRepository
+    """The image's repository, without a tag: ``ghcr.io/acme/shop`` (every plausible tag of it pulls)."""
+    like: ImageLike = "busybox"
+    """An image of the sandbox's table whose behaviour it borrows: ``nginx`` (a static web
+    server), ``php`` (Apache with PHP), ``traefik/whoami``, ``busybox`` (a shell image)..."""
+    ports: list[ImagePort] = Field(default_factory=list)
+    """The ports its server listens on (replacing the ``like`` image's): ``8080`` or ``{port: 53, protocol: UDP}``."""
+    docroot: Annotated[NonEmptyStr, AfterValidator(_absolute)] | None = None
+    """Where a web server's files are (replacing the ``like`` image's)."""
+    command: list[NonEmptyStr] | None = Field(default=None, min_length=1)
+    """What it runs when a pod gives no command (its ENTRYPOINT and CMD, replacing the ``like`` image's)."""
+
+
 class StepFile(_Strict):
     id: Slug
     title: NonEmptyStr
@@ -125,4 +167,7 @@ class LabFile(_Strict):
     reset: list[SolutionActionFile] | None = None
     """How to put the cluster back as it was before the lab (``labrunner reset LAB``);
     by default, delete the namespaces the lab's parameters name."""
+    images: list[ImageFile] = Field(default_factory=list)
+    """Images the lab uses that the sandbox does not simulate, declared for it (a real
+    cluster pulls them from their registry)."""
 

@@ -22,6 +22,7 @@ from labrunner.cluster.port import ClusterPort
 from labrunner.lab.model import Lab, Step
 from labrunner.registry import registry
 from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, solution_commands
+from labrunner.session.images import declare_images
 from labrunner.session.progress import ProgressKey, ProgressStore, current_step
 from labrunner.session.rules import PRACTICE, NotAllowed, Rules
 from labrunner.session.watch import ChangeWatcher, namespaces_of
@@ -108,6 +109,13 @@ class Session:
         self.key = ProgressKey(lab.instance_key, self.context, learner, attempt)
         """Progress is kept per lab instance (its parameters), context, learner and attempt."""
         self.kind = cluster_kind(cluster.info)
+        self.images_problem: str | None = None
+        """Why the lab's declared images could not be handed to the sandbox (its pods with them
+        will then fail to pull); None when they were, or there was nothing to hand."""
+        try:
+            declare_images(lab, cluster.info)  # before any of the lab's commands or checks run
+        except OSError as failure:
+            self.images_problem = f"could not declare the lab's images to the sandbox: {failure}"
         self._watcher: ChangeWatcher | None = None
         self._check_lock = threading.Lock()
         self._closing = threading.Event()
