@@ -29,23 +29,29 @@ ERROR, RESIZE = 3, 4
 
 
 def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, web.Response | None]:
-    containers = (pod.get("spec") or {}).get("containers") or []
+    """The container a request names (an init container too, as kube-apiserver accepts), or the
+    pod's only one; else kube-apiserver's words for what to choose."""
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or []
+    init = spec.get("initContainers") or []
     name = pod["metadata"]["name"]
     if wanted:
-        found = next((c for c in containers if c.get("name") == wanted), None)
+        found = next((c for c in [*containers, *init] if c.get("name") == wanted), None)
         if found is None:
             return None, status_response(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
         return found, None
     if len(containers) == 1:
         return containers[0], None
     names = " ".join(c.get("name", "") for c in containers)
-    return None, status_response(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]")
+    also = f" or one of the init containers: [{' '.join(c.get('name', '') for c in init)}]" if init else ""
+    return None, status_response(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{names}]{also}")
 
 
 def _waiting(pod: dict[str, Any], container: dict[str, Any], *, logs: bool = False) -> str | None:
     """Why the container is not running yet, in the kubelet's words, or None. For ``logs``, a
     container between restarts has the last run's output to show."""
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+    status_of = pod.get("status") or {}
+    for status in [*(status_of.get("containerStatuses") or []), *(status_of.get("initContainerStatuses") or [])]:
         if status.get("name") == container.get("name"):
             waiting = (status.get("state") or {}).get("waiting")
             if waiting and logs and status.get("lastState"):
