@@ -301,10 +301,6 @@ def test_the_lab_runs_its_declared_image_on_the_sandbox(content: dict[str, str],
 
 
 @needs_kubectl
-@pytest.mark.xfail(strict=True, reason="sandbox gap (labrunner/sandbox, not the lab format): nginx's own files, error pages "
-                   "and conf-derived ports are keyed on the image's name starting with 'nginx' (images.image_files, "
-                   "webapps._static, entrypoints._server, network.listener), so a declared image 'like: nginx' serves no "
-                   "welcome page: its / answers httpd's 404")
 def test_a_declared_image_like_nginx_serves_nginx_s_welcome_page(sandbox: SandboxFiles, kubectl: Kubectl, tmp_path: Path) -> None:
     lab = load_lab(LAB_DIR)
     from labrunner.cluster.kube import connect

@@ -84,7 +84,7 @@ def main_process(container: Mapping[str, Any], read: Callable[[str], bytes | Non
         return _server(image, argv, environment, read, names, container)
     if program in ("python", "python3") and "python" in image.programs:
         return _python(image, argv, container)
-    if program in ("php",) and image.name == "php" and argv[1:] in ([], ["-a"]):
+    if program in ("php",) and image.kin == "php" and argv[1:] in ([], ["-a"]):
         return MainProcess("exit", image, tuple(argv), output=("Interactive shell", ""))
     if program in image.unsimulated:
         return MainProcess("exit", image, tuple(argv), exit_code=1, output=(
@@ -157,7 +157,7 @@ def _server(image: Image, argv: list[str], environment: Mapping[str, str], read:
         ports = (("TCP", _port(flags["port"], 6379)),)
     elif image.does == "mysql" and "port" in flags:
         ports = (("TCP", _port(flags["port"], 3306)),)
-    elif image.name.startswith("nginx") and read is not None and names is not None:
+    elif image.kin == "nginx" and read is not None and names is not None:
         ports, docroot = _nginx(read, names, image)
         options = {"docroot": docroot}
     return MainProcess("server", image, tuple(argv), ports, options=options)

@@ -54,6 +54,15 @@ class Image:
     php_extensions: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
     """Other repositories that are this image (a registry's path for it)."""
+    family: str = ""
+    """The table image it behaves as (nginx-unprivileged is an nginx; a lab's declared image is
+    what its ``like`` names); empty: itself."""
+    declared: bool = False
+    """Declared by a lab (its tags are the lab's own: no tag variants apply)."""
+
+    @property
+    def kin(self) -> str:
+        return self.family or self.name
 
 
 _ASH = frozenset({"sh", "ash"})
@@ -65,7 +74,7 @@ TABLE: tuple[Image, ...] = (
           docroot="/usr/share/nginx/html", programs=frozenset({"curl"}), servers=frozenset({"nginx"}),
           unsimulated=_DEBIAN_UNSIMULATED | {"nginx-debug"}),
     Image("nginxinc/nginx-unprivileged", "static-web", ("/docker-entrypoint.sh",), ("nginx", "-g", "daemon off;"), (("TCP", 8080),),
-          docroot="/usr/share/nginx/html", programs=frozenset({"curl"}), servers=frozenset({"nginx"})),
+          docroot="/usr/share/nginx/html", programs=frozenset({"curl"}), servers=frozenset({"nginx"}), family="nginx"),
     Image("httpd", "static-web", (), ("httpd-foreground",), (("TCP", 80),), docroot="/usr/local/apache2/htdocs",
           servers=frozenset({"httpd-foreground", "httpd", "apachectl"}), unsimulated=_DEBIAN_UNSIMULATED),
     Image("php", "php-apache", ("docker-php-entrypoint",), ("apache2-foreground",), (("TCP", 80),), docroot="/var/www/html",
@@ -200,7 +209,7 @@ def declaration(entry: dict[str, Any]) -> Image:
         raise ValueError(f"like: {entry.get('like')!r} is not an image of the sandbox's table")
     ports = tuple(("TCP", int(port)) if not isinstance(port, dict) else (str(port.get("protocol", "TCP")), int(port["port"]))
                   for port in entry.get("ports") or [])
-    changes: dict[str, Any] = {"name": repository(str(entry["name"])), "aliases": ()}
+    changes: dict[str, Any] = {"name": repository(str(entry["name"])), "aliases": (), "family": base.kin, "declared": True}
     if ports:
         changes["ports"] = ports
     if entry.get("docroot"):
@@ -231,6 +240,8 @@ def lookup(image: str) -> Image | None:
     found = declared().get(name) or _BY_NAME.get(name)
     if found is None:
         return None
+    if found.declared:
+        return found
     if "@" not in image and not plausible_tag(tag(image)):
         return None
     return _variant(found, tag(image))
@@ -283,11 +294,11 @@ def startup_lines(image: str, pod: str) -> list[str]:
     }
     lines["wordpress"] = ["WordPress not found in /var/www/html - copying now...",
                           "Complete! WordPress has been successfully copied to /var/www/html", *lines["php-apache"]]
-    if found.name == "httpd":
+    if found.kin == "httpd":
         return [f"AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using {pod}.",
                 "[mpm_event:notice] [pid 1:tid 1] AH00489: Apache/2.4.62 (Unix) configured -- resuming normal operations",
                 "[core:notice] [pid 1:tid 1] AH00094: Command line: 'httpd -D FOREGROUND'"]
-    if found.name.startswith("nginx"):
+    if found.kin == "nginx":
         return ["/docker-entrypoint.sh: Configuration complete; ready for start up",
                 "[notice] 1#1: nginx/1.27.3", "[notice] 1#1: start worker processes"]
     if found.name.startswith("calico/"):
@@ -304,12 +315,14 @@ def image_files(image: str) -> dict[str, bytes]:
     found = lookup(image)
     if found is None:
         return {}
-    if found.name.startswith("nginx"):
+    if found.kin == "nginx":
+        port = found.ports[0][1] if found.ports else 80
         return {"/usr/share/nginx/html/index.html": NGINX_WELCOME,
                 "/usr/share/nginx/html/50x.html": b"<!DOCTYPE html>\n<html>\n<head>\n<title>Error</title>\n</head>\n<body>\n"
                                                   b"<h1>An error occurred.</h1>\n</body>\n</html>\n",
-                "/etc/nginx/conf.d/default.conf": NGINX_DEFAULT_CONF}
-    if found.name == "httpd":
+                "/etc/nginx/conf.d/default.conf": NGINX_DEFAULT_CONF.replace(b":80;", f":{port};".encode())
+                                                  .replace(b" 80;", f" {port};".encode())}
+    if found.kin == "httpd":
         return {"/usr/local/apache2/htdocs/index.html": b"<html><body><h1>It works!</h1></body></html>\n"}
     return {}
 

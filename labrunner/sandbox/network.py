@@ -178,7 +178,7 @@ class Network:
             if image is None:
                 continue
             files = None
-            if image.name.startswith("nginx"):
+            if image.kin == "nginx":
                 files = self.container_files(pod, container)
             process = main_process(container, files.get if files is not None else None, (lambda: list(files)) if files is not None else None)
             if process is not None and process.kind == "server" and (protocol, port) in process.ports:

@@ -149,7 +149,7 @@ def _static(request: _Request) -> Response:
     docroot = process.options.get("docroot") or image.docroot or "/"
     files = request.files()
     wanted = normal(docroot.rstrip("/") + "/" + request.path.lstrip("/"))
-    server = "python" if process.options.get("server") == "python" else ("nginx" if image.name.startswith("nginx") else "httpd")
+    server = "python" if process.options.get("server") == "python" else ("nginx" if image.kin == "nginx" else "httpd")
     if files.get(wanted) is not None and not request.path.endswith("/"):
         return Response(200, files[wanted])
     folder = wanted.rstrip("/") or "/"
