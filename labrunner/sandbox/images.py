@@ -94,7 +94,7 @@ TABLE: tuple[Image, ...] = (
     Image("postgres", "postgres", ("docker-entrypoint.sh",), ("postgres",), (("TCP", 5432),), data_dir="/var/lib/postgresql/data",
           servers=frozenset({"postgres"}), unsimulated=_DEBIAN_UNSIMULATED | {"psql", "pg_isready", "pg_dump", "createdb"}),
     Image("redis", "redis", ("docker-entrypoint.sh",), ("redis-server",), (("TCP", 6379),), data_dir="/data",
-          servers=frozenset({"redis-server"}), unsimulated=_DEBIAN_UNSIMULATED | {"redis-cli"}),
+          programs=frozenset({"redis-cli"}), servers=frozenset({"redis-server"}), unsimulated=_DEBIAN_UNSIMULATED),
     Image("memcached", "memcached", ("docker-entrypoint.sh",), ("memcached",), (("TCP", 11211),), servers=frozenset({"memcached"})),
     Image("busybox", "program", (), ("sh",), programs=BUSYBOX_NETWORK, shells=_ASH, unsimulated=frozenset({"sed", "awk", "find", "xargs", "tar", "vi", "top"})),
     Image("alpine", "program", (), ("/bin/sh",), programs=BUSYBOX_NETWORK, shells=_ASH,

@@ -202,6 +202,11 @@ class Network:
         """Open a connection from ``source`` (a pod) to ``address:port``."""
         target_port = port
         destination: dict[str, Any] | None
+        if _loopback(address):
+            # inside the pod's own network namespace: its containers, and no policy applies
+            if not self.listens(source, protocol, port):
+                return Connection("refused", address, port, source, f"nothing listens on {protocol} {port} in the pod itself")
+            return Connection("connected", address, port, source, target=port)
         service = self.service_by_ip(address)
         if service is not None:
             spec_port = next((p for p in (service.get("spec") or {}).get("ports") or []
@@ -245,6 +250,8 @@ class Network:
         protocol ICMP, port 0."""
         if self.service_by_ip(address) is not None:
             return False
+        if _loopback(address):
+            return True
         destination = self.pod_by_ip(address)
         if destination is None:
             return False
@@ -256,12 +263,17 @@ class Network:
         return None if verdict.allowed else verdict.reason
 
     def resolve(self, source: dict[str, Any], name: str) -> tuple[str | None, str | None, bool]:
-        """(address, fully qualified name, DNS reachable) for ``name`` as seen from ``source``."""
+        """(address, fully qualified name, DNS reachable) for ``name`` as seen from ``source``:
+        an address as it is, the pod's /etc/hosts (localhost, its own name), then CoreDNS."""
         try:
             ipaddress.ip_address(name)
             return name, name, True
         except ValueError:
             pass
+        if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+            return LOOPBACK, name, True
+        if name == source["metadata"]["name"] and (source.get("status") or {}).get("podIP"):
+            return str(source["status"]["podIP"]), name, True
         dns = self.connect(source, KUBE_DNS, "UDP", 53)
         if dns.outcome != "connected":
             return None, None, False
@@ -270,6 +282,16 @@ class Network:
             if address:
                 return address, fqdn, True
         return None, None, True
+
+
+LOOPBACK = "127.0.0.1"
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _internal(address: str) -> bool:

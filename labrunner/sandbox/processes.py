@@ -102,6 +102,11 @@ def run(argv: list[str], stdin: bytes | Stream, container: Container) -> Result:
 
             stdout, stderr, code = run_client(argv[1:], given, container.env, container.data_dir)
             return Result(stdout, stderr, code)
+    if program == "redis-cli" and has(program):
+        from labrunner.sandbox import redis
+
+        stdout, stderr, code = redis.run_client(argv[1:], given, container)
+        return Result(stdout, stderr, code)
     if program == "curl" and has("curl") and container.network is not None and container.pod_object is not None:
         from labrunner.sandbox import applets
 

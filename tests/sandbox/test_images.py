@@ -209,3 +209,32 @@ spec:
             "KUBERNETES_SERVICE_PORT=443"} <= set(printed)
     assert "APP_1st=x" in printed and "MODE=debug" in printed
     assert not any(line.startswith("1st=") for line in printed)  # not a variable name without a prefix: the kubelet skips it
+
+
+def test_redis_answers_its_own_client_and_localhost_is_the_pod_itself(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "cache", "-n", namespace, "--image=redis:7.4")
+    kubectl("expose", "deployment", "cache", "-n", namespace, "--port=6379")
+    kubectl("rollout", "status", "deployment/cache", "-n", namespace, "--timeout=60s")
+
+    def cli(*words: str) -> tuple[int, str]:
+        done = kubectl("exec", "-n", namespace, "deploy/cache", "--", "redis-cli", *words, check=False)
+        return done.returncode, done.stdout
+
+    assert cli("ping") == (0, "PONG\n")
+    assert cli("set", "visits", "41") == (0, "OK\n")
+    assert cli("incr", "visits") == (0, "42\n")
+    assert cli("rpush", "queue", "a", "b") == (0, "2\n")
+    assert cli("lrange", "queue", "0", "-1") == (0, "a\nb\n")
+    assert cli("get", "missing") == (0, "\n")
+    assert cli("hello", "x") == (0, "ERR unknown command 'hello', with args beginning with: 'x' \n")
+    # from another pod, through the Service
+    kubectl("run", "other", "-n", namespace, "--image=redis:7.4", "--", "sleep", "3600")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/other", "--timeout=60s")
+    assert kubectl("exec", "-n", namespace, "other", "--", "redis-cli", "-h", "cache", "get", "visits").stdout == "42\n"
+    refused = kubectl("exec", "-n", namespace, "other", "--", "redis-cli", "ping", check=False)  # its own 6379: sleep listens on nothing
+    assert refused.stderr.startswith("Could not connect to Redis at 127.0.0.1:6379: Connection refused")
+    # localhost inside a pod is the pod's own network namespace: nginx answers its own curl
+    kubectl("run", "web", "-n", namespace, "--image=nginx:1.27")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=60s")
+    assert "Welcome to nginx!" in kubectl("exec", "-n", namespace, "web", "--", "curl", "-s", "localhost").stdout
