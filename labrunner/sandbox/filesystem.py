@@ -138,8 +138,46 @@ class ContainerFiles(MutableMapping[str, bytes]):
 
     def is_dir(self, path: str) -> bool:
         path = normal(path).rstrip("/") or "/"
-        return path in ("/", "/tmp", "/etc", "/root", "/var", "/usr", "/bin") \
-            or any(m.path == path and not _is_file_mount(m) for m in self.mounts) or any(name.startswith(path + "/") for name in self)
+        return path == "/" or path.lstrip("/") in ROOT_FOLDERS \
+            or any(m.path == path and not _is_file_mount(m) for m in self.mounts) or self._on_disk(path) is not None \
+            or any(name.startswith(path + "/") for name in self)
+
+    def _on_disk(self, path: str) -> Path | None:
+        """The folder on disk ``path`` is, when it is one (made by mkdir, or an emptyDir's own)."""
+        mount, inside = self._route(path)
+        folder = mount.folder if mount is not None else self.writable
+        if folder is None:
+            return None
+        target = folder / inside.lstrip("/")
+        return target if target.is_dir() else None
+
+    def make_folder(self, path: str) -> None:
+        """mkdir -p: a folder of its own, empty until something is written into it."""
+        mount, inside = self._route(path)
+        if mount is not None and (mount.read_only or mount.folder is None):
+            raise OSError(errno.EROFS, "Read-only file system")
+        folder = mount.folder if mount is not None else self.writable
+        if folder is not None:
+            (folder / inside.lstrip("/")).mkdir(parents=True, exist_ok=True)
+
+    def remove_folder(self, path: str) -> None:
+        target = self._on_disk(path)
+        if target is not None:
+            import shutil
+
+            shutil.rmtree(target, ignore_errors=True)
+
+    def folders(self, parent: str) -> list[str]:
+        """Folders made on disk directly under ``parent`` (empty ones have no file to show them)."""
+        target = self._on_disk(parent)
+        if target is None:
+            return []
+        return [posixpath.join(normal(parent), entry.name) for entry in target.iterdir() if entry.is_dir()]
+
+
+ROOT_FOLDERS = frozenset({"bin", "dev", "etc", "home", "lib", "media", "mnt", "opt", "proc", "root", "run", "sbin", "srv", "sys", "tmp",
+                          "usr", "var"})
+"""The folders at the root of every image."""
 
 
 def _is_file_mount(mount: Mount) -> bool:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 SHELL_APPLETS = frozenset({"sh", "echo", "cat", "env", "printenv", "hostname", "true", "false", "pwd", "ls", "id", "whoami", "sleep",
-                           "date", "uname", "grep", "wc", "head", "tail"})
+                           "date", "uname", "grep", "wc", "head", "tail", "mkdir", "rmdir", "touch", "rm", "cp", "mv", "tee", "sed",
+                           "tr", "cut", "sort", "uniq", "basename", "dirname", "base64"})
 """Programs every image with a shell has (coreutils or busybox); the sandbox's sh runs them."""
 BUSYBOX_NETWORK = frozenset({"wget", "nslookup", "nc", "ping"})
 
@@ -67,7 +68,7 @@ class Image:
 
 _ASH = frozenset({"sh", "ash"})
 _MYSQL_CLIENTS = frozenset({"mysql", "mysqladmin"})
-_DEBIAN_UNSIMULATED = frozenset({"apt-get", "apt", "dpkg", "sed", "awk", "find", "xargs", "tar", "gzip"})
+_DEBIAN_UNSIMULATED = frozenset({"apt-get", "apt", "dpkg", "awk", "find", "xargs", "tar", "gzip"})
 
 TABLE: tuple[Image, ...] = (
     Image("nginx", "static-web", ("/docker-entrypoint.sh",), ("nginx", "-g", "daemon off;"), (("TCP", 80),),
@@ -96,9 +97,10 @@ TABLE: tuple[Image, ...] = (
     Image("redis", "redis", ("docker-entrypoint.sh",), ("redis-server",), (("TCP", 6379),), data_dir="/data",
           programs=frozenset({"redis-cli"}), servers=frozenset({"redis-server"}), unsimulated=_DEBIAN_UNSIMULATED),
     Image("memcached", "memcached", ("docker-entrypoint.sh",), ("memcached",), (("TCP", 11211),), servers=frozenset({"memcached"})),
-    Image("busybox", "program", (), ("sh",), programs=BUSYBOX_NETWORK, shells=_ASH, unsimulated=frozenset({"sed", "awk", "find", "xargs", "tar", "vi", "top"})),
-    Image("alpine", "program", (), ("/bin/sh",), programs=BUSYBOX_NETWORK, shells=_ASH,
-          unsimulated=frozenset({"apk", "sed", "awk", "find", "xargs", "tar", "vi", "top"})),
+    Image("busybox", "program", (), ("sh",), programs=BUSYBOX_NETWORK | {"ps"}, shells=_ASH,
+          unsimulated=frozenset({"awk", "find", "xargs", "tar", "vi", "top"})),
+    Image("alpine", "program", (), ("/bin/sh",), programs=BUSYBOX_NETWORK | {"ps"}, shells=_ASH,
+          unsimulated=frozenset({"apk", "awk", "find", "xargs", "tar", "vi", "top"})),
     Image("debian", "program", (), ("bash",), unsimulated=_DEBIAN_UNSIMULATED),
     Image("ubuntu", "program", (), ("/bin/bash",), unsimulated=_DEBIAN_UNSIMULATED),
     Image("python", "program", (), ("python3",), programs=frozenset({"python", "python3"}),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labrunner.sandbox import images
+from labrunner.sandbox import coreutils, images
 from labrunner.sandbox.pipes import STDIN_READERS, Stream
 
 
@@ -45,6 +45,8 @@ class Container:
     """``$?``: the status of the last command this container's shell ran."""
     sink: Callable[[int, bytes], None] | None = None
     """A running container's output, as it is written (fd 1 or 2); None: collected into the Result."""
+    main_argv: tuple[str, ...] = ()
+    """What the container's main process runs (``ps`` shows it as PID 1)."""
     sleeper: Callable[[float], None] | None = None
     """Waits out a running container's ``sleep`` for real (scaled); raises :class:`Stopped` when the
     container is being stopped. None: a pause is the Result's ``delay`` (exec, probes)."""
@@ -127,7 +129,7 @@ def run(argv: list[str], stdin: bytes | Stream, container: Container) -> Result:
     if image is not None and program in image.unsimulated:
         return Result(stderr=f"labrunner sandbox: {program} is in the {image.name} image, but the sandbox does not run it\n".encode(),
                       exit_code=126)
-    if not has(program) or program not in APPLETS or program == "exit":
+    if not has(program) or program not in APPLETS | coreutils.BUSYBOX_ONLY or program == "exit":
         raise NotFoundInPath(argv[0])
     if program in ("sh", "bash", "dash", "ash", "zsh"):
         if len(argv) >= 3 and argv[1] == "-c":
@@ -135,6 +137,8 @@ def run(argv: list[str], stdin: bytes | Stream, container: Container) -> Result:
         # Without -c, sh reads its script from stdin (``echo ls | kubectl exec -i POD -- sh``); with
         # nothing on stdin it has nothing to run and exits 0, as a real shell at end of input does.
         return _shell(given.decode(errors="replace"), b"", container)
+    if program in coreutils.PROGRAMS or program in coreutils.BUSYBOX_ONLY:
+        return Result(*coreutils.run(program, argv[1:], given, container))
     return _applet(program, argv[1:], given, container)
 
 
@@ -188,10 +192,6 @@ def _applet(program: str, args: list[str], stdin: bytes, container: Container) -
         return Result(exit_code=1)
     if program == "pwd":
         return Result(stdout=b"/\n")
-    if program == "ls":
-        if args and args[-1] == "/etc":
-            return Result(stdout=b"hostname\nhosts\nos-release\nresolv.conf\n")
-        return Result(stdout=b"bin\ndev\netc\nhome\nproc\nroot\nsys\ntmp\nusr\nvar\n")
     if program in ("id", "whoami"):
         return Result(stdout=b"uid=0(root) gid=0(root) groups=0(root)\n" if program == "id" else b"root\n")
     if program == "sleep":  # the output comes after the pause, as the exec's does

@@ -375,7 +375,8 @@ class PodStreams:
         name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
         box = processes.Container(pod=name, namespace=namespace, name=str(container.get("name")), image=str(container.get("image")),
                                   env=self.network.container_environment(pod, container), data_dir=self.data_dir(namespace, name) / str(container.get("name")),
-                                  pod_object=pod, network=self.network, data_root=self.data_root)
+                                  pod_object=pod, network=self.network, data_root=self.data_root,
+                                  main_argv=_main_argv(container))
         # The container's writable layer lasts as long as it does: every exec sees what an earlier one wrote.
         box.files = files_of(box, pod, container, self.data_root,
                              lambda kind, object_name: self.network.objects.get("", kind, namespace, object_name))
@@ -385,3 +386,10 @@ class PodStreams:
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
     if not future.done():
         future.set_result(value)
+
+
+def _main_argv(container: dict[str, Any]) -> tuple[str, ...]:
+    from labrunner.sandbox.entrypoints import main_process
+
+    process = main_process(container)
+    return process.argv if process is not None else ()
