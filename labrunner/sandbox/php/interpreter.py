@@ -232,16 +232,20 @@ class Interpreter(Evaluator):
         values: list[Value] = []
         named: dict[str, Value] = {}
         for arg in args:
-            value = self.eval(arg.value)
-            if arg.spread:
-                if not isinstance(value, PhpArray):
-                    raise self.throw("Error", "Only arrays and Traversables can be unpacked")
-                values.extend(value.values())
-            elif arg.name is not None:
-                named[arg.name] = value
-            else:
-                values.append(value)
+            self._pass(arg, values, named)
         return values, named
+
+    def _pass(self, arg: n.Arg, values: list[Value], named: dict[str, Value]) -> None:
+        """One argument by value: spread (``...$xs``), named (``f(x: 1)``) or positional."""
+        value = self.eval(arg.value)
+        if arg.spread:
+            if not isinstance(value, PhpArray):
+                raise self.throw("Error", "Only arrays and Traversables can be unpacked")
+            values.extend(value.values())
+        elif arg.name is not None:
+            named[arg.name] = value
+        else:
+            values.append(value)
 
     def e_Call(self, node: n.Call) -> Value:
         if not isinstance(node.name, str):
@@ -296,15 +300,7 @@ class Interpreter(Evaluator):
                 refs.append((arg.value, ref))
                 values.append(ref)
                 continue
-            value = self.eval(arg.value)
-            if arg.spread:
-                if not isinstance(value, PhpArray):
-                    raise self.throw("Error", "Only arrays and Traversables can be unpacked")
-                values.extend(value.values())
-            elif arg.name is not None:
-                named[arg.name] = value
-            else:
-                values.append(value)
+            self._pass(arg, values, named)
         self.line = node.line
         shown = [r.value if isinstance(r, Ref) else r for r in values]
         self.push(builtin.name, shown)
