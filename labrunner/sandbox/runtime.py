@@ -139,6 +139,14 @@ class ContainerRuntime:
             self.exits[key] = Exit(code, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count)
         self.wake()
 
+    def stop(self, uid: str, container: str) -> None:
+        """The kubelet stopped this container (a finished pod's sidecar): its thread, if any,
+        stops, and nobody waits for its exit."""
+        with self.lock:
+            current = self.running.pop((uid, container), None)
+            if current is not None:
+                current[1].set()
+
     def take_exit(self, uid: str, container: str) -> Exit | None:
         with self.lock:
             return self.exits.get((uid, container))

@@ -85,24 +85,83 @@ def _nodes(obj: dict[str, Any]) -> Row:
 
 
 def _pods(obj: dict[str, Any]) -> Row:
+    """printPod: READY counts the app containers and the started sidecars; STATUS is the first
+    init container still on its way (``Init:1/2``, ``Init:Error``, ``Init:CrashLoopBackOff``...)
+    or else the first app container's reason, and RESTARTS says when the last restart was."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    containers = spec.get("containers") or []
-    statuses = status.get("containerStatuses") or []
-    ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
-    reason = status.get("phase", "Pending")
-    for container_status in statuses:
+    init_containers = {c.get("name"): c for c in spec.get("initContainers") or []}
+    sidecars = {name for name, c in init_containers.items() if c.get("restartPolicy") == "Always"}
+    total = len(spec.get("containers") or []) + len(sidecars)
+    ready = restarts = sidecar_restarts = 0
+    last_restart = sidecar_last_restart = ""
+    reason = status.get("reason") or status.get("phase", "Pending")
+    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated" for c in status.get("conditions") or []):
+        reason = "SchedulingGated"
+    initializing = False
+    init_statuses = status.get("initContainerStatuses") or []
+    for index, container_status in enumerate(init_statuses):
+        restarts += int(container_status.get("restartCount") or 0)
+        finished = (((container_status.get("lastState") or {}).get("terminated")) or {}).get("finishedAt") or ""
+        last_restart = max(last_restart, finished)
+        sidecar = container_status.get("name") in sidecars
+        if sidecar:
+            sidecar_restarts += int(container_status.get("restartCount") or 0)
+            sidecar_last_restart = max(sidecar_last_restart, finished)
         state = container_status.get("state") or {}
-        waiting = state.get("waiting") or {}
-        terminated = state.get("terminated") or {}
-        if waiting.get("reason"):
-            reason = waiting["reason"]
-        elif terminated.get("reason"):
-            reason = terminated["reason"]
-    if obj["metadata"].get("deletionTimestamp"):
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated is not None and terminated.get("exitCode") == 0:
+            continue
+        if sidecar and container_status.get("started"):
+            ready += 1 if container_status.get("ready") else 0
+            continue
+        if terminated is not None:
+            reason = "Init:" + terminated["reason"] if terminated.get("reason") else (
+                f"Init:Signal:{terminated['signal']}" if terminated.get("signal") else f"Init:ExitCode:{terminated.get('exitCode')}")
+        elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{index}/{len(init_containers)}"
+        initializing = True
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or [])
+    if not initializing or initialized:
+        restarts, last_restart = sidecar_restarts, sidecar_last_restart
+        running = False
+        for container_status in reversed(status.get("containerStatuses") or []):
+            restarts += int(container_status.get("restartCount") or 0)
+            finished = (((container_status.get("lastState") or {}).get("terminated")) or {}).get("finishedAt") or ""
+            last_restart = max(last_restart, finished)
+            state = container_status.get("state") or {}
+            waiting, terminated = state.get("waiting") or {}, state.get("terminated")
+            if waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated is not None and terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated is not None:
+                reason = f"Signal:{terminated['signal']}" if terminated.get("signal") else f"ExitCode:{terminated.get('exitCode')}"
+            elif container_status.get("ready") and "running" in state:
+                running = True
+                ready += 1
+        if reason == "Completed" and running:
+            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+            reason = "Running" if pod_ready else "NotReady"
+    if obj["metadata"].get("deletionTimestamp") and status.get("reason") == "NodeLost":
+        reason = "Unknown"
+    elif obj["metadata"].get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
         reason = "Terminating"
-    return [_name(obj), f"{ready}/{len(containers)}", reason, restarts, age(obj), status.get("podIP") or "<none>",
-            spec.get("nodeName") or "<none>", "<none>", "<none>"]
+    restarts_text = str(restarts)
+    if restarts and len(last_restart) == 20 and last_restart.endswith("Z"):
+        restarts_text = f"{restarts} ({age({'metadata': {'creationTimestamp': last_restart}})} ago)"
+    return [_name(obj), f"{ready}/{total}", reason, restarts_text, age(obj), status.get("podIP") or "<none>",
+            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>", _readiness_gates(spec, status)]
+
+
+def _readiness_gates(spec: dict[str, Any], status: dict[str, Any]) -> str:
+    gates = spec.get("readinessGates") or []
+    if not gates:
+        return "<none>"
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    return f"{sum(1 for gate in gates if conditions.get(gate.get('conditionType')) == 'True')}/{len(gates)}"
 
 
 def _services(obj: dict[str, Any]) -> Row:

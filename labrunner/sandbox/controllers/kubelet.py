@@ -18,21 +18,23 @@ from typing import Any
 
 from labrunner.sandbox import images
 from labrunner.sandbox.controllers import probes
-from labrunner.sandbox.controllers.kubelet_stages import FINISHED, STAGES, PodState, Stage, choose
+from labrunner.sandbox.controllers.kubelet_stages import FINISHED, STAGES, PodState, Stage, choose, incomplete, is_sidecar
 from labrunner.sandbox.controllers.scheduler import SCHEDULED_AT
 from labrunner.sandbox.controllers.shared import CONFIG_MAPS, NODES, PODS, SECRETS, Cluster, age
 from labrunner.sandbox.store import NotFound, now
 
-MOUNT_BLOCKED: tuple[Stage, ...] = tuple(stage for stage in STAGES if stage.name in ("Finished", "ContainerCreating"))
+MOUNT_BLOCKED: tuple[Stage, ...] = tuple(stage for stage in STAGES if stage.name in ("Finished", "PodInitializing", "ContainerCreating"))
 """The stages of a pod whose volumes cannot be set up: its containers wait in ContainerCreating
-(no IP, no image pulled: the kubelet mounts volumes before it creates the pod's sandbox)."""
+(PodInitializing, with init containers: no IP, no image pulled: the kubelet mounts volumes
+before it creates the pod's sandbox)."""
 FORGET_EVERY = 1.0
 """Seconds between two sweeps of what the kubelet remembers about pods that are gone."""
 
 
 def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
     scheduled_at = (pod["metadata"].get("annotations") or {}).get(SCHEDULED_AT) or pod["metadata"]["creationTimestamp"]
-    containers = (pod.get("spec") or {}).get("containers") or []
+    spec = pod.get("spec") or {}
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
     namespace = pod["metadata"]["namespace"]
     return PodState(
         pod, age(pod, scheduled_at),
@@ -52,11 +54,13 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
             _mount_blocked(cluster, pod, state, problems)
             return
     unstarted: frozenset[str] = frozenset()
-    if state.status.get("podIP") and state.phase == "Running" and any(kind in c for c in state.containers for kind in probes.KINDS):
+    if state.status.get("podIP") and state.phase not in FINISHED and any(kind in c for c in _probed_containers(state) for kind in probes.KINDS):
         state, unstarted = _probed(cluster, runtime, state)
+        state = dataclasses.replace(state, unstarted=unstarted)
     if runtime is not None:
         uid = str(pod["metadata"].get("uid"))
-        exits = {str(c.get("name")): ended for c in state.containers if (ended := runtime.take_exit(uid, str(c.get("name"))))}
+        exits = {str(c.get("name")): ended for c in [*state.init_containers, *state.containers]
+                 if (ended := runtime.take_exit(uid, str(c.get("name"))))}
         state = dataclasses.replace(state, exits=exits, clock=time.time())
     stage = choose(state)
     if not stage.settled:
@@ -73,16 +77,22 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
         status["startTime"] = now()
         addressed = True
     after = stage.next(dataclasses.replace(state, pod=pod))
-    for entry in after.container_statuses:
+    init_statuses = after.init_container_statuses if after.init_container_statuses is not None else state.init_container_statuses
+    for entry in [*after.container_statuses, *init_statuses]:
         if entry.get("name") in unstarted and "running" in (entry.get("state") or {}):
             entry["started"] = False  # its startup probe has not succeeded yet
-    if any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" for s in after.container_statuses):
+    if any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" for s in [*after.container_statuses, *init_statuses]):
         cluster.pending = True  # the back-off ends by itself
     if runtime is not None:
-        _run_commands(cluster, runtime, pod, state, after.container_statuses)
-    if after.container_statuses == status.get("containerStatuses") and not addressed:
+        _run_commands(cluster, runtime, pod, state.init_containers, state.init_container_statuses, init_statuses)
+        _run_commands(cluster, runtime, pod, state.containers, state.container_statuses, after.container_statuses)
+    unchanged = after.container_statuses == status.get("containerStatuses") and (
+        not state.init_containers or init_statuses == status.get("initContainerStatuses"))
+    if unchanged and not addressed:
         return
     status["containerStatuses"] = after.container_statuses
+    if state.init_containers:
+        status["initContainerStatuses"] = init_statuses
     if after.phase is not None:
         status["phase"] = after.phase
     _set_conditions(pod, ready=after.ready)
@@ -99,19 +109,26 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
         cluster.event(pod, event.reason, event.message, event.type)
 
 
-def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], state: PodState, statuses: list[dict[str, Any]]) -> None:
+def _run_commands(cluster: Cluster, runtime: Any, pod: dict[str, Any], containers: list[dict[str, Any]],
+                  before: list[dict[str, Any]], statuses: list[dict[str, Any]]) -> None:
     """Start each running container's command (again, after a restart: its log so far becomes
-    the previous one, for ``kubectl logs --previous``)."""
+    the previous one, for ``kubectl logs --previous``); stop a sidecar the kubelet stopped."""
     from labrunner.sandbox.runtime import is_run
 
-    earlier = {s.get("name"): int(s.get("restartCount") or 0) for s in state.container_statuses}
-    for container, status in zip(state.containers, statuses):
+    earlier = {s.get("name"): s for s in before}
+    by_name = {s.get("name"): s for s in statuses}
+    for container in containers:
+        name = str(container.get("name"))
+        status = by_name.get(name) or {}
         running = (status.get("state") or {}).get("running")
         restarts = int(status.get("restartCount") or 0)
-        if running and restarts > earlier.get(container.get("name"), restarts):
-            cluster.store.rotate_log(pod["metadata"]["namespace"], pod["metadata"]["name"], str(container.get("name")))
+        previous = earlier.get(name) or {}
+        if running and restarts > int(previous.get("restartCount", restarts) or 0):
+            cluster.store.rotate_log(pod["metadata"]["namespace"], pod["metadata"]["name"], name)
         if running and is_run(container):
             runtime.ensure(pod, container, restarts, str(running.get("startedAt") or now()))
+        elif "terminated" in (status.get("state") or {}) and "running" in (previous.get("state") or {}):
+            runtime.stop(str(pod["metadata"].get("uid")), name)
 
 
 def _data_root(cluster: Cluster) -> Path:
@@ -137,10 +154,10 @@ def _probed(cluster: Cluster, runtime: Any, state: PodState) -> tuple[PodState, 
     workers: dict[tuple[str, str, int, str], probes.Worker] = cluster.probe_memory.setdefault("workers", {})
     starts: dict[tuple[str, str, int], float] = cluster.probe_memory.setdefault("started", {})
     moment = time.time()
-    statuses = {s.get("name"): s for s in state.container_statuses}
+    statuses = {s.get("name"): s for s in [*state.init_container_statuses, *state.container_statuses]}
     unready, unstarted = set(state.unready), set()
     soonest = math.inf
-    for container in state.containers:
+    for container in _probed_containers(state):
         name = str(container.get("name"))
         status = statuses.get(name) or {}
         running = (status.get("state") or {}).get("running")
@@ -183,6 +200,12 @@ def _probed(cluster: Cluster, runtime: Any, state: PodState) -> tuple[PodState, 
     if soonest - moment < IDLE:
         cluster.pending = True  # the next period comes before the loop's idle wake-up would
     return dataclasses.replace(state, unready=frozenset(unready)), frozenset(unstarted)
+
+
+def _probed_containers(state: PodState) -> list[dict[str, Any]]:
+    """The containers the prober watches: the app containers and the sidecars (regular init
+    containers take no probes)."""
+    return [*(c for c in state.init_containers if is_sidecar(c)), *state.containers]
 
 
 def _counted_event(cluster: Cluster, pod: dict[str, Any] | Any, reason: str, message: str, kind: str = "Warning") -> None:
@@ -237,9 +260,11 @@ def _mount_blocked(cluster: Cluster, pod: dict[str, Any], state: PodState, probl
         return
     after = stage.next(dataclasses.replace(state, pod=pod))
     status = pod.setdefault("status", {})
-    if after.container_statuses == status.get("containerStatuses"):
+    if after.container_statuses == status.get("containerStatuses") and after.init_container_statuses in (None, status.get("initContainerStatuses")):
         return
     status["containerStatuses"] = after.container_statuses
+    if after.init_container_statuses is not None:
+        status["initContainerStatuses"] = after.init_container_statuses
     _set_conditions(pod, ready=False, sandbox=False)
     cluster.save(PODS, pod)
 
@@ -284,20 +309,34 @@ def _config_problem(cluster: Cluster, container: dict[str, Any], namespace: str)
 
 
 def _set_conditions(pod: dict[str, Any], *, ready: bool, sandbox: bool = True) -> None:
-    """The pod's conditions; ``sandbox`` False: its sandbox is not created yet (volumes not set up)."""
+    """The pod's conditions, as the kubelet's status generator words them; ``sandbox`` False: its
+    sandbox is not created yet (volumes not set up). Initialized waits for every init container
+    (a sidecar: its start) until an app container has started; Ready and ContainersReady name
+    the containers (sidecars included) that are not ready."""
     stamp = now()
+    spec, status = pod.get("spec") or {}, pod["status"]
+    init_containers = spec.get("initContainers") or []
+    app_started = any(((s.get("state") or {}).get("waiting") or {}).get("reason") != "PodInitializing" for s in status.get("containerStatuses") or [])
+    not_initialized = () if app_started else incomplete(init_containers, status.get("initContainerStatuses") or [])
+    readiness = {s.get("name"): s.get("ready") for s in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]}
+    unready = [str(c.get("name")) for c in [*(c for c in init_containers if is_sidecar(c)), *(spec.get("containers") or [])]
+               if not readiness.get(c.get("name"))]
     value = "True" if ready else "False"
-    previous = {c["type"]: c for c in (pod["status"].get("conditions") or [])}
+    previous = {c["type"]: c for c in (status.get("conditions") or [])}
     conditions = []
-    for kind, state in (("PodReadyToStartContainers", "True" if sandbox else "False"), ("Initialized", "True"), ("Ready", value),
-                        ("ContainersReady", value), ("PodScheduled", "True")):
+    for kind, state in (("PodReadyToStartContainers", "True" if sandbox else "False"), ("Initialized", "False" if not_initialized else "True"),
+                        ("Ready", value), ("ContainersReady", value), ("PodScheduled", "True")):
         earlier = previous.get(kind)
         condition = {"type": kind, "status": state,
                      "lastTransitionTime": earlier["lastTransitionTime"] if earlier and earlier.get("status") == state else stamp}
-        if state == "False" and kind != "PodReadyToStartContainers":
+        if kind == "Initialized" and not_initialized:
+            condition.update(reason="ContainersNotInitialized", message=f"containers with incomplete status: [{' '.join(not_initialized)}]")
+        elif state == "False" and kind in ("Ready", "ContainersReady"):
             condition["reason"] = "ContainersNotReady"
+            if unready:
+                condition["message"] = f"containers with unready status: [{' '.join(unready)}]"
         conditions.append(condition)
-    pod["status"]["conditions"] = conditions
+    status["conditions"] = conditions
 
 
 def _node_ip(cluster: Cluster, node_name: str) -> str:
