@@ -170,8 +170,12 @@ class Network:
         declares, it does not make nginx listen on 8080), while that container runs."""
         from labrunner.sandbox.entrypoints import main_process
 
-        running = {s.get("name"): "running" in (s.get("state") or {}) for s in (pod.get("status") or {}).get("containerStatuses") or []}
-        for container in (pod.get("spec") or {}).get("containers") or []:
+        status = pod.get("status") or {}
+        running = {s.get("name"): "running" in (s.get("state") or {})
+                   for s in [*(status.get("containerStatuses") or []), *(status.get("initContainerStatuses") or [])]}
+        spec = pod.get("spec") or {}
+        sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        for container in [*(spec.get("containers") or []), *sidecars]:
             if not running.get(container.get("name"), True):
                 continue
             image = images.lookup(str(container.get("image", "")))

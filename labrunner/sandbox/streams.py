@@ -102,8 +102,8 @@ class PodStreams:
         if waiting:
             return status_response(400, "BadRequest", waiting)
         previous = request.query.get("previous") in ("true", "1")
-        if previous and not any(s.get("name") == container.get("name") and s.get("lastState")
-                                for s in (pod.get("status") or {}).get("containerStatuses") or []):
+        statuses = [*((pod.get("status") or {}).get("containerStatuses") or []), *((pod.get("status") or {}).get("initContainerStatuses") or [])]
+        if previous and not any(s.get("name") == container.get("name") and s.get("lastState") for s in statuses):
             return status_response(400, "BadRequest", f'previous terminated container "{container.get("name")}" in pod "{name}" not found')
         try:
             tail = int(request.query["tailLines"]) if "tailLines" in request.query else None

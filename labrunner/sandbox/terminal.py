@@ -58,13 +58,15 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
     box.sink, box.sleeper = sink, sleeper
     box.network = _OnLoop(box.network, loop)
 
+    async def emit(fd: int, data: bytes) -> None:
+        if tty:
+            await send(data.replace(b"\n", newline))
+        else:
+            await send(data, STDOUT if fd == 1 else STDERR)
+
     async def flush() -> None:
         while not written.empty():
-            fd, data = written.get_nowait()
-            if tty:
-                await send(data.replace(b"\n", newline))
-            else:
-                await send(data, STDOUT if fd == 1 else STDERR)
+            await emit(*written.get_nowait())
 
     async def run(text: str) -> tuple[bool, int]:
         """Run what was typed, in a thread (its output shown as it is written, its sleeps real);
@@ -97,7 +99,7 @@ async def shell_session(socket: web.WebSocketResponse, box: processes.Container,
             drained = asyncio.ensure_future(written.get())
             await asyncio.wait({finished, receiving, drained}, return_when=asyncio.FIRST_COMPLETED)
             if drained.done():
-                written.put_nowait(drained.result())
+                await emit(*drained.result())  # the oldest piece first: the rest are behind it
             else:
                 drained.cancel()
             await flush()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 
 from tests.sandboxes import Kubectl, eventually
 
@@ -135,8 +134,6 @@ def test_kubectl_logs_c_shows_an_init_containers_output(kubectl: Kubectl, namesp
                "the init container's log")
 
 
-@pytest.mark.xfail(strict=True, reason="streams.py's logs --previous looks for lastState in containerStatuses only, not "
-                                       "initContainerStatuses: 'previous terminated container \"migrate\" in pod \"migrate\" not found'")
 def test_kubectl_logs_previous_shows_an_init_containers_last_run(kubectl: Kubectl, namespace: str) -> None:
     _restarted_migrate(kubectl, namespace)
     assert kubectl("logs", "migrate", "-n", namespace, "-c", "migrate", "--previous").stdout == "cannot reach the database\n"

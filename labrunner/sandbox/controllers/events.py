@@ -4,20 +4,29 @@ describe reads either)."""
 
 from __future__ import annotations
 
-import secrets
+import time
 from typing import Any
 
 from labrunner.sandbox import resources
 from labrunner.sandbox.store import AlreadyExists, Store, now
 
 EVENTS = resources.lookup("", "v1", "events")
+_last_stamp = 0
+
+
+def _suffix() -> str:
+    """client-go's recorder names an event ``<object>.<hex of the time in nanoseconds>``, so
+    names sort by time and ``kubectl describe`` lists a second's events in order."""
+    global _last_stamp
+    _last_stamp = max(time.time_ns(), _last_stamp + 1)
+    return f"{_last_stamp:x}"
 
 
 def record(store: Store, involved: dict[str, Any], reason: str, message: str, kind: str = "Normal", component: str = "kubelet") -> None:
     assert EVENTS is not None
     namespace = involved["metadata"].get("namespace") or "default"
     event = {
-        "metadata": {"name": f"{involved['metadata']['name']}.{secrets.token_hex(8)}", "namespace": namespace},
+        "metadata": {"name": f"{involved['metadata']['name']}.{_suffix()}", "namespace": namespace},
         "involvedObject": {"kind": involved.get("kind"), "namespace": namespace, "name": involved["metadata"]["name"],
                            "uid": involved["metadata"].get("uid"), "apiVersion": involved.get("apiVersion")},
         "reason": reason, "message": message, "type": kind, "count": 1,
