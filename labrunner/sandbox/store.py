@@ -70,6 +70,12 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def seconds(stamp: str) -> float:
+    """A Kubernetes timestamp (``2026-12-06T04:09:48Z``) as seconds since the epoch;
+    ``fromisoformat`` is C and reads the Z, ten times strptime's speed for a table of pods."""
+    return datetime.fromisoformat(stamp).timestamp()
+
+
 Listener = Callable[[str, str, str, dict[str, Any]], None]
 """Called after every write with (event type, group, plural, object)."""
 

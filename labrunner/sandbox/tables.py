@@ -8,9 +8,11 @@ AGE, as a real server gives custom resources.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
+
+from labrunner.sandbox.store import seconds
 
 Column = tuple[str, str, int]  # name, type, priority
 Row = list[Any]
@@ -47,8 +49,7 @@ def age(obj: dict[str, Any]) -> str:
     created = (obj.get("metadata") or {}).get("creationTimestamp")
     if not created:
         return "<unknown>"
-    moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return human_duration((datetime.now(timezone.utc) - moment).total_seconds())
+    return human_duration(time.time() - seconds(created))
 
 
 def _name(obj: dict[str, Any]) -> str:

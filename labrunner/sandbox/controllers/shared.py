@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from labrunner.sandbox import resources
 from labrunner.sandbox.controllers.events import record
 from labrunner.sandbox.defaults import workload_defaults
 from labrunner.sandbox.resources import ResourceType
-from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store
+from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, seconds
 
 
 def _rt(group: str, plural: str) -> ResourceType:
@@ -100,8 +100,7 @@ def age(obj: dict[str, Any], stamp: str | None = None) -> float:
     text = stamp or obj["metadata"].get("creationTimestamp")
     if not text:
         return 0.0
-    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - moment).total_seconds()
+    return time.time() - seconds(text)
 
 
 def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
