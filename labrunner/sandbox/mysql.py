@@ -288,8 +288,9 @@ class Session:
             raise MySQLError(1146, "42S02", f"Table '{name}.{table}' doesn't exist")
         described: list[tuple[object, ...]] = []
         for _, name, kind, not_null, default, primary in rows:
-            described.append((name, kind.lower() or "text", "NO" if not_null or primary else "YES", "PRI" if primary else "",
-                              "NULL" if default is None else default, ""))
+            counter = kind.upper() == "INTEGER" and bool(primary)  # only an AUTO_INCREMENT column is translated so
+            described.append((name, "int" if counter else kind.lower() or "text", "NO" if not_null or primary else "YES",
+                              "PRI" if primary else "", "NULL" if default is None else default, "auto_increment" if counter else ""))
         return ["Field", "Type", "Null", "Key", "Default", "Extra"], described
 
     def _operational(self, error: sqlite3.OperationalError, statement: str) -> MySQLError:
@@ -332,10 +333,25 @@ def _integrity(error: sqlite3.IntegrityError, statement: str) -> MySQLError:
 def _translate(statement: str) -> str:
     """The MySQL-only spellings SQLite does not take."""
     translated = re.sub(r"(?i)\bINSERT\s+IGNORE\b", "INSERT OR IGNORE", statement)
-    translated = re.sub(r"(?i)\bAUTO_INCREMENT\b", "", translated)
+    translated = _auto_increment(translated)
     translated = re.sub(r"(?i)\)\s*(ENGINE|DEFAULT\s+CHARSET|CHARSET|COLLATE)\s*=?.*$", ")", translated, flags=re.S)
     translated = re.sub(r"(?i)\bUNSIGNED\b", "", translated)
     return translated
+
+
+def _auto_increment(statement: str) -> str:
+    """An AUTO_INCREMENT column as SQLite's counterpart, ``INTEGER PRIMARY KEY`` (the row id, so an
+    insert without it numbers the row); a table-level ``PRIMARY KEY (col)`` moves onto it."""
+    column = re.search(r"(?i)(`?\w+`?)\s+(?:TINY|SMALL|MEDIUM|BIG)?INT(?:EGER)?(?:\s*\(\d+\))?((?:\s+(?!AUTO_INCREMENT)\w+)*?)"
+                       r"\s+AUTO_INCREMENT\b([^,)]*)", statement)
+    if column is None:
+        return re.sub(r"(?i)\bAUTO_INCREMENT\b(\s*=\s*\d+)?", "", statement)
+    name = column.group(1).strip("`")
+    modifiers = re.sub(r"(?i)\b(PRIMARY\s+KEY|UNSIGNED|NOT\s+NULL)\b", "", column.group(2) + column.group(3)).split()
+    replaced = f"{column.group(1)} INTEGER PRIMARY KEY {' '.join(modifiers)}".rstrip()
+    statement = statement[:column.start()] + replaced + statement[column.end():]
+    statement = re.sub(r"(?i),\s*PRIMARY\s+KEY\s*\(\s*`?" + re.escape(name) + r"`?\s*\)", "", statement)
+    return re.sub(r"(?i)\bAUTO_INCREMENT\b(\s*=\s*\d+)?", "", statement)
 
 
 def format_batch(columns: list[str], rows: list[tuple[object, ...]], *, header: bool) -> str:

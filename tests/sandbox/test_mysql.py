@@ -85,3 +85,16 @@ def test_what_learners_type_to_look_around(tmp_path: Path) -> None:
     assert code == 1 and "ERROR 1049 (42000) at line 1: Unknown database 'archive'" in err
     out, err, code = mysql(tmp_path, "-uroot", "-ps3cret", "-e", "DESCRIBE db1.orders")
     assert code == 1 and "ERROR 1146 (42S02) at line 1: Table 'db1.orders' doesn't exist" in err
+
+
+def test_auto_increment_numbers_rows_and_create_table_as_select_copies_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labrunner.sandbox.mysql import run_client
+
+    script = (b"CREATE DATABASE shop; USE shop;"
+              b"CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(20), PRIMARY KEY (id)) ENGINE=InnoDB;"
+              b"INSERT INTO t (name) VALUES ('a'),('b'); CREATE TABLE t2 AS SELECT * FROM t WHERE id > 1;"
+              b"SELECT * FROM t2; DESCRIBE t;")
+    out, err, code = run_client(["-uroot"], script, {}, tmp_path)
+    assert (err, code) == (b"", 0)
+    assert out.decode() == ("id\tname\n2\tb\n"
+                            "Field\tType\tNull\tKey\tDefault\tExtra\nid\tint\tNO\tPRI\tNULL\tauto_increment\nname\tvarchar(20)\tYES\t\tNULL\t\n")
