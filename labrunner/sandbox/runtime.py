@@ -203,11 +203,17 @@ class ContainerRuntime:
         if stop.is_set():
             return  # stopped on purpose: nobody waits for this exit
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with self.lock:
-            if self.running.get(key, (None,))[0] == restart_count:
-                del self.running[key]
-                self.exits[key] = Exit(code, started, finished, restart_count)
-        self.loop.call_soon_threadsafe(self.wake)
+
+        def ended() -> None:
+            with self.lock:
+                if self.running.get(key, (None,))[0] == restart_count:
+                    del self.running[key]
+                    self.exits[key] = Exit(code, started, finished, restart_count)
+            self.wake()
+
+        # On the loop, after the lines written above: the kubelet sees the exit (and may move this
+        # run's log behind --previous) only once the whole log is in.
+        self.loop.call_soon_threadsafe(ended)
 
 
 class _OnLoop:
