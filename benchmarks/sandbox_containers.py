@@ -5,7 +5,9 @@
 
 - N busybox pods (200 by default) each running ``while true; do date >> /tmp/x; sleep 1; done``:
   the sandbox's CPU share and resident size once they all run;
-- ``kubectl get pods -A`` meanwhile, beside ``kubectl version --client`` (goal: within 1.5x);
+- ``kubectl get pods -A`` meanwhile, beside ``kubectl version --client`` (goal: within 1.5x) and
+  beside ``kubectl get namespace kube-system`` (kubectl's floor with any server: its kubeconfig,
+  TLS, one tiny answer);
 - the event loop's worst stall meanwhile, seen from outside: the slowest of 100 ``/healthz``
   round trips, beside the median (goal: under 50 ms);
 - ``kubectl apply`` of an nginx Deployment to its pod Ready (goal: under 1 s at time scale 1).
@@ -65,7 +67,11 @@ def main() -> None:
         print(f"  sandbox CPU {cpu_share * 100:5.1f} % of one core, resident {_rss_mib(server['pid']):5.0f} MiB")
         get_all = median_ms("get", "pods", "-A")
         client = median_ms("version", "--client")
+        one = median_ms("get", "namespace", "kube-system")
         print(f"  kubectl get pods -A {get_all:6.0f} ms   kubectl version --client {client:4.0f} ms   ratio {get_all / client:4.1f}x (goal: 1.5x)")
+        # kubectl's own floor with any server: loading the kubeconfig, TLS, one tiny answer
+        print(f"  kubectl get namespace kube-system {one:4.0f} ms (one object: {one / client:3.1f}x of --client; "
+              f"200 pods cost {get_all - one:3.0f} ms more)")
         stalls = _healthz_round_trips(server["port"], state / "sandbox" / "ca.crt")
         print(f"  /healthz round trip: median {statistics.median(stalls):5.1f} ms, slowest {max(stalls):5.1f} ms of {len(stalls)} "
               "(the event loop's worst stall, seen from outside; goal: under 50 ms)")
