@@ -44,6 +44,8 @@ class ResourceAPI:
         self.subresources: dict[tuple[str, str, str], tuple[tuple[str, ...], Handler]] = {
             ("apps", "deployments", "scale"): (ANY_METHOD, self.scale),
             ("apps", "replicasets", "scale"): (ANY_METHOD, self.scale),
+            ("apps", "statefulsets", "scale"): (ANY_METHOD, self.scale),
+            ("", "replicationcontrollers", "scale"): (ANY_METHOD, self.scale),
             ("", "pods", "log"): (("GET",), self._pod_stream(self.streams.logs)),
             ("", "pods", "exec"): (("GET", "POST"), self._pod_stream(self.streams.exec)),
             ("", "pods", "attach"): (("GET", "POST"), self._pod_stream(self.streams.attach)),
@@ -188,6 +190,12 @@ class ResourceAPI:
             "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items()))},
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(_match_labels(selector).items()))},
         })
 
+
+def _match_labels(selector: dict[str, Any]) -> dict[str, Any]:
+    """A LabelSelector's matchLabels, or a ReplicationController's plain map selector."""
+    if "matchLabels" in selector or "matchExpressions" in selector:
+        return dict(selector.get("matchLabels") or {})
+    return dict(selector)

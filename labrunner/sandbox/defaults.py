@@ -66,6 +66,37 @@ def workload_defaults(plural: str, obj: dict[str, Any]) -> None:
             strategy.setdefault("type", "RollingUpdate")
             strategy.setdefault("rollingUpdate", {"maxUnavailable": 1, "maxSurge": 0})
         _selector_defaults(obj)
+    elif plural == "statefulsets":
+        spec.setdefault("replicas", 1)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            strategy.setdefault("type", "RollingUpdate")
+            strategy.setdefault("rollingUpdate", {"partition": 0})
+        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        _selector_defaults(obj)
+    elif plural == "replicationcontrollers":
+        spec.setdefault("replicas", 1)
+        template = spec.setdefault("template", {})
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if not spec.get("selector") and labels:
+            spec["selector"] = dict(labels)  # an RC's selector defaults to its template's labels
+        if labels and not (obj.get("metadata") or {}).get("labels"):
+            obj.setdefault("metadata", {})["labels"] = dict(labels)
+        pod_spec_defaults(template.setdefault("spec", {}))
+    elif plural == "horizontalpodautoscalers":
+        spec.setdefault("minReplicas", 1)
+        if not spec.get("metrics"):
+            spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        behavior = spec.setdefault("behavior", {})
+        up = behavior.setdefault("scaleUp", {})
+        up.setdefault("stabilizationWindowSeconds", 0)
+        up.setdefault("selectPolicy", "Max")
+        up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}])
+        down = behavior.setdefault("scaleDown", {})
+        down.setdefault("stabilizationWindowSeconds", 300)
+        down.setdefault("selectPolicy", "Max")
+        down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
     elif plural == "pods":
         pod_spec_defaults(spec)
         obj.setdefault("status", {}).setdefault("phase", "Pending")

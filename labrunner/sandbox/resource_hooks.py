@@ -93,6 +93,9 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("apps", "deployments"): Hooks(defaults=_workload("deployments"), foreground_deletion=True),
     ("apps", "replicasets"): Hooks(defaults=_workload("replicasets"), foreground_deletion=True),
     ("apps", "daemonsets"): Hooks(defaults=_workload("daemonsets"), foreground_deletion=True),
+    ("apps", "statefulsets"): Hooks(defaults=_workload("statefulsets"), foreground_deletion=True),
+    ("", "replicationcontrollers"): Hooks(defaults=_workload("replicationcontrollers"), foreground_deletion=True),
+    ("autoscaling", "horizontalpodautoscalers"): Hooks(defaults=_workload("horizontalpodautoscalers")),
     ("apiextensions.k8s.io", "customresourcedefinitions"): Hooks(
         defaults=_crd_status, after_delete=_delete_crd_instances, on_change=refresh_custom_resources),
 }

@@ -314,3 +314,14 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
             for obj in objects
         ],
     }
+
+
+def _kinds_printed_elsewhere() -> None:
+    """The workload kinds' printers live beside their kinds (batch, apps, autoscaling)."""
+    from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch
+
+    for module in (printers_apps, printers_autoscaling, printers_batch):
+        PRINTERS.update(module.PRINTERS)
+
+
+_kinds_printed_elsewhere()

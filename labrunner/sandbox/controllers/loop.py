@@ -14,7 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
-from labrunner.sandbox.controllers import daemonset, deployment, endpoints, garbagecollector, kubelet, replicaset, scheduler, serviceaccounts
+from labrunner.sandbox.controllers import (
+    cronjob, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet, replicaset,
+    replicationcontroller, scheduler, serviceaccounts, statefulset,
+)
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
 
@@ -40,8 +43,13 @@ def _pod(cluster: Cluster, pod: dict[str, Any]) -> None:
 PASS = (
     serviceaccounts.reconcile,
     garbagecollector.reconcile,
+    horizontalpodautoscaler.reconcile,
+    cronjob.reconcile,
+    job.reconcile,
     deployment.reconcile,
     replicaset.reconcile,
+    replicationcontroller.reconcile,
+    statefulset.reconcile,
     daemonset.reconcile,
     _pods,
     endpoints.reconcile,
