@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from labrunner.sandbox.network import KUBE_DNS, Network
+from labrunner.sandbox.network import CLUSTER_DOMAIN, KUBE_DNS, Network
 from labrunner.sandbox.webapps import NOT_HTTP, REASONS, Response, serve
 
 RESOLVER_TIMEOUT = 5.0
@@ -110,7 +110,7 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
     connection = network.connect(pod, address, "TCP", port)
     if connection.outcome == "timeout":
         return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
-    if connection.outcome != "connected" or connection.pod is None:
+    if connection.outcome != "connected" or (connection.pod is None and not connection.outside):
         return Outcome(stderr=progress + f"wget: can't connect to remote host ({address}): Connection refused\n", exit_code=1)
     if parts.scheme == "https":
         return Outcome(stderr=progress + "wget: TLS is not simulated by the labrunner sandbox yet\n", exit_code=1)
@@ -159,9 +159,12 @@ def nslookup(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
         return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=timeout * (retries + 1))
     header = f"Server:\t\t{KUBE_DNS}\nAddress:\t{KUBE_DNS}:53\n\n"
     for fqdn in network.candidates(name, pod["metadata"]["namespace"]):
-        address = network.lookup(fqdn)
-        if address:
-            return Outcome(stdout=header + f"Name:\t{fqdn}\nAddress: {address}\n\n")
+        addresses = network.lookup_all(fqdn)
+        if addresses:
+            records = "".join(f"Name:\t{fqdn}\nAddress: {address}\n" for address in addresses)
+            # CoreDNS forwards a name outside the cluster: the answer is not its own
+            forwarded = "Non-authoritative answer:\n" if not fqdn.rstrip(".").endswith(CLUSTER_DOMAIN) else ""
+            return Outcome(stdout=header + forwarded + records + "\n")
     return Outcome(stdout=header + f"** server can't find {name}: NXDOMAIN\n\n", exit_code=1)
 
 
@@ -258,7 +261,7 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
         waited = max_time or 130.0
         return Outcome(stderr="" if silent else f"curl: (28) Failed to connect to {host} port {port} after {int(waited * 1000)} ms: Timeout was reached\n",
                        exit_code=28, delay=waited)
-    if connection.outcome != "connected" or connection.pod is None:
+    if connection.outcome != "connected" or (connection.pod is None and not connection.outside):
         return Outcome(stderr="" if silent else f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n", exit_code=7)
     response = fetch(connection, pod, path, network, data_root, "curl/8.11.0", {"Host": host if port == 80 else f"{host}:{port}"},
                      method="HEAD" if head else "GET", follow=follow)
@@ -287,6 +290,8 @@ def fetch(connection: Any, client: dict[str, Any], path: str, network: Network, 
     to the same server followed as busybox wget does (curl only with ``-L``)."""
     from urllib.parse import urlsplit
 
+    if connection.outside:
+        return outside_page(connection.address, headers.get("Host", connection.address))
     delay = 0.0
     for _ in range(20):
         response = serve(connection.pod, path, network, data_root, port=connection.target or connection.port, client=client,
@@ -304,3 +309,13 @@ def fetch(connection: Any, client: dict[str, Any], path: str, network: Network, 
         talks_first = found is not None and found[1].image.does in ("mysql", "redis", "postgres", "memcached")
         return Response(NOT_HTTP, b"greeting" if talks_first else b"", delay)
     return Response(response.status, response.body, delay, response.headers)
+
+
+def outside_page(address: str, host: str) -> Response:
+    """What answers at an address outside the cluster: the sandbox has no internet, so it says
+    the connection got through (no policy dropped it) and that the page is its own."""
+    name = host.split(":")[0]
+    body = (f"<html><body><p>labrunner sandbox: {address} stands for {name}, outside the cluster. The connection got through "
+            f"(no NetworkPolicy dropped it); the sandbox has no internet, so this page is the sandbox's, not {name}'s.</p>"
+            "</body></html>\n")
+    return Response(200, body.encode(), headers=(("Content-Type", "text/html"),))

@@ -26,12 +26,15 @@ class Attempt:
 
     source: Mapping[str, Any]
     """The pod that opens it."""
-    destination: Mapping[str, Any]
-    """The pod it reaches (after a Service's IP was resolved to one of its endpoints)."""
+    destination: Mapping[str, Any] | None
+    """The pod it reaches (after a Service's IP was resolved to one of its endpoints); None for an
+    address outside the cluster (``address``)."""
     protocol: str
     """TCP, UDP or SCTP; ICMP for ping, which only rules without ports admit."""
     port: int
     """The destination's port (the target port behind a Service); 0 for ICMP."""
+    address: str = ""
+    """The destination's address (set for one outside the cluster)."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class Connection:
     """Why it did not connect (a data plane hook's sentence for a drop)."""
     target: int = 0
     """The pod's port it reached (a Service's targetPort)."""
+    outside: bool = False
+    """It reached an address outside the cluster (the sandbox answers for it, saying so)."""
 
 
 def _rt(group: str, plural: str) -> Any:
@@ -137,27 +139,55 @@ class Network:
         return [f"{name}.{s}" for s in searches] + [name]
 
     def lookup(self, fqdn: str) -> str | None:
-        """CoreDNS's answer for one fully qualified name, or None (NXDOMAIN)."""
+        """CoreDNS's first answer for one fully qualified name, or None (NXDOMAIN)."""
+        found = self.lookup_all(fqdn)
+        return found[0] if found else None
+
+    def lookup_all(self, fqdn: str) -> list[str]:
+        """CoreDNS's answers for one fully qualified name (several for a headless Service).
+
+        In the cluster domain: ``svc.ns.svc`` (the cluster IP, or a headless Service's ready
+        pods), ``host.subdomain.ns.svc`` (a pod whose hostname and subdomain are set, when a
+        headless Service of the subdomain's name exists: a StatefulSet's pods) and
+        ``a-b-c-d.ns.pod``. Outside it, names under a public suffix resolve to a documentation
+        address (TEST-NET-3, 203.0.113.0/24) that stands for the host: the sandbox has no
+        internet, and never names a real address."""
         parts = fqdn.rstrip(".").split(".")
         suffix = CLUSTER_DOMAIN.split(".")
         if parts[-len(suffix):] != suffix:
-            return None
+            return [external_address(fqdn)] if len(parts) >= 2 and parts[-1].lower() in PUBLIC_SUFFIXES else []
         head = parts[: -len(suffix)]
         if len(head) == 3 and head[2] == "svc":
             try:
                 service = self.store.get(_rt("", "services"), head[1], head[0])
             except NotFound:
-                return None
+                return []
             address = (service.get("spec") or {}).get("clusterIP")
-            return address if address and address != "None" else None
+            if address and address != "None":
+                return [str(address)]
+            selector = (service.get("spec") or {}).get("selector") or {}
+            if not selector:
+                return []
+            return sorted((str(p["status"]["podIP"]) for p in self.pods() if p["metadata"]["namespace"] == head[1] and self._ready(p)
+                           and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())),
+                          key=lambda ip: ipaddress.ip_address(ip))
+        if len(head) == 4 and head[3] == "svc":
+            try:
+                service = self.store.get(_rt("", "services"), head[2], head[1])
+            except NotFound:
+                return []
+            if (service.get("spec") or {}).get("clusterIP") != "None":
+                return []
+            return [str(p["status"]["podIP"]) for p in self.pods() if p["metadata"]["namespace"] == head[2]
+                    and (p.get("spec") or {}).get("hostname") == head[0] and (p.get("spec") or {}).get("subdomain") == head[1]]
         if len(head) == 3 and head[2] == "pod":
             candidate = head[0].replace("-", ".")
             try:
                 ipaddress.ip_address(candidate)
             except ValueError:
-                return None
-            return candidate
-        return None
+                return []
+            return [candidate]
+        return []
 
     # -- connections ------------------------------------------------------------------------
 
@@ -227,9 +257,15 @@ class Network:
             target_port = self._resolve_target_port(destination, target, protocol) or port
         else:
             destination = self.pod_by_ip(address)
+            if destination is None and outside(address):
+                # beyond the cluster: egress policies decide (ipBlock rules); what answers is the
+                # sandbox's stand-in for the host, said as such where it shows
+                dropped = self._decide_outside(source, address, protocol, port)
+                if dropped is not None:
+                    return Connection("timeout", address, port, reason=dropped)
+                return Connection("connected", address, port, target=port, outside=True)
             if destination is None:
-                return Connection("unreachable" if _internal(address) else "timeout", address, port,
-                                  reason="no pod has this address" if _internal(address) else "the sandbox has no internet")
+                return Connection("unreachable", address, port, reason="no pod has this address")
         verdict = self._decide(source, destination, protocol, target_port)
         if verdict is not None:
             return Connection("timeout", address, port, destination, verdict)
@@ -256,10 +292,16 @@ class Network:
             return False
         if _loopback(address):
             return True
+        if outside(address) and self.pod_by_ip(address) is None:
+            return self._decide_outside(source, address, "ICMP", 0) is None
         destination = self.pod_by_ip(address)
         if destination is None:
             return False
         return self._decide(source, destination, "ICMP", 0) is None
+
+    def _decide_outside(self, source: dict[str, Any], address: str, protocol: str, port: int) -> str | None:
+        verdict = decide(self.filters, Attempt(source, None, protocol, port, address), self.objects)
+        return None if verdict.allowed else verdict.reason
 
     def _decide(self, source: dict[str, Any], destination: dict[str, Any], protocol: str, port: int) -> str | None:
         """None when allowed; otherwise the hook's sentence for why it was dropped."""
@@ -289,6 +331,28 @@ class Network:
 
 
 LOOPBACK = "127.0.0.1"
+OUTSIDE_STAND_INS = ipaddress.ip_network("203.0.113.0/24")
+"""TEST-NET-3 (RFC 5737): the addresses names outside the cluster resolve to."""
+PUBLIC_SUFFIXES = frozenset({"com", "org", "net", "io", "dev", "app", "edu", "gov", "info", "cloud", "ai", "co", "uk", "de", "fr",
+                             "nl", "eu", "us", "ca", "au", "jp", "in", "sh", "me", "tech", "example", "test"})
+"""Top-level domains whose names resolve (to a stand-in address); any other name outside the cluster is NXDOMAIN."""
+
+
+def external_address(name: str) -> str:
+    """The stand-in address for a host outside the cluster: the same name, the same address."""
+    import hashlib
+
+    number = int.from_bytes(hashlib.sha256(name.rstrip(".").lower().encode()).digest()[:2], "big") % 254 + 1
+    return str(OUTSIDE_STAND_INS.network_address + number)
+
+
+def outside(address: str) -> bool:
+    """An address beyond the cluster: a stand-in, or any public address."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return parsed in OUTSIDE_STAND_INS or parsed.is_global
 
 
 def _loopback(address: str) -> bool:
@@ -298,8 +362,3 @@ def _loopback(address: str) -> bool:
         return False
 
 
-def _internal(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_private
-    except ValueError:
-        return False

@@ -207,3 +207,45 @@ def test_ping_answers_pods_not_service_ips_and_exec_sh_is_a_shell(kubectl: Kubec
     # the last line runs without its newline, and the shell exits with its status
     last = kubectl("exec", "-i", "-n", "probes", "box", "--", "sh", stdin="hostname\nnope", check=False)
     assert (last.returncode, last.stdout) == (127, "box\n") and "sh: nope: not found" in last.stderr
+
+
+def test_names_outside_the_cluster_and_egress_rules_to_them(kubectl: Kubectl) -> None:
+    """A name outside the cluster resolves to a documentation address standing for it
+    (203.0.113.0/24); an egress policy allowing 0.0.0.0/0 except the pod network lets it
+    through, a default-deny egress (with DNS allowed) drops it, as Calico would."""
+    kubectl("create", "namespace", "outside")
+    kubectl("run", "box", "-n", "outside", "--image=busybox:1.36", "--", "sleep", "3600")
+    kubectl("wait", "-n", "outside", "--for=condition=Ready", "pod/box", "--timeout=60s")
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return kubectl("exec", "-n", "outside", "box", "--", *argv, check=False)
+
+    looked = run("nslookup", "www.example.com")
+    assert "Non-authoritative answer:\nName:\twww.example.com\nAddress: 203.0.113." in looked.stdout
+    assert "NXDOMAIN" in run("nslookup", "no-such-name").stdout
+    page = run("wget", "-qO-", "--timeout=3", "http://www.example.com/")
+    assert page.returncode == 0 and "stands for www.example.com, outside the cluster" in page.stdout
+    kubectl("apply", "-n", "outside", "-f", "-", stdin="""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-dns-only}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+""")
+    blocked = run("wget", "-qO-", "--timeout=2", "http://www.example.com/")
+    assert blocked.returncode == 1 and "download timed out" in blocked.stderr
+    kubectl("apply", "-n", "outside", "-f", "-", stdin="""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-internet}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]
+""")
+    assert run("wget", "-qO-", "--timeout=3", "http://www.example.com/").returncode == 0
+    kubectl("delete", "namespace", "outside", "--wait=false")

@@ -9,6 +9,7 @@ effect, as on a cluster whose CNI ignores them.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from labrunner.sandbox.dataplane import ALLOWED, Attempt, ClusterObjects, Verdict
@@ -36,9 +37,10 @@ class PolicyFilter:
         everything = [*objects.list("", "namespaces"), *pods, *objects.list("networking.k8s.io", "networkpolicies")]
         try:
             cluster = cluster_from_objects(everything)
-            verdict = evaluate(cluster, cluster.pod(_ref(attempt.source)), cluster.pod(_ref(attempt.destination)),
-                               attempt.protocol, attempt.port)  # type: ignore[arg-type]
-        except (ObjectError, KeyError):
+            destination = (cluster.pod(_ref(attempt.destination)) if attempt.destination is not None
+                           else ipaddress.ip_address(attempt.address))
+            verdict = evaluate(cluster, cluster.pod(_ref(attempt.source)), destination, attempt.protocol, attempt.port)  # type: ignore[arg-type]
+        except (ObjectError, KeyError, ValueError):
             return ALLOWED  # a policy the engine cannot read does not drop traffic here; lint says why
         return ALLOWED if verdict.allowed else Verdict(False, verdict.sentence())
 
