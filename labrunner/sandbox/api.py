@@ -21,7 +21,7 @@ from labrunner.sandbox.requestinfo import RequestInfo, request_info
 from labrunner.sandbox.resource_hooks import hooks, refresh_custom_resources
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
-from labrunner.sandbox.status import invalid, not_found, status, unsupported
+from labrunner.sandbox.status import invalid, json_response, not_found, status, unsupported
 from labrunner.sandbox.store import NotFound, Store
 from labrunner.sandbox.streams import PodStreams
 from labrunner.sandbox.watchcache import WatchCache, wait_until_fresh
@@ -115,6 +115,8 @@ class ResourceAPI:
             return await self.writes.patch(request, resource, namespace, name)
         if method == "DELETE" and name:
             return await self.writes.delete(request, resource, namespace, name)
+        if method == "DELETE":
+            return await self.writes.delete_collection(request, resource, namespace)
         return unsupported(request)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -125,8 +127,8 @@ class ResourceAPI:
         except NotFound:
             return not_found(resource, name)
         if "as=Table" in request.headers.get("Accept", ""):
-            return web.json_response(tables.table(resource.plural, [obj], obj["metadata"]["resourceVersion"]))
-        return web.json_response(obj)
+            return json_response(tables.table(resource.plural, [obj], obj["metadata"]["resourceVersion"]))
+        return json_response(obj)
 
     async def list(self, request: web.Request, resource: ResourceType, namespace: str | None) -> web.Response:
         try:
@@ -139,8 +141,8 @@ class ResourceAPI:
         items = [obj for obj in self.store.list(resource, namespace) if labels(obj["metadata"].get("labels") or {}) and fields(obj)]
         revision = str(self.store.revision())
         if "as=Table" in request.headers.get("Accept", ""):
-            return web.json_response(tables.table(resource.plural, items, revision))
-        return web.json_response({"kind": f"{resource.kind}List", "apiVersion": resource.api_version, "metadata": {"resourceVersion": revision}, "items": items})
+            return json_response(tables.table(resource.plural, items, revision))
+        return json_response({"kind": f"{resource.kind}List", "apiVersion": resource.api_version, "metadata": {"resourceVersion": revision}, "items": items})
 
     # -- writes (in writes.py) and what is answered, never stored --------------------------------
 
@@ -165,7 +167,7 @@ class ResourceAPI:
             verdict["reason"] = decision.reason
         answer = {**obj, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                   "metadata": {"creationTimestamp": None, **(obj.get("metadata") or {})}, "status": verdict}
-        return web.json_response(answer, status=201)
+        return json_response(answer, status=201)
 
     async def scale(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         """The ``scale`` subresource (``kubectl scale``): an autoscaling/v1 Scale view of spec.replicas."""
@@ -186,7 +188,7 @@ class ResourceAPI:
             return unsupported(request)
         selector = obj["spec"].get("selector") or {}
         metadata = {key: obj["metadata"][key] for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if key in obj["metadata"]}
-        return web.json_response({
+        return json_response({
             "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata,
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),

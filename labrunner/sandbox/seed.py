@@ -3,12 +3,13 @@ named so that nobody mistakes them for a real cluster."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from labrunner.sandbox import resources
 from labrunner.sandbox.resource_hooks import apply_defaults
 from labrunner.sandbox.defaults import KUBE_DNS_IP
-from labrunner.sandbox.store import Store
+from labrunner.sandbox.store import Store, now
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NODES = (("labrunner-sandbox-control-plane", "10.89.0.2", True), ("labrunner-sandbox-worker", "10.89.0.3", False))
@@ -19,16 +20,29 @@ def node(name: str, address: str, control_plane: bool) -> dict[str, Any]:
               "labrunner.dev/sandbox": "true"}
     if control_plane:
         labels["node-role.kubernetes.io/control-plane"] = ""
+    identity = uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.labrunner.sandbox")
+    stamp = now()
     return {
         "metadata": {"name": name, "labels": labels},
         "spec": {"podCIDR": f"10.244.{0 if control_plane else 1}.0/24"},
         "status": {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "the labrunner sandbox simulates this node"}],
+            "conditions": [
+                *({"type": kind, "status": "False", "reason": reason, "message": message, "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+                  for kind, reason, message in (("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                                                ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                                                ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))),
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "the labrunner sandbox simulates this node",
+                 "lastHeartbeatTime": stamp, "lastTransitionTime": stamp},
+            ],
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
-            "nodeInfo": {"kubeletVersion": "v1.32.4", "kubeProxyVersion": "v1.32.4", "osImage": "labrunner sandbox (simulated)",
-                         "kernelVersion": "n/a", "containerRuntimeVersion": "labrunner://simulated", "operatingSystem": "linux", "architecture": "amd64"},
-            "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"},
-            "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"},
+            # Identifiers derived from the node's name: stable across restarts, the same shape as a real node's
+            "nodeInfo": {"machineID": identity.hex, "systemUUID": str(identity), "bootID": str(uuid.uuid5(identity, "boot")),
+                         "kubeletVersion": "v1.32.4", "kubeProxyVersion": "v1.32.4", "osImage": "labrunner sandbox (simulated)",
+                         "kernelVersion": "6.1.0-labrunner", "containerRuntimeVersion": "labrunner://simulated", "operatingSystem": "linux",
+                         "architecture": "amd64"},
+            "capacity": {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi", "hugepages-2Mi": "0"},
+            "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi", "hugepages-2Mi": "0"},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         },
     }
 

@@ -8,6 +8,7 @@ whichever part of the sandbox answers it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -16,14 +17,25 @@ from labrunner.sandbox.resources import ResourceType
 
 
 def status_body(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
+    """kube-apiserver's key order: details before code."""
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason}
     if details:
         body["details"] = details
+    body["code"] = code
     return body
 
 
+def dumps(obj: Any) -> str:
+    """JSON as kube-apiserver's encoder writes it: compact, one newline at the end."""
+    return json.dumps(obj, separators=(",", ":")) + "\n"
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.json_response(obj, status=status, dumps=dumps)
+
+
 def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
-    return web.json_response(status_body(code, reason, message, details), status=code)
+    return json_response(status_body(code, reason, message, details), status=code)
 
 
 def unsupported(request: web.Request, what: str | None = None) -> web.Response:

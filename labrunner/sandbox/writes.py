@@ -22,7 +22,7 @@ from labrunner.sandbox.patches import json_patch, merge_patch
 from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resource_hooks import apply_defaults, for_resource, name_problem
 from labrunner.sandbox.resources import ResourceType
-from labrunner.sandbox.status import already_exists, conflict, invalid, not_found, status
+from labrunner.sandbox.status import already_exists, conflict, invalid, json_response, not_found, status
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
 from labrunner.sandbox.strategic import strategic_merge
 
@@ -163,7 +163,7 @@ class Writes:
             created = self.store.create(resource, obj, dry_run=request.query.get("dryRun") == "All")
         except AlreadyExists:
             return already_exists(resource, str(name))
-        return _with_warnings(web.json_response(created, status=201), warnings)
+        return _with_warnings(json_response(created, status=201), warnings)
 
     async def update(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         obj, problem = await self.object_body(request, resource)
@@ -195,7 +195,7 @@ class Writes:
             return not_found(resource, name)
         except Conflict:
             return conflict(resource, name)
-        return _with_warnings(web.json_response(updated), warnings)
+        return _with_warnings(json_response(updated), warnings)
 
     async def patch(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
@@ -297,21 +297,58 @@ class Writes:
             obj = self.store.get(resource, namespace or "", name)
         except NotFound:
             return not_found(resource, name)
+        options, problem = await self._delete_options(request)
+        if problem is not None:
+            return problem
+        answer, code = self._delete_one(resource, obj, options)
+        return json_response(answer, status=code)
+
+    async def delete_collection(self, request: web.Request, resource: ResourceType, namespace: str | None) -> web.Response:
+        """DELETE on a collection (``kubectl delete --raw /api/v1/namespaces/ns/configmaps``,
+        the client's ``delete_collection_*``): every object the selectors match, each as a
+        single delete would go, answered with the list of what was deleted."""
+        from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
+
+        if "deletecollection" not in resource.verbs:
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        try:
+            labels = label_selector(request.query.get("labelSelector", ""))
+            fields = field_selector(request.query.get("fieldSelector", ""))
+        except SelectorError as error:
+            return status(400, "BadRequest", str(error))
+        options, problem = await self._delete_options(request)
+        if problem is not None:
+            return problem
+        deleted = [self._delete_one(resource, obj, options)[0] for obj in self.store.list(resource, namespace)
+                   if labels(obj["metadata"].get("labels") or {}) and fields(obj)]
+        return json_response({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+                                  "metadata": {"resourceVersion": str(self.store.revision())}, "items": deleted})
+
+    async def _delete_options(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+        """DeleteOptions from the query and the body (propagationPolicy, dryRun)."""
         options: Any = {}
         if request.can_read_body:
             raw, problem = await self.raw_body(request)
             if problem:
-                return problem
+                return {}, problem
             try:
                 options = parse_json(raw) if raw.strip() else {}
             except BodyError as error:
-                return status(400, "BadRequest", str(error))
-        policy = request.query.get("propagationPolicy") or (options.get("propagationPolicy") if isinstance(options, dict) else None) or "Background"
-        if request.query.get("dryRun") == "All" or (isinstance(options, dict) and "All" in (options.get("dryRun") or [])):
-            return web.json_response(obj)
+                return {}, status(400, "BadRequest", str(error))
+        if not isinstance(options, dict):
+            options = {}
+        policy = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        dry_run = request.query.get("dryRun") == "All" or "All" in (options.get("dryRun") or [])
+        return {"propagationPolicy": policy, "dryRun": dry_run}, None
+
+    def _delete_one(self, resource: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Delete one stored object as DeleteOptions say: (what is answered, the HTTP status)."""
+        if options.get("dryRun"):
+            return obj, 200
         behaviour = for_resource(resource)
         if behaviour.terminates:
-            return web.json_response(self.namespaces.terminate(obj))
+            return self.namespaces.terminate(obj), 200
+        policy = options.get("propagationPolicy")
         if policy == "Orphan":
             orphan_dependents(self.store, obj)
         elif policy == "Foreground" and behaviour.foreground_deletion:
@@ -321,9 +358,9 @@ class Writes:
                 obj["metadata"]["deletionGracePeriodSeconds"] = 0
                 obj["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
                 obj = self.store.update(resource, obj)
-            return web.json_response(obj, status=202)
-        self.store.delete(resource, namespace or "", name)
+            return obj, 202
+        self.store.delete(resource, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
         if behaviour.after_delete is not None:
             behaviour.after_delete(self.store, obj)
-        return web.json_response(obj)
+        return obj, 200
 

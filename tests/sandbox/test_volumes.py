@@ -272,14 +272,13 @@ spec:
 def test_a_projected_volume_of_the_kube_api_access_shape(kubectl: Kubectl, namespace: str) -> None:
     kubectl("create", "namespace", namespace)
     kubectl("apply", "-f", "-", stdin=API_ACCESS.replace("NAMESPACE", namespace))
-    # the sandbox publishes no kube-root-ca.crt ConfigMap yet: the kubelet says so, as it would
-    expected = 'MountVolume.SetUp failed for volume "api-access" : configmap "kube-root-ca.crt" not found'
-    eventually(lambda: expected in _events(kubectl, namespace, "FailedMount"), "a FailedMount event")
-    kubectl("create", "configmap", "kube-root-ca.crt", "-n", namespace, "--from-literal=ca.crt=-----BEGIN CERTIFICATE-----")
+    # the root CA publisher gives every namespace kube-root-ca.crt: the volume has the cluster's CA
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/client", "--timeout=60s")
     folder = "/var/run/secrets/kubernetes.io/serviceaccount"
     assert _exec(kubectl, namespace, "client", f"cat {folder}/namespace") == (0, namespace, "")
-    assert _exec(kubectl, namespace, "client", f"cat {folder}/ca.crt") == (0, "-----BEGIN CERTIFICATE-----", "")
+    published = json.loads(kubectl("get", "configmap", "kube-root-ca.crt", "-n", namespace, "-o", "json").stdout)["data"]["ca.crt"]
+    assert _exec(kubectl, namespace, "client", f"cat {folder}/ca.crt") == (0, published, "")
+    assert published.startswith("-----BEGIN CERTIFICATE-----")
     code, token, _ = _exec(kubectl, namespace, "client", f"cat {folder}/token")
     assert code == 0 and token.count(".") == 2
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))

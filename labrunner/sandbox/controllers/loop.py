@@ -16,7 +16,7 @@ from typing import Any
 
 from labrunner.sandbox.controllers import (
     cronjob, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet, replicaset,
-    replicationcontroller, scheduler, serviceaccounts, statefulset,
+    replicationcontroller, rootca, scheduler, serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
@@ -42,6 +42,7 @@ def _pod(cluster: Cluster, pod: dict[str, Any]) -> None:
 
 PASS = (
     serviceaccounts.reconcile,
+    rootca.reconcile,
     garbagecollector.reconcile,
     horizontalpodautoscaler.reconcile,
     cronjob.reconcile,
