@@ -4,6 +4,7 @@ and their schemas (aggregated discovery v2 when asked for, legacy otherwise)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -28,12 +29,44 @@ kind the sandbox serves is in v3 and validated by the server itself (fieldValida
 
 
 async def root(request: web.Request) -> web.Response:
-    """``/api`` or ``/apis``."""
+    """``/api`` or ``/apis`` (with metrics.k8s.io, which a real cluster's aggregator adds for metrics-server)."""
     accept = request.headers.get("Accept", "")
     core = request.path.rstrip("/") == "/api"
     if "as=APIGroupDiscoveryList" in accept:
-        return web.Response(text=json.dumps(resources.aggregated_discovery(core)), headers={"Content-Type": resources.AGGREGATED_CONTENT_TYPE})
-    return web.json_response(resources.api_versions() if core else resources.api_group_list())
+        document = resources.aggregated_discovery(core)
+        if not core:
+            document["items"].append(_metrics_aggregated())
+        return web.Response(text=json.dumps(document), headers={"Content-Type": resources.AGGREGATED_CONTENT_TYPE})
+    if core:
+        return web.json_response(resources.api_versions())
+    groups = resources.api_group_list()
+    groups["groups"].append(metrics_api_group())
+    return web.json_response(groups)
+
+
+# -- metrics.k8s.io: served by labrunner.sandbox.metrics, as an aggregated API (metrics-server) is --------
+
+METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
+METRICS_RESOURCES = (("nodes", "NodeMetrics", False), ("pods", "PodMetrics", True))
+"""(resource, kind, namespaced): get and list, no watch, no singular name, as metrics-server registers them."""
+
+
+def metrics_api_group() -> dict[str, Any]:
+    version = {"groupVersion": f"{METRICS_GROUP}/{METRICS_VERSION}", "version": METRICS_VERSION}
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": METRICS_GROUP, "versions": [version], "preferredVersion": version}
+
+
+def metrics_resource_list() -> dict[str, Any]:
+    listed = [{"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": ["get", "list"]}
+              for name, kind, namespaced in METRICS_RESOURCES]
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{METRICS_GROUP}/{METRICS_VERSION}", "resources": listed}
+
+
+def _metrics_aggregated() -> dict[str, Any]:
+    return {"metadata": {"name": METRICS_GROUP}, "versions": [{"version": METRICS_VERSION, "freshness": "Current", "resources": [
+        {"resource": name, "responseKind": {"group": METRICS_GROUP, "version": METRICS_VERSION, "kind": kind},
+         "scope": "Namespaced" if namespaced else "Cluster", "singularResource": "", "verbs": ["get", "list"]}
+        for name, kind, namespaced in METRICS_RESOURCES]}]}
 
 
 async def group_version(request: web.Request, group: str, version: str) -> web.Response:

@@ -39,6 +39,7 @@ from labrunner.sandbox.controllers import ControlPlane
 from labrunner.sandbox.deadlines import IDLE_TIMEOUT, with_header_deadline
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, RECURSION_LIMIT
 from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
+from labrunner.sandbox.metrics import MetricsServer, serving
 from labrunner.sandbox.requestinfo import request_info
 from labrunner.sandbox.seed import seed
 from labrunner.sandbox.status import status as status_response
@@ -127,6 +128,16 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
     app.router.add_route("*", "/api", resource_api)
     app.router.add_route("*", "/api/{tail:.*}", resource_api)
     app.router.add_route("*", "/apis", resource_api)
+    # metrics.k8s.io: metrics-server's API (labrunner.sandbox.metrics), before the resource API's paths
+    metrics_server = MetricsServer(api.store)
+
+    async def metrics_api(request: web.Request) -> web.StreamResponse:
+        response = await metrics_server.handle(request)
+        log.info("%d %s %s", response.status, request.method, request.path_qs)
+        return response
+
+    app.router.add_route("*", "/apis/metrics.k8s.io", metrics_api)
+    app.router.add_route("*", "/apis/metrics.k8s.io/{tail:.*}", metrics_api)
     app.router.add_route("*", "/apis/{tail:.*}", resource_api)
     app.router.add_route("*", "/{tail:.*}", unsupported)
     return app
@@ -198,6 +209,9 @@ async def serve(files: SandboxFiles) -> None:
     runtime = ContainerRuntime(asyncio.get_running_loop(), api.streams._box, store.append_log, control_plane.wake.set)
     control_plane.cluster.runtime = runtime  # the kubelet runs containers' commands through it
     control_plane.start()
+    metrics_server = serving(store)
+    if metrics_server is not None:
+        metrics_server.start()  # scrapes every 15 s (scaled), as metrics-server does
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -207,6 +221,8 @@ async def serve(files: SandboxFiles) -> None:
     finally:
         log.info("stopping")
         runtime.stop_all()
+        if metrics_server is not None:
+            metrics_server.stop()
         await control_plane.stop()
         api.close_watches()
         info = files.read_server_info()
