@@ -149,29 +149,31 @@ class _Session:
                 await self._data(error_stream, message.encode(), fin=True)
             await self._data(stream, b"", fin=True)
             return
-        request_line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
-        method, path = (request_line + ["GET", "/"])[:2] if len(request_line) >= 2 else ("GET", "/")
-        headers = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
-                   for line in head.decode(errors="replace").split("\r\n")[1:] if ":" in line}
-        response = serve(self.pod, path, self.network, self.data_root, port=port, client={"status": {"podIP": "127.0.0.1"}},
-                         method=method, headers=headers)
-        if response.status == 0:  # the server does not speak HTTP: the client reads no HTTP answer
-            await self._data(stream, b"", fin=True)
-            if error_stream is not None:
-                await self._data(error_stream, b"", fin=True)
-            return
-        if response.delay:
-            await asyncio.sleep(response.delay * self.time_scale)
-        self.network.access_log(self.pod, {"status": {"podIP": "127.0.0.1"}}, method, path, response.status, len(response.body),
-                                _user_agent(head))
-        reason = REASONS.get(response.status, "Error")
-        content_type = next((value for key, value in response.headers if key.lower() == "content-type"), "text/html; charset=UTF-8")
-        extra = "".join(f"{key}: {value}\r\n" for key, value in response.headers if key.lower() != "content-type")
-        answer = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {content_type}\r\n{extra}".encode()
-                  + f"Content-Length: {len(response.body)}\r\n".encode() + b"Connection: close\r\n\r\n" + response.body)
+        answer, delay = answer_http(self.pod, self.network, self.data_root, port, head)
+        if delay:
+            await asyncio.sleep(delay * self.time_scale)
         await self._data(stream, answer, fin=True)
         if error_stream is not None:
             await self._data(error_stream, b"", fin=True)
+
+
+def answer_http(pod: dict[str, Any], network: Network, data_root: Path, port: int, head: bytes) -> tuple[bytes, float]:
+    """The pod's server's answer to one HTTP request arriving through port-forward: (the bytes,
+    seconds it takes); no bytes from a server that does not speak HTTP."""
+    request_line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
+    method, path = (request_line + ["GET", "/"])[:2] if len(request_line) >= 2 else ("GET", "/")
+    headers = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
+               for line in head.decode(errors="replace").split("\r\n")[1:] if ":" in line}
+    response = serve(pod, path, network, data_root, port=port, client={"status": {"podIP": "127.0.0.1"}}, method=method, headers=headers)
+    if response.status == 0:  # the server does not speak HTTP: the client reads no HTTP answer
+        return b"", 0.0
+    network.access_log(pod, {"status": {"podIP": "127.0.0.1"}}, method, path, response.status, len(response.body), _user_agent(head))
+    reason = REASONS.get(response.status, "Error")
+    content_type = next((value for key, value in response.headers if key.lower() == "content-type"), "text/html; charset=UTF-8")
+    extra = "".join(f"{key}: {value}\r\n" for key, value in response.headers if key.lower() != "content-type")
+    answer = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {content_type}\r\n{extra}".encode()
+              + f"Content-Length: {len(response.body)}\r\n".encode() + b"Connection: close\r\n\r\n" + response.body)
+    return answer, response.delay
 
 
 def _user_agent(head: bytes) -> str:
@@ -219,6 +221,9 @@ async def port_forward(request: web.Request, pod: dict[str, Any], network: Netwo
         except (ConnectionResetError, zlib.error, struct.error):
             pass
         return socket
+    channels = next((p for p in CHANNEL_PROTOCOLS if p in offered), None)
+    if upgrade == "websocket" and channels is not None:
+        return await _channel_session(request, channels, pod, network, data_root, time_scale)
     if upgrade == "spdy/3.1" and request.protocol is not None and request.transport is not None:
         # The fallback kubectl uses without WebSockets (KUBECTL_PORT_FORWARD_WEBSOCKETS=false):
         # a plain SPDY/3.1 upgrade, then raw SPDY frames on the TLS connection.
@@ -239,3 +244,54 @@ async def port_forward(request: web.Request, pod: dict[str, Any], network: Netwo
             pass
         return response
     return status(400, "BadRequest", f"port-forward needs an upgrade to WebSocket ({PROTOCOL}) or SPDY/3.1")
+
+
+CHANNEL_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
+"""The channel protocols over WebSocket the official clients use for port-forward (the Python
+client's ``portforward()``): per port ``i`` of ``?ports=``, channel ``2i`` carries data and
+``2i+1`` errors; each channel's first frame from the server is the port, little-endian."""
+
+
+async def _channel_session(request: web.Request, protocol: str, pod: dict[str, Any], network: Network, data_root: Path,
+                           time_scale: float) -> web.StreamResponse:
+    try:
+        ports = [int(p) for p in request.query.getall("ports", []) for p in p.split(",") if p]
+    except ValueError:
+        return status(400, "BadRequest", "invalid port in ?ports=")
+    if not ports:
+        return status(400, "BadRequest", "query parameter \"port\" is required")
+    socket = web.WebSocketResponse(protocols=(protocol,), autoping=True)
+    await socket.prepare(request)
+    received: dict[int, bytearray] = {index: bytearray() for index in range(len(ports))}
+    try:
+        for index, port in enumerate(ports):
+            for channel in (2 * index, 2 * index + 1):
+                await socket.send_bytes(bytes([channel]) + struct.pack("<H", port))
+        async for message in socket:
+            if message.type != WSMsgType.BINARY or not message.data:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                    break
+                continue
+            channel, payload = message.data[0], message.data[1:]
+            if channel % 2 or channel // 2 >= len(ports):
+                continue
+            index = channel // 2
+            received[index] += payload
+            head, separator, _ = bytes(received[index]).partition(b"\r\n\r\n")
+            if not separator:
+                continue
+            received[index].clear()
+            port = ports[index]
+            if not network.listens(pod, "TCP", port):
+                message_text = (f"error forwarding port {port} to pod {pod['metadata'].get('uid', '')}, uid : failed to connect to "
+                                f"localhost:{port} inside namespace \"{pod['metadata']['namespace']}\", IPv4: connect: connection refused")
+                await socket.send_bytes(bytes([2 * index + 1]) + message_text.encode())
+                continue
+            answer, delay = answer_http(pod, network, data_root, port, head)
+            if delay:
+                await asyncio.sleep(delay * time_scale)
+            if answer:
+                await socket.send_bytes(bytes([2 * index]) + answer)
+    except ConnectionResetError:
+        pass
+    return socket

@@ -95,3 +95,26 @@ def seed(store: Store) -> None:
     store.create(deployments, deployment)
     apply_defaults(services, service, store)
     store.create(services, service)
+
+
+def report_nodes(store: Store) -> None:
+    """What a kubelet does when it starts: its node's status says what it is now (a sandbox made
+    by an older labrunner gets the fields clients read, such as nodeInfo's machineID). Labels,
+    taints and spec are the learner's and stay as they are."""
+    nodes = resources.lookup("", "v1", "nodes")
+    assert nodes is not None
+    from labrunner.sandbox.store import NotFound
+
+    for name, address, control_plane in NODES:
+        try:
+            stored = store.get(nodes, "", name)
+        except NotFound:
+            continue
+        fresh = node(name, address, control_plane)["status"]
+        status = stored.setdefault("status", {})
+        if status.get("nodeInfo") == fresh["nodeInfo"] and [c.get("type") for c in status.get("conditions") or []] == \
+                [c["type"] for c in fresh["conditions"]]:
+            continue
+        for key in ("nodeInfo", "conditions", "capacity", "allocatable", "daemonEndpoints"):
+            status[key] = fresh[key]
+        store.update(nodes, stored)

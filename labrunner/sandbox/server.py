@@ -41,8 +41,8 @@ from labrunner.sandbox.decoding import MAX_BODY_BYTES, RECURSION_LIMIT
 from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
 from labrunner.sandbox.metrics import MetricsServer, serving
 from labrunner.sandbox.requestinfo import request_info
-from labrunner.sandbox.seed import seed
-from labrunner.sandbox.status import status as status_response
+from labrunner.sandbox.seed import report_nodes, seed
+from labrunner.sandbox.status import json_response, status as status_response
 from labrunner.sandbox.store import Store
 
 KUBERNETES_VERSION = {
@@ -100,7 +100,7 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
             return status_response(500, "InternalError", "the labrunner sandbox failed on this request; see labrunner sandbox logs")
 
     async def version(request: web.Request) -> web.Response:
-        return web.json_response(KUBERNETES_VERSION)
+        return json_response(KUBERNETES_VERSION)
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -188,6 +188,7 @@ async def serve(files: SandboxFiles) -> None:
     images.DECLARATIONS = files.declared_images
     if store.new:
         seed(store)
+    report_nodes(store)
     api = ResourceAPI(store)
     runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()

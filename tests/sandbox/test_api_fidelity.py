@@ -57,3 +57,32 @@ def test_a_status_body_is_kube_apiservers_bytes(sandbox: SandboxFiles) -> None:
         body = error.read().decode()
     assert body == ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \\"nope\\" not found",'
                     '"reason":"NotFound","details":{"name":"nope","kind":"pods"},"code":404}\n')
+
+
+def test_the_python_clients_list_node_and_port_forward(sandbox: SandboxFiles, kubectl: Kubectl, namespace: str) -> None:
+    """The official client reads every node (its models require nodeInfo's IDs) and forwards a
+    port over its channel protocol (v4.channel.k8s.io), getting nginx's page."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    kubectl("create", "namespace", namespace)
+    kubectl("run", "web", "-n", namespace, "--image=nginx:1.27")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=60s")
+    api = client.CoreV1Api(config.new_client_from_config(str(sandbox.kubeconfig)))
+    assert {n.metadata.name for n in api.list_node().items} == {"labrunner-sandbox-control-plane", "labrunner-sandbox-worker"}
+    forward = portforward(api.connect_get_namespaced_pod_portforward, "web", namespace, ports="80,8080")
+    try:
+        connection = forward.socket(80)
+        connection.setblocking(True)
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        page = b""
+        while b"</html>" not in page and (chunk := connection.recv(4096)):
+            page += chunk
+        assert page.startswith(b"HTTP/1.1 200 OK\r\n") and b"Welcome to nginx!" in page
+        nothing = forward.socket(8080)  # nginx does not listen there: the error channel says so
+        nothing.setblocking(True)
+        nothing.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        eventually(lambda: forward.error(8080) is not None, "the error channel answering for port 8080")
+        assert "connect: connection refused" in str(forward.error(8080))
+    finally:
+        forward.close()
