@@ -91,15 +91,19 @@ def idle(image: str) -> Idle:
 # -- quantities and durations as apimachinery writes them ---------------------------------------
 
 
+def decimal_quantity(value: int, exponent: int) -> str:
+    """``value`` x 10^``exponent`` (a multiple of 3) as a canonical DecimalSI quantity."""
+    if value <= 0:
+        return "0"
+    while exponent < 18 and value % 1000 == 0:
+        value, exponent = value // 1000, exponent + 3
+    suffix = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}[exponent]
+    return f"{value}{suffix}"
+
+
 def cpu_quantity(nanocores: int) -> str:
     """A CPU rate in nanocores as a canonical DecimalSI quantity: ``1043183n``, ``2m``, ``0``."""
-    if nanocores <= 0:
-        return "0"
-    value, exponent = nanocores, -9
-    while exponent < 0 and value % 1000 == 0:
-        value, exponent = value // 1000, exponent + 3
-    suffix = {-9: "n", -6: "u", -3: "m", 0: ""}[exponent]
-    return f"{value}{suffix}"
+    return decimal_quantity(nanocores, -9)
 
 
 def memory_quantity(size: int) -> str:
@@ -220,7 +224,9 @@ class MetricsServer:
         self.threads = threads
         self.thread_cpu = thread_cpu
         self.resolution = RESOLUTION * TIME_SCALE
-        self.fresh = FRESH_CONTAINER_MIN * TIME_SCALE
+        # The kubelet's start times are whole seconds: a first point at a container's start is
+        # only as good as that, so scaled far down (tests) metrics wait for a second scrape instead.
+        self.fresh = FRESH_CONTAINER_MIN * TIME_SCALE if FRESH_CONTAINER_MIN * TIME_SCALE >= 5.0 else math.inf
         self.last: dict[ContainerKey, Point] = {}
         self.previous: dict[ContainerKey, Point] = {}
         self.node_last: dict[str, Point] = {}
