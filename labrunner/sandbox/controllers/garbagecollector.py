@@ -15,35 +15,55 @@ from typing import Any
 from labrunner.sandbox.controllers.shared import (
     DAEMONSETS, DEPLOYMENTS, ENDPOINT_SLICES, ENDPOINTS, PODS, REPLICASETS, SERVICES, Cluster,
 )
+from labrunner.sandbox import resources
 from labrunner.sandbox.resources import ResourceType
-from labrunner.sandbox.store import Store
+from labrunner.sandbox.store import NotFound, Store
 
-OWNED_KINDS = (REPLICASETS, PODS, ENDPOINT_SLICES)
+OWNED_KINDS = tuple(kind for kind in (REPLICASETS, PODS, ENDPOINT_SLICES, resources.lookup("apps", "v1", "controllerrevisions"),
+                                       resources.lookup("batch", "v1", "jobs")) if kind is not None)
 """The kinds the sandbox's controllers create with an ownerReference."""
+OWNER_KINDS = (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES, *(kind for kind in (
+    resources.lookup("apps", "v1", "statefulsets"), resources.lookup("", "v1", "replicationcontrollers"),
+    resources.lookup("batch", "v1", "jobs"), resources.lookup("batch", "v1", "cronjobs")) if kind is not None))
+"""Owners whose foreground deletion (the ``foregroundDeletion`` finalizer) waits here for their
+dependents; whether an owner exists at all is looked up by reference, for any kind."""
 
 
 def reconcile(cluster: Cluster) -> None:
-    """Background propagation: an object whose owners are all gone goes too."""
-    alive: set[str] = set()
+    """Background propagation: an object whose owners are all gone goes too. An owner is looked
+    up by its reference (kind, name, uid), as the real collector does, so any kind may own."""
+    going: set[str] = set()
     foreground: list[tuple[ResourceType, dict[str, Any]]] = []
+    known: dict[tuple[str, str, str, str], str | None] = {}
 
     def owner(resource: ResourceType) -> Callable[[dict[str, Any]], None]:
         def look(obj: dict[str, Any]) -> None:
-            uid = obj["metadata"]["uid"]
-            alive.add(uid)  # first: an owner too odd to read further still keeps what it owns
             if "foregroundDeletion" in (obj["metadata"].get("finalizers") or []):
-                alive.discard(uid)
+                going.add(obj["metadata"]["uid"])
                 foreground.append((resource, obj))  # its dependents go first
         return look
+
+    def present(ref: dict[str, Any], namespace: str) -> bool:
+        kind = resources.by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
+        if kind is None:
+            return True  # a kind the sandbox does not serve: never collect on its account
+        key = (kind.group, kind.plural, namespace if kind.namespaced else "", str(ref.get("name", "")))
+        if key not in known:
+            try:
+                known[key] = cluster.store.get(kind, key[2], key[3])["metadata"].get("uid")
+            except NotFound:
+                known[key] = None
+        return known[key] == ref.get("uid") and ref.get("uid") not in going
 
     def dependent(resource: ResourceType) -> Callable[[dict[str, Any]], None]:
         def look(obj: dict[str, Any]) -> None:
             owners = obj["metadata"].get("ownerReferences") or []
-            if owners and not any(ref.get("uid") in alive for ref in owners):
-                cluster.store.delete_raw(resource.group, resource.plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            namespace = obj["metadata"].get("namespace", "")
+            if owners and not any(present(ref, namespace) for ref in owners):
+                cluster.store.delete_raw(resource.group, resource.plural, namespace, obj["metadata"]["name"])
         return look
 
-    for resource in (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES):
+    for resource in OWNER_KINDS:
         cluster.each(resource, "garbage-collector", owner(resource))
     for resource in OWNED_KINDS:
         cluster.each(resource, "garbage-collector", dependent(resource))
