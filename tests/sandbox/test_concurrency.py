@@ -36,6 +36,6 @@ def test_twenty_concurrent_kubectl_clients_lose_nothing(sandbox: SandboxFiles, n
         results = list(pool.map(client, range(20)))
     assert all(code == 0 for codes in results for code in codes)
     names = sorted(item["metadata"]["name"] for item in json.loads(kubectl("get", "cm", "-n", namespace, "-o", "json").stdout)["items"])
-    assert names == sorted(f"c{n}-{i}" for n in range(20) for i in range(1, 5))
+    assert names == sorted([*(f"c{n}-{i}" for n in range(20) for i in range(1, 5)), "kube-root-ca.crt"])  # the CA every namespace gets
     versions = [int(item["metadata"]["resourceVersion"]) for item in json.loads(kubectl("get", "cm", "-n", namespace, "-o", "json").stdout)["items"]]
     assert len(set(versions)) == len(versions)  # every write got its own resourceVersion
