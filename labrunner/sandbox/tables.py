@@ -192,7 +192,10 @@ def _deployments(obj: dict[str, Any]) -> Row:
 
 def _replicasets(obj: dict[str, Any]) -> Row:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    return [_name(obj), spec.get("replicas", 1), status.get("replicas", 0), status.get("readyReplicas", 0), age(obj)]
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return [_name(obj), spec.get("replicas", 1), status.get("replicas", 0), status.get("readyReplicas", 0), age(obj),
+            ",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers),
+            _selector_text(spec.get("selector"))]
 
 
 def _daemonsets(obj: dict[str, Any]) -> Row:
@@ -279,7 +282,8 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any]], Row]]] = {
                   ("Selector", "string", 1)], _services),
     "deployments": ([NAME, ("Ready", "string", 0), ("Up-to-date", "string", 0), ("Available", "string", 0), AGE,
                      ("Containers", "string", 1), ("Images", "string", 1), ("Selector", "string", 1)], _deployments),
-    "replicasets": ([NAME, ("Desired", "integer", 0), ("Current", "integer", 0), ("Ready", "integer", 0), AGE], _replicasets),
+    "replicasets": ([NAME, ("Desired", "integer", 0), ("Current", "integer", 0), ("Ready", "integer", 0), AGE,
+                     ("Containers", "string", 1), ("Images", "string", 1), ("Selector", "string", 1)], _replicasets),
     "daemonsets": ([NAME, ("Desired", "integer", 0), ("Current", "integer", 0), ("Ready", "integer", 0), ("Up-to-date", "integer", 0),
                     ("Available", "integer", 0), ("Node Selector", "string", 0), AGE], _daemonsets),
     "configmaps": ([NAME, ("Data", "integer", 0), AGE], _configmaps),
