@@ -9,6 +9,8 @@ the tables below.
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from labrunner.sandbox.authorization import ADMIN, Authorizer
 from labrunner.sandbox.namespaces import NamespaceLifecycle
 from labrunner.sandbox.requestinfo import RequestInfo, request_info
 from labrunner.sandbox.resource_hooks import hooks, refresh_custom_resources
+from labrunner.sandbox.conversion import ConvertingStore, storage_of
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.status import invalid, json_response, not_found, status, unsupported
@@ -90,6 +93,21 @@ class ResourceAPI:
         resource = resources.lookup(info.group, info.version, info.resource)
         if resource is None:
             return status(404, "NotFound", "the server could not find the requested resource")
+        if (stored := storage_of(resource)) is not None and not info.subresource and request.query.get("watch") not in ("1", "true"):
+            return await self._at_version(resource, stored)._serve(request, info, resource)
+        return await self._serve(request, info, resource)
+
+    def _at_version(self, served: ResourceType, stored: ResourceType) -> ResourceAPI:
+        """This API as a request at a served version other than the storage version sees it:
+        reads and writes go through conversion (conversion.py)."""
+        converting = ConvertingStore(self.store, served, stored)
+        view = copy.copy(self)
+        view.store = converting  # type: ignore[assignment]
+        view.writes = copy.copy(self.writes)
+        view.writes.store = converting  # type: ignore[assignment]
+        return view
+
+    async def _serve(self, request: web.Request, info: RequestInfo, resource: ResourceType) -> web.StreamResponse:
         namespace, name = info.namespace, info.name
         if info.subresource:
             methods, handler = self.subresources.get((resource.group, resource.plural, info.subresource), ((), None))

@@ -78,6 +78,9 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=(_status("batch", "v1", "CronJob"),)),
     ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler",
                  short_names=("hpa",), categories=("all",), subresources=(_status("autoscaling", "v2", "HorizontalPodAutoscaler"),)),
+    # Served too (kubectl autoscale creates v1), stored as v2: conversion.py converts between them.
+    ResourceType("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler",
+                 short_names=("hpa",), categories=("all",), subresources=(_status("autoscaling", "v1", "HorizontalPodAutoscaler"),)),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice"),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", short_names=("netpol",)),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
@@ -129,7 +132,10 @@ def from_crd(crd: dict[str, Any]) -> list[ResourceType]:
     return found
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
-_BY_KIND = {(r.group, r.kind): r for r in RESOURCES if not (r.group == "events.k8s.io")}
+_BY_KIND: dict[tuple[str, str], ResourceType] = {}
+for _resource in RESOURCES:  # a kind served at two versions: the first listed (the storage version) names it
+    if _resource.group != "events.k8s.io":
+        _BY_KIND.setdefault((_resource.group, _resource.kind), _resource)
 
 
 def lookup(group: str, version: str, plural: str) -> ResourceType | None:

@@ -200,3 +200,19 @@ def test_an_hpa_scales_a_busy_deployment_up_and_back_down(kubectl: Kubectl, name
     eventually(scaled_to(1), "the HPA scaling the idle Deployment back down")
     events = kubectl("get", "events", "-n", namespace, "--field-selector", "reason=SuccessfulRescale").stdout
     assert "New size: 1; reason: All metrics below target" in events
+
+
+def test_kubectl_autoscale_creates_an_autoscaling_v1_hpa_read_back_at_both_versions(kubectl: Kubectl, namespace: str) -> None:
+    """kubectl 1.32's autoscale writes autoscaling/v1; the API server stores v2 and answers each
+    version in its own shape (conversion.py)."""
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "web", "-n", namespace, "--image=nginx:1.27")
+    assert "horizontalpodautoscaler.autoscaling/web autoscaled" in kubectl(
+        "autoscale", "deployment", "web", "-n", namespace, "--cpu-percent=50", "--min=1", "--max=4").stdout
+    v1 = json.loads(kubectl("get", "--raw", f"/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers/web").stdout)
+    assert v1["apiVersion"] == "autoscaling/v1" and v1["spec"]["targetCPUUtilizationPercentage"] == 50 and "metrics" not in v1["spec"]
+    v2 = json.loads(kubectl("get", "hpa", "web", "-n", namespace, "-o", "json").stdout)
+    assert v2["apiVersion"] == "autoscaling/v2"
+    assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]
+    kubectl("patch", "hpa", "web", "-n", namespace, "-p", '{"spec":{"maxReplicas":6}}')
+    assert json.loads(kubectl("get", "hpa", "web", "-n", namespace, "-o", "json").stdout)["spec"]["maxReplicas"] == 6
