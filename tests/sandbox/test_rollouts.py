@@ -275,3 +275,17 @@ def test_pods_count_as_available_only_after_min_ready_seconds(kubectl: Kubectl, 
     eventually(look, "the pods becoming available")
     assert (2, 0) in states  # Ready, not yet available: minReadySeconds (30 s, scaled) had not passed
     assert as_json(kubectl, "get", "rs", "-n", namespace)["items"][0]["spec"]["minReadySeconds"] == 30
+
+
+def test_a_deployment_adopts_the_replica_set_it_left_behind(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    pods = {p["metadata"]["name"] for p in as_json(kubectl, "get", "pods", "-n", namespace)["items"]}
+    kubectl("delete", "deployment", "web", "-n", namespace, "--cascade=orphan")
+    eventually(lambda: "ownerReferences" not in as_json(kubectl, "get", "rs", "-n", namespace)["items"][0]["metadata"], "the orphaned ReplicaSet")
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    (adopted,) = as_json(kubectl, "get", "rs", "-n", namespace)["items"]
+    assert adopted["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    assert {p["metadata"]["name"] for p in as_json(kubectl, "get", "pods", "-n", namespace)["items"]} == pods

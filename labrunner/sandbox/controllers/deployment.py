@@ -2,7 +2,8 @@
 (pkg/controller/deployment: deployment_controller.go, sync.go, rolling.go, recreate.go,
 progress.go, util/deployment_util.go).
 
-A Deployment owns a ReplicaSet ``<name>-<template hash>`` per pod template. Each sync does one
+A Deployment owns a ReplicaSet ``<name>-<template hash>`` per pod template (and adopts an
+orphaned one its selector matches, as after ``kubectl delete --cascade=orphan``). Each sync does one
 step and the store's writes bring the next: RollingUpdate scales the new ReplicaSet up to at
 most ``replicas + maxSurge`` pods in all, then scales old ones down while at least
 ``replicas - maxUnavailable`` pods stay available (percentages: surge rounded up, unavailable
@@ -217,9 +218,7 @@ def _save_status(cluster: Cluster, deployment: dict[str, Any]) -> None:
 
 def _sync_deployment(cluster: Cluster, deployment: dict[str, Any]) -> None:
     """syncDeployment: one step of whatever the Deployment needs now."""
-    namespace = deployment["metadata"]["namespace"]
-    rs_list = sorted((rs for rs in cluster.store.list(REPLICASETS, namespace) if owned_by(rs, deployment) and not terminating(rs)),
-                     key=_created)
+    rs_list = sorted(_claim_replica_sets(cluster, deployment), key=_created)
     if terminating(deployment):
         new_rs, old = _new_and_old(cluster, deployment, rs_list, create=False)
         _sync_status(cluster, deployment, [*old, new_rs], new_rs)
@@ -231,6 +230,43 @@ def _sync_deployment(cluster: Cluster, deployment: dict[str, Any]) -> None:
         _rollout_recreate(cluster, deployment, rs_list)
     else:
         _rollout_rolling(cluster, deployment, rs_list)
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """metav1.LabelSelectorAsSelector(selector).Matches(labels); an empty selector selects nothing here
+    (the controller refuses to act on one)."""
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        return False
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if (operator == "In" and labels.get(key) not in values) or (operator == "NotIn" and key in labels and labels[key] in values) \
+                or (operator == "Exists" and key not in labels) or (operator == "DoesNotExist" and key in labels):
+            return False
+    return True
+
+
+def _claim_replica_sets(cluster: Cluster, deployment: dict[str, Any]) -> list[RS]:
+    """ClaimReplicaSets: the ReplicaSets this Deployment controls; an orphan its selector matches
+    is adopted (an ownerReference added), one of its own the selector no longer matches is let go."""
+    selector = (deployment.get("spec") or {}).get("selector") or {}
+    claimed = []
+    for replica_set in cluster.store.list(REPLICASETS, deployment["metadata"]["namespace"]):
+        references = replica_set["metadata"].get("ownerReferences") or []
+        controller = next((ref for ref in references if ref.get("controller")), None)
+        matches = _selects(selector, replica_set["metadata"].get("labels") or {})
+        if controller is not None and controller.get("uid") == deployment["metadata"]["uid"]:
+            if matches or terminating(deployment):
+                claimed.append(replica_set)
+            else:
+                replica_set["metadata"]["ownerReferences"] = [ref for ref in references if ref is not controller]
+                cluster.save(REPLICASETS, replica_set)
+        elif controller is None and matches and not terminating(deployment) and not terminating(replica_set):
+            replica_set["metadata"]["ownerReferences"] = [*references, owner_reference(deployment)]
+            cluster.save(REPLICASETS, replica_set)
+            claimed.append(replica_set)
+    return [rs for rs in claimed if not terminating(rs)]
 
 
 def _find_new(deployment: dict[str, Any], rs_list: list[RS]) -> RS | None:
