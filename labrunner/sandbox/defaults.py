@@ -97,9 +97,62 @@ def workload_defaults(plural: str, obj: dict[str, Any]) -> None:
         down.setdefault("stabilizationWindowSeconds", 300)
         down.setdefault("selectPolicy", "Max")
         down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+    elif plural == "jobs":
+        job_defaults(obj)
+    elif plural == "cronjobs":  # SetDefaults_CronJob; the template's JobSpec is not defaulted, its pod spec is
+        spec.setdefault("concurrencyPolicy", "Allow")
+        spec.setdefault("suspend", False)
+        spec.setdefault("successfulJobsHistoryLimit", 3)
+        spec.setdefault("failedJobsHistoryLimit", 1)
+        job_template = spec.setdefault("jobTemplate", {})
+        pod_spec_defaults(job_template.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {}))
     elif plural == "pods":
         pod_spec_defaults(spec)
         obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+JOB_UID_LABEL, JOB_NAME_LABEL = "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"
+LEGACY_JOB_UID_LABEL, LEGACY_JOB_NAME_LABEL = "controller-uid", "job-name"
+
+
+def job_defaults(obj: dict[str, Any]) -> None:
+    """SetDefaults_Job (pkg/apis/batch/v1/defaults.go), then the registry's generated selector
+    (pkg/registry/batch/job/strategy.go generateSelector) once the Job's uid is known."""
+    spec = obj.setdefault("spec", {})
+    metadata = obj.setdefault("metadata", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6)
+    template = spec.setdefault("template", {})
+    template_labels = (template.get("metadata") or {}).get("labels")
+    if template_labels and not metadata.get("labels"):
+        metadata["labels"] = dict(template_labels)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    for rule in (spec.get("podFailurePolicy") or {}).get("rules") or []:
+        for pattern in rule.get("onPodConditions") or []:
+            pattern.setdefault("status", "True")
+    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    spec.setdefault("manualSelector", False)
+    pod_spec_defaults(template.setdefault("spec", {}))
+    if metadata.get("uid"):
+        generate_job_selector(obj)
+
+
+def generate_job_selector(job: dict[str, Any]) -> None:
+    """Without manualSelector, the selector is the Job's uid and its template carries the four
+    labels; a Job created with no labels of its own reads back with its template's."""
+    spec, metadata = job["spec"], job["metadata"]
+    if spec.get("manualSelector"):
+        return
+    uid, name = str(metadata["uid"]), str(metadata.get("name", ""))
+    spec["selector"] = {"matchLabels": {JOB_UID_LABEL: uid}}
+    labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
+    labels.update({JOB_UID_LABEL: uid, JOB_NAME_LABEL: name, LEGACY_JOB_UID_LABEL: uid, LEGACY_JOB_NAME_LABEL: name})
+    if not metadata.get("labels"):  # as a Job read back from storage is defaulted again
+        metadata["labels"] = dict(labels)
 
 
 def template_hash(template: dict[str, Any]) -> str:
