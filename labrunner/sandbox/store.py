@@ -147,7 +147,7 @@ class Store:
         namespace = metadata.get("namespace", "") if resource.namespaced else ""
         name = metadata["name"]
         metadata.pop("resourceVersion", None)
-        metadata["uid"] = str(uuid.uuid4())
+        metadata["uid"] = metadata.get("uid") or str(uuid.uuid4())  # the API's writes give it before defaulting
         metadata["creationTimestamp"] = now()
         if "spec" in obj:
             metadata["generation"] = 1

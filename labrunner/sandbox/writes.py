@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -155,6 +156,9 @@ class Writes:
         problem, warnings = self._validate_fields(request, resource, obj)
         if problem:
             return problem
+        # The registry gives the object its uid before PrepareForCreate, so defaulting can use it
+        # (a Job's generated selector); one a client sent is replaced.
+        metadata["uid"] = str(uuid.uuid4())
         try:
             apply_defaults(resource, obj, self.store)
         except InvalidService as error:
