@@ -88,15 +88,15 @@ def workload_defaults(plural: str, obj: dict[str, Any]) -> None:
         spec.setdefault("minReplicas", 1)
         if not spec.get("metrics"):
             spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
-        behavior = spec.setdefault("behavior", {})
-        up = behavior.setdefault("scaleUp", {})
-        up.setdefault("stabilizationWindowSeconds", 0)
-        up.setdefault("selectPolicy", "Max")
-        up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}])
-        down = behavior.setdefault("scaleDown", {})
-        down.setdefault("stabilizationWindowSeconds", 300)
-        down.setdefault("selectPolicy", "Max")
-        down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+        behavior = spec.get("behavior")
+        if behavior is not None:  # only a given behavior is completed (SetDefaults_HorizontalPodAutoscalerBehavior)
+            up = behavior.setdefault("scaleUp", {})
+            up.setdefault("stabilizationWindowSeconds", 0)
+            up.setdefault("selectPolicy", "Max")
+            up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}])
+            down = behavior.setdefault("scaleDown", {})
+            down.setdefault("selectPolicy", "Max")  # no stabilization window: the controller's 300 s applies
+            down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
     elif plural == "jobs":
         job_defaults(obj)
     elif plural == "cronjobs":  # SetDefaults_CronJob; the template's JobSpec is not defaulted, its pod spec is
