@@ -262,6 +262,8 @@ def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean
         status, message, details = found
         assert status == "failed"
         assert 'secret "mysql-secret" not found' in "\n".join([message, *details])
+        # the Deployment rolls out in steps: its old pod keeps serving while the new one cannot start
+        assert message.startswith("deployment mysql's rollout is stuck (0/1 new pod(s) available; the old pods still serve)")
     finally:
         clean.apply(deployment, NS)
     deadline = time.monotonic() + 20

@@ -132,9 +132,15 @@ def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
         return "pending", (f"deployment {args.name} was changed and its controller has not caught up yet "
                            f"(observedGeneration {observed if observed is not None else 'none'} < generation {generation})"), []
     ready = int(status.get("readyReplicas", 0))
-    if ready >= wanted and int(status.get("updatedReplicas", 0)) >= wanted:
+    updated, total, available = (int(status.get(key, 0)) for key in ("updatedReplicas", "replicas", "availableReplicas"))
+    # kubectl rollout status's test of a finished rollout: every replica updated, no old one
+    # left, every updated one available (ready old pods alone do not make a rollout done)
+    if ready >= wanted and updated >= wanted and total <= updated and available >= updated:
         return "passed", f"deployment {args.name} has {ready}/{wanted} ready replica(s)", []
     problems, _ = pod_problems(cluster, namespace, spec.get("selector"))
+    if problems and ready >= wanted:  # a rollout stuck behind pods that still serve
+        return "failed", (f"deployment {args.name}'s rollout is stuck ({available}/{updated} new pod(s) available; the old pods still "
+                          f"serve): {problems[0]}"), problems[1:]
     if problems:
         return "failed", f"deployment {args.name} has {ready}/{wanted} ready replica(s): {problems[0]}", problems[1:]
     return "pending", f"deployment {args.name} has {ready}/{wanted} ready replica(s); its pods are starting", []
