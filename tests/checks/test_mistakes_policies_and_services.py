@@ -254,6 +254,9 @@ def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean
     documents = list(yaml.safe_load_all((ASSETS / "mysqlpod.yaml").read_text()))
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     text = yaml.safe_dump(deployment).replace("name: mysql-root", "name: mysql-secret")
+    deadline = time.monotonic() + 20  # the good version first, serving
+    while check(clean, "deploy-mysql", "deployment-ready")[0] != "passed" and time.monotonic() < deadline:
+        time.sleep(0.3)
     clean.apply(yaml.safe_load(text), NS)
     try:
         deadline = time.monotonic() + 20
@@ -263,7 +266,7 @@ def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean
         assert status == "failed"
         assert 'secret "mysql-secret" not found' in "\n".join([message, *details])
         # the Deployment rolls out in steps: its old pod keeps serving while the new one cannot start
-        assert message.startswith("deployment mysql's rollout is stuck (0/1 new pod(s) available; the old pods still serve)")
+        assert message.startswith("deployment mysql's rollout is stuck (1 old replica(s) are pending termination; the old pods still serve)")
     finally:
         clean.apply(deployment, NS)
     deadline = time.monotonic() + 20

@@ -138,9 +138,11 @@ def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
     if ready >= wanted and updated >= wanted and total <= updated and available >= updated:
         return "passed", f"deployment {args.name} has {ready}/{wanted} ready replica(s)", []
     problems, _ = pod_problems(cluster, namespace, spec.get("selector"))
-    if problems and ready >= wanted:  # a rollout stuck behind pods that still serve
-        return "failed", (f"deployment {args.name}'s rollout is stuck ({available}/{updated} new pod(s) available; the old pods still "
-                          f"serve): {problems[0]}"), problems[1:]
+    if problems and ready >= wanted:  # a rollout stuck behind pods that still serve, said as kubectl rollout status says it
+        progress = (f"{updated} out of {wanted} new replicas have been updated" if updated < wanted
+                    else f"{total - updated} old replica(s) are pending termination" if total > updated
+                    else f"{available} of {updated} updated replicas are available")
+        return "failed", f"deployment {args.name}'s rollout is stuck ({progress}; the old pods still serve): {problems[0]}", problems[1:]
     if problems:
         return "failed", f"deployment {args.name} has {ready}/{wanted} ready replica(s): {problems[0]}", problems[1:]
     return "pending", f"deployment {args.name} has {ready}/{wanted} ready replica(s); its pods are starting", []
