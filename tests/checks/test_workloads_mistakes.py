@@ -123,6 +123,17 @@ def test_scaling_the_replica_set_instead_of_the_deployment_is_named() -> None:
            "kubectl scale deployment/web --replicas=4")
 
 
+def test_a_deployment_scaled_down_by_itself_is_not_blamed_on_its_replica_set() -> None:
+    web = deployment(replicas=2)
+    cluster = Recorded(web, events={"web": ["Scaled up replica set web-abcde from 2 to 4",
+                                            "Scaled down replica set web-abcde from 4 to 2"]})
+    said = failed(run(cluster, kind="deployment-rollout", name="web", replicas=4), "deployment web: spec.replicas is 2; this step wants 4")
+    assert "replicaset" not in said
+    autoscaled = Recorded(web, {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+                                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 6}})
+    failed(run(autoscaled, kind="deployment-rollout", name="web", replicas=4), "but hpa web (min 2, max 6) sets it now")
+
+
 def test_replicas_not_changed_at_all_is_said_plainly() -> None:
     failed(run(Recorded(deployment(replicas=2)), kind="deployment-rollout", name="web", replicas=4),
            "deployment web: spec.replicas is 2; this step wants 4")

@@ -58,10 +58,27 @@ def _replica_set_resized(cluster: ClusterPort, namespace: str, deployment: Mappi
     except errors.ClusterError:
         return None
     current = int((deployment.get("spec") or {}).get("replicas", 1))
-    for event in reversed(events):
-        match = _SCALED.match(str(event.get("message", "")))
-        if match and int(match.group(2)) == wanted and int(match.group(3)) == current:
-            return match.group(1)
+    scalings = [match.groups() for event in events if (match := _SCALED.match(str(event.get("message", ""))))]
+    for index in range(len(scalings) - 1, -1, -1):
+        name, before, after = scalings[index]
+        if int(before) == wanted and int(after) == current:
+            earlier = [int(to) for other, _, to in scalings[:index] if other == name]
+            # The Deployment itself took it to `wanted` (then was scaled down, by kubectl or an HPA):
+            # not a ReplicaSet sized by hand. With no earlier event, nothing is claimed.
+            return name if earlier and earlier[-1] != wanted else None
+    return None
+
+
+def _autoscaled_by(cluster: ClusterPort, namespace: str, name: str) -> str | None:
+    try:
+        hpas = cluster.list("horizontalpodautoscalers", namespace)
+    except errors.ClusterError:
+        return None
+    for hpa in hpas:
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == name:
+            spec = hpa.get("spec") or {}
+            return f"hpa {hpa['metadata']['name']} (min {spec.get('minReplicas', 1)}, max {spec.get('maxReplicas')})"
     return None
 
 
@@ -112,6 +129,10 @@ def deployment_rollout(args: DeploymentRollout, context: CheckContext) -> Outcom
                               f"scaled to {args.replicas} and the Deployment scaled it straight back to {replicas}"), [
                 "a ReplicaSet a Deployment owns is the Deployment's to size: scale the Deployment "
                 f"(kubectl scale deployment/{name} --replicas={args.replicas})"]
+        autoscaler = _autoscaled_by(cluster, namespace, name)
+        if autoscaler:
+            return "failed", (f"deployment {name}: spec.replicas is {replicas}; this step wants {args.replicas}, but "
+                              f"{autoscaler} sets it now: a kubectl scale is undone at the autoscaler's next look"), []
         return "failed", f"deployment {name}: spec.replicas is {replicas}; this step wants {args.replicas}", []
     mismatch = _template_mismatch(args, deployment)
     if mismatch:
