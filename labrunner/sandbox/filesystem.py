@@ -261,8 +261,16 @@ def container_mounts(pod: Mapping[str, Any], container: Mapping[str, Any], pod_f
         sub_path = str(mounted.get("subPath") or "").strip("/")
         if source.sub_path:  # a hostPath file: the mount is that one file
             sub_path = source.sub_path
+        files = source.files
+        if sub_path and files is not None:
+            # a subPath of a ConfigMap, Secret or projection is a bind mount taken at the container's
+            # start: a later edit never reaches it, as on a real kubelet
+            from labrunner.sandbox.container_start import kept
+
+            taken = dict(files)
+            files = kept(pod, container, f"subPath {mounted.get('mountPath')}", lambda: taken)
         mounts.append(Mount(normal(str(mounted.get("mountPath", "/"))), source.read_only or bool(mounted.get("readOnly")),
-                            files=source.files, folder=source.folder, sub_path=sub_path))
+                            files=files, folder=source.folder, sub_path=sub_path))
     return mounts
 
 

@@ -95,15 +95,21 @@ class Network:
         return str(value) if value is not None else None
 
     def container_environment(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
-        """The environment ``container`` of ``pod`` runs with, as the kubelet builds it."""
+        """The environment ``container`` of ``pod`` runs with, as the kubelet builds it when the container starts."""
+        from labrunner.sandbox.container_start import kept
         from labrunner.sandbox.environment import container_environment
 
         namespace = pod["metadata"]["namespace"]
-        services = self.objects.list("", "services", namespace)
-        if namespace != "default":
-            services += [s for s in self.objects.list("", "services", "default") if s["metadata"]["name"] == "kubernetes"]
-        return container_environment(pod, container, lambda kind, name: self.objects.get("", kind, namespace, name), services,
-                                     lambda node: self.objects.get("", "nodes", "", node))
+
+        def take() -> dict[str, str]:
+            services = self.objects.list("", "services", namespace)
+            if namespace != "default":
+                services += [s for s in self.objects.list("", "services", "default") if s["metadata"]["name"] == "kubernetes"]
+            return container_environment(pod, container, lambda kind, name: self.objects.get("", kind, namespace, name), services,
+                                         lambda node: self.objects.get("", "nodes", "", node))
+
+        # taken when the container starts, kept until it restarts: a later ConfigMap edit does not reach it
+        return dict(kept(pod, container, "environment", take))
 
     def pod_environment(self, pod: dict[str, Any]) -> dict[str, str]:
         """The first container's environment."""

@@ -84,6 +84,10 @@ class ContainerRuntime:
             stop = threading.Event()
             self.running[key] = (restart_count, stop)
         pod = copy.deepcopy(pod)  # the kubelet goes on changing its copy on the loop's thread
+        status = pod.setdefault("status", {})
+        for entry in [*(status.get("containerStatuses") or []), *(status.get("initContainerStatuses") or [])]:
+            if entry.get("name") == container.get("name"):
+                entry["restartCount"] = restart_count  # this run: what it takes at its start is kept by it (container_start.py)
         box = self.box(pod, container)
         from labrunner.sandbox.entrypoints import main_process
 

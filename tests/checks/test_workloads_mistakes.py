@@ -519,3 +519,22 @@ def test_every_kind_says_a_missing_object_plainly(name: str) -> None:
     arguments = every[name]
     status, message, _ = run(Recorded(), kind=name, **arguments)
     assert status == "failed" and ("does not exist in wl" in message or "no HorizontalPodAutoscaler in wl" in message), message
+
+
+def test_on_the_sandbox_a_configmap_change_does_not_reach_env_until_the_pods_are_replaced(
+        kubectl: Kubectl, cluster: Any, namespace: str) -> None:
+    """The classic mistake: editing the ConfigMap and expecting the running pods' env to follow.
+    The sandbox keeps a container's environment from its start, so the check catches it there too."""
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "configmap", "settings", "--from-literal=COLOR=blue", "-n", namespace)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", namespace)
+    kubectl("set", "env", "deployment/web", "--from=configmap/settings", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    kubectl("patch", "configmap", "settings", "-n", namespace, "-p", '{"data":{"COLOR":"green"}}')
+    outcome = _sandbox_run(cluster, namespace, kind="env-matches-configmap", deployment="web", configmap="settings", key="COLOR",
+                           value="green")
+    assert outcome[0] == "failed" and "blue" in " ".join([outcome[1], *outcome[2]]), outcome
+    kubectl("rollout", "restart", "deployment/web", "-n", namespace)
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    eventually(lambda: _sandbox_run(cluster, namespace, kind="env-matches-configmap", deployment="web", configmap="settings",
+                                    key="COLOR", value="green")[0] == "passed", "the restarted pods reading green")

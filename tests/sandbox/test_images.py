@@ -238,3 +238,34 @@ def test_redis_answers_its_own_client_and_localhost_is_the_pod_itself(kubectl: K
     kubectl("run", "web", "-n", namespace, "--image=nginx:1.27")
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=60s")
     assert "Welcome to nginx!" in kubectl("exec", "-n", namespace, "web", "--", "curl", "-s", "localhost").stdout
+
+
+def test_environment_and_subpath_files_are_taken_at_the_containers_start(kubectl: Kubectl, namespace: str) -> None:
+    """A ConfigMap edited after a container started: its mounted file follows, its env var and
+    its subPath file do not until the container is replaced, as on a real kubelet."""
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "configmap", "colors", "-n", namespace, "--from-literal=COLOR=blue")
+    kubectl("apply", "-n", namespace, "-f", "-", stdin="""
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  volumes: [{name: colors, configMap: {name: colors}}]
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    envFrom: [{configMapRef: {name: colors}}]
+    volumeMounts:
+    - {name: colors, mountPath: /etc/colors}
+    - {name: colors, mountPath: /etc/color-file, subPath: COLOR}
+""")
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/app", "--timeout=60s")
+
+    def seen() -> str:
+        return kubectl("exec", "-n", namespace, "app", "--", "sh", "-c", 'echo "$COLOR $(cat /etc/colors/COLOR) $(cat /etc/color-file)"').stdout
+
+    assert seen() == "blue blue blue\n"
+    kubectl("patch", "configmap", "colors", "-n", namespace, "-p", '{"data":{"COLOR":"green"}}')
+    assert seen() == "blue green blue\n"  # env and subPath kept from the start; the mounted file follows
+    kubectl("delete", "pod", "app", "-n", namespace, "--wait=false")
