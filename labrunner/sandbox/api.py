@@ -28,7 +28,7 @@ from labrunner.sandbox.status import invalid, json_response, not_found, status, 
 from labrunner.sandbox.store import NotFound, Store
 from labrunner.sandbox.streams import PodStreams
 from labrunner.sandbox.watchcache import WatchCache, wait_until_fresh
-from labrunner.sandbox.writes import Writes
+from labrunner.sandbox.writes import StatusWrites, Writes
 
 Handler = Callable[[web.Request, ResourceType, "str | None", str], Awaitable[web.StreamResponse]]
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -111,6 +111,8 @@ class ResourceAPI:
         namespace, name = info.namespace, info.name
         if info.subresource:
             methods, handler = self.subresources.get((resource.group, resource.plural, info.subresource), ((), None))
+            if handler is None and info.subresource == "status" and any(sub[0] == "status" for sub in resource.subresources):
+                methods, handler = ("GET", "PUT", "PATCH"), StatusWrites(self.writes).handle
             if handler is not None and not info.rest and name and request.method in methods:
                 return await handler(request, resource, namespace, name)
             return unsupported(request, f"the {info.subresource} subresource of {resource.plural}")

@@ -368,3 +368,60 @@ class Writes:
             behaviour.after_delete(self.store, obj)
         return obj, 200
 
+
+
+class StatusWrites:
+    """The ``status`` subresource: GET reads the object; PUT and PATCH change its status only
+    (the rest of what they send is ignored, as the API server's status strategy does), with the
+    same resourceVersion check as an update."""
+
+    def __init__(self, writes: Writes) -> None:
+        self.writes = writes
+
+    async def handle(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        store = self.writes.store
+        try:
+            current = store.get(resource, namespace or "", name)
+        except NotFound:
+            return not_found(resource, name)
+        if request.method == "GET":
+            return json_response(current)
+        if request.method == "PUT":
+            body, problem = await self.writes.object_body(request, resource)
+            if problem or body is None:
+                return problem or status(400, "BadRequest", "no object")
+            sent_version = (body.get("metadata") or {}).get("resourceVersion")
+            if sent_version and sent_version != current["metadata"].get("resourceVersion"):
+                return conflict(resource, name)
+            changed = body.get("status")
+        elif request.method == "PATCH":
+            raw, problem = await self.writes.raw_body(request)
+            if problem:
+                return problem
+            try:
+                patch = parse_json(raw)
+            except BodyError as error:
+                return status(400, "BadRequest", str(error))
+            content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+            try:
+                if content_type == "application/json-patch+json" and isinstance(patch, list):
+                    patched = json_patch(current, patch)
+                elif content_type == "application/merge-patch+json" and isinstance(patch, dict):
+                    patched = merge_patch(current, patch)
+                elif isinstance(patch, dict):
+                    patched = strategic_merge(current, patch, resource.group, resource.version, resource.kind)
+                else:
+                    return status(400, "BadRequest", "the patch is not an object")
+            except ValueError as error:
+                return status(422, "Invalid", str(error))
+            changed = patched.get("status") if isinstance(patched, dict) else None
+        else:
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        current["status"] = changed if isinstance(changed, dict) else {}
+        try:
+            updated = store.update(resource, current, dry_run=request.query.get("dryRun") == "All")
+        except NotFound:
+            return not_found(resource, name)
+        except Conflict:
+            return conflict(resource, name)
+        return json_response(updated)
