@@ -120,6 +120,11 @@ def terminating(obj: dict[str, Any]) -> bool:
     return bool(obj["metadata"].get("deletionTimestamp"))
 
 
+CONTROLLER_NAMES = {"ReplicaSet": "replicaset-controller", "DaemonSet": "daemonset-controller", "StatefulSet": "statefulset-controller",
+                    "ReplicationController": "replication-controller", "Job": "job-controller"}
+"""The component kube-controller-manager's controllers record their events as."""
+
+
 def new_pod(cluster: Cluster, owner: dict[str, Any], name: str, node: str | None = None) -> None:
     template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
     metadata = template.get("metadata") or {}
@@ -135,5 +140,5 @@ def new_pod(cluster: Cluster, owner: dict[str, Any], name: str, node: str | None
         cluster.store.create(PODS, pod)
     except AlreadyExists:
         return
-    component = "replicaset-controller" if owner.get("kind") == "ReplicaSet" else "daemonset-controller"
+    component = CONTROLLER_NAMES.get(str(owner.get("kind")), f"{str(owner.get('kind')).lower()}-controller")
     cluster.event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
