@@ -43,9 +43,9 @@ def expand(value: str, environment: Mapping[str, str]) -> str:
 
 
 def _field(pod: Mapping[str, Any], path: str) -> str | None:
-    """A ``fieldRef``: what the downward API volume gives (filesystem.field_value), plus the
+    """A ``fieldRef``: what the downward API volume gives (volumes.field_value), plus the
     fields only variables may name (node, service account, addresses)."""
-    from labrunner.sandbox.filesystem import MountFailure, field_value
+    from labrunner.sandbox.volumes import MountFailure, field_value
 
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     extra = {"spec.nodeName": spec.get("nodeName"), "spec.serviceAccountName": spec.get("serviceAccountName"),
@@ -123,7 +123,7 @@ def container_environment(pod: Mapping[str, Any], container: Mapping[str, Any], 
         elif source.get("fieldRef"):
             value = _field(pod, str(source["fieldRef"].get("fieldPath", "")))
         elif source.get("resourceFieldRef"):
-            from labrunner.sandbox.filesystem import MountFailure, resource_value
+            from labrunner.sandbox.volumes import MountFailure, resource_value
 
             reference = {**source["resourceFieldRef"]}
             reference["containerName"] = reference.get("containerName") or container.get("name")

@@ -310,7 +310,7 @@ def test_a_missing_config_map_volume_waits_for_the_config_map(kubectl: Kubectl, 
 
 
 def test_the_kubelets_formats_and_host_path_types(tmp_path: Path) -> None:
-    from labrunner.sandbox.filesystem import container_mounts, go_quote, resource_value, volume_problems
+    from labrunner.sandbox.volumes import container_mounts, go_quote, resource_value, volume_problems
 
     assert go_quote('tab\there "q" \\ é \x01 \u00a0') == '"tab\\there \\"q\\" \\\\ é \\x01 \\u00a0"'
     pod: dict[str, Any] = {"metadata": {"name": "p", "namespace": "ns", "uid": "u"},

@@ -235,7 +235,7 @@ def _counted_event(cluster: Cluster, pod: dict[str, Any] | Any, reason: str, mes
 
 
 def _volume_problems(cluster: Cluster, pod: dict[str, Any]) -> dict[str, str]:
-    from labrunner.sandbox.filesystem import volume_problems
+    from labrunner.sandbox.volumes import volume_problems
 
     objects = cluster.network.objects
     namespace = pod["metadata"]["namespace"]
