@@ -21,8 +21,12 @@ MASTERS = "system:masters"
 
 @dataclass(frozen=True)
 class User:
+    """Who a request is from, as an authenticator says (user.Info): the name, the groups
+    (``system:authenticated`` among them), a uid and extra fields (token-bound pod names)."""
     name: str
     groups: tuple[str, ...] = ()
+    uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 ADMIN = User("kubernetes-admin", (MASTERS, "system:authenticated"))
