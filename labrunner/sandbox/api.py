@@ -53,10 +53,15 @@ class ResourceAPI:
             ("", "pods", "exec"): (("GET", "POST"), self._pod_stream(self.streams.exec)),
             ("", "pods", "attach"): (("GET", "POST"), self._pod_stream(self.streams.attach)),
             ("", "pods", "portforward"): (("GET", "POST"), self._pod_stream(self.streams.port_forward)),
+            ("", "serviceaccounts", "token"): (("POST",), self._token_request),
+            ("certificates.k8s.io", "certificatesigningrequests", "approval"): (("GET", "PUT", "PATCH"), self._approval),
         }
         """(group, resource, subresource) -> (methods, handler); any other subresource is said to be unsupported."""
         self.answered: dict[tuple[str, str], Callable[[web.Request, Any], web.Response]] = {
             ("authorization.k8s.io", "selfsubjectaccessreviews"): self.review,
+            **{key: self._not_yet for key in (("authorization.k8s.io", "subjectaccessreviews"), ("authorization.k8s.io", "localsubjectaccessreviews"),
+                                              ("authorization.k8s.io", "selfsubjectrulesreviews"), ("authentication.k8s.io", "selfsubjectreviews"),
+                                              ("authentication.k8s.io", "tokenreviews"))},
         }
         """Resources whose create is answered and never stored."""
 
@@ -78,6 +83,18 @@ class ResourceAPI:
             return await serve(request, namespace, name)
 
         return handler
+
+    async def _token_request(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        """``kubectl create token``: a TokenRequest (tokens.py)."""
+        from labrunner.sandbox import tokens
+
+        return await tokens.token_request(self.store, request, namespace or "", name)
+
+    async def _approval(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        """``kubectl certificate approve|deny``: a CSR's approval subresource (certificates.py)."""
+        from labrunner.sandbox import certificates
+
+        return await certificates.approval(self.writes, request, resource, name)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -173,6 +190,9 @@ class ResourceAPI:
         if (answer := self.answered.get((resource.group, resource.plural))) is not None:
             return answer(request, obj)
         return await self.writes.create_object(request, resource, namespace, obj)
+
+    def _not_yet(self, request: web.Request, obj: Any) -> web.Response:
+        return unsupported(request)
 
     def review(self, request: web.Request, obj: Any) -> web.Response:
         """A SelfSubjectAccessReview, answered by the authoriser every request goes through."""

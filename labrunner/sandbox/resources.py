@@ -60,7 +60,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", short_names=("ep",)),
     ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", short_names=("cm",)),
     ResourceType("", "v1", "Secret", "secrets", "secret"),
-    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", short_names=("sa",)),
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", short_names=("sa",),
+                 subresources=(("token", "authentication.k8s.io", "v1", "TokenRequest"),)),
     ResourceType("", "v1", "Event", "events", "event", short_names=("ev",)),
     ResourceType("apps", "v1", "Deployment", "deployments", "deployment", short_names=("deploy",), categories=("all",),
                  subresources=(_status("apps", "v1", "Deployment"), ("scale", "autoscaling", "v1", "Scale"))),
@@ -84,9 +85,18 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice"),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", short_names=("netpol",)),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
-    # Asked, never stored: `kubectl auth can-i` and labrunner's permission checks (the sandbox's one user may do anything).
+    # Asked, never stored: access reviews (`kubectl auth can-i`, labrunner's permission checks), `kubectl auth whoami`.
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "", namespaced=False, verbs=("create",)),
-    # Kinds a manifest brings that nothing in the sandbox acts on: stored, listed and deleted faithfully.
+    ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "", namespaced=False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "", verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "", namespaced=False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "", namespaced=False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "", namespaced=False, verbs=("create",)),
+    ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest",
+                 namespaced=False, short_names=("csr",),
+                 subresources=(_status("certificates.k8s.io", "v1", "CertificateSigningRequest"),
+                               ("approval", "certificates.k8s.io", "v1", "CertificateSigningRequest"))),
+    # RBAC: enforced on every request (authorization.py, with labrunner.topics.rbac's engine).
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role"),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding"),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", namespaced=False),
