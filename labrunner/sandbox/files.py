@@ -54,6 +54,12 @@ class SandboxFiles:
         return self.folder / "server.key"
 
     @property
+    def service_account_key(self) -> Path:
+        """The RSA key service account tokens are signed and verified with (kubeadm's ``pki/sa.key``);
+        made once by ``labrunner.sandbox.tokens``, kept so tokens outlive a restart."""
+        return self.folder / "sa.key"
+
+    @property
     def token(self) -> Path:
         return self.folder / "token"
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import functools
-import hashlib
-import json
 import math
 import os
 import posixpath
@@ -48,8 +45,6 @@ CLAIMS_FOLDER = ".claims"
 NODE_FOLDERS = ("etc", "home", "mnt", "opt", "root", "run", "srv", "tmp", "usr", "var/lib", "var/log", "var/tmp")
 """The folders every simulated node has (a ``type: Directory`` hostPath on /var/log finds it); a
 node's own files in them (its logs, its kubelet's state) are not simulated."""
-ISSUER = "https://kubernetes.default.svc.cluster.local"
-"""The API server's service account issuer and default audience, as kubeadm sets them."""
 
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
 NodeLookup = Callable[[str], Mapping[str, Any] | None]
@@ -117,7 +112,8 @@ def _set_up(volume: Mapping[str, Any], pod: Mapping[str, Any], pod_folder: Path,
     if isinstance(source := volume.get("downwardAPI"), dict):
         return Mount("", True, files=_downward_files(source.get("items") or [], pod, node_lookup))
     if isinstance(source := volume.get("projected"), dict):
-        return Mount("", True, files=_projected_files(source.get("sources") or [], pod, lookup, node_lookup))
+        # the data root is <sandbox folder>/data, and the sandbox folder holds the token signing key
+        return Mount("", True, files=_projected_files(source.get("sources") or [], pod, lookup, node_lookup, data_root.parent))
     if isinstance(source := volume.get("hostPath"), dict):
         return _host_path(source, pod, data_root)
     if isinstance(source := volume.get("persistentVolumeClaim"), dict):
@@ -160,7 +156,7 @@ def _object_files(kind: str, name: str, source: Mapping[str, Any], lookup: Looku
 
 
 def _projected_files(sources: list[Mapping[str, Any]], pod: Mapping[str, Any], lookup: Lookup,
-                     node_lookup: NodeLookup | None) -> dict[str, bytes]:
+                     node_lookup: NodeLookup | None, sandbox_folder: Path) -> dict[str, bytes]:
     """A projected volume: its sources' files in one folder. Every source is tried; the failures
     are said together, as the kubelet aggregates them (``[a, b]`` when more than one)."""
     files: dict[str, bytes] = {}
@@ -174,7 +170,7 @@ def _projected_files(sources: list[Mapping[str, Any]], pod: Mapping[str, Any], l
             elif isinstance(part := source.get("downwardAPI"), dict):
                 files.update(_downward_files(part.get("items") or [], pod, node_lookup))
             elif isinstance(part := source.get("serviceAccountToken"), dict):
-                files[str(part.get("path") or "token")] = service_account_token(pod, part, lookup, node_lookup).encode()
+                files[str(part.get("path") or "token")] = service_account_token(pod, part, lookup, node_lookup, sandbox_folder).encode()
             # clusterTrustBundle (off by default in v1.32): no files.
         except MountFailure as failure:
             errors.append(str(failure))
@@ -288,46 +284,37 @@ def resource_value(pod: Mapping[str, Any], ref: Mapping[str, Any], node_lookup: 
 # -- service account tokens -------------------------------------------------------------------
 
 
-def service_account_token(pod: Mapping[str, Any], source: Mapping[str, Any], lookup: Lookup, node_lookup: NodeLookup | None) -> str:
-    """The token a projected ``serviceAccountToken`` source holds: a JWT with the claims a real
-    API server's TokenRequest gives (iss, sub ``system:serviceaccount:NS:SA``, aud, exp, iat, nbf,
-    jti, and the ``kubernetes.io`` names and uids of the namespace, pod, node and service account).
-    ``expirationSeconds`` defaults to 3600; 3607, the kubelet's own ``kube-api-access-*`` request,
-    is extended to a year with ``warnafter`` at 3607 s, as kube-apiserver does by default. The
-    kubelet refreshes it after 80 % of the time asked for.
+def service_account_token(pod: Mapping[str, Any], source: Mapping[str, Any], lookup: Lookup, node_lookup: NodeLookup | None,
+                          sandbox_folder: Path) -> str:
+    """The token a projected ``serviceAccountToken`` source holds, as the kubelet's TokenRequest gets
+    it: bound to the pod (and naming its node), for ``audience`` or the API server's, signed by the
+    sandbox's service account key (tokens.py), so it authenticates as the pod's ServiceAccount while
+    the pod and the account exist. ``expirationSeconds`` defaults to 3600; 3607, the kubelet's own
+    ``kube-api-access-*`` request, is extended to a year with ``warnafter`` at 3607 s, as
+    kube-apiserver does by default. The kubelet refreshes it after 80 % of the time asked for: within
+    one such period every read gives the same token."""
+    from labrunner.sandbox import tokens
 
-    The sandbox has no TokenRequest API or token authentication yet: the token is signed
-    (RS256, with a key made for this sandbox process) but the sandbox's API server does not
-    verify it, so it authenticates nobody."""
     metadata = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
-    namespace = str(metadata.get("namespace"))
     account_name = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
     account = lookup("serviceaccounts", account_name)
     if account is None:
         raise MountFailure(f'failed to fetch token: serviceaccounts "{account_name}" not found')
-    requested = int(source.get("expirationSeconds") or 3600)
+    requested = int(source.get("expirationSeconds") or tokens.DEFAULT_EXPIRATION)
     started = _seconds((pod.get("status") or {}).get("startTime") or metadata.get("creationTimestamp"))
     refresh = max(int(requested * 0.8), 1)
     issued = started + max(int(time.time()) - started, 0) // refresh * refresh
-    lifetime, warn_after = (365 * 24 * 3600, issued + 3607) if requested == 3607 else (requested, None)
-    about: dict[str, Any] = {
-        "namespace": namespace,
-        "pod": {"name": str(metadata.get("name")), "uid": str(metadata.get("uid"))},
-        "serviceaccount": {"name": account_name, "uid": str((account.get("metadata") or {}).get("uid", ""))},
-    }
+    audiences = [str(source["audience"])] if source.get("audience") else list(tokens.API_AUDIENCES)
+    expires_in, warn_after = tokens.lifetime(requested, audiences, pod_bound=True)
     node_name = str(spec.get("nodeName") or "")
-    node = node_lookup(node_name) if node_lookup is not None and node_name else None
-    if node is not None:
-        about["node"] = {"name": node_name, "uid": str((node.get("metadata") or {}).get("uid", ""))}
-    if warn_after is not None:
-        about["warnafter"] = warn_after
-    claims = {
-        "aud": [str(source["audience"])] if source.get("audience") else [ISSUER], "exp": issued + lifetime, "iat": issued,
-        "iss": ISSUER, "jti": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{metadata.get('uid')}/{issued}/{source.get('path')}")),
-        "kubernetes.io": about, "nbf": issued, "sub": f"system:serviceaccount:{namespace}:{account_name}",
-    }
-    return _signed(claims)
+    node = None
+    if node_name:  # a Node that cannot be read is named without its uid, as kube-apiserver does
+        node = (node_lookup(node_name) if node_lookup is not None else None) or {"metadata": {"name": node_name}}
+    claims = tokens.bound_claims(account, audiences=audiences, issued=issued, expires_in=expires_in, warn_after=warn_after,
+                                 jti=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{metadata.get('uid')}/{issued}/{source.get('path')}")),
+                                 pod=pod, node=node)
+    return tokens.sign(sandbox_folder, claims)
 
 
 def _seconds(stamp: Any) -> int:
@@ -337,32 +324,6 @@ def _seconds(stamp: Any) -> int:
         return int(datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp())
     except ValueError:
         return int(time.time())
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@functools.cache
-def _signing_key() -> Any:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _signed(claims: Mapping[str, Any]) -> str:
-    """A JWS in compact form, RS256, its ``kid`` derived from the public key as kube-apiserver does
-    (the SHA-256 of its DER form, base64url)."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    key = _signing_key()
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    header = {"alg": "RS256", "kid": _b64(hashlib.sha256(public).digest())}
-    signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
-        _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return signing_input + "." + _b64(signature)
 
 
 # -- the node's files, and claims -------------------------------------------------------------
