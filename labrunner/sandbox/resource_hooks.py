@@ -1,10 +1,11 @@
 """What the API server does for a resource beyond storing it, one row per resource.
 
 A row says which name rule applies, what is defaulted and allocated on every
-write (create, and every update or patch, as the registry's strategies do), and
-what deleting means. A resource without a row is stored as sent, its names
-checked as RFC 1123 subdomains; so a kind added to ``resources.py`` needs a row
-here only if it behaves differently, and the router never names a resource.
+write (create, and every update or patch, as the registry's strategies do), what
+a create takes from who sends it, and what deleting means. A resource without a
+row is stored as sent, its names checked as RFC 1123 subdomains; so a kind added
+to ``resources.py`` needs a row here only if it behaves differently, and the
+router never names a resource.
 """
 
 from __future__ import annotations
@@ -12,15 +13,29 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labrunner.sandbox import names, resources
 from labrunner.sandbox.defaults import InvalidService, generate_job_selector, secret_defaults, service_defaults, workload_defaults
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.store import Store, now
 
+if TYPE_CHECKING:
+    from labrunner.sandbox.authorization import User
+
 Defaults = Callable[[dict[str, Any], "Store | None", "dict[str, Any] | None"], None]
 """(object, the store, the stored object on an update); may raise ``defaults.InvalidService``."""
+Requester = Callable[[dict[str, Any], "User"], None]
+"""(the new object, who sends it); may raise :class:`Refused`."""
+
+
+class Refused(Exception):
+    """A write the API server refuses, as the Status it answers: a 422 that names every invalid
+    field (``InvalidService`` names one), an admission plugin's 403, a decoder's 400."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,10 @@ class Hooks:
     after_delete: Callable[[Store, dict[str, Any]], None] | None = None
     on_change: Callable[[Store], None] | None = None
     """After any write of an object of this resource."""
+    requester: Requester | None = None
+    """A create's own steps that need the request's user, after the defaults: what the strategy's
+    PrepareForCreate takes from the user, then the create's validation and admission (a CSR's
+    ``spec.username``, ``uid``, ``groups`` and ``extra``; certificates.py)."""
 
 
 def _namespace_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
@@ -178,6 +197,24 @@ def _delete_crd_instances(store: Store, crd: dict[str, Any]) -> None:
             store.delete_raw(defined.group, defined.plural, instance["metadata"].get("namespace", ""), instance["metadata"]["name"])
 
 
+def _any_csr_name(name: str) -> str | None:
+    """ValidateCertificateRequestName: "We don't care what you call your certificate requests"
+    (the one rule left, a name that can be a path segment, is a 400 of the create: certificates.py)."""
+    return None
+
+
+def _csr_create(obj: dict[str, Any], user: User) -> None:
+    from labrunner.sandbox.certificates import prepare_create
+
+    prepare_create(obj, user)
+
+
+def _csr_update(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+    from labrunner.sandbox.certificates import keep_on_update
+
+    keep_on_update(obj, previous)
+
+
 def refresh_custom_resources(store: Store) -> None:
     """Discovery and the router learn the kinds the stored definitions define."""
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -203,6 +240,7 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("batch", "cronjobs"): Hooks(defaults=_cronjob_defaults, foreground_deletion=True),
     ("apiextensions.k8s.io", "customresourcedefinitions"): Hooks(
         defaults=_crd_status, after_delete=_delete_crd_instances, on_change=refresh_custom_resources),
+    ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),
 }
 COMMON = Hooks()
 
@@ -224,6 +262,17 @@ def apply_defaults(resource: ResourceType, obj: dict[str, Any], store: Store | N
     defaults = for_resource(resource).defaults
     if defaults is not None:
         defaults(obj, store, previous)
+
+
+def take_requester(resource: ResourceType, obj: dict[str, Any], user: User) -> None:
+    """What a create of ``obj`` takes from ``user`` and checks before it is stored (the row's ``requester``).
+
+    Raises:
+        Refused: the API server's answer to a create it refuses.
+    """
+    requester = for_resource(resource).requester
+    if requester is not None:
+        requester(obj, user)
 
 
 def name_problem(resource: ResourceType, name: Any) -> str | None:

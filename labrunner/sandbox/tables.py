@@ -321,10 +321,10 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
 
 
 def _kinds_printed_elsewhere() -> None:
-    """The workload kinds' printers live beside their kinds (batch, apps, autoscaling)."""
-    from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch
+    """The workload kinds' printers live beside their kinds (batch, apps, autoscaling), as do the certificates'."""
+    from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch, printers_certificates
 
-    for module in (printers_apps, printers_autoscaling, printers_batch):
+    for module in (printers_apps, printers_autoscaling, printers_batch, printers_certificates):
         PRINTERS.update(module.PRINTERS)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from labrunner.sandbox import admission, openapi
+from labrunner.sandbox.authorization import ADMIN
 from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
 from labrunner.sandbox.defaults import InvalidService
@@ -21,7 +22,7 @@ from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.namespaces import NamespaceLifecycle
 from labrunner.sandbox.patches import json_patch, merge_patch
 from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
-from labrunner.sandbox.resource_hooks import apply_defaults, for_resource, name_problem
+from labrunner.sandbox.resource_hooks import Refused, apply_defaults, for_resource, name_problem, take_requester
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.status import already_exists, conflict, invalid, json_response, not_found, status
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
@@ -163,6 +164,10 @@ class Writes:
             apply_defaults(resource, obj, self.store)
         except InvalidService as error:
             return invalid(resource, str(name), error.field, str(error))
+        try:
+            take_requester(resource, obj, request.get("user", ADMIN))
+        except Refused as refused:
+            return status(refused.code, refused.reason, refused.message, refused.details)
         try:
             created = self.store.create(resource, obj, dry_run=request.query.get("dryRun") == "All")
         except AlreadyExists:
