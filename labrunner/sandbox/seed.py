@@ -1,5 +1,7 @@
-"""What a new sandbox holds: the namespaces every cluster has, and two nodes
-named so that nobody mistakes them for a real cluster."""
+"""What a new sandbox holds: the namespaces every cluster has, two nodes named so that nobody
+mistakes them for a real cluster, and what ``kubeadm init`` adds (CoreDNS, its RBAC objects).
+kube-apiserver's own default RBAC policy is not here: the server puts it back at every start
+(:func:`labrunner.sandbox.bootstrap_policy.ensure_bootstrap_policy`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from typing import Any
 
 from labrunner.sandbox import resources
+from labrunner.sandbox.bootstrap_policy import install_kubeadm_policy
 from labrunner.sandbox.resource_hooks import apply_defaults
 from labrunner.sandbox.defaults import KUBE_DNS_IP
 from labrunner.sandbox.store import Store, now
@@ -95,6 +98,7 @@ def seed(store: Store) -> None:
     store.create(deployments, deployment)
     apply_defaults(services, service, store)
     store.create(services, service)
+    install_kubeadm_policy(store)
 
 
 def report_nodes(store: Store) -> None:

@@ -8,6 +8,8 @@
   Running, Ready; ErrImagePull, ImagePullBackOff; CreateContainerConfigError) with their events.
 - ``endpoints``: Services -> Endpoints and an EndpointSlice of the pods they select.
 - ``serviceaccounts``: a ``default`` ServiceAccount per namespace.
+- ``clusterroleaggregation``: an aggregated ClusterRole (``admin``, ``edit``, ``view``) holds the
+  rules of the ClusterRoles its selectors match.
 - ``garbagecollector``: ownerReferences (background, foreground, orphan).
 - ``events``: events as the components write them; ``shared``: what they all use.
 """

@@ -15,8 +15,8 @@ import logging
 from typing import Any
 
 from labrunner.sandbox.controllers import (
-    cronjob, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet, replicaset,
-    replicationcontroller, rootca, scheduler, serviceaccounts, statefulset,
+    clusterroleaggregation, cronjob, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet,
+    replicaset, replicationcontroller, rootca, scheduler, serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
@@ -43,6 +43,7 @@ def _pod(cluster: Cluster, pod: dict[str, Any]) -> None:
 PASS = (
     serviceaccounts.reconcile,
     rootca.reconcile,
+    clusterroleaggregation.reconcile,
     garbagecollector.reconcile,
     horizontalpodautoscaler.reconcile,
     cronjob.reconcile,
