@@ -17,12 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from labrunner.sandbox import discovery, resources, tables
-from labrunner.sandbox.authorization import ADMIN, Authorizer
+from labrunner.sandbox.authorization import Authorizer
 from labrunner.sandbox.namespaces import NamespaceLifecycle
 from labrunner.sandbox.requestinfo import RequestInfo, request_info
 from labrunner.sandbox.resource_hooks import hooks, refresh_custom_resources
 from labrunner.sandbox.conversion import ConvertingStore, storage_of
 from labrunner.sandbox.resources import ResourceType
+from labrunner.sandbox.reviews import Reviews
 from labrunner.sandbox.selectors import SelectorError, field_selector, label_selector
 from labrunner.sandbox.status import invalid, json_response, not_found, status, unsupported
 from labrunner.sandbox.store import NotFound, Store
@@ -37,7 +38,7 @@ ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 class ResourceAPI:
     def __init__(self, store: Store, authorizer: Authorizer | None = None) -> None:
         self.store = store
-        self.authorizer = authorizer or Authorizer()
+        self.authorizer = authorizer or Authorizer(store)
         self.streams = PodStreams(store, resources.lookup("", "v1", "pods"), store.path.parent / "data")
         self.namespaces = NamespaceLifecycle(store)
         self.writes = Writes(store, self.namespaces)
@@ -57,12 +58,8 @@ class ResourceAPI:
             ("certificates.k8s.io", "certificatesigningrequests", "approval"): (("GET", "PUT", "PATCH"), self._approval),
         }
         """(group, resource, subresource) -> (methods, handler); any other subresource is said to be unsupported."""
-        self.answered: dict[tuple[str, str], Callable[[web.Request, Any], web.Response]] = {
-            ("authorization.k8s.io", "selfsubjectaccessreviews"): self.review,
-            **{key: self._not_yet for key in (("authorization.k8s.io", "subjectaccessreviews"), ("authorization.k8s.io", "localsubjectaccessreviews"),
-                                              ("authorization.k8s.io", "selfsubjectrulesreviews"), ("authentication.k8s.io", "selfsubjectreviews"),
-                                              ("authentication.k8s.io", "tokenreviews"))},
-        }
+        self.reviews = Reviews(self.authorizer)
+        self.answered = self.reviews.answers
         """Resources whose create is answered and never stored."""
 
     def _on_change(self, event: str, group: str, plural: str, obj: dict[str, Any]) -> None:
@@ -188,26 +185,8 @@ class ResourceAPI:
         if problem or obj is None:
             return problem or status(400, "BadRequest", "no object")
         if (answer := self.answered.get((resource.group, resource.plural))) is not None:
-            return answer(request, obj)
+            return answer(request, obj, namespace)
         return await self.writes.create_object(request, resource, namespace, obj)
-
-    def _not_yet(self, request: web.Request, obj: Any) -> web.Response:
-        return unsupported(request)
-
-    def review(self, request: web.Request, obj: Any) -> web.Response:
-        """A SelfSubjectAccessReview, answered by the authoriser every request goes through."""
-        spec = obj.get("spec") if isinstance(obj, dict) else None
-        if not isinstance(spec, dict) or not isinstance(spec.get("resourceAttributes") or spec.get("nonResourceAttributes"), dict):
-            return status(400, "BadRequest", "SelfSubjectAccessReview: spec.resourceAttributes or spec.nonResourceAttributes is required")
-        decision = self.authorizer.review(request.get("user", ADMIN), spec)
-        verdict: dict[str, Any] = {"allowed": decision.allowed}
-        if not decision.allowed:
-            verdict["denied"] = True
-        if decision.reason:
-            verdict["reason"] = decision.reason
-        answer = {**obj, "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                  "metadata": {"creationTimestamp": None, **(obj.get("metadata") or {})}, "status": verdict}
-        return json_response(answer, status=201)
 
     async def scale(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         """The ``scale`` subresource (``kubectl scale``): an autoscaling/v1 Scale view of spec.replicas."""

@@ -91,7 +91,6 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "", verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "", namespaced=False, verbs=("create",)),
     ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "", namespaced=False, verbs=("create",)),
-    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "", namespaced=False, verbs=("create",)),
     ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest",
                  namespaced=False, short_names=("csr",),
                  subresources=(_status("certificates.k8s.io", "v1", "CertificateSigningRequest"),

@@ -1,9 +1,10 @@
 """The sandbox's API server process: ``python -m labrunner.sandbox.server``.
 
 Listens on 127.0.0.1 only, on a free port, over HTTPS with the sandbox's own CA
-and an HTTP/1.1-only ALPN (Go clients would try h2 otherwise). Every request but
-``/version`` and the health endpoints needs the bearer token, as on a real
-cluster. Once listening it writes the kubeconfig and ``server.json`` (atomically),
+and an HTTP/1.1-only ALPN (Go clients would try h2 otherwise). Every request is
+authenticated (authentication.py: a client certificate, the admin token, a service
+account token, or none: system:anonymous) and authorised (authorization.py: RBAC, with
+the default policy of bootstrap_policy.py), as on a real cluster. Once listening it writes the kubeconfig and ``server.json`` (atomically),
 which is what ``labrunner sandbox start`` waits for.
 
 It serves discovery and the resource API of :mod:`labrunner.sandbox.api` over
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hmac
 import json
 import logging
 import os
@@ -33,7 +33,9 @@ from aiohttp import web
 from labrunner import __version__
 from labrunner.sandbox import discovery
 from labrunner.sandbox.api import ResourceAPI
-from labrunner.sandbox.authorization import ADMIN, forbidden_message
+from labrunner.sandbox.authentication import Authenticator, ImpersonationError, TokenAuthenticator, impersonate
+from labrunner.sandbox.authorization import ADMIN, User, forbidden_message
+from labrunner.sandbox.bootstrap_policy import ensure_bootstrap_policy
 from labrunner.sandbox.certs import ensure_certificates
 from labrunner.sandbox.controllers import ControlPlane
 from labrunner.sandbox.deadlines import IDLE_TIMEOUT, with_header_deadline
@@ -58,35 +60,44 @@ KUBERNETES_VERSION = {
 }
 """Minor 32: the kubectl dispatcher picks its kubectl build from it."""
 
-PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
 CONTEXT_NAME = SANDBOX_CONTEXT
 
 log = logging.getLogger("labrunner.sandbox")
 
 
 def make_app(token: str, api: ResourceAPI) -> web.Application:
+    authenticator = Authenticator(token, ADMIN, _token_authenticator(api))
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path not in PUBLIC_PATHS:
-            supplied = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
-                log.info("401 %s %s", request.method, request.path_qs)
-                return status_response(401, "Unauthorized", "Unauthorized")
-            request["user"] = ADMIN
+        """kube-apiserver's authentication, then its impersonation filter (authentication.py)."""
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
+        peer = ssl_object.getpeercert() if ssl_object is not None else None
+        user = authenticator.authenticate(request.headers.get("Authorization", ""), peer)
+        if not isinstance(user, User):
+            log.info("401 %s %s", request.method, request.path_qs)
+            return status_response(401, "Unauthorized", "Unauthorized")
+        try:
+            request["user"] = impersonate(api.authorizer, user, request.headers)
+        except ImpersonationError as refused:
+            log.info("%d %s %s (impersonation by %s)", refused.code, request.method, request.path_qs, user.name)
+            return status_response(refused.code, refused.reason, refused.message, refused.details)
         return await handler(request)
 
     @web.middleware
     async def authorize(request: web.Request, handler: Any) -> web.StreamResponse:
-        """Every authenticated request is asked of the authoriser, as the API server's
-        WithAuthorization filter does; public paths need no one's permission."""
-        if request.path in PUBLIC_PATHS:
-            return await handler(request)
+        """Every request is asked of the authoriser, as the API server's WithAuthorization
+        filter does (the health endpoints and /version too: RBAC's system:public-info-viewer
+        lets anyone read them)."""
         info = request["info"] = request_info(request.method, request.path, request.query)
-        decision = api.authorizer.decide(request["user"], info)
+        user = request["user"]
+        decision = api.authorizer.decide(user, info)
         if not decision.allowed:
-            log.info("403 %s %s", request.method, request.path_qs)
-            details = {"name": info.name, "group": info.group, "kind": info.resource} if info.is_resource else None
-            return status_response(403, "Forbidden", forbidden_message(request["user"], info, decision.reason), details)
+            log.info("403 %s %s as %s: %s", request.method, request.path_qs, user.name, "; ".join(decision.explanation))
+            name = info.name or info.selected_name
+            details = {"name": name, "group": info.group, "kind": info.resource} if info.is_resource else {"name": info.path}
+            return status_response(403, "Forbidden", forbidden_message(user, info, decision.reason),
+                                   {key: value for key, value in details.items() if value})
         return await handler(request)
 
     @web.middleware
@@ -143,10 +154,21 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
     return app
 
 
+def _token_authenticator(api: ResourceAPI) -> TokenAuthenticator:
+    """Service account tokens (TokenRequest, legacy Secrets, a pod's projected token)."""
+    from labrunner.sandbox import tokens
+
+    return lambda token: tokens.authenticate(token, api.store)
+
+
 def ssl_context(files: SandboxFiles) -> ssl.SSLContext:
+    """TLS as kube-apiserver offers it: the server's certificate, and client certificates
+    requested (never required) and verified against the cluster's CA."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(files.server_certificate, files.server_key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(files.ca_certificate)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -189,6 +211,7 @@ async def serve(files: SandboxFiles) -> None:
     if store.new:
         seed(store)
     report_nodes(store)
+    ensure_bootstrap_policy(store)  # as kube-apiserver's RBAC post-start hook, at every start
     api = ResourceAPI(store)
     runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()

@@ -83,7 +83,9 @@ def test_a_wrong_token_is_refused_as_kubectl_words_it(sandbox: SandboxFiles, tmp
     assert "You must be logged in to the server" in completed.stderr
 
 
-def test_only_version_and_health_answer_without_the_token(sandbox: SandboxFiles) -> None:
+def test_only_version_and_health_answer_without_credentials(sandbox: SandboxFiles) -> None:
+    """As on a kubeadm cluster: anonymous requests are system:anonymous, whom RBAC lets read
+    /version and the health endpoints only; a token that is not valid is 401."""
     token = sandbox.token.read_text().strip()
     assert request(sandbox, "/version", None)[0] == 200
     info = running(sandbox)
@@ -93,6 +95,8 @@ def test_only_version_and_health_answer_without_the_token(sandbox: SandboxFiles)
         with urllib.request.urlopen(f"{info.server}{path}", context=context, timeout=5) as response:
             assert response.read() == b"ok"
     code, body = request(sandbox, "/api", None)
+    assert code == 403 and body["kind"] == "Status" and body["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+    code, body = request(sandbox, "/api", "not-the-token")
     assert code == 401 and body["kind"] == "Status" and body["reason"] == "Unauthorized"
     code, body = request(sandbox, "/metrics", token)
     assert code == 404 and body["kind"] == "Status"

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from labrunner.sandbox.controllers import (
-    clusterroleaggregation, cronjob, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet,
+    clusterroleaggregation, cronjob, csrsigning, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet,
     replicaset, replicationcontroller, rootca, scheduler, serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
@@ -44,6 +44,7 @@ PASS = (
     serviceaccounts.reconcile,
     rootca.reconcile,
     clusterroleaggregation.reconcile,
+    csrsigning.reconcile,
     garbagecollector.reconcile,
     horizontalpodautoscaler.reconcile,
     cronjob.reconcile,

@@ -129,36 +129,66 @@ def _out_of_scope(binding: Binding, attributes: Attributes) -> str:
     return ""
 
 
-def _ordered(bindings: Iterable[Binding]) -> list[Binding]:
-    """ClusterRoleBindings first, then RoleBindings, each by namespace and name."""
-    return sorted(bindings, key=lambda binding: (binding.kind != "ClusterRoleBinding", binding.namespace, binding.name))
-
-
 def decide(objects: Policies | Iterable[Mapping[str, Any]], user: str, groups: Sequence[str],
-           attributes: Attributes) -> Decision:
+           attributes: Attributes, *, explain: bool = True) -> Decision:
     """Whether RBAC allows ``user`` (in ``groups``, as the authenticator gave them) the
     request ``attributes``: the binding, role and rule that allow it, or, denied, every
-    binding naming the subject and why each of its rules missed."""
+    binding naming the subject and why each of its rules missed (``explain`` False: the
+    verdict alone, what an API server needs on every request)."""
     policies = objects if isinstance(objects, Policies) else policies_from_objects(objects)
     identity = Identity(user=user, groups=tuple(groups))
     considered: list[Considered] = []
-    for binding in _ordered(policies.bindings):
+    for binding in policies.bindings_naming(identity.user, identity.groups):
         subject = _subject(binding, identity)
         if subject is None:
             continue
         role = policies.role_for(binding)
         out_of_scope = _out_of_scope(binding, attributes)
         if out_of_scope or role is None:
-            considered.append(Considered(binding=binding, subject=subject, role=role, out_of_scope=out_of_scope))
+            if explain:
+                considered.append(Considered(binding=binding, subject=subject, role=role, out_of_scope=out_of_scope))
             continue
         for index, rule in enumerate(role.rules):
             if rule_allows(rule, attributes):
                 grant = Grant(binding=binding, role=role, rule_index=index, subject=subject)
                 return Decision(allowed=True, identity=identity, attributes=attributes, grant=grant)
+        if not explain:
+            continue
         misses = tuple(Miss(rule_index=index, rule=rule, why=why_not(rule, attributes))
                        for index, rule in enumerate(role.rules))
         considered.append(Considered(binding=binding, subject=subject, role=role, misses=misses))
     return Decision(allowed=False, identity=identity, attributes=attributes, considered=tuple(considered))
+
+
+def rules_for(objects: Policies | Iterable[Mapping[str, Any]], user: str, groups: Sequence[str],
+              namespace: str) -> list[tuple[Binding, Rule]]:
+    """Every rule granted to ``user`` in ``namespace`` ("" for the cluster scope), with the
+    binding granting it, in evaluation order: what a SelfSubjectRulesReview (``kubectl auth
+    can-i --list``) answers from RBAC's RulesFor."""
+    policies = objects if isinstance(objects, Policies) else policies_from_objects(objects)
+    identity = Identity(user=user, groups=tuple(groups))
+    granted: list[tuple[Binding, Rule]] = []
+    for binding in policies.bindings_naming(identity.user, identity.groups):
+        if binding.kind == "RoleBinding" and binding.namespace != namespace:
+            continue
+        if _subject(binding, identity) is None or (role := policies.role_for(binding)) is None:
+            continue
+        granted += [(binding, rule) for rule in role.rules]
+    return granted
+
+
+def missing_roles(objects: Policies, user: str, groups: Sequence[str], attributes: Attributes) -> list[str]:
+    """The API server's errors for bindings naming ``user`` whose role does not exist, which
+    its RBAC authorizer gives as the reason of a denial (``clusterrole.rbac.authorization.k8s.io
+    "x" not found``), for bindings that could apply to this request."""
+    errors: list[str] = []
+    identity = Identity(user=user, groups=tuple(groups))
+    for binding in objects.bindings_naming(identity.user, identity.groups):
+        if _subject(binding, identity) is None or _out_of_scope(binding, attributes):
+            continue
+        if objects.role_for(binding) is None:
+            errors.append(f"{binding.role_ref.kind.lower()}.rbac.authorization.k8s.io {go_quote(binding.role_ref.name)} not found")
+    return errors
 
 
 def go_quote(text: str) -> str:

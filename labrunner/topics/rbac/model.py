@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 RoleKind = Literal["Role", "ClusterRole"]
@@ -137,21 +138,66 @@ class Binding:
 
 @dataclass(frozen=True)
 class Policies:
-    """Every role and binding, aggregated ClusterRoles filled."""
+    """Every role and binding, aggregated ClusterRoles filled.
+
+    Indexed on first use (roles by kind, namespace and name; bindings by the subject they
+    name), so a decision looks only at the bindings naming the asker: a cluster with
+    1,000 bindings answers as fast as one with ten."""
 
     roles: tuple[Role, ...] = ()
     bindings: tuple[Binding, ...] = ()
 
+    @cached_property
+    def _roles_by_ref(self) -> dict[tuple[str, str, str], Role]:
+        index: dict[tuple[str, str, str], Role] = {}
+        for role in self.roles:
+            index.setdefault((role.kind, role.namespace, role.name), role)
+        return index
+
+    @cached_property
+    def _bindings_by_subject(self) -> dict[tuple[str, str, str], list[Binding]]:
+        """(kind, namespace, name) -> the bindings naming that subject, ClusterRoleBindings first,
+        then RoleBindings, each by namespace and name. A ServiceAccount subject without a
+        namespace is filed under its RoleBinding's namespace (in a ClusterRoleBinding it matches
+        no one, so it is not filed)."""
+        index: dict[tuple[str, str, str], list[Binding]] = {}
+        ordered = sorted(self.bindings, key=lambda binding: (binding.kind != "ClusterRoleBinding", binding.namespace, binding.name))
+        for binding in ordered:
+            for subject in binding.subjects:
+                namespace = (subject.namespace or binding.namespace) if subject.kind == "ServiceAccount" else ""
+                if subject.kind == "ServiceAccount" and not namespace:
+                    continue
+                listed = index.setdefault((subject.kind, namespace, subject.name), [])
+                if not listed or listed[-1] is not binding:
+                    listed.append(binding)
+        return index
+
     def role_for(self, binding: Binding) -> Role | None:
         """The role a binding refers to: a ClusterRole, or a Role in the RoleBinding's namespace
         (a ClusterRoleBinding can refer to no Role)."""
-        namespace = binding.namespace if binding.role_ref.kind == "Role" else ""
         if binding.kind == "ClusterRoleBinding" and binding.role_ref.kind == "Role":
             return None
-        for role in self.roles:
-            if role.kind == binding.role_ref.kind and role.name == binding.role_ref.name and role.namespace == namespace:
-                return role
-        return None
+        namespace = binding.namespace if binding.role_ref.kind == "Role" else ""
+        return self._roles_by_ref.get((binding.role_ref.kind, namespace, binding.role_ref.name))
+
+    def bindings_naming(self, user: str, groups: tuple[str, ...]) -> list[Binding]:
+        """The bindings with a subject that is ``user``, one of ``groups``, or (for a
+        ``system:serviceaccount:NS:NAME`` user) that service account, in evaluation order."""
+        keys = [("User", "", user)] + [("Group", "", group) for group in groups]
+        if user.startswith(SERVICE_ACCOUNT_PREFIX):
+            namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX):].partition(":")
+            if namespace and name:
+                keys.append(("ServiceAccount", namespace, name))
+        found = [binding for key in keys for binding in self._bindings_by_subject.get(key, ())]
+        if len(keys) == 1 or len(found) < 2:
+            return found
+        position = self._binding_positions
+        return sorted({id(binding): binding for binding in found}.values(), key=lambda binding: position[id(binding)])
+
+    @cached_property
+    def _binding_positions(self) -> dict[int, int]:
+        ordered = sorted(self.bindings, key=lambda binding: (binding.kind != "ClusterRoleBinding", binding.namespace, binding.name))
+        return {id(binding): index for index, binding in enumerate(ordered)}
 
 
 @dataclass(frozen=True, kw_only=True)

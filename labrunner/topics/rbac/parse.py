@@ -149,9 +149,10 @@ def aggregate(roles: tuple[Role, ...]) -> tuple[Role, ...]:
     for _ in range(len(roles) + 1):
         cluster_roles = sorted((role for role in roles if role.kind == "ClusterRole"), key=lambda role: role.name)
         filled = tuple(_aggregated(role, cluster_roles) for role in roles)
-        if filled == roles:
-            break
+        settled = filled == roles  # rules compare without aggregated_from: keep the filled ones, which say their origin
         roles = filled
+        if settled:
+            break
     return roles
 
 
