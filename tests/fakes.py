@@ -115,6 +115,24 @@ class FakeCluster:
               name: str | None = None) -> tuple[bool, str]:
         return (False, self.refuse) if self.refuse is not None else (True, "")
 
+    def access_review(self, user: str, groups: Any, verb: str, *, resource: str = "", group: str = "",
+                      subresource: str = "", namespace: str | None = None, name: str | None = None,
+                      path: str | None = None) -> tuple[bool, str]:
+        """RBAC over the fake's own roles and bindings, by labrunner's engine."""
+        from labrunner.topics.rbac.evaluate import decide
+        from labrunner.topics.rbac.model import Attributes
+
+        self._answer()
+        kinds = {"roles": "Role", "clusterroles": "ClusterRole", "rolebindings": "RoleBinding", "clusterrolebindings": "ClusterRoleBinding"}
+        objects = [{**obj, "kind": kind} for plural, kind in kinds.items() for obj in self.objects.get(plural, [])]
+        attributes = Attributes(verb=verb, api_group=group, resource=resource, subresource=subresource, name=name or "",
+                                namespace=namespace or "", path=path)
+        return decide(objects, user, tuple(groups), attributes).allowed, ""
+
+    def whoami(self) -> dict[str, Any]:
+        self._answer()
+        return {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]}
+
     def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
               cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         self.watched.append((kind, namespace))

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from labrunner.cluster import errors
@@ -282,6 +282,27 @@ class KubeCluster:
                                   "spec": {"resourceAttributes": attributes}}) or {}
         answer = review.get("status") or {}
         return bool(answer.get("allowed")), str(answer.get("reason") or answer.get("evaluationError") or "")
+
+    def access_review(self, user: str, groups: Sequence[str], verb: str, *, resource: str = "", group: str = "",
+                      subresource: str = "", namespace: str | None = None, name: str | None = None,
+                      path: str | None = None) -> tuple[bool, str]:
+        spec: dict[str, Any] = {"groups": list(groups)}
+        if user:
+            spec["user"] = user
+        if path is not None:
+            spec["nonResourceAttributes"] = {"path": path, "verb": verb}
+        else:
+            spec["resourceAttributes"] = {k: v for k, v in (("verb", verb), ("resource", resource), ("group", group),
+                                                             ("subresource", subresource), ("namespace", namespace), ("name", name)) if v}
+        review = self._call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                            body={"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}) or {}
+        answer = review.get("status") or {}
+        return bool(answer.get("allowed")), str(answer.get("reason") or answer.get("evaluationError") or "")
+
+    def whoami(self) -> dict[str, Any]:
+        review = self._call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                            body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}) or {}
+        return dict((review.get("status") or {}).get("userInfo") or {})
 
     def exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult:

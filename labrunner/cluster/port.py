@@ -11,7 +11,7 @@ clusters and the sandbox alike; checks and the session see only this module.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,19 @@ class ClusterPort(Protocol):
               name: str | None = None) -> tuple[bool, str]:
         """Whether the credentials may do this (a SelfSubjectAccessReview, as
         ``kubectl auth can-i`` asks it), and the server's reason."""
+        ...
+
+    def access_review(self, user: str, groups: Sequence[str], verb: str, *, resource: str = "", group: str = "",
+                      subresource: str = "", namespace: str | None = None, name: str | None = None,
+                      path: str | None = None) -> tuple[bool, str]:
+        """Whether ``user`` in ``groups`` may do this (a SubjectAccessReview: the cluster's own
+        authorizers answer, so it holds on any cluster), and the server's reason. A
+        non-resource request gives ``path`` instead of a resource."""
+        ...
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the credentials authenticate as: a SelfSubjectReview's ``userInfo``
+        (``username``, ``groups``, ``uid``, ``extra``), as ``kubectl auth whoami`` shows it."""
         ...
 
     def exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None = None,

@@ -8,8 +8,25 @@ would; :mod:`.evaluate` decides one request as kube-apiserver's RBAC authorizer
 does, says which binding, role and rule granted it or why none did, and words the
 API server's 403.
 
-Not a topic yet: this package exposes no ``TOPIC`` (the registry skips it), as it
-has no check kinds, views or docs of its own so far.
+The topic's check kinds (:mod:`.kinds`, loaded when first needed): ``access`` (the
+cluster's own SubjectAccessReview, explained by the engine), ``rbac-grants`` (what a
+subject holds, compared by meaning, with least privilege) and ``kubeconfig-user`` (a
+kubeconfig context authenticates as a user).
 """
 
 from __future__ import annotations
+
+from labrunner.registry.types import Resource, Topic
+
+TOPIC = Topic(
+    name="rbac",
+    kinds="labrunner.topics.rbac.kinds:KINDS",
+    resources=(
+        Resource(plural="roles", kind="Role", group="rbac.authorization.k8s.io"),
+        Resource(plural="rolebindings", kind="RoleBinding", group="rbac.authorization.k8s.io"),
+        Resource(plural="clusterroles", kind="ClusterRole", group="rbac.authorization.k8s.io", namespaced=False),
+        Resource(plural="clusterrolebindings", kind="ClusterRoleBinding", group="rbac.authorization.k8s.io", namespaced=False),
+        Resource(plural="certificatesigningrequests", kind="CertificateSigningRequest", group="certificates.k8s.io",
+                 namespaced=False),
+    ),
+)

@@ -1,0 +1,154 @@
+"""``access``: a subject can (or cannot) do a verb on a resource, as the cluster itself answers.
+
+The verdict is the cluster's own SubjectAccessReview, so the check holds on any cluster
+and any authorizer; the explanation is labrunner's RBAC engine over the objects it can
+read: the binding and rule that allowed it, or every binding naming the subject and why
+it did not, with the classic mistakes named (a User where a ServiceAccount was meant, a
+service account in another namespace, a RoleBinding in the wrong namespace).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints, model_validator
+
+from labrunner.cluster import errors
+from labrunner.lab.check_args import CheckArgs
+from labrunner.lab.fields import KubeName, NonEmptyStr
+from labrunner.registry.types import CheckContext, Outcome
+from labrunner.topics.rbac.evaluate import applies_to, decide
+from labrunner.topics.rbac.model import SERVICE_ACCOUNT_PREFIX, Attributes, Identity, Policies
+from labrunner.topics.rbac.parse import ObjectError, parse_binding
+from labrunner.topics.rbac.reading import read_policies
+from labrunner.topics.rbac.subjects import SubjectArgs
+
+ResourceRef = Annotated[str, StringConstraints(pattern=r"^([a-z0-9*]+)(\.[a-z0-9.-]+)?(/[a-z0-9*]+)?$")]
+
+
+class Access(CheckArgs):
+    """``subject`` may (``allowed: true``, the default) or may not do ``verb`` on ``resource``
+    (``pods``, ``deployments.apps``, ``deployments.apps/scale``, ``pods/log``) in
+    ``namespace`` (none: cluster-wide), on the object ``name`` if given; or on the
+    non-resource ``path`` (``/healthz``)."""
+
+    kind: Literal["access"]
+    subject: SubjectArgs
+    verb: NonEmptyStr
+    resource: ResourceRef | None = None
+    path: NonEmptyStr | None = None
+    namespace: KubeName | None = None
+    name: NonEmptyStr | None = None
+    allowed: bool = True
+
+    @model_validator(mode="after")
+    def _resource_or_path(self) -> Access:
+        if (self.resource is None) == (self.path is None):
+            raise ValueError("give a resource (pods, deployments.apps/scale) or a non-resource path, not both")
+        return self
+
+
+def split_resource(reference: str) -> tuple[str, str, str]:
+    """``deployments.apps/scale`` -> (``deployments``, ``apps``, ``scale``)."""
+    resource, _, subresource = reference.partition("/")
+    plural, _, group = resource.partition(".")
+    return plural, group, subresource
+
+
+def attributes_of(args: Access) -> Attributes:
+    if args.path is not None:
+        return Attributes(verb=args.verb, path=args.path)
+    plural, group, subresource = split_resource(args.resource or "")
+    return Attributes(verb=args.verb, api_group=group, resource=plural, subresource=subresource,
+                      name=args.name or "", namespace=args.namespace or "")
+
+
+def describe_request(args: Access) -> str:
+    if args.path is not None:
+        return f"{args.verb} {args.path}"
+    target = f"{args.resource} {args.name}" if args.name else args.resource
+    where = f" in namespace {args.namespace}" if args.namespace else " cluster-wide"
+    return f"{args.verb} {target}{where}"
+
+
+def access(args: Access, context: CheckContext) -> Outcome:
+    user, groups = args.subject.identity()
+    attributes = attributes_of(args)
+    try:
+        allowed, reason = context.cluster.access_review(
+            user, groups, args.verb, resource=attributes.resource, group=attributes.api_group,
+            subresource=attributes.subresource, namespace=args.namespace, name=args.name, path=args.path)
+    except errors.Forbidden as refused:
+        return "error", "labrunner's credentials may not ask the cluster who may do what (a SubjectAccessReview)", [str(refused)]
+    who, what = args.subject.describe(), describe_request(args)
+    if allowed == args.allowed:
+        sentence = f"{who} can {what}" if allowed else f"{who} cannot {what}"
+        return "passed", sentence, [reason] if reason else []
+    policies, unreadable = read_policies(context.cluster, args.namespace)
+    details = [unreadable] if policies is None else _why(policies, user, groups, attributes, args)
+    if not allowed:
+        details += elsewhere(context, args)
+    if allowed:
+        return "failed", f"{who} can {what}, which this step must not allow", details + ([f"the cluster says: {reason}"] if reason else [])
+    return "failed", f"{who} cannot {what}", details + ([f"the cluster says: {reason}"] if reason else [])
+
+
+def _why(policies: Policies, user: str, groups: tuple[str, ...], attributes: Attributes, args: Access) -> list[str]:
+    verdict = decide(policies, user, groups, attributes)
+    lines = verdict.explain()[1:] if not verdict.allowed else [verdict.explain()[0].removeprefix("allowed: ")]
+    return lines + near_misses(policies, args)
+
+
+def near_misses(policies: Policies, args: Access) -> list[str]:
+    """Bindings that almost name the subject: the mistakes learners make writing subjects."""
+    subject = args.subject
+    found: list[str] = []
+    for binding in policies.bindings:
+        for named in binding.subjects:
+            where = binding.describe()
+            if subject.serviceaccount:
+                namespace, _, name = subject.serviceaccount.partition(":")
+                if named.kind == "User" and named.name == name:
+                    found.append(f"{where} names User {name}, a user, not the ServiceAccount {namespace}/{name}: write kind "
+                                 f"ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:{name})")
+                elif named.kind == "ServiceAccount" and named.name == name:
+                    actual = named.namespace or binding.namespace
+                    if not actual:
+                        found.append(f"{where} names ServiceAccount {name} without a namespace, which in a ClusterRoleBinding "
+                                     f"matches no one: add namespace: {namespace}")
+                    elif actual != namespace:
+                        found.append(f"{where} names ServiceAccount {actual}/{name}, in namespace {actual}, not {namespace}"
+                                     + ("" if named.namespace else f" (a subject without a namespace is in the RoleBinding's, {actual})"))
+            elif subject.user:
+                if named.kind == "User" and named.name.lower() == subject.user.lower() and named.name != subject.user:
+                    found.append(f"{where} names User {named.name}; user names are case-sensitive: {subject.user} is another user")
+                elif named.kind in ("Group", "ServiceAccount") and named.name == subject.user:
+                    found.append(f"{where} names {named.kind} {named.name}, not the User {subject.user}")
+                elif named.kind == "User" and named.name.startswith(SERVICE_ACCOUNT_PREFIX) and subject.user == named.name.rsplit(":", 1)[-1]:
+                    found.append(f"{where} names {named.name}, a service account, not the User {subject.user}")
+            for group in subject.groups:
+                if named.kind == "User" and named.name == group:
+                    found.append(f"{where} names User {group}, not the Group {group}")
+    return list(dict.fromkeys(found))
+
+
+def elsewhere(context: CheckContext, args: Access) -> list[str]:
+    """RoleBindings naming the subject in other namespaces: granted there, not here."""
+    if not args.namespace or args.resource is None:
+        return []
+    try:
+        bindings = [{**obj, "kind": "RoleBinding"} for obj in context.cluster.list("rolebindings")]
+    except errors.ClusterError:
+        return []
+    user, groups = args.subject.identity()
+    identity = Identity(user=user, groups=groups)
+    found = []
+    for obj in bindings:
+        try:
+            binding = parse_binding(obj)
+        except ObjectError:
+            continue
+        if binding.namespace != args.namespace and any(applies_to(s, identity, binding.namespace) for s in binding.subjects):
+            found.append(f"{binding.describe()} is in namespace {binding.namespace}: a RoleBinding grants only in its own "
+                         f"namespace, not in {args.namespace}")
+    return found
