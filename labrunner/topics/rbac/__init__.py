@@ -16,7 +16,7 @@ kubeconfig context authenticates as a user).
 
 from __future__ import annotations
 
-from labrunner.registry.types import Resource, Topic
+from labrunner.registry.types import Resource, Topic, View
 
 TOPIC = Topic(
     name="rbac",
@@ -28,5 +28,10 @@ TOPIC = Topic(
         Resource(plural="clusterrolebindings", kind="ClusterRoleBinding", group="rbac.authorization.k8s.io", namespaced=False),
         Resource(plural="certificatesigningrequests", kind="CertificateSigningRequest", group="certificates.k8s.io",
                  namespaced=False),
+    ),
+    views=(
+        View(id="rbac-access", key="a", label="Who may do what",
+             description="the step's subjects against the verbs on its resources, each cell explained",
+             screen="labrunner.topics.rbac.tui.views:access"),
     ),
 )

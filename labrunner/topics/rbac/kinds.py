@@ -9,7 +9,7 @@ from labrunner.topics.rbac.kubeconfigs import KubeconfigUser, kubeconfig_user
 from labrunner.topics.rbac.reading import WATCHED
 
 KINDS = (
-    CheckKind(model=Access, run=access, watches=WATCHED),
-    CheckKind(model=RbacGrants, run=rbac_grants, watches=WATCHED),
+    CheckKind(model=Access, run=access, watches=WATCHED, views=("rbac-access",)),
+    CheckKind(model=RbacGrants, run=rbac_grants, watches=WATCHED, views=("rbac-access",)),
     CheckKind(model=KubeconfigUser, run=kubeconfig_user, polled=True, prerequisite=True),
 )
