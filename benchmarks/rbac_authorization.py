@@ -56,12 +56,10 @@ def generated() -> list[dict[str, Any]]:
 
 
 def defaults() -> list[dict[str, Any]]:
-    try:
-        from labrunner.sandbox import bootstrap_policy
-    except ImportError:
-        return []
-    found = getattr(bootstrap_policy, "default_objects", None)
-    return list(found()) if callable(found) else []
+    """The default policy of a new sandbox (kube-apiserver's and kubeadm's), kind filled."""
+    from labrunner.sandbox.bootstrap_policy import apiserver_defaults, kubeadm_objects
+
+    return [{**obj, "kind": resource.kind} for resource, obj in apiserver_defaults() + kubeadm_objects()]
 
 
 def brute_force(objects: list[dict[str, Any]], user: str, groups: tuple[str, ...], verb: str, resource: str, namespace: str) -> bool:
