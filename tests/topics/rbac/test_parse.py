@@ -53,7 +53,9 @@ def test_lists_are_read_other_kinds_skipped_and_broken_bindings_refused() -> Non
         policies_from_objects([{"kind": "Role", "metadata": {"name": "x"}}])
 
 
-def test_the_package_is_not_a_topic_yet() -> None:
-    from labrunner.registry import discover
+def test_the_package_is_a_topic_with_its_check_kinds() -> None:
+    from labrunner.registry import Registry, discover
 
-    assert "rbac" not in {topic.name for topic in discover()}
+    registry = Registry(discover())
+    assert {kind: registry.topic_of(kind) for kind in ("access", "rbac-grants", "kubeconfig-user")} == {
+        "access": "rbac", "rbac-grants": "rbac", "kubeconfig-user": "rbac"}
