@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -158,10 +157,6 @@ def test_nothing_bound_yet_is_said_by_rbac_grants(kubectl: Kubectl, checks: Any,
            f"missing: ServiceAccount {namespace}/deployer may not list pods in namespace {namespace}")
 
 
-@pytest.mark.xfail(strict=True, reason="access explains a denial for a subject no learner binding names with the API "
-                                       "server's default bindings only (system:basic-user, system:discovery, "
-                                       "system:public-info-viewer, system:service-account-issuer-discovery: five to six "
-                                       "lines) and never says that no binding names the subject")
 def test_access_says_plainly_that_nothing_names_the_subject(kubectl: Kubectl, checks: Any, namespace: str) -> None:
     kubectl("create", "namespace", namespace)
     pod_reader(kubectl, namespace)
@@ -279,9 +274,6 @@ def test_a_rolebinding_of_the_node_reader_grants_no_nodes(kubectl: Kubectl, chec
            "missing: the group ops may not list nodes at the cluster scope")
 
 
-@pytest.mark.xfail(strict=True, reason="access (and rbac-grants) read no RoleBindings for a cluster-wide request, so the "
-                                       "RoleBinding that a learner expected to grant nodes is never named; rbac-grants even "
-                                       "says 'no RoleBinding or ClusterRoleBinding names the group ops'")
 def test_a_rolebinding_of_the_node_reader_is_named_as_the_mistake(kubectl: Kubectl, checks: Any, namespace: str,
                                                                   node_reader: str) -> None:
     kubectl("create", "namespace", namespace)
@@ -621,9 +613,6 @@ def test_the_broken_binding_is_diagnosed_one_mistake_at_a_time(kubectl: Kubectl,
     assert restarted.stdout.strip() == "deployment.apps/web restarted"
 
 
-@pytest.mark.xfail(strict=True, reason="access says 'but that role does not exist' without naming the Role of that name "
-                                       "in the namespace (the roleRef kind mismatch), and rbac-grants says that no RoleBinding "
-                                       "names the ServiceAccount when one does, naming a role that does not exist")
 def test_a_role_ref_kind_mismatch_is_named_as_such(kubectl: Kubectl, checks: Any, namespace: str, lab: Lab) -> None:
     kubectl("create", "namespace", namespace)
     kubectl("apply", "-n", namespace, "-f", str(lab.assets_dir / "broken-binding.yaml"))
@@ -643,12 +632,6 @@ def test_binding_edit_to_the_bot_is_not_a_repair(kubectl: Kubectl, checks: Any, 
            f"RoleBinding {namespace}/bot-edit binds ClusterRole edit to ServiceAccount {namespace}/release-bot")
 
 
-VALIDATES_RBAC_OBJECTS = importlib.util.find_spec("labrunner.sandbox.rbac_validation") is not None
-
-
-@pytest.mark.xfail(not VALIDATES_RBAC_OBJECTS, strict=True,
-                   reason="this sandbox stores RBAC objects kube-apiserver refuses (a changed roleRef, a ServiceAccount "
-                          "subject without a namespace in a ClusterRoleBinding, a ClusterRoleBinding of a Role)")
 def test_the_api_server_refuses_what_the_steps_say_it_refuses(kubectl: Kubectl, namespace: str, lab: Lab,
                                                               cluster_wide: Callable[[str, str], str]) -> None:
     kubectl("create", "namespace", namespace)

@@ -17,9 +17,9 @@ from labrunner.cluster import errors
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, NonEmptyStr
 from labrunner.registry.types import CheckContext, Outcome
-from labrunner.topics.rbac.evaluate import applies_to, decide
+from labrunner.topics.rbac import mistakes
+from labrunner.topics.rbac.evaluate import decide
 from labrunner.topics.rbac.model import SERVICE_ACCOUNT_PREFIX, Attributes, Identity, Policies
-from labrunner.topics.rbac.parse import ObjectError, parse_binding
 from labrunner.topics.rbac.reading import read_policies
 from labrunner.topics.rbac.subjects import SubjectArgs
 
@@ -87,16 +87,25 @@ def access(args: Access, context: CheckContext) -> Outcome:
     policies, unreadable = read_policies(context.cluster, args.namespace)
     details = [unreadable] if policies is None else _why(policies, user, groups, attributes, args)
     if not allowed:
-        details += elsewhere(context, args)
+        target = args.resource or f"the path {args.path}"
+        details += mistakes.elsewhere(context.cluster, Identity(user=user, groups=groups), args.namespace or "", target)
     if allowed:
         return "failed", f"{who} can {what}, which this step must not allow", details + ([f"the cluster says: {reason}"] if reason else [])
     return "failed", f"{who} cannot {what}", details + ([f"the cluster says: {reason}"] if reason else [])
 
 
 def _why(policies: Policies, user: str, groups: tuple[str, ...], attributes: Attributes, args: Access) -> list[str]:
+    """The grant that allowed it; or, denied, the learner's bindings naming the subject and why
+    each missed (the API server's own bindings, which every authenticated user has, left out)."""
     verdict = decide(policies, user, groups, attributes)
-    lines = verdict.explain()[1:] if not verdict.allowed else [verdict.explain()[0].removeprefix("allowed: ")]
-    return lines + near_misses(policies, args)
+    if verdict.allowed:
+        return [verdict.explain()[0].removeprefix("allowed: ")] + near_misses(policies, args)
+    lines = [line for considered in verdict.considered if not considered.binding.default for line in considered.describe()]
+    if not lines:
+        groups_too = f" or its groups {', '.join(args.subject.groups)}" if args.subject.user and args.subject.groups else ""
+        lines = [mistakes.nothing_names(args.subject.describe() + groups_too, args.namespace or "")]
+    identity = Identity(user=user, groups=groups)
+    return lines + mistakes.dangling(policies, identity, args.namespace or "") + near_misses(policies, args)
 
 
 def near_misses(policies: Policies, args: Access) -> list[str]:
@@ -130,25 +139,3 @@ def near_misses(policies: Policies, args: Access) -> list[str]:
                 if named.kind == "User" and named.name == group:
                     found.append(f"{where} names User {group}, not the Group {group}")
     return list(dict.fromkeys(found))
-
-
-def elsewhere(context: CheckContext, args: Access) -> list[str]:
-    """RoleBindings naming the subject in other namespaces: granted there, not here."""
-    if not args.namespace or args.resource is None:
-        return []
-    try:
-        bindings = [{**obj, "kind": "RoleBinding"} for obj in context.cluster.list("rolebindings")]
-    except errors.ClusterError:
-        return []
-    user, groups = args.subject.identity()
-    identity = Identity(user=user, groups=groups)
-    found = []
-    for obj in bindings:
-        try:
-            binding = parse_binding(obj)
-        except ObjectError:
-            continue
-        if binding.namespace != args.namespace and any(applies_to(s, identity, binding.namespace) for s in binding.subjects):
-            found.append(f"{binding.describe()} is in namespace {binding.namespace}: a RoleBinding grants only in its own "
-                         f"namespace, not in {args.namespace}")
-    return found

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, NonEmptyStr
 from labrunner.registry.types import CheckContext, Outcome
+from labrunner.topics.rbac import mistakes
 from labrunner.topics.rbac.evaluate import rules_for
 from labrunner.topics.rbac.meaning import compare
-from labrunner.topics.rbac.model import Rule
+from labrunner.topics.rbac.model import Identity, Policies, Rule
 from labrunner.topics.rbac.reading import read_policies
 from labrunner.topics.rbac.subjects import SubjectArgs
 
@@ -79,10 +80,23 @@ def rbac_grants(args: RbacGrants, context: CheckContext) -> Outcome:
     hidden = max(len(difference.missing) - SHOWN, 0) + max(len(difference.extra) - SHOWN, 0)
     if hidden:
         details.append(f"and {hidden} more")
-    if not held:
-        details.insert(0, f"no RoleBinding{' in ' + args.namespace if args.namespace else ''} or ClusterRoleBinding names {who}")
+    if difference.missing:
+        details[:0] = _binding_mistakes(args, policies, context)
     if difference.missing:
         sentence = f"{who} lacks {len(difference.missing)} permission(s) this step asks{where}"
     else:
         sentence = f"{who} holds more than this step asks{where}: least privilege grants only what is needed"
     return "failed", sentence, details
+
+
+def _binding_mistakes(args: RbacGrants, policies: Policies, context: CheckContext) -> list[str]:
+    """Why the learner's bindings give the subject nothing here: none names it, its role does
+    not exist, or it is a RoleBinding in another namespace (or one where a ClusterRoleBinding
+    was needed)."""
+    user, groups = args.subject.identity()
+    identity, namespace = Identity(user=user, groups=groups), args.namespace or ""
+    target = ", ".join(sorted({rule.resources[0] if rule.resources else "paths" for rule in args.rules}))
+    found = mistakes.dangling(policies, identity, namespace) + mistakes.elsewhere(context.cluster, identity, namespace, target)
+    if not mistakes.naming(policies, identity, namespace):
+        found.insert(0, mistakes.nothing_names(args.subject.describe(), namespace))
+    return found

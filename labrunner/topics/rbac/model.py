@@ -20,6 +20,8 @@ ALL = "*"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 AUTHENTICATED_GROUP = "system:authenticated"
+DEFAULTS_LABEL = ("kubernetes.io/bootstrapping", "rbac-defaults")
+"""What the API server's own default roles and bindings carry."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,9 @@ class Binding:
     role_ref: RoleRef
     subjects: tuple[Subject, ...] = ()
     namespace: str = ""
+    default: bool = field(default=False, compare=False)
+    """One of the API server's own bindings (labelled ``kubernetes.io/bootstrapping: rbac-defaults``):
+    what every cluster grants, not what a learner wrote."""
 
     def describe(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
@@ -179,6 +184,10 @@ class Policies:
             return None
         namespace = binding.namespace if binding.role_ref.kind == "Role" else ""
         return self._roles_by_ref.get((binding.role_ref.kind, namespace, binding.role_ref.name))
+
+    def role(self, kind: RoleKind, namespace: str, name: str) -> Role | None:
+        """The Role (in ``namespace``) or ClusterRole (``namespace`` "") of that name."""
+        return self._roles_by_ref.get((kind, namespace, name))
 
     def bindings_naming(self, user: str, groups: tuple[str, ...]) -> list[Binding]:
         """The bindings with a subject that is ``user``, one of ``groups``, or (for a

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 from labrunner.topics.rbac.model import (
+    DEFAULTS_LABEL,
     Binding,
     BindingKind,
     Policies,
@@ -139,7 +140,9 @@ def parse_binding(obj: Mapping[str, Any]) -> Binding:
             raise ObjectError(f"unknown kind {raw.get('kind')!r}", f"{where}: subjects[{index}].kind")
         subjects.append(Subject(kind=cast(SubjectKind, raw["kind"]), name=str(raw.get("name", "")),
                                 namespace=str(raw.get("namespace") or "")))
-    return Binding(kind=kind, name=name, namespace=namespace, subjects=tuple(subjects),
+    key, value = DEFAULTS_LABEL
+    default = ((obj.get("metadata") or {}).get("labels") or {}).get(key) == value
+    return Binding(kind=kind, name=name, namespace=namespace, subjects=tuple(subjects), default=default,
                    role_ref=RoleRef(kind=cast(RoleKind, ref["kind"]), name=str(ref["name"])))
 
 

@@ -6,11 +6,8 @@ from typing import Any
 
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
-from labrunner.topics.rbac.model import Policies
+from labrunner.topics.rbac.model import DEFAULTS_LABEL, Policies
 from labrunner.topics.rbac.parse import ObjectError, policies_from_objects
-
-DEFAULTS_LABEL = ("kubernetes.io/bootstrapping", "rbac-defaults")
-"""What the API server's own default objects carry."""
 
 CLUSTER_KINDS = (("clusterroles", "ClusterRole"), ("clusterrolebindings", "ClusterRoleBinding"))
 NAMESPACED_KINDS = (("roles", "Role"), ("rolebindings", "RoleBinding"))
