@@ -41,7 +41,7 @@ class ResourceAPI:
         self.authorizer = authorizer or Authorizer(store)
         self.streams = PodStreams(store, resources.lookup("", "v1", "pods"), store.path.parent / "data")
         self.namespaces = NamespaceLifecycle(store)
-        self.writes = Writes(store, self.namespaces)
+        self.writes = Writes(store, self.namespaces, self.authorizer)
         store.listeners.append(self._on_change)
         self.watches = WatchCache(store)
         refresh_custom_resources(store)

@@ -8,16 +8,17 @@
 - Any other update keeps spec and status as they were (PrepareForUpdate): a request changes only
   through its subresources.
 - The approval subresource (``kubectl certificate approve|deny``) changes ``status.conditions``
-  only, fills their timestamps, and is validated as ValidateCertificateSigningRequestApprovalUpdate.
+  only, fills their timestamps, is validated as ValidateCertificateSigningRequestApprovalUpdate,
+  then admitted by the CertificateApproval plugin: whoever approves or denies must also be allowed
+  to ``approve`` the request's signer (``signers`` in certificates.k8s.io, named by the signer name
+  or by its domain and ``/*``).
 
 Refusals are the API server's Status: a 422 names every invalid field, each worded as apimachinery's
 field.Error prints it (the request's bytes as Go's ``%#v``: ``[]byte{0x2d, 0x2d, ...}``). The request
 is read as Go reads it (encoding/pem's first block, crypto/x509, then its signature). Two things are
 approximated: DER that is neither truncated nor followed by trailing bytes but still not a PKCS#10
 request gets the sandbox's words, not Go's asn1 parser's; and the signer name's length limits
-(253 and 571 bytes) are not checked. Not made yet: the CertificateApproval admission plugin's check
-that the approver may ``approve`` the request's signer (``signers`` in certificates.k8s.io), which
-needs the authoriser this module is not given.
+(253 and 571 bytes) are not checked.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import binascii
 import copy
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -38,11 +38,12 @@ from cryptography.x509.oid import NameOID
 
 from labrunner.sandbox.decoding import BodyError, parse_json
 from labrunner.sandbox.patches import json_patch, merge_patch
-from labrunner.sandbox.resource_hooks import Refused
+from labrunner.sandbox.resource_hooks import FieldError, Refused, Writer, invalid_object, path_segment_problems
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.status import conflict, json_response, not_found, status
 from labrunner.sandbox.store import Conflict, NotFound, now
 from labrunner.sandbox.strategic import strategic_merge
+from labrunner.topics.rbac.model import Attributes
 
 if TYPE_CHECKING:
     from labrunner.sandbox.authorization import User
@@ -62,17 +63,6 @@ _TRUE_ONLY = ("Approved", "Denied", "Failed")
 
 
 # -- field errors, as apimachinery prints them ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One ``field.Error``: its type (a cause's reason), the field's path and ``ErrorBody()``."""
-    reason: str
-    field: str
-    body: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.body}"
 
 
 def _quoted(text: str) -> str:
@@ -109,12 +99,8 @@ def go_bytes(data: bytes | None) -> str:
 
 
 def invalid(name: str, errors: list[FieldError]) -> Refused:
-    """``errors.NewInvalid``: the message aggregates the errors (each said once), the causes list them all."""
-    said = list(dict.fromkeys(str(error) for error in errors))
-    message = said[0] if len(said) == 1 else f"[{', '.join(said)}]"
-    return Refused(422, "Invalid", f'{KIND}.{GROUP} "{name}" is invalid: {message}',
-                   {"name": name, "group": GROUP, "kind": KIND,
-                    "causes": [{"reason": error.reason, "message": error.body, "field": error.field} for error in errors]})
+    """``errors.NewInvalid`` for a request."""
+    return invalid_object(KIND, GROUP, name, errors)
 
 
 # -- the request, read as Go reads it ---------------------------------------------------------
@@ -335,13 +321,6 @@ def create_problems(spec: dict[str, Any], request: bytes | None) -> list[FieldEr
     return errors
 
 
-def _path_segment_problems(name: str) -> list[str]:
-    """IsValidPathSegmentName: a name is part of the object's storage key and of its URL."""
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{text}'" for text in ("/", "%") if text in name]
-
-
 def prepare_create(obj: dict[str, Any], user: User) -> None:
     """A new request as the API server takes it: decoded, given its requester, validated, admitted.
 
@@ -366,7 +345,7 @@ def prepare_create(obj: dict[str, Any], user: User) -> None:
         raise Refused(403, "Forbidden", f'certificatesigningrequests.{GROUP} "{name}" is forbidden: use of {KUBE_APISERVER_CLIENT} '
                                         "signer with system:masters group is not allowed",
                       {"name": name, "group": GROUP, "kind": "certificatesigningrequests"})
-    if problems := _path_segment_problems(name):
+    if problems := path_segment_problems(name):
         raise Refused(400, "BadRequest", f"Name parameter invalid: {_quoted(name)}: {';'.join(problems)}")
 
 
@@ -486,12 +465,28 @@ async def approval(writes: Writes, request: web.Request, resource: ResourceType,
         updated["status"]["conditions"] = conditions
     if errors := condition_problems(conditions, previous):
         return _answer(invalid(name, errors))
+    signer = str((current.get("spec") or {}).get("signerName") or "")
+    if not may_approve(writes.writer(request), signer):
+        return _answer(Refused(403, "Forbidden", f'certificatesigningrequests.{GROUP} "{name}" is forbidden: '
+                                                 f"user not permitted to approve requests with signerName {_quoted(signer)}",
+                               {"name": name, "group": GROUP, "kind": "certificatesigningrequests"}))
     try:
         return json_response(store.update(resource, updated, dry_run=request.query.get("dryRun") == "All"))
     except NotFound:
         return not_found(resource, name)
     except Conflict:
         return conflict(resource, name)
+
+
+def may_approve(writer: Writer, signer: str) -> bool:
+    """IsAuthorizedForSignerName for ``approve``: the verb on ``signers`` named by the signer name, or
+    by its domain and ``/*`` (``kubernetes.io/*``). The stored request's signer counts, not one an
+    approval tries to change."""
+    for signer_name in (signer, signer.split("/")[0] + "/*"):
+        attributes = Attributes(verb="approve", api_group=GROUP, resource="signers", name=signer_name)
+        if writer.authorizer.decide_attributes(writer.user, attributes).allowed:
+            return True
+    return False
 
 
 def _answer(refused: Refused) -> web.Response:

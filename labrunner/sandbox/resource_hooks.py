@@ -2,7 +2,8 @@
 
 A row says which name rule applies, what is defaulted and allocated on every
 write (create, and every update or patch, as the registry's strategies do), what
-a create takes from who sends it, and what deleting means. A resource without a
+a create takes from who sends it, what a write must pass that depends on who
+sends it, and what deleting means. A resource without a
 row is stored as sent, its names checked as RFC 1123 subdomains; so a kind added
 to ``resources.py`` needs a row here only if it behaves differently, and the
 router never names a resource.
@@ -21,12 +22,14 @@ from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.store import Store, now
 
 if TYPE_CHECKING:
-    from labrunner.sandbox.authorization import User
+    from labrunner.sandbox.authorization import Authorizer, User
 
 Defaults = Callable[[dict[str, Any], "Store | None", "dict[str, Any] | None"], None]
 """(object, the store, the stored object on an update); may raise ``defaults.InvalidService``."""
 Requester = Callable[[dict[str, Any], "User"], None]
 """(the new object, who sends it); may raise :class:`Refused`."""
+Admit = Callable[[dict[str, Any], "dict[str, Any] | None", "Writer"], None]
+"""(the object, the stored one on an update, who writes it); may raise :class:`Refused`."""
 
 
 class Refused(Exception):
@@ -36,6 +39,47 @@ class Refused(Exception):
     def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One ``field.Error``: its type (a cause's reason), the field's path and ``ErrorBody()``."""
+    reason: str
+    field: str
+    body: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.body}"
+
+
+def invalid_object(kind: str, group: str, name: str, errors: list[FieldError]) -> Refused:
+    """``errors.NewInvalid``: the message aggregates the errors (each said once), the causes list them all."""
+    said = list(dict.fromkeys(str(error) for error in errors))
+    message = said[0] if len(said) == 1 else f"[{', '.join(said)}]"
+    qualified = f"{kind}.{group}" if group else kind
+    return Refused(422, "Invalid", f'{qualified} "{name}" is invalid: {message}',
+                   {"name": name, **({"group": group} if group else {}), "kind": kind,
+                    "causes": [{"reason": error.reason, "message": error.body, "field": error.field} for error in errors]})
+
+
+def path_segment_problems(name: str) -> list[str]:
+    """IsValidPathSegmentName: a name is part of the object's storage key and of its URL."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{text}'" for text in ("/", "%") if text in name]
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who sends a write, and what the registry may ask about them: the authoriser (RBAC's
+    escalation checks ask it about ``escalate`` and ``bind``) and the store (the role a binding
+    refers to)."""
+    user: User
+    authorizer: Authorizer
+    store: Store
+    name: str = ""
+    """The object's name as the request's URL gives it: none on a POST, the object's on an
+    update, a patch, or a server-side apply that creates (what ``escalate`` is asked about)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +99,10 @@ class Hooks:
     """A create's own steps that need the request's user, after the defaults: what the strategy's
     PrepareForCreate takes from the user, then the create's validation and admission (a CSR's
     ``spec.username``, ``uid``, ``groups`` and ``extra``; certificates.py)."""
+    admit: Admit | None = None
+    """A create's and every update's checks that need who writes, after the defaults (and the
+    requester): what the registry's storage authorises, then the strategy's validation (RBAC
+    objects' escalation checks and validation; rbac_validation.py)."""
 
 
 def _namespace_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
@@ -215,6 +263,30 @@ def _csr_update(obj: dict[str, Any], store: Store | None, previous: dict[str, An
     keep_on_update(obj, previous)
 
 
+def _rbac_defaults(kind: str) -> Defaults:
+    def defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+        from labrunner.sandbox.rbac_validation import set_defaults
+
+        set_defaults(kind, obj)
+
+    return defaults
+
+
+def _rbac_admit(kind: str) -> Admit:
+    def admit(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+        from labrunner.sandbox.rbac_validation import admit as admit_rbac
+
+        admit_rbac(kind, obj, previous, writer)
+
+    return admit
+
+
+def _any_rbac_name(name: str) -> str | None:
+    """RBAC names are checked as path segments (``system:aggregate-to-admin`` is a name), in the
+    422 that lists every invalid field (rbac_validation.py)."""
+    return None
+
+
 def refresh_custom_resources(store: Store) -> None:
     """Discovery and the router learn the kinds the stored definitions define."""
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -241,6 +313,9 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): Hooks(
         defaults=_crd_status, after_delete=_delete_crd_instances, on_change=refresh_custom_resources),
     ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),
+    **{("rbac.authorization.k8s.io", plural): Hooks(name_rule=_any_rbac_name, defaults=_rbac_defaults(kind), admit=_rbac_admit(kind))
+       for plural, kind in (("roles", "Role"), ("clusterroles", "ClusterRole"), ("rolebindings", "RoleBinding"),
+                            ("clusterrolebindings", "ClusterRoleBinding"))},
 }
 COMMON = Hooks()
 
@@ -273,6 +348,18 @@ def take_requester(resource: ResourceType, obj: dict[str, Any], user: User) -> N
     requester = for_resource(resource).requester
     if requester is not None:
         requester(obj, user)
+
+
+def admit_write(resource: ResourceType, obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+    """The checks a create (``previous`` None) or an update of ``obj`` must pass that depend on who
+    writes it (the row's ``admit``).
+
+    Raises:
+        Refused: the API server's answer to a write it refuses.
+    """
+    admit = for_resource(resource).admit
+    if admit is not None:
+        admit(obj, previous, writer)
 
 
 def name_problem(resource: ResourceType, name: Any) -> str | None:

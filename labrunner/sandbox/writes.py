@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from labrunner.sandbox import admission, openapi
-from labrunner.sandbox.authorization import ADMIN
+from labrunner.sandbox.authorization import ADMIN, Authorizer
 from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
 from labrunner.sandbox.defaults import InvalidService
@@ -22,7 +22,7 @@ from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.namespaces import NamespaceLifecycle
 from labrunner.sandbox.patches import json_patch, merge_patch
 from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
-from labrunner.sandbox.resource_hooks import Refused, apply_defaults, for_resource, name_problem, take_requester
+from labrunner.sandbox.resource_hooks import Refused, Writer, admit_write, apply_defaults, for_resource, name_problem, take_requester
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.status import already_exists, conflict, invalid, json_response, not_found, status
 from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
@@ -64,10 +64,17 @@ def _with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
 
 
 class Writes:
-    def __init__(self, store: Store, namespaces: NamespaceLifecycle) -> None:
+    def __init__(self, store: Store, namespaces: NamespaceLifecycle, authorizer: Authorizer | None = None) -> None:
         self.store = store
         self.namespaces = namespaces
+        self.authorizer = authorizer or Authorizer(store)
+        """What the registry asks about who writes (RBAC's escalation checks, CSR approval)."""
         self.protobuf = Decoder()
+
+    def writer(self, request: web.Request) -> Writer:
+        """Who sends ``request``, as the registry's checks see them."""
+        info = request.get("info")
+        return Writer(request.get("user", ADMIN), self.authorizer, self.store, (info.name or "") if info is not None else "")
 
     async def raw_body(self, request: web.Request) -> tuple[bytes, web.Response | None]:
         try:
@@ -166,6 +173,7 @@ class Writes:
             return invalid(resource, str(name), error.field, str(error))
         try:
             take_requester(resource, obj, request.get("user", ADMIN))
+            admit_write(resource, obj, None, self.writer(request))
         except Refused as refused:
             return status(refused.code, refused.reason, refused.message, refused.details)
         try:
@@ -198,6 +206,10 @@ class Writes:
             apply_defaults(resource, obj, self.store, previous)
         except InvalidService as error:
             return invalid(resource, name, error.field, str(error))
+        try:
+            admit_write(resource, obj, previous, self.writer(request))
+        except Refused as refused:
+            return status(refused.code, refused.reason, refused.message, refused.details)
         try:
             updated = self.store.update(resource, obj, dry_run=request.query.get("dryRun") == "All")
         except NotFound:
