@@ -108,7 +108,20 @@ def workload_defaults(plural: str, obj: dict[str, Any]) -> None:
         pod_spec_defaults(job_template.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {}))
     elif plural == "pods":
         pod_spec_defaults(spec)
+        _requests_from_limits(spec)
         obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def _requests_from_limits(spec: dict[str, Any]) -> None:
+    """SetDefaults_Pod: a container's limit with no request for that resource is its request too
+    (for a Pod only, never a template, so a LimitRange's default request cannot apply then)."""
+    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        resources = container.get("resources")
+        if isinstance(resources, dict) and isinstance(resources.get("limits"), dict) and resources["limits"]:
+            requests = resources.setdefault("requests", {})
+            if isinstance(requests, dict):
+                for key, value in resources["limits"].items():
+                    requests.setdefault(key, value)
 
 
 JOB_UID_LABEL, JOB_NAME_LABEL = "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"

@@ -287,6 +287,34 @@ def _any_rbac_name(name: str) -> str | None:
     return None
 
 
+def _limit_range_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+    from labrunner.sandbox.limitranges import set_defaults
+
+    set_defaults(obj)
+
+
+def _limit_range_admit(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+    from labrunner.sandbox.limitranges import problems
+
+    if errors := problems(obj):
+        raise invalid_object("LimitRange", "", str(obj["metadata"].get("name", "")), errors)
+
+
+def _resource_quota_admit(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+    """ValidateResourceQuota's quantities: each hard limit a quantity, never negative."""
+    from labrunner.sandbox.quantity import parse
+
+    errors: list[FieldError] = []
+    for key, value in ((obj.get("spec") or {}).get("hard") or {}).items():
+        try:
+            if parse(value).value < 0:
+                errors.append(FieldError("FieldValueInvalid", f"spec.hard[{key}]", f'Invalid value: "{value}": must be greater than or equal to 0'))
+        except ValueError as error:
+            errors.append(FieldError("FieldValueInvalid", f"spec.hard[{key}]", f'Invalid value: "{value}": {error}'))
+    if errors:
+        raise invalid_object("ResourceQuota", "", str(obj["metadata"].get("name", "")), errors)
+
+
 def refresh_custom_resources(store: Store) -> None:
     """Discovery and the router learn the kinds the stored definitions define."""
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -312,6 +340,8 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("batch", "cronjobs"): Hooks(defaults=_cronjob_defaults, foreground_deletion=True),
     ("apiextensions.k8s.io", "customresourcedefinitions"): Hooks(
         defaults=_crd_status, after_delete=_delete_crd_instances, on_change=refresh_custom_resources),
+    ("", "limitranges"): Hooks(defaults=_limit_range_defaults, admit=_limit_range_admit),
+    ("", "resourcequotas"): Hooks(admit=_resource_quota_admit),
     ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),
     **{("rbac.authorization.k8s.io", plural): Hooks(name_rule=_any_rbac_name, defaults=_rbac_defaults(kind), admit=_rbac_admit(kind))
        for plural, kind in (("roles", "Role"), ("clusterroles", "ClusterRole"), ("rolebindings", "RoleBinding"),

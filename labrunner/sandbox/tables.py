@@ -326,6 +326,9 @@ def _kinds_printed_elsewhere() -> None:
 
     for module in (printers_apps, printers_autoscaling, printers_batch, printers_certificates):
         PRINTERS.update(module.PRINTERS)
+    from labrunner.sandbox import printers_quota
+
+    PRINTERS.update(printers_quota.PRINTERS)
 
 
 _kinds_printed_elsewhere()

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from labrunner.sandbox import admission, openapi
+from labrunner.sandbox import admission, admission_plugins, openapi
 from labrunner.sandbox.authorization import ADMIN, Authorizer
 from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
@@ -174,6 +174,7 @@ class Writes:
         try:
             take_requester(resource, obj, request.get("user", ADMIN))
             admit_write(resource, obj, None, self.writer(request))
+            admission_plugins.admit_create(self.store, resource, obj, dry_run=request.query.get("dryRun") == "All")
         except Refused as refused:
             return status(refused.code, refused.reason, refused.message, refused.details)
         try:
@@ -208,6 +209,7 @@ class Writes:
             return invalid(resource, name, error.field, str(error))
         try:
             admit_write(resource, obj, previous, self.writer(request))
+            admission_plugins.admit_update(self.store, resource, obj, previous, dry_run=request.query.get("dryRun") == "All")
         except Refused as refused:
             return status(refused.code, refused.reason, refused.message, refused.details)
         try:

@@ -770,7 +770,14 @@ def _sync_rollout_status(cluster: Cluster, deployment: dict[str, Any], all_rss: 
             _set_condition(status, condition)
         elif _timed_out(deployment, status):
             _set_condition(status, _new_condition("Progressing", "False", "ProgressDeadlineExceeded", f"{subject} has timed out progressing."))
-    _remove_condition(status, "ReplicaFailure")
+    failure = next((c for rs in (new_rs, *all_rss) if rs is not None
+                    for c in (rs.get("status") or {}).get("conditions") or ()
+                    if c.get("type") == "ReplicaFailure" and c.get("status") == "True"), None)
+    if failure is not None:  # getReplicaFailures: a ReplicaSet's failure to create pods is the Deployment's
+        _set_condition(status, {**_new_condition("ReplicaFailure", "True", str(failure.get("reason")), str(failure.get("message"))),
+                                "lastTransitionTime": failure.get("lastTransitionTime")})
+    else:
+        _remove_condition(status, "ReplicaFailure")
     stored = _stored(status)
     if stored != (deployment.get("status") or {}):
         deployment["status"] = stored

@@ -19,11 +19,11 @@ import time
 from typing import Any
 
 from labrunner.sandbox import resources
-from labrunner.sandbox.controllers.shared import PODS, Cluster, is_ready, owner_reference, terminating
+from labrunner.sandbox.controllers.shared import PODS, Cluster, create_pod, is_ready, owner_reference, terminating
 from labrunner.sandbox.defaults import generate_job_selector, workload_defaults
 from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.resources import ResourceType
-from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, now, seconds
+from labrunner.sandbox.store import Conflict, NotFound, now, seconds
 from labrunner.sandbox.timescale import TIME_SCALE
 
 
@@ -374,9 +374,8 @@ def _new_pod(cluster: Cluster, job: dict[str, Any], index: int | None) -> dict[s
     if annotations:
         pod["metadata"]["annotations"] = annotations
     workload_defaults("pods", pod)
-    try:
-        created = cluster.store.create(PODS, pod)
-    except AlreadyExists:
+    created = create_pod(cluster, job, pod, COMPONENT)
+    if created is None:
         return None
     cluster.event(job, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", component=COMPONENT)
     return created

@@ -16,7 +16,7 @@ from typing import Any
 
 from labrunner.sandbox.controllers import (
     clusterroleaggregation, cronjob, csrsigning, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet,
-    replicaset, replicationcontroller, rootca, scheduler, serviceaccounts, statefulset,
+    replicaset, replicationcontroller, resourcequota, rootca, scheduler, serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
@@ -55,6 +55,7 @@ PASS = (
     statefulset.reconcile,
     daemonset.reconcile,
     _pods,
+    resourcequota.reconcile,
     endpoints.reconcile,
     deployment.reconcile_status,
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from labrunner.sandbox.controllers.shared import PODS, REPLICASETS, Cluster, is_ready, new_pod, owned_by, terminating
 from labrunner.sandbox.names import random_suffix
-from labrunner.sandbox.store import seconds
+from labrunner.sandbox.store import now, seconds
 from labrunner.sandbox.timescale import TIME_SCALE
 
 PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
@@ -72,6 +72,23 @@ def _replica_set(cluster: Cluster, replica_set: dict[str, Any]) -> None:
     status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready, "availableReplicas": available_count,
               "observedGeneration": replica_set["metadata"].get("generation", 1)}
     status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
+    if failure := _replica_failure(cluster, replica_set, short=len(pods) < wanted):
+        status["conditions"] = [failure]
     if status != (replica_set.get("status") or {}):
         replica_set["status"] = status
         cluster.save(REPLICASETS, replica_set)
+
+
+def _replica_failure(cluster: Cluster, replica_set: dict[str, Any], short: bool) -> dict[str, Any] | None:
+    """calculateStatus' ReplicaFailure: while the set is short of pods because creating them was
+    refused (a quota, a LimitRange), the API server's words; kept as it was set, gone once
+    nothing fails."""
+    uid = str(replica_set["metadata"].get("uid", ""))
+    message = cluster.create_failures.get(uid) if short else None
+    if message is None:
+        cluster.create_failures.pop(uid, None)
+        return None
+    current = next((c for c in (replica_set.get("status") or {}).get("conditions") or () if c.get("type") == "ReplicaFailure"), None)
+    if current is not None:
+        return dict(current)
+    return {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now(), "reason": "FailedCreate", "message": message}

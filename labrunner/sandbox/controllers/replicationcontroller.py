@@ -18,10 +18,10 @@ import time
 from typing import Any
 
 from labrunner.sandbox import resources
-from labrunner.sandbox.controllers.shared import PODS, Cluster, is_ready, owner_reference, terminating
+from labrunner.sandbox.controllers.shared import PODS, Cluster, create_pod, is_ready, owner_reference, terminating
 from labrunner.sandbox.defaults import workload_defaults
 from labrunner.sandbox.names import random_suffix
-from labrunner.sandbox.store import AlreadyExists, seconds
+from labrunner.sandbox.store import seconds
 
 _found = resources.lookup("", "v1", "replicationcontrollers")
 assert _found is not None
@@ -137,9 +137,7 @@ def _new_pod(cluster: Cluster, rc: dict[str, Any], name: str) -> dict[str, Any] 
     if metadata.get("annotations"):
         pod["metadata"]["annotations"] = metadata["annotations"]
     workload_defaults("pods", pod)
-    try:
-        created = cluster.store.create(PODS, pod)
-    except AlreadyExists:  # the random suffix met an existing name: the next pass tries another
-        return None
-    cluster.event(rc, "SuccessfulCreate", f"Created pod: {name}", component=COMPONENT)
+    created = create_pod(cluster, rc, pod, COMPONENT)  # None: refused, or the random suffix met an existing name
+    if created is not None:
+        cluster.event(rc, "SuccessfulCreate", f"Created pod: {name}", component=COMPONENT)
     return created

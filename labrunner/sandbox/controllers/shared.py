@@ -47,6 +47,11 @@ class Cluster:
         """What the kubelet remembers between passes about probes (the last failure said, since when
         a liveness probe fails), by purpose."""
         self._network: Any = None
+        self.create_backoff: dict[str, tuple[float, float]] = {}
+        """Owners whose last pod create admission refused, by uid: (when to try again, the delay),
+        doubled on each refusal as a controller's rate-limited queue does."""
+        self.create_failures: dict[str, str] = {}
+        """The API server's words for the last refused pod create, by owner uid, until one succeeds."""
 
     @property
     def network(self) -> Any:
@@ -136,9 +141,41 @@ def new_pod(cluster: Cluster, owner: dict[str, Any], name: str, node: str | None
     if node:
         pod["spec"]["nodeName"] = node
     workload_defaults("pods", pod)
-    try:
-        cluster.store.create(PODS, pod)
-    except AlreadyExists:
-        return
     component = CONTROLLER_NAMES.get(str(owner.get("kind")), f"{str(owner.get('kind')).lower()}-controller")
-    cluster.event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
+    if create_pod(cluster, owner, pod, component) is not None:
+        cluster.event(owner, "SuccessfulCreate", f"Created pod: {name}", component=component)
+
+
+FIRST_BACKOFF, LAST_BACKOFF = 0.5, 10.0
+"""Seconds (real time, scaled) before a refused controller tries to create a pod again."""
+
+
+def create_pod(cluster: Cluster, owner: dict[str, Any], pod: dict[str, Any], component: str) -> dict[str, Any] | None:
+    """A controller's pod create as the API server takes it: through the admission plugins that
+    read the cluster (LimitRange defaults and limits, ResourceQuota). A refusal is the owner's
+    ``FailedCreate`` event (``Error creating: pods "web-x" is forbidden: exceeded quota: ...``)
+    and a back-off before the next try; None when nothing was created."""
+    from labrunner.sandbox.admission_plugins import admit_create
+    from labrunner.sandbox.resource_hooks import Refused
+    from labrunner.sandbox.timescale import TIME_SCALE
+
+    uid = str(owner["metadata"].get("uid", ""))
+    waiting = cluster.create_backoff.get(uid)
+    if waiting is not None and time.monotonic() < waiting[0]:
+        cluster.pending = True
+        return None
+    try:
+        admit_create(cluster.store, PODS, pod)
+    except Refused as refused:
+        delay = min(waiting[1] * 2, LAST_BACKOFF * TIME_SCALE) if waiting else FIRST_BACKOFF * TIME_SCALE
+        cluster.create_backoff[uid] = (time.monotonic() + delay, delay)
+        cluster.create_failures[uid] = refused.message
+        cluster.event(owner, "FailedCreate", f"Error creating: {refused.message}", "Warning", component=component)
+        cluster.pending = True
+        return None
+    cluster.create_backoff.pop(uid, None)
+    cluster.create_failures.pop(uid, None)
+    try:
+        return cluster.store.create(PODS, pod)
+    except AlreadyExists:
+        return None

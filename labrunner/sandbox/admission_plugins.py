@@ -1,0 +1,90 @@
+"""The admission plugins that read the cluster's state, in kube-apiserver's order, for a create or
+update whoever sends it (a learner through the API, or a controller making a ReplicaSet's pods).
+
+On a pod's create: LimitRanger's defaults (mutating), then the pod's resource requirements
+validated as ValidateResourceRequirements does (a request above its limit is a 422), then
+LimitRanger's constraints and ResourceQuota (validating, 403). A claim: LimitRanger's storage
+constraints and ResourceQuota. Anything else: ResourceQuota's object counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labrunner.sandbox import limitranges, quota, resources
+from labrunner.sandbox.quantity import parse
+from labrunner.sandbox.resource_hooks import FieldError, Refused, invalid_object
+from labrunner.sandbox.resources import ResourceType
+from labrunner.sandbox.store import Store
+
+
+def _core(resource: ResourceType, plural: str) -> bool:
+    return not resource.group and resource.plural == plural
+
+
+def _limit_ranges(store: Store, namespace: str) -> list[dict[str, Any]]:
+    kind = resources.lookup("", "v1", "limitranges")
+    return sorted(store.list(kind, namespace), key=lambda r: r["metadata"]["name"]) if kind is not None and namespace else []
+
+
+def _aggregate(messages: list[str]) -> str:
+    """utilerrors.NewAggregate's Error(): one message alone, several in brackets."""
+    return messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+
+
+def resource_problems(pod: dict[str, Any]) -> list[FieldError]:
+    """ValidateResourceRequirements' request <= limit, per container."""
+    errors: list[FieldError] = []
+    spec = pod.get("spec") or {}
+    for field in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(field) or ()):
+            resources_ = (container or {}).get("resources") or {}
+            limits, requests = resources_.get("limits") or {}, resources_.get("requests") or {}
+            for key, value in requests.items():
+                if key not in limits:
+                    continue
+                try:
+                    request, limit = parse(value), parse(limits[key])
+                except ValueError:
+                    continue
+                path = f"spec.{field}[{index}].resources.requests"
+                if key.startswith("hugepages-") and request.value != limit.value:
+                    errors.append(FieldError("FieldValueInvalid", path, f'Invalid value: "{request}": must be equal to {key} limit'))
+                elif request.value > limit.value:
+                    errors.append(FieldError("FieldValueInvalid", path,
+                                             f'Invalid value: "{request}": must be less than or equal to {key} limit of {limit}'))
+    return errors
+
+
+def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, dry_run: bool = False) -> None:
+    """Raises:
+        Refused: the API server's 422 or 403.
+    """
+    namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+    if _core(resource, "pods"):
+        ranges = _limit_ranges(store, namespace)
+        limitranges.default_pod(obj, ranges)
+        if errors := resource_problems(obj):
+            raise invalid_object("Pod", "", str(obj["metadata"].get("name", "")), errors)
+        if broken := limitranges.violations(obj, "pods", ranges):
+            raise quota.forbidden(resource, obj, _aggregate(broken))
+    elif _core(resource, "persistentvolumeclaims"):
+        if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
+            raise quota.forbidden(resource, obj, _aggregate(broken))
+    quota.admit(store, resource, obj, None, dry_run=dry_run)
+
+
+def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], previous: dict[str, Any], *, dry_run: bool = False) -> None:
+    """An update: a claim's storage constraints (its request may grow), then ResourceQuota.
+
+    Raises:
+        Refused: the API server's 403.
+    """
+    namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+    if _core(resource, "persistentvolumeclaims"):
+        if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
+            raise quota.forbidden(resource, obj, _aggregate(broken))
+    quota.admit(store, resource, obj, previous, dry_run=dry_run)
+
+
+__all__ = ["Refused", "admit_create", "admit_update"]
