@@ -54,6 +54,7 @@ class ResourceAPI:
             ("", "pods", "exec"): (("GET", "POST"), self._pod_stream(self.streams.exec)),
             ("", "pods", "attach"): (("GET", "POST"), self._pod_stream(self.streams.attach)),
             ("", "pods", "portforward"): (("GET", "POST"), self._pod_stream(self.streams.port_forward)),
+            ("", "pods", "eviction"): (("POST",), self._eviction),
             ("", "serviceaccounts", "token"): (("POST",), self._token_request),
             ("certificates.k8s.io", "certificatesigningrequests", "approval"): (("GET", "PUT", "PATCH"), self._approval),
         }
@@ -86,6 +87,12 @@ class ResourceAPI:
         from labrunner.sandbox import tokens
 
         return await tokens.token_request(self.store, request, namespace or "", name)
+
+    async def _eviction(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
+        """``kubectl drain``'s evictions: the pods/eviction subresource (eviction.py)."""
+        from labrunner.sandbox import eviction
+
+        return await eviction.evict(self.writes, request, namespace or "", name)
 
     async def _approval(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         """``kubectl certificate approve|deny``: a CSR's approval subresource (certificates.py)."""

@@ -1,5 +1,11 @@
-"""What a new sandbox holds: the namespaces every cluster has, two nodes named so that nobody
-mistakes them for a real cluster, and what ``kubeadm init`` adds (CoreDNS, its RBAC objects).
+"""What a new sandbox holds: the namespaces every cluster has, three nodes named so that nobody
+mistakes them for a real cluster (a control plane and two workers, as kind names them), and what
+``kubeadm init`` adds (the control plane's taint, CoreDNS, its RBAC objects).
+
+Each node is a small kind or kubeadm VM: 2 CPUs, 4 GiB of memory, 20 GiB of disk and 110 pods,
+allocatable equal to capacity as kind's nodes report it (kind's kubelet reserves nothing and sets
+its eviction thresholds to 0%). They are labelled as a cloud provider labels them: one region,
+the control plane and the first worker in one zone, the second worker in another.
 kube-apiserver's own default RBAC policy is not here: the server puts it back at every start
 (:func:`labrunner.sandbox.bootstrap_policy.ensure_bootstrap_policy`)."""
 
@@ -15,19 +21,34 @@ from labrunner.sandbox.defaults import KUBE_DNS_IP
 from labrunner.sandbox.store import Store, now
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-NODES = (("labrunner-sandbox-control-plane", "10.89.0.2", True), ("labrunner-sandbox-worker", "10.89.0.3", False))
+NODES = (("labrunner-sandbox-control-plane", "10.89.0.2", True), ("labrunner-sandbox-worker", "10.89.0.3", False),
+         ("labrunner-sandbox-worker2", "10.89.0.4", False))
+REGION = "labrunner-1"
+ZONES = {"labrunner-sandbox-control-plane": "labrunner-1a", "labrunner-sandbox-worker": "labrunner-1a", "labrunner-sandbox-worker2": "labrunner-1b"}
+CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+"""What ``kubeadm init`` puts on its node (``--register-with-taints``), so workloads go to the workers."""
+
+
+def default_labels(name: str) -> dict[str, str]:
+    """The labels a kubelet sets on its node at registration and puts back at every start
+    (``updateDefaultLabels``): hostname, OS, architecture, and the zone and region the cloud gives it."""
+    return {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+            "topology.kubernetes.io/region": REGION, "topology.kubernetes.io/zone": ZONES.get(name, f"{REGION}a")}
 
 
 def node(name: str, address: str, control_plane: bool) -> dict[str, Any]:
-    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-              "labrunner.dev/sandbox": "true"}
+    labels = {**default_labels(name), "labrunner.dev/sandbox": "true"}
+    spec: dict[str, Any] = {"podCIDR": f"10.244.{[seeded for seeded, _, _ in NODES].index(name)}.0/24"}
     if control_plane:
         labels["node-role.kubernetes.io/control-plane"] = ""
+        labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+        spec["taints"] = [dict(CONTROL_PLANE_TAINT)]
     identity = uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.labrunner.sandbox")
     stamp = now()
     return {
         "metadata": {"name": name, "labels": labels},
-        "spec": {"podCIDR": f"10.244.{0 if control_plane else 1}.0/24"},
+        "spec": spec,
         "status": {
             "conditions": [
                 *({"type": kind, "status": "False", "reason": reason, "message": message, "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
@@ -63,7 +84,13 @@ def coredns() -> tuple[dict[str, Any], dict[str, Any]]:
             "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": {
                 "priorityClassName": "system-cluster-critical", "serviceAccountName": "coredns",
+                "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {
+                    "labelSelector": {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
+                    "topologyKey": "kubernetes.io/hostname"}}]}},
+                "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, dict(CONTROL_PLANE_TAINT)],
+                "nodeSelector": {"kubernetes.io/os": "linux"},
                 "containers": [{"name": "coredns", "image": COREDNS_IMAGE, "args": ["-conf", "/etc/coredns/Corefile"],
+                                "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}},
                                 "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
                                           {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
                                           {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}]}],
@@ -102,9 +129,13 @@ def seed(store: Store) -> None:
 
 
 def report_nodes(store: Store) -> None:
-    """What a kubelet does when it starts: its node's status says what it is now (a sandbox made
-    by an older labrunner gets the fields clients read, such as nodeInfo's machineID). Labels,
-    taints and spec are the learner's and stay as they are."""
+    """What a kubelet does when it starts: a node that is not registered (deleted, or a worker an
+    older labrunner's sandbox did not have) registers again, as a worker, untainted; a registered
+    node's status says what it is now (a sandbox made by an older labrunner gets the fields
+    clients read, such as nodeInfo's machineID) and its default labels are put back
+    (``updateDefaultLabels``: the zone a sandbox made before zones gets). Other labels, taints
+    and spec are the learner's and stay as they are: kubeadm taints the control plane at init
+    only, so an older sandbox's control plane stays untainted."""
     nodes = resources.lookup("", "v1", "nodes")
     assert nodes is not None
     from labrunner.sandbox.store import NotFound
@@ -113,12 +144,16 @@ def report_nodes(store: Store) -> None:
         try:
             stored = store.get(nodes, "", name)
         except NotFound:
+            store.create(nodes, node(name, address, False))  # the role label and taint are kubeadm's, not the kubelet's
             continue
         fresh = node(name, address, control_plane)["status"]
         status = stored.setdefault("status", {})
+        labels = stored["metadata"].setdefault("labels", {})
+        wanted = default_labels(name)
         if status.get("nodeInfo") == fresh["nodeInfo"] and [c.get("type") for c in status.get("conditions") or []] == \
-                [c["type"] for c in fresh["conditions"]]:
+                [c["type"] for c in fresh["conditions"]] and all(labels.get(k) == v for k, v in wanted.items()):
             continue
         for key in ("nodeInfo", "conditions", "capacity", "allocatable", "daemonEndpoints"):
             status[key] = fresh[key]
+        labels.update(wanted)
         store.update(nodes, stored)

@@ -69,7 +69,7 @@ def test_the_python_clients_list_node_and_port_forward(sandbox: SandboxFiles, ku
     kubectl("run", "web", "-n", namespace, "--image=nginx:1.27")
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/web", "--timeout=60s")
     api = client.CoreV1Api(config.new_client_from_config(str(sandbox.kubeconfig)))
-    assert {n.metadata.name for n in api.list_node().items} == {"labrunner-sandbox-control-plane", "labrunner-sandbox-worker"}
+    assert {n.metadata.name for n in api.list_node().items} == {"labrunner-sandbox-control-plane", "labrunner-sandbox-worker", "labrunner-sandbox-worker2"}
     forward = portforward(api.connect_get_namespaced_pod_portforward, "web", namespace, ports="80,8080")
     try:
         connection = forward.socket(80)

@@ -21,14 +21,16 @@ pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH"
 ASSETS = REPO / "assets" / "networkpolicies"
 
 
-def test_a_new_sandbox_has_the_usual_namespaces_and_two_sandbox_nodes(kubectl) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_sandbox_has_the_usual_namespaces_and_three_sandbox_nodes(kubectl) -> None:  # type: ignore[no-untyped-def]
     lines = kubectl("get", "namespaces").stdout.splitlines()
     assert lines[0].split() == ["NAME", "STATUS", "AGE"]
     assert {line.split()[0] for line in lines[1:]} >= {"default", "kube-system", "kube-public", "kube-node-lease"}
     nodes = kubectl("get", "nodes", "-o", "json").stdout
     names = [item["metadata"]["name"] for item in json.loads(nodes)["items"]]
-    assert names == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker"]
-    assert "Ready" in kubectl("get", "nodes").stdout
+    assert names == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker", "labrunner-sandbox-worker2"]
+    table = kubectl("get", "nodes").stdout.splitlines()
+    assert [line.split()[:3] for line in table[1:]] == [["labrunner-sandbox-control-plane", "Ready", "control-plane"],
+                                                        ["labrunner-sandbox-worker", "Ready", "<none>"], ["labrunner-sandbox-worker2", "Ready", "<none>"]]
 
 
 def test_api_resources_lists_short_names(kubectl) -> None:  # type: ignore[no-untyped-def]

@@ -162,7 +162,7 @@ def test_status_counts_objects_and_reset_empties_the_cluster(sandbox: SandboxFil
     assert main(["sandbox", "status", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)["objects"]
     # keep-me, and the kube-root-ca.crt the root CA publisher puts in each of the 4 namespaces
-    assert counts["configmaps"] == 1 + 4 and counts["nodes"] == 2 and counts["namespaces"] == 4
+    assert counts["configmaps"] == 1 + 4 and counts["nodes"] == 3 and counts["namespaces"] == 4
     token = sandbox.token.read_text()
     assert main(["sandbox", "reset"]) == 0
     assert "sandbox emptied and restarted" in capsys.readouterr().err

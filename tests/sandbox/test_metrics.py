@@ -107,9 +107,9 @@ def test_kubectl_top_pods_and_nodes(kubectl: Kubectl, namespace: str) -> None:
     def nodes_measured() -> bool:
         nonlocal nodes
         nodes = _top(kubectl, "nodes")
-        return len(nodes) == 3
+        return len(nodes) == 4
 
-    eventually(nodes_measured, "metrics for both nodes")
+    eventually(nodes_measured, "metrics for the three nodes")
     assert nodes[0] == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
     for row in nodes[1:]:
         assert _millicores(row[1]) > 0 and row[2].endswith("%") and row[3].endswith("Mi")

@@ -119,7 +119,7 @@ def test_the_sandbox_calico_daemonset_runs_on_every_node(fresh_kubectl) -> None:
     kubectl("apply", "-f", str(ASSETS / "calico-sandbox.yaml"))
     assert "successfully rolled out" in kubectl("rollout", "status", "daemonset/calico-node", "-n", "kube-system", "--timeout=60s").stdout
     pods = as_json(kubectl, "get", "pods", "-n", "kube-system", "-l", "k8s-app=calico-node")["items"]
-    assert sorted(p["spec"]["nodeName"] for p in pods) == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["labrunner-sandbox-control-plane", "labrunner-sandbox-worker", "labrunner-sandbox-worker2"]
     kubectl("rollout", "status", "deployment/calico-kube-controllers", "-n", "kube-system", "--timeout=60s")
 
 

@@ -44,7 +44,10 @@ def observe(cluster: Cluster, pod: dict[str, Any]) -> PodState:
 
 
 def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
-    """One look at a scheduled pod: its stage, and the writes that stage asks for."""
+    """One look at a scheduled pod: its stage, and the writes that stage asks for (a pod no node
+    runs yet is no kubelet's)."""
+    if not (pod.get("spec") or {}).get("nodeName"):
+        return
     _forget_gone(cluster)
     state = observe(cluster, pod)
     runtime = cluster.runtime

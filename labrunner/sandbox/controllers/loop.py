@@ -15,8 +15,8 @@ import logging
 from typing import Any
 
 from labrunner.sandbox.controllers import (
-    clusterroleaggregation, cronjob, csrsigning, daemonset, deployment, endpoints, garbagecollector, horizontalpodautoscaler, job, kubelet,
-    replicaset, replicationcontroller, resourcequota, rootca, scheduler, serviceaccounts, statefulset,
+    clusterroleaggregation, cronjob, csrsigning, daemonset, deployment, disruption, endpoints, garbagecollector, horizontalpodautoscaler, job,
+    kubelet, nodelifecycle, replicaset, replicationcontroller, resourcequota, rootca, scheduler, serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
@@ -54,7 +54,9 @@ PASS = (
     replicationcontroller.reconcile,
     statefulset.reconcile,
     daemonset.reconcile,
+    nodelifecycle.reconcile,
     _pods,
+    disruption.reconcile,
     resourcequota.reconcile,
     endpoints.reconcile,
     deployment.reconcile_status,

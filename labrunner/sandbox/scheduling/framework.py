@@ -49,6 +49,9 @@ class NodeInfo:
     pods: list[dict[str, Any]] = field(default_factory=list)
     requested: Resources = field(default_factory=dict)
     non_zero: Resources = field(default_factory=dict)
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What plugins compute once per pod of the node (a pod's parsed affinity terms), by plugin
+    then pod uid; a pod's entries go with it."""
 
     @property
     def name(self) -> str:
@@ -77,12 +80,14 @@ class NodeInfo:
     def remove(self, pod: dict[str, Any]) -> None:
         uid = (pod.get("metadata") or {}).get("uid")
         self.pods = [p for p in self.pods if (p.get("metadata") or {}).get("uid") != uid]
+        for memo in self.derived.values():
+            memo.pop(str(uid), None)
         for total, asked in ((self.requested, pod_requests(pod)), (self.non_zero, pod_requests(pod, non_zero=True))):
             for name, value in asked.items():
                 total[name] = total.get(name, 0) - value
 
     def clone(self) -> NodeInfo:
-        return NodeInfo(self.node, list(self.pods), dict(self.requested), dict(self.non_zero))
+        return NodeInfo(self.node, list(self.pods), dict(self.requested), dict(self.non_zero), {k: dict(v) for k, v in self.derived.items()})
 
 
 @dataclass

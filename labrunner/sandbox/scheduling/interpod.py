@@ -50,6 +50,37 @@ def terms(pod: Mapping[str, Any], kind: str, preferred: bool = False) -> list[Te
     return [_term(item, namespace) for item in affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or []]
 
 
+@dataclass(frozen=True)
+class PodTerms:
+    """A pod's four lists of terms (``framework.PodInfo``), parsed once."""
+    affinity: tuple[Term, ...]
+    anti_affinity: tuple[Term, ...]
+    preferred_affinity: tuple[Term, ...]
+    preferred_anti_affinity: tuple[Term, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.affinity or self.anti_affinity or self.preferred_affinity or self.preferred_anti_affinity)
+
+
+def pod_terms(pod: Mapping[str, Any]) -> PodTerms:
+    return PodTerms(tuple(terms(pod, "podAffinity")), tuple(terms(pod, "podAntiAffinity")),
+                    tuple(terms(pod, "podAffinity", True)), tuple(terms(pod, "podAntiAffinity", True)))
+
+
+def with_affinity(node: NodeInfo) -> list[tuple[dict[str, Any], PodTerms]]:
+    """The node's pods that have affinity terms, with them (kept until the node's pods change)."""
+    memo = node.derived.setdefault(NAME, {})
+    found = []
+    for pod in node.pods:
+        uid = str((pod.get("metadata") or {}).get("uid") or id(pod))
+        parsed = memo.get(uid)
+        if parsed is None:
+            parsed = memo[uid] = pod_terms(pod)
+        if parsed:
+            found.append((pod, parsed))
+    return found
+
+
 Counts = dict[tuple[str, str], int]
 
 
@@ -79,6 +110,12 @@ def pre_filter(cycle: Cycle) -> set[str] | None:
     affinity, anti_affinity = terms(pod, "podAffinity"), terms(pod, "podAntiAffinity")
     state = _State(affinity, anti_affinity, {}, {}, {})
     for node in cycle.snapshot.nodes:
+        for existing, parsed in with_affinity(node):
+            for term in parsed.anti_affinity:
+                if term.matches(pod, own_labels):
+                    _count(state.existing_anti_affinity_counts, node, term.topology_key, 1)
+        if not affinity and not anti_affinity:
+            continue
         for existing in node.pods:
             existing_labels = labels_of.get(str((existing.get("metadata") or {}).get("namespace")), {})
             if affinity and all(term.matches(existing, existing_labels) for term in affinity):
@@ -87,9 +124,6 @@ def pre_filter(cycle: Cycle) -> set[str] | None:
             for term in anti_affinity:
                 if term.matches(existing, existing_labels):
                     _count(state.anti_affinity_counts, node, term.topology_key, 1)
-            for term in terms(existing, "podAntiAffinity"):
-                if term.matches(pod, own_labels):
-                    _count(state.existing_anti_affinity_counts, node, term.topology_key, 1)
     cycle.state[NAME] = state
     return None
 
@@ -134,7 +168,7 @@ def score(cycle: Cycle, feasible: list[NodeInfo]) -> dict[str, int]:
     for node in cycle.snapshot.nodes:
         if not node.labels:
             continue
-        for existing in node.pods:
+        for existing in node.pods if preferred_affinity or preferred_anti else ():
             existing_labels = labels_of.get(str((existing.get("metadata") or {}).get("namespace")), {})
             for term in preferred_affinity:
                 if term.matches(existing, existing_labels):
@@ -142,13 +176,14 @@ def score(cycle: Cycle, feasible: list[NodeInfo]) -> dict[str, int]:
             for term in preferred_anti:
                 if term.matches(existing, existing_labels):
                     _count(topology, node, term.topology_key, -term.weight)
-            for term in terms(existing, "podAffinity"):
+        for existing, parsed in with_affinity(node):
+            for term in parsed.affinity:
                 if term.matches(pod, own_labels):
                     _count(topology, node, term.topology_key, HARD_POD_AFFINITY_WEIGHT)
-            for term in terms(existing, "podAffinity", True):
+            for term in parsed.preferred_affinity:
                 if term.matches(pod, own_labels):
                     _count(topology, node, term.topology_key, term.weight)
-            for term in terms(existing, "podAntiAffinity", True):
+            for term in parsed.preferred_anti_affinity:
                 if term.matches(pod, own_labels):
                     _count(topology, node, term.topology_key, -term.weight)
     raw = {node.name: sum(value for (key, domain), value in topology.items() if node.labels.get(key) == domain) for node in feasible}
