@@ -99,7 +99,10 @@ def test_completions_three_with_parallelism_two(kubectl: Kubectl, namespace: str
     _apply(kubectl, namespace, PARALLEL)
     # two at once, never beyond the completions left
     _until(lambda: len(_pods(kubectl, namespace, "parallel")) >= 2)
-    assert len(_pods(kubectl, namespace, "parallel")) == 2
+    # (a pod's 2 s of work is 0.1 s at the suite's time scale: the first may already have finished
+    # and the third started, so what is bounded is the pods running at once)
+    running = [p for p in _pods(kubectl, namespace, "parallel") if p["status"].get("phase") not in ("Succeeded", "Failed")]
+    assert len(running) <= 2
     _until(lambda: _finished(kubectl, namespace, "parallel"))
     job = _job(kubectl, namespace, "parallel")
     assert job["status"]["succeeded"] == 3 and _conditions(job)[-1][0] == "Complete"
