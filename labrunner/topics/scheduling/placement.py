@@ -69,14 +69,25 @@ def _pending(context: CheckContext, pending: list[Obj], nodes: list[Obj]) -> lis
         everything, namespaces = pending, {}
     snapshot = Snapshot.build(nodes, everything, namespace_labels=namespaces)
     details: list[str] = []
-    for pod in pending[:SHOWN]:
-        name = pod["metadata"]["name"]
-        details.append(f"pod {name} waits for a node:")
-        details += [f"  {line}" for line in why_pending(pod, snapshot)]
+    said: list[list[str]] = []
+    same = 0
+    for pod in pending:
+        lines = why_pending(pod, snapshot)
+        if lines in said:
+            same += 1
+            continue
+        if len(said) == SHOWN:
+            continue
+        said.append(lines)
+        details.append(f"pod {pod['metadata']['name']} waits for a node:")
+        details += [f"  {line}" for line in lines]
         if says := _scheduler_says(pod):
             details.append(f"  the scheduler says: {says}")
-    if len(pending) > SHOWN:
-        details.append(f"and {len(pending) - SHOWN} more pod(s) waiting")
+    others = len(pending) - len(said) - same
+    if same:
+        details.append(f"{same} more pod(s) wait for the same reasons")
+    if others > 0:
+        details.append(f"and {others} more pod(s) waiting")
     return details
 
 

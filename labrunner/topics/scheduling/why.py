@@ -19,6 +19,7 @@ from labrunner.sandbox.scheduling.matching import node_selector_matches, tolerat
 from labrunner.sandbox.scheduling.requests import pod_requests
 
 Obj = Mapping[str, Any]
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
 def taint_text(taint: Obj) -> str:
@@ -128,6 +129,8 @@ def node_reasons(pod: Obj, info: NodeInfo, status: Status) -> list[str]:
         taint = untolerated_taint(info.taints, tolerations, ("NoSchedule", "NoExecute"))
         if taint is None:
             return list(status.reasons)
+        if taint.get("key") == CONTROL_PLANE and not any(t.get("key") == CONTROL_PLANE for t in tolerations):
+            return [f"it is a control plane ({taint_text(taint)}), kept for the cluster's own pods"]
         return [f"it has the taint {taint_text(taint)}, which the pod does not tolerate: {_near_toleration(tolerations, taint)}"]
     if plugin == "NodeAffinity":
         return _selector_misses(pod, node) + _affinity_misses(pod, node) or list(status.reasons)

@@ -59,8 +59,8 @@ def test_a_pending_pod_is_explained_node_by_node_with_the_near_toleration() -> N
     fake.add(pod("batch-1", nodeSelector={"dedicated": "batch"}, tolerations=wrong_effect))
     status, sentence, details = placed(fake, on={"dedicated": "batch"})
     assert (status, sentence) == ("failed", "1 of 1 pod(s) with labels app=batch wait for a node")
-    assert "  node control-plane: it has the taint node-role.kubernetes.io/control-plane:NoSchedule, which the pod does not " \
-           "tolerate: none of the pod's tolerations names its key node-role.kubernetes.io/control-plane" in details
+    assert "  node control-plane: it is a control plane (node-role.kubernetes.io/control-plane:NoSchedule), kept for the " \
+           "cluster's own pods" in details
     assert any(line.startswith("  node worker-1: it has the taint dedicated=batch:NoSchedule, which the pod does not tolerate: "
                                "your toleration dedicated=batch:NoExecute has effect NoExecute, the taint's is NoSchedule")
                for line in details), details
@@ -130,3 +130,12 @@ def test_drained_leaves_only_daemonset_pods() -> None:
     assert state(fake, node="worker-1", drained=True)[2] == ["pod lab/web-1 (owned by ReplicaSet web-5d4f) still runs on worker-1"]
     uncordoned = FakeCluster({"nodes": [node("worker-1")]})
     assert "is not cordoned" in state(uncordoned, node="worker-1", drained=True)[2][0]
+
+
+def test_pods_waiting_for_the_same_reasons_are_explained_once() -> None:
+    fake = cluster()
+    fake.add(*(pod(f"batch-{n}", nodeSelector={"disktype": "ssd"}) for n in range(4)))
+    _, sentence, details = placed(fake, count=4)
+    assert sentence == "4 of 4 pod(s) with labels app=batch wait for a node"
+    assert details[0] == "pod batch-0 waits for a node:" and details[-1] == "3 more pod(s) wait for the same reasons"
+    assert sum(line.startswith("pod ") for line in details) == 1
