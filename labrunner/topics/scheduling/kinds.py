@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from labrunner.topics.scheduling import nodes, placement
+from labrunner.topics.scheduling import budgets, nodes, placement, priorities, quotas
 
-KINDS = (*placement.KINDS, *nodes.KINDS)
+KINDS = (*placement.KINDS, *nodes.KINDS, *quotas.KINDS, *budgets.KINDS, *priorities.KINDS)
