@@ -91,6 +91,20 @@ def _pending(context: CheckContext, pending: list[Obj], nodes: list[Obj]) -> lis
     return details
 
 
+def _refused(context: CheckContext, namespace: str) -> list[str]:
+    """Why a controller made fewer pods than asked: the API server refused them (a ResourceQuota,
+    a LimitRange), as its latest FailedCreate event says."""
+    try:
+        events = [e for e in context.cluster.events(namespace) if e.get("reason") == "FailedCreate"]
+    except errors.ClusterError:
+        return []
+    if not events:
+        return []
+    last = max(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    owner = last.get("involvedObject") or {}
+    return [f"{owner.get('kind', 'the controller')} {owner.get('name', '')} could not create them: {last.get('message')}"]
+
+
 def _attracted(pod: Mapping[str, Any], key: str) -> bool:
     """Whether the pod asks for nodes by ``key`` (nodeSelector or required node affinity)."""
     spec = pod.get("spec") or {}
@@ -177,7 +191,7 @@ def pods_placed(args: PodsPlaced, context: CheckContext) -> Outcome:
     placed = [p for p in pods if (p.get("spec") or {}).get("nodeName")]
     if len(pods) < args.count:
         sentence = f"{len(pods)} pod(s) with labels {selector} in {args.namespace}; this step wants at least {args.count}"
-        return "failed", sentence, _pending(context, pending, nodes) if pending else []
+        return "failed", sentence, _refused(context, args.namespace) + (_pending(context, pending, nodes) if pending else [])
     if pending:
         return "failed", f"{len(pending)} of {len(pods)} pod(s) with labels {selector} wait for a node", _pending(context, pending, nodes)
     if misplaced := _misplaced(args, placed, nodes):

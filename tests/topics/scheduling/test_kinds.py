@@ -139,3 +139,17 @@ def test_pods_waiting_for_the_same_reasons_are_explained_once() -> None:
     assert sentence == "4 of 4 pod(s) with labels app=batch wait for a node"
     assert details[0] == "pod batch-0 waits for a node:" and details[-1] == "3 more pod(s) wait for the same reasons"
     assert sum(line.startswith("pod ") for line in details) == 1
+
+
+def test_pods_a_quota_refused_are_said_with_the_controllers_event() -> None:
+    fake = cluster()
+    refusal: dict[str, Any] = {"reason": "FailedCreate", "lastTimestamp": "2026-12-06T10:00:00Z",
+               "involvedObject": {"kind": "ReplicaSet", "name": "batch-5d4f"},
+               "message": 'Error creating: pods "batch-5d4f-x2" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2'}
+    def events(namespace: str, involved: str | None = None) -> list[dict[str, Any]]:
+        return [refusal]
+
+    fake.events = events  # type: ignore[method-assign]
+    status, sentence, details = placed(fake, count=3)
+    assert sentence == "0 pod(s) with labels app=batch in lab; this step wants at least 3"
+    assert details == ["ReplicaSet batch-5d4f could not create them: " + refusal["message"]]
