@@ -120,6 +120,7 @@ TABLE: tuple[Image, ...] = (
     *(Image(f"calico/{part}", "system", ("/usr/bin/" + part,), (), (), servers=frozenset({part}))
       for part in ("node", "kube-controllers", "cni", "typha", "apiserver")),
     Image("kube-proxy", "system", ("/usr/local/bin/kube-proxy",), (), (), servers=frozenset({"kube-proxy"})),
+    Image("kindest/local-path-provisioner", "system", (), ("local-path-provisioner",), (), servers=frozenset({"local-path-provisioner"})),
 )
 
 
@@ -174,6 +175,8 @@ def plausible_tag(value: str) -> bool:
     ``v1.11.3``, ``8.0.40``), release words (``alpine``, ``bookworm``, ``php8.3``) and their
     combinations; a misspelt word (``lastest``, ``alpne``) is not."""
     for token in value.split("-"):
+        if re.fullmatch(r"[0-9a-f]{7,40}", token) and not token.isdigit():
+            continue  # a commit's short hash, as in kind's own images (v20240813-c6f155d6)
         word = re.fullmatch(r"([a-z]*?)(v?\d+(?:\.\d+)*[a-z]?\d*)?", token)
         if token == "" or word is None:
             return False

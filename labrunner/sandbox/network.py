@@ -61,7 +61,7 @@ class StoreObjects:
         if resource is None:
             return None
         try:
-            return self.store.get(resource, namespace, name)
+            return self.store.get(resource, namespace if resource.namespaced else "", name)
         except NotFound:
             return None
 

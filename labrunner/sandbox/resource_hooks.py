@@ -103,6 +103,10 @@ class Hooks:
     """A create's and every update's checks that need who writes, after the defaults (and the
     requester): what the registry's storage authorises, then the strategy's validation (RBAC
     objects' escalation checks and validation; rbac_validation.py)."""
+    finalizers: bool = False
+    """Deleting an object that has finalizers only marks it (``deletionTimestamp``); it goes when
+    the last is removed, as the API server's graceful deletion does (claims and volumes, whose
+    protection finalizers their controllers remove; ``kubectl patch`` removing them by hand)."""
 
 
 def _namespace_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
@@ -287,6 +291,24 @@ def _any_rbac_name(name: str) -> str | None:
     return None
 
 
+def _storage(name: str) -> Defaults:
+    def defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+        from labrunner.sandbox.storage import api
+
+        getattr(api, name)(obj, store, previous)
+
+    return defaults
+
+
+def _storage_admit(name: str) -> Admit:
+    def admit(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+        from labrunner.sandbox.storage import api
+
+        getattr(api, name)(obj, previous, writer)
+
+    return admit
+
+
 def _limit_range_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
     from labrunner.sandbox.limitranges import set_defaults
 
@@ -340,6 +362,9 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("batch", "cronjobs"): Hooks(defaults=_cronjob_defaults, foreground_deletion=True),
     ("apiextensions.k8s.io", "customresourcedefinitions"): Hooks(
         defaults=_crd_status, after_delete=_delete_crd_instances, on_change=refresh_custom_resources),
+    ("storage.k8s.io", "storageclasses"): Hooks(defaults=_storage("class_defaults"), admit=_storage_admit("admit_class")),
+    ("", "persistentvolumes"): Hooks(defaults=_storage("volume_defaults"), admit=_storage_admit("admit_volume"), finalizers=True),
+    ("", "persistentvolumeclaims"): Hooks(defaults=_storage("claim_defaults"), admit=_storage_admit("admit_claim"), finalizers=True),
     ("", "limitranges"): Hooks(defaults=_limit_range_defaults, admit=_limit_range_admit),
     ("", "resourcequotas"): Hooks(admit=_resource_quota_admit),
     ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),

@@ -126,6 +126,9 @@ def seed(store: Store) -> None:
     apply_defaults(services, service, store)
     store.create(services, service)
     install_kubeadm_policy(store)
+    from labrunner.sandbox.storage.localpath import install_local_path
+
+    install_local_path(store)  # kind's default StorageClass and its provisioner
 
 
 def report_nodes(store: Store) -> None:

@@ -212,6 +212,9 @@ async def serve(files: SandboxFiles) -> None:
         seed(store)
     report_nodes(store)
     ensure_bootstrap_policy(store)  # as kube-apiserver's RBAC post-start hook, at every start
+    from labrunner.sandbox.storage.localpath import ensure_local_path
+
+    ensure_local_path(store)  # a sandbox made before storage was served gets kind's default class once
     api = ResourceAPI(store)
     runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()

@@ -321,10 +321,10 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
 
 
 def _kinds_printed_elsewhere() -> None:
-    """The workload kinds' printers live beside their kinds (batch, apps, autoscaling), as do the certificates'."""
-    from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch, printers_certificates
+    """The workload kinds' printers live beside their kinds (batch, apps, autoscaling), as do the certificates' and storage's."""
+    from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch, printers_certificates, printers_storage
 
-    for module in (printers_apps, printers_autoscaling, printers_batch, printers_certificates):
+    for module in (printers_apps, printers_autoscaling, printers_batch, printers_certificates, printers_storage):
         PRINTERS.update(module.PRINTERS)
     from labrunner.sandbox import printers_quota
 

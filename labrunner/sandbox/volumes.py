@@ -11,8 +11,10 @@ container's start, see container_start.py):
 - ``emptyDir``: a folder under the pod's data folder, shared by its containers, gone with it;
 - ``hostPath``: a folder of the pod's node (``<data root>/.nodes/<node>``), shared by the pods
   on that node, its ``type`` checked;
-- ``persistentVolumeClaim``: a folder per claim (``<data root>/.claims/<namespace>/<claim>``)
-  that outlives its pods (the claim itself, its binding and PersistentVolumes are not served).
+- ``persistentVolumeClaim``: the claim's PersistentVolume once the claim is bound (the kubelet
+  waits until then): a hostPath or local volume is that path on the pod's node (so what a pod
+  writes there outlives it, as long as the volume's folder does), an nfs volume a folder per
+  server and path shared by every node, any other source a folder of its own per volume.
 
 A volume the kubelet cannot set up (a ConfigMap that does not exist, a hostPath failing its type
 check) is said by :func:`volume_problems` in the kubelet's words, for its FailedMount event.
@@ -40,8 +42,14 @@ class MountFailure(Exception):
 
 NODES_FOLDER = ".nodes"
 """Under the data root: a folder per simulated node, its own files as hostPath volumes see them."""
-CLAIMS_FOLDER = ".claims"
-"""Under the data root: a folder per PersistentVolumeClaim (``<namespace>/<claim>``), outliving its pods."""
+NFS_FOLDER = ".nfs"
+"""Under the data root: an nfs volume's files, ``<server>/<path>``, the same from every node."""
+VOLUMES_FOLDER = ".volumes"
+"""Under the data root: a folder per PersistentVolume of a source the sandbox has no place for
+(CSI drivers, cloud disks), named after the volume."""
+UNMOUNTED = "Unable to attach or mount volumes:"
+"""How the kubelet's volume manager starts a failure to find a pod's volume (a claim not found,
+not bound, being deleted): the whole FailedMount message, not one volume's SetUp failure."""
 NODE_FOLDERS = ("etc", "home", "mnt", "opt", "root", "run", "srv", "tmp", "usr", "var/lib", "var/log", "var/tmp")
 """The folders every simulated node has (a ``type: Directory`` hostPath on /var/log finds it); a
 node's own files in them (its logs, its kubelet's state) are not simulated."""
@@ -117,8 +125,7 @@ def _set_up(volume: Mapping[str, Any], pod: Mapping[str, Any], pod_folder: Path,
     if isinstance(source := volume.get("hostPath"), dict):
         return _host_path(source, pod, data_root)
     if isinstance(source := volume.get("persistentVolumeClaim"), dict):
-        claim = normal(str(source.get("claimName") or "")).strip("/").replace("/", "_")
-        return Mount("", bool(source.get("readOnly")), folder=data_root / CLAIMS_FOLDER / str(pod["metadata"]["namespace"]) / claim)
+        return _claim(volume, source, pod, data_root, lookup)
     return None
 
 
@@ -367,3 +374,48 @@ def _host_path(source: Mapping[str, Any], pod: Mapping[str, Any], data_root: Pat
     return Mount("", False, folder=target)
 
 
+def _claim(volume: Mapping[str, Any], source: Mapping[str, Any], pod: Mapping[str, Any], data_root: Path, lookup: Lookup) -> Mount:
+    """A persistentVolumeClaim volume: its claim's bound PersistentVolume, set up as its source
+    says. The kubelet's volume manager words what stops it (desired_state_of_world_populator)."""
+    namespace = str(pod["metadata"]["namespace"])
+    claim_name = str(source.get("claimName") or "")
+    unmounted = f"{UNMOUNTED} unmounted volumes=[{volume.get('name')}], unattached volumes=[{volume.get('name')}]: error processing PVC {namespace}/{claim_name}"
+    claim = lookup("persistentvolumeclaims", claim_name)
+    if claim is None:
+        raise MountFailure(f'{unmounted}: failed to fetch PVC from API server: persistentvolumeclaims "{claim_name}" not found')
+    if (claim.get("metadata") or {}).get("deletionTimestamp"):
+        raise MountFailure(f"{unmounted}: can't start pod because PVC {namespace}/{claim_name} is being deleted")
+    volume_name = str((claim.get("spec") or {}).get("volumeName") or "")
+    if not volume_name or (claim.get("status") or {}).get("phase") != "Bound":
+        raise MountFailure(f"{unmounted}: PVC is not bound")
+    persistent = lookup("persistentvolumes", volume_name)
+    if persistent is None:
+        raise MountFailure(f'{unmounted}: failed to fetch PV {volume_name} from API server: persistentvolumes "{volume_name}" not found')
+    read_only = bool(source.get("readOnly"))
+    spec = persistent.get("spec") or {}
+    if isinstance(spec.get("hostPath"), dict):
+        mount = _host_path(spec["hostPath"], pod, data_root)
+        return Mount("", read_only, folder=mount.folder, sub_path=mount.sub_path)
+    if isinstance(spec.get("local"), dict):
+        path = str(spec["local"].get("path") or "")
+        target = node_folder(data_root, str((pod.get("spec") or {}).get("nodeName") or "")) / normal(path).lstrip("/")
+        if not target.exists():
+            raise MountFailure(f'MountVolume.NewMounter initialization failed for volume "{volume_name}" : path "{path}" does not exist')
+        return Mount("", read_only, folder=target)
+    return Mount("", read_only, folder=volume_folders(data_root, persistent)[0])
+
+
+def volume_folders(data_root: Path, persistent: Mapping[str, Any]) -> list[Path]:
+    """Where a PersistentVolume's files are: for a hostPath or local volume, its path on every
+    simulated node that has it; an nfs volume's shared folder; else the volume's own folder."""
+    spec = persistent.get("spec") or {}
+    for kind in ("hostPath", "local"):
+        if isinstance(spec.get(kind), dict):
+            path = normal(str(spec[kind].get("path") or "")).lstrip("/")
+            nodes = data_root / NODES_FOLDER
+            return [node / path for node in sorted(nodes.iterdir())] if nodes.is_dir() and path else []
+    if isinstance(nfs := spec.get("nfs"), dict):
+        server = normal(str(nfs.get("server") or "")).strip("/").replace("/", "_") or "server"
+        return [data_root / NFS_FOLDER / server / normal(str(nfs.get("path") or "/")).lstrip("/")]
+    name = normal(str((persistent.get("metadata") or {}).get("name") or "")).strip("/").replace("/", "_")
+    return [data_root / VOLUMES_FOLDER / name]

@@ -218,6 +218,9 @@ class Writes:
             return not_found(resource, name)
         except Conflict:
             return conflict(resource, name)
+        if (for_resource(resource).finalizers and request.query.get("dryRun") != "All"
+                and updated["metadata"].get("deletionTimestamp") and not updated["metadata"].get("finalizers")):
+            self.store.delete(resource, updated["metadata"].get("namespace") or "", name)  # its last finalizer was removed
         return _with_warnings(json_response(updated), warnings)
 
     async def patch(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
@@ -371,6 +374,13 @@ class Writes:
         behaviour = for_resource(resource)
         if behaviour.terminates:
             return self.namespaces.terminate(obj), 200
+        if behaviour.finalizers and obj["metadata"].get("finalizers"):
+            # Graceful deletion: the object stays, marked, until its finalizers are removed.
+            if not obj["metadata"].get("deletionTimestamp"):
+                obj["metadata"]["deletionTimestamp"] = now()
+                obj["metadata"]["deletionGracePeriodSeconds"] = 0
+                obj = self.store.update(resource, obj)
+            return obj, 200
         policy = options.get("propagationPolicy")
         if policy == "Orphan":
             orphan_dependents(self.store, obj)

@@ -75,8 +75,8 @@ def test_a_new_sandbox_has_the_default_objects_of_each_kind(store: Store) -> Non
         "ClusterRole": 64, "ClusterRoleBinding": 45, "Role": 7, "RoleBinding": 7}
     assert Counter(resource.kind for resource, _ in kubeadm_objects()) == {
         "ClusterRole": 2, "ClusterRoleBinding": 7, "Role": 4, "RoleBinding": 4}
-    assert Counter(obj["kind"] for obj in rbac_objects(store)) == {
-        "ClusterRole": 66, "ClusterRoleBinding": 52, "Role": 11, "RoleBinding": 11}
+    assert Counter(obj["kind"] for obj in rbac_objects(store)) == {  # and kind's local-path provisioner's role and binding
+        "ClusterRole": 67, "ClusterRoleBinding": 53, "Role": 11, "RoleBinding": 11}
     names = {obj["metadata"]["name"] for obj in store.list(CLUSTER_ROLES)}
     assert {"cluster-admin", "admin", "edit", "view", "system:basic-user", "system:discovery", "system:public-info-viewer",
             "system:monitoring", "system:node", "system:node-proxier", "system:kube-scheduler", "system:kube-controller-manager",

@@ -161,11 +161,13 @@ def test_status_counts_objects_and_reset_empties_the_cluster(sandbox: SandboxFil
     capsys.readouterr()
     assert main(["sandbox", "status", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)["objects"]
-    # keep-me, and the kube-root-ca.crt the root CA publisher puts in each of the 4 namespaces
-    assert counts["configmaps"] == 1 + 4 and counts["nodes"] == 3 and counts["namespaces"] == 4
+    # keep-me, the kube-root-ca.crt the root CA publisher puts in each of the 5 namespaces (kind's
+    # local-path-storage among them), and the local-path provisioner's configuration
+    assert counts["configmaps"] == 1 + 5 + 1 and counts["namespaces"] == 5
+    assert counts["nodes"] == 3
     token = sandbox.token.read_text()
     assert main(["sandbox", "reset"]) == 0
     assert "sandbox emptied and restarted" in capsys.readouterr().err
     assert sandbox.token.read_text() == token
     assert "NotFound" in kubectl(sandbox, "get", "configmap", "keep-me").stderr
-    assert kubectl(sandbox, "get", "namespaces", "-o", "name").stdout.count("namespace/") == 4
+    assert kubectl(sandbox, "get", "namespaces", "-o", "name").stdout.count("namespace/") == 5

@@ -75,6 +75,11 @@ def _controller_events(kubectl: Kubectl, namespace: str) -> list[str]:
     return [e["message"] for e in sorted(events, key=lambda e: e["metadata"]["name"]) if e["reason"] in ("SuccessfulCreate", "SuccessfulDelete")]
 
 
+def _controller_claim_events(kubectl: Kubectl, namespace: str) -> list[str]:
+    events = _get(kubectl, namespace, "events", "--field-selector", "involvedObject.kind=StatefulSet,reason=SuccessfulCreate")["items"]
+    return [e["message"] for e in events if " Claim " in e["message"]]
+
+
 def _revision(pod: dict[str, Any]) -> str:
     return str(pod["metadata"]["labels"]["controller-revision-hash"])
 
@@ -183,7 +188,8 @@ def test_data_under_a_volume_claim_template_outlives_the_pod(kubectl: Kubectl, n
     kubectl("create", "namespace", namespace)
     manifest = PLAIN.replace("replicas: 3", "replicas: 2").replace(
         'containers: [{name: nginx, image: "nginx:1.27"}]',
-        'containers: [{name: nginx, image: "nginx:1.27", volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]}]',
+        'containers: [{name: nginx, image: "nginx:1.27", volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]}]\n'
+        '      nodeName: labrunner-sandbox-worker',  # each claim's volume is a folder on the node it was made on
     ) + "  volumeClaimTemplates:\n  - metadata: {name: www}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"
     kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
     eventually(lambda: _get(kubectl, namespace, "sts", "web").get("status", {}).get("readyReplicas") == 2, "2 ready replicas")
@@ -197,8 +203,15 @@ def test_data_under_a_volume_claim_template_outlives_the_pod(kubectl: Kubectl, n
                "a new web-0 ready")
     assert kubectl("exec", "web-0", "-n", namespace, "--", "cat", "/usr/share/nginx/html/index.html").stdout == "I am web-0\n"
     assert kubectl("exec", "web-0", "-n", namespace, "--", "curl", "-s", "localhost").stdout == "I am web-0\n"
-    events = _get(kubectl, namespace, "events", "--field-selector", "reason=ClaimNotServed")["items"]
-    assert sum("no claim www-web-0 was created" in e["message"] for e in events) == 1  # said once, though web-0 was made twice
+    claims = {c["metadata"]["name"]: c for c in _get(kubectl, namespace, "pvc")["items"]}
+    assert sorted(claims) == ["www-web-0", "www-web-1"]
+    assert claims["www-web-0"]["metadata"]["labels"] == {"app": "web"} and claims["www-web-0"]["spec"]["storageClassName"] == "standard"
+    assert {c["status"]["phase"] for c in claims.values()} == {"Bound"}
+    messages = _controller_claim_events(kubectl, namespace)
+    assert messages.count("create Claim www-web-0 Pod web-0 in StatefulSet web success") == 1  # made once, though web-0 was made twice
+    kubectl("scale", "sts", "web", "--replicas=1", "-n", namespace)
+    eventually(lambda: sorted(_pods(kubectl, namespace)) == ["web-0"], "scaled down to web-0")
+    assert sorted(c["metadata"]["name"] for c in _get(kubectl, namespace, "pvc")["items"]) == ["www-web-0", "www-web-1"]  # claims are kept
 
 
 def test_on_delete_leaves_pods_alone_and_parallel_makes_them_all_at_once(kubectl: Kubectl, namespace: str) -> None:

@@ -222,9 +222,17 @@ def test_a_host_path_that_fails_its_type_check_holds_the_pod_in_container_creati
 
 CLAIMED = """
 apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: db-data, namespace: NAMESPACE}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: db, namespace: NAMESPACE}
 spec:
+  nodeName: labrunner-sandbox-worker  # the volume is a folder on the node it was made on
   containers:
   - name: box
     image: busybox:1.36
@@ -243,7 +251,7 @@ def test_what_a_pod_writes_to_its_claim_outlives_the_pod(kubectl: Kubectl, names
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/db", "--timeout=60s")
     assert _exec(kubectl, namespace, "db", "echo kept > /var/lib/data/row; echo lost > /tmp/row")[0] == 0
     kubectl("delete", "pod", "db", "-n", namespace, "--wait=true")
-    kubectl("apply", "-f", "-", stdin=manifest)
+    kubectl("apply", "-f", "-", stdin=manifest)  # the claim is there still, bound to its volume
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/db", "--timeout=60s")
     assert _exec(kubectl, namespace, "db", "cat /var/lib/data/row") == (0, "kept\n", "")
     assert _exec(kubectl, namespace, "db", "cat /tmp/row")[0] == 1  # the container's own layer went with it

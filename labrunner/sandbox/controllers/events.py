@@ -27,7 +27,9 @@ def record(store: Store, involved: dict[str, Any], reason: str, message: str, ki
     namespace = involved["metadata"].get("namespace") or "default"
     event = {
         "metadata": {"name": f"{involved['metadata']['name']}.{_suffix()}", "namespace": namespace},
-        "involvedObject": {"kind": involved.get("kind"), "namespace": namespace, "name": involved["metadata"]["name"],
+        # a cluster-scoped object's events live in "default" but name no namespace for it (kubectl describe asks for none)
+        "involvedObject": {"kind": involved.get("kind"), **({"namespace": namespace} if involved["metadata"].get("namespace") else {}),
+                           "name": involved["metadata"]["name"],
                            "uid": involved["metadata"].get("uid"), "apiVersion": involved.get("apiVersion")},
         "reason": reason, "message": message, "type": kind, "count": 1,
         "source": {"component": component}, "firstTimestamp": now(), "lastTimestamp": now(),

@@ -253,8 +253,10 @@ def _mount_blocked(cluster: Cluster, pod: dict[str, Any], state: PodState, probl
     cluster.pending = True  # the kubelet retries the mount
     said: dict[tuple[str, str], str] = cluster.probe_memory.setdefault("mount_said", {})
     uid = str(pod["metadata"].get("uid"))
+    from labrunner.sandbox.volumes import UNMOUNTED
+
     for volume, why in problems.items():
-        message = f'MountVolume.SetUp failed for volume "{volume}" : {why}'
+        message = why if why.startswith(UNMOUNTED) else f'MountVolume.SetUp failed for volume "{volume}" : {why}'
         if said.get((uid, volume)) != message:
             said[(uid, volume)] = message
             cluster.event(pod, "FailedMount", message, "Warning")

@@ -16,7 +16,8 @@ from typing import Any
 
 from labrunner.sandbox.controllers import (
     clusterroleaggregation, cronjob, csrsigning, daemonset, deployment, disruption, endpoints, garbagecollector, horizontalpodautoscaler, job,
-    kubelet, nodelifecycle, replicaset, replicationcontroller, resourcequota, rootca, scheduler, serviceaccounts, statefulset,
+    kubelet, localpath, nodelifecycle, persistentvolume, replicaset, replicationcontroller, resourcequota, rootca, scheduler,
+    serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
 from labrunner.sandbox.store import Store
@@ -54,6 +55,8 @@ PASS = (
     replicationcontroller.reconcile,
     statefulset.reconcile,
     daemonset.reconcile,
+    persistentvolume.reconcile,
+    localpath.reconcile,
     nodelifecycle.reconcile,
     _pods,
     disruption.reconcile,

@@ -21,18 +21,17 @@
 - Events are the controller's: ``SuccessfulCreate`` "create Pod web-0 in StatefulSet web
   successful" and ``SuccessfulDelete`` "delete Pod web-2 in StatefulSet web successful".
 
-**volumeClaimTemplates.** A real controller creates a PersistentVolumeClaim
-``<template>-<sts>-<ordinal>`` per pod and gives the pod a volume of that claim. The sandbox does
-not serve PersistentVolumeClaims yet (no claim object is created, so ``kubectl get pvc`` has
-nothing to show and the retention policy has nothing to act on); the pod gets the same volume
-all the same, ``persistentVolumeClaim: {claimName: <template>-<sts>-<ordinal>}``, and the
-sandbox's kubelet mounts a claim as a folder that outlives its pods, so what web-0 writes there
-is what the next web-0 finds. Each claim so used is said once, in a ``ClaimNotServed`` event on
-the StatefulSet.
+**volumeClaimTemplates.** Before a pod is made, each template's PersistentVolumeClaim
+``<template>-<sts>-<ordinal>`` is created if it does not exist (the template's spec, its labels
+plus the selector's matchLabels, through the API server's defaults: the default class), with
+the event ``SuccessfulCreate`` "create Claim www-web-0 Pod web-0 in StatefulSet web success";
+the pod gets a volume of that claim. Scaling down or deleting the set leaves the claims (the
+default ``persistentVolumeClaimRetentionPolicy``, Retain), so a pod made again finds its data.
 
 Gaps: no maxUnavailable (a 1.32 alpha gate, off by default), no spec.ordinals.start (beta but
-rarely used: ordinals start at 0), no adoption of orphaned pods or revisions, and a pod deleted
-by the controller goes at once (the sandbox has no graceful termination).
+rarely used: ordinals start at 0), no adoption of orphaned pods or revisions, a pod deleted
+by the controller goes at once (the sandbox has no graceful termination), and a retention
+policy of Delete is not acted on (claims are always kept).
 """
 
 from __future__ import annotations
@@ -311,6 +310,8 @@ def _take(cluster: Cluster, stateful_set: dict[str, Any], step: tuple[str, int],
         return
     at = current if wants_current_revision(stateful_set, index) else update
     template = ((at.get("data") or {}).get("spec") or {}).get("template") or {}
+    if not _create_claims(cluster, stateful_set, index):
+        return
     try:
         cluster.store.create(PODS, new_pod(stateful_set, template, at["metadata"]["name"], index))
     except AlreadyExists:  # a pod of that name the set does not own: a real controller fails the same way
@@ -318,11 +319,50 @@ def _take(cluster: Cluster, stateful_set: dict[str, Any], step: tuple[str, int],
                     f'create Pod {pod_name} in StatefulSet {set_name} failed error: pods "{pod_name}" already exists', "Warning")
         return
     cluster.event(stateful_set, "SuccessfulCreate", f"create Pod {pod_name} in StatefulSet {set_name} successful", component=COMPONENT)
-    for claim in (stateful_set.get("spec") or {}).get("volumeClaimTemplates") or []:
-        claim = claim_name(str((claim.get("metadata") or {}).get("name", "")), set_name, index)
-        _event_once(cluster, stateful_set, "ClaimNotServed",  # once per claim, as a real controller creates it once
-                    f"the labrunner sandbox does not serve PersistentVolumeClaims yet: no claim {claim} was created; Pod {pod_name} "
-                    f"mounts {claim} as a folder of the sandbox that outlives the pod")
+
+
+def claims_for(stateful_set: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    """getPersistentVolumeClaims: the claims the pod of ``index`` uses, from the set's templates."""
+    spec = stateful_set.get("spec") or {}
+    match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
+    claims = []
+    for template in spec.get("volumeClaimTemplates") or []:
+        claim = copy.deepcopy(template)
+        metadata = claim.setdefault("metadata", {})
+        metadata["name"] = claim_name(str(metadata.get("name", "")), stateful_set["metadata"]["name"], index)
+        metadata["namespace"] = stateful_set["metadata"]["namespace"]
+        metadata["labels"] = {**(metadata.get("labels") or {}), **match_labels}
+        for key in ("apiVersion", "kind", "status"):
+            claim.pop(key, None)
+        claims.append(claim)
+    return claims
+
+
+def _create_claims(cluster: Cluster, stateful_set: dict[str, Any], index: int) -> bool:
+    """createPersistentVolumeClaims: each missing claim, through the API server's defaulting and
+    admission (the default class, the protection finalizer); False when a claim cannot be used."""
+    from labrunner.sandbox.resource_hooks import apply_defaults
+    from labrunner.sandbox.storage.kinds import CLAIMS
+
+    set_name, pod_name = stateful_set["metadata"]["name"], f"{stateful_set['metadata']['name']}-{index}"
+    for claim in claims_for(stateful_set, index):
+        name = claim["metadata"]["name"]
+        try:
+            found = cluster.store.get(CLAIMS, claim["metadata"]["namespace"], name)
+        except NotFound:
+            apply_defaults(CLAIMS, claim, cluster.store)
+            try:
+                cluster.store.create(CLAIMS, claim)
+            except AlreadyExists:
+                continue
+            cluster.event(stateful_set, "SuccessfulCreate", f"create Claim {name} Pod {pod_name} in StatefulSet {set_name} success",
+                          component=COMPONENT)
+            continue
+        if terminating(found):
+            _event_once(cluster, stateful_set, "FailedCreate",
+                        f"create Pod {pod_name} in StatefulSet {set_name} failed error: pvc {name} is being deleted", "Warning")
+            return False
+    return True
 
 
 def _event_once(cluster: Cluster, stateful_set: dict[str, Any], reason: str, message: str, kind: str = "Normal") -> None:
