@@ -25,6 +25,7 @@ from labrunner.topics.basics.selectors import labels_text, selector_text
 DEFAULT_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
 AccessMode = Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
 NO_CLASS = '"" (none)'
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 
 
 class ClaimBound(CheckArgs):
@@ -140,7 +141,8 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
     else:
         class_name = str(requested)
         if class_name and class_name not in by_name:
-            lines.append(f"storageClassName {class_name}: no StorageClass {class_name} exists (classes: {', '.join(sorted(by_name)) or 'none'})")
+            lines.append(f"storageClassName {class_name}: no StorageClass {class_name} exists (classes: {', '.join(sorted(by_name)) or 'none'}), "
+                         f"so only a PersistentVolume of class {class_name} can take it")
         elif not class_name:
             lines.append('storageClassName "" asks for a volume without a class: only a PersistentVolume without one can take it')
     storage_class = by_name.get(class_name)
@@ -158,6 +160,9 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
     else:
         candidates = [v for v in volumes if (v.get("status") or {}).get("phase") in ("Available", "Released")
                       or not (v.get("spec") or {}).get("claimRef")]
+        same_class = [v for v in candidates if ((v.get("spec") or {}).get("storageClassName") or "") == class_name]
+        if storage_class is not None and storage_class.get("provisioner") not in (None, "", NO_PROVISIONER):
+            candidates = same_class  # a class that provisions: other classes' volumes are beside the point
         misses = [miss for v in candidates if (miss := _volume_misses(claim, v, class_name))]
         lines += misses[:4]
     if said := _latest_event(context, claim):

@@ -55,7 +55,8 @@ def test_a_claim_with_no_class_and_no_default_and_static_volumes_that_miss() -> 
 
 def test_a_class_that_does_not_exist_and_one_that_waits_for_a_consumer() -> None:
     missing = context(persistentvolumeclaims=[claim(storageClassName="fast")], storageclasses=[storage_class("standard", default=True)])
-    assert bound(missing)[2][0] == "storageClassName fast: no StorageClass fast exists (classes: standard)"
+    assert bound(missing)[2][0] == ("storageClassName fast: no StorageClass fast exists (classes: standard), so only a "
+                                    "PersistentVolume of class fast can take it")
     waiting = context(persistentvolumeclaims=[claim()], storageclasses=[storage_class("standard", "WaitForFirstConsumer", True)])
     details = bound(waiting)[2]
     assert details[0] == "the claim names no storageClassName: the default class standard applies"
