@@ -1,0 +1,160 @@
+"""The Scheduling lab as shipped: complete, parameterised (namespace and the node it dedicates,
+drains and gives back), its manifests valid, its broken manifest broken in the ways the step
+teaches, and every step proved on the sandbox (failing before its solution, passing after), on
+the other worker than the default to prove the node is a parameter everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from labrunner.lab.loader import load_lab
+from labrunner.lab.model import Lab
+from tests.conftest import REPO
+from tests.sandboxes import TIME_SCALE
+
+LAB_DIR = REPO / "labs" / "scheduling"
+ASSETS = REPO / "assets" / "scheduling"
+
+ORDER = ["create-namespace", "read-nodes", "dedicate-node", "batch-on-node", "others-off", "requests", "pending-pod",
+         "release-node", "spread", "drain", "uncordon", "quota-limits"]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Lab:
+    return load_lab(LAB_DIR)
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def test_the_steps_in_order(lab: Lab) -> None:
+    assert [step.id for step in lab.steps] == ORDER
+    assert (lab.id, lab.level, lab.tags) == ("scheduling", "intermediate", ("workloads-scheduling", "troubleshooting"))
+
+
+def test_every_step_has_its_five_parts(lab: Lab) -> None:
+    for step in lab.steps:
+        text = lab.instructions(step)
+        assert text.startswith("# "), f"{step.id}: instructions start with a heading"
+        assert len(text.splitlines()) >= 20, f"{step.id}: instructions are more than a stub"
+        assert "```text" in text, f"{step.id}: instructions show real output"
+        assert step.commands and 1 <= len(step.hints) <= 3 and step.solution and step.checks, step.id
+        assert step.reset is not None, f"{step.id}: says how it is undone"
+        assert all(check.says for check in step.checks)
+
+
+def test_each_topic_of_the_issue_has_its_check(lab: Lab) -> None:
+    kinds = {step.id: [check.kind for check in step.checks] for step in lab.steps}
+    assert kinds["dedicate-node"] == ["node-state"]
+    assert kinds["batch-on-node"] == ["pods-placed"] and kinds["others-off"] == ["pods-placed", "pods-placed", "node-state"]
+    assert kinds["requests"] == ["container-resources", "pods-placed"]
+    assert kinds["pending-pod"] == ["pods-placed", "container-resources"]
+    assert kinds["spread"] == ["pods-placed", "shell"]
+    assert kinds["drain"] == ["node-state", "daemonset-ready", "disruption-budget"]
+    assert kinds["uncordon"] == ["node-state", "pods-placed"]
+    assert kinds["quota-limits"] == ["limit-range", "quota-limits", "pods-placed", "shell"]
+    args = {step.id: [check.args for check in step.checks] for step in lab.steps}
+    # The dedicated node: a NoSchedule taint and a label of the same key and value; batch is sent there.
+    assert [dict(t) for t in args["dedicate-node"][0]["taints"]] == [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
+    assert args["dedicate-node"][0]["labels"] == {"dedicated": "batch"}
+    assert args["batch-on-node"][0]["on"] == {"dedicated": "batch"} and args["others-off"][0]["off"] == {"dedicated": "batch"}
+    assert args["read-nodes"][0]["off"] == {"node-role.kubernetes.io/control-plane": ""}
+    assert args["spread"][0]["spread"] == 2 and args["uncordon"][1]["spread"] == 2
+    assert args["drain"][0]["drained"] is True and args["uncordon"][0]["unschedulable"] is False
+    assert list(args["release-node"][0]["untainted"]) == list(args["release-node"][0]["unlabelled"]) == ["dedicated"]
+
+
+def test_the_namespace_and_the_node_are_parameters_everywhere() -> None:
+    other = load_lab(LAB_DIR, {"namespace": "learner-7", "node": "kind-worker"})
+    run: list[str] = []
+    shown: list[str] = []
+    for step in other.steps:
+        shown.append(other.instructions(step))
+        run += [command.run for command in step.commands] + list(step.hints)
+        run += [str(dict(check.args)) + check.says for check in step.checks]
+        run += [action.target for action in (*step.solution, *(step.reset or ()))]
+        shown += [command.output or "" for command in step.commands]
+    run += [action.target for action in other.reset or ()]
+    everything = "\n".join(run + shown)
+    assert "scheddemo" not in everything and "{{" not in everything
+    # What is run or checked names the parameter's node; sample outputs show the sandbox's nodes.
+    assert not re.search(r"labrunner-sandbox-worker\b", "\n".join(run))
+    assert "kubectl taint node kind-worker dedicated=batch:NoSchedule" in everything
+    assert "kubectl drain kind-worker --ignore-daemonsets" in everything
+    assert other.step("drain").checks[0].args["node"] == "kind-worker"
+
+
+def test_manifests_pass_strict_kubernetes_132_validation_and_name_no_namespace() -> None:
+    paths = sorted(ASSETS.glob("*.yaml"))
+    assert {path.name for path in paths} == {"batch.yaml", "report.yaml", "cache.yaml", "node-agent.yaml", "cache-pdb.yaml",
+                                             "limits.yaml", "quota.yaml"}
+    for path in paths:
+        for document in documents(path):
+            kubernetes_validate.validate(document, "1.32.0", strict=True)
+            assert "namespace" not in document["metadata"], path.name
+
+
+def test_batch_is_tolerating_and_affine_and_the_report_breaks_both_ways(lab: Lab) -> None:
+    [batch] = documents(ASSETS / "batch.yaml")
+    spec = batch["spec"]["template"]["spec"]
+    taint = lab.step("dedicate-node").checks[0].args["taints"][0]
+    assert spec["tolerations"] == [{"key": taint["key"], "operator": "Equal", "value": taint["value"], "effect": taint["effect"]}]
+    assert spec["nodeSelector"] == lab.step("dedicate-node").checks[0].args["labels"]
+    [report] = documents(ASSETS / "report.yaml")
+    spec = report["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"dedicated": "batch"}
+    assert spec["tolerations"][0]["effect"] == "NoExecute"  # the effect mismatch
+    assert spec["containers"][0]["resources"]["requests"] == {"cpu": "500m", "memory": "512Gi"}  # 512Gi for 512Mi
+    assert "needs half a CPU and 512 MiB" in (ASSETS / "report.yaml").read_text(encoding="utf-8")
+    assert dict(lab.step("pending-pod").checks[1].args["requests"]) == {"cpu": "500m", "memory": "512Mi"}
+
+
+def test_the_cache_keeps_away_from_itself_and_its_budget_selects_it() -> None:
+    [cache] = documents(ASSETS / "cache.yaml")
+    labels = cache["spec"]["template"]["metadata"]["labels"]
+    [term] = cache["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname" and term["labelSelector"]["matchLabels"].items() <= labels.items()
+    [budget] = documents(ASSETS / "cache-pdb.yaml")
+    assert budget["spec"] == {"minAvailable": 1, "selector": {"matchLabels": labels}}
+    [agent] = documents(ASSETS / "node-agent.yaml")
+    assert agent["kind"] == "DaemonSet"
+    [limits] = documents(ASSETS / "limits.yaml")
+    assert limits["spec"]["limits"] == [{"type": "Container", "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                                         "default": {"cpu": "200m", "memory": "256Mi"}}]
+    [quota] = documents(ASSETS / "quota.yaml")
+    assert quota["spec"]["hard"] == {"requests.cpu": "2", "requests.memory": "2Gi", "limits.cpu": "4", "limits.memory": "4Gi",
+                                     "pods": "10"}
+
+
+def test_the_lab_is_valid_through_the_cli() -> None:
+    from labrunner.cli import main
+
+    assert main(["validate", str(LAB_DIR)]) == 0
+    assert (LAB_DIR / "lab.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../lab.schema.json")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl must be on PATH (the lab's solutions use it)")
+def test_selftest_on_the_sandbox_every_step_fails_before_and_passes_after(tmp_path: Path) -> None:
+    environment = {**os.environ, "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE, "LABRUNNER_STATE_DIR": str(tmp_path / "state")}
+    try:
+        proved = subprocess.run([sys.executable, "-m", "labrunner", "selftest", "scheduling", "--sandbox", "--json",
+                                 "-p", "namespace=sched-selftest", "-p", "node=labrunner-sandbox-worker2"],
+                                env=environment, capture_output=True, text=True, timeout=300)
+    finally:
+        subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=environment, capture_output=True, timeout=60)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    rows = json.loads(proved.stdout)["steps"]
+    assert [row["id"] for row in rows] == ORDER
+    assert [(row["before"], row["after"]) for row in rows] == [("failed", "passed")] * len(ORDER)
