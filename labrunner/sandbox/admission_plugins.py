@@ -3,7 +3,8 @@ update whoever sends it (a learner through the API, or a controller making a Rep
 
 On a pod's create: LimitRanger's defaults (mutating), then the pod's resource requirements
 validated as ValidateResourceRequirements does (a request above its limit is a 422), then
-LimitRanger's constraints and ResourceQuota (validating, 403). A claim: LimitRanger's storage
+LimitRanger's constraints, the Priority plugin (``spec.priority`` from the pod's PriorityClass,
+priority.py), DefaultTolerationSeconds (tolerationseconds.py) and ResourceQuota (validating, 403). A claim: LimitRanger's storage
 constraints and ResourceQuota. Anything else: ResourceQuota's object counts.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from labrunner.sandbox import limitranges, quota, resources
+from labrunner.sandbox import limitranges, priority, quota, resources, tolerationseconds
 from labrunner.sandbox.quantity import parse
 from labrunner.sandbox.resource_hooks import FieldError, Refused, invalid_object
 from labrunner.sandbox.resources import ResourceType
+from labrunner.sandbox.scheduling import qos_class
 from labrunner.sandbox.store import Store
 
 
@@ -68,6 +70,9 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
             raise invalid_object("Pod", "", str(obj["metadata"].get("name", "")), errors)
         if broken := limitranges.violations(obj, "pods", ranges):
             raise quota.forbidden(resource, obj, _aggregate(broken))
+        priority.admit_pod(store, obj)
+        tolerationseconds.admit_pod(obj)
+        obj.setdefault("status", {})["qosClass"] = qos_class(obj)  # the pod strategy's PrepareForCreate, after the mutating plugins
     elif _core(resource, "persistentvolumeclaims"):
         if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
             raise quota.forbidden(resource, obj, _aggregate(broken))
@@ -81,6 +86,8 @@ def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], prev
         Refused: the API server's 403.
     """
     namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+    if _core(resource, "pods"):
+        priority.keep_on_update(obj, previous)
     if _core(resource, "persistentvolumeclaims"):
         if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
             raise quota.forbidden(resource, obj, _aggregate(broken))

@@ -337,6 +337,18 @@ def _resource_quota_admit(obj: dict[str, Any], previous: dict[str, Any] | None, 
         raise invalid_object("ResourceQuota", "", str(obj["metadata"].get("name", "")), errors)
 
 
+def _priority_class_defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+    from labrunner.sandbox.priority import class_defaults
+
+    class_defaults(obj, store, previous)
+
+
+def _admit_priority_class(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+    from labrunner.sandbox.priority import admit_class
+
+    admit_class(obj, previous, writer.store)
+
+
 def refresh_custom_resources(store: Store) -> None:
     """Discovery and the router learn the kinds the stored definitions define."""
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -367,6 +379,7 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("", "persistentvolumeclaims"): Hooks(defaults=_storage("claim_defaults"), admit=_storage_admit("admit_claim"), finalizers=True),
     ("", "limitranges"): Hooks(defaults=_limit_range_defaults, admit=_limit_range_admit),
     ("", "resourcequotas"): Hooks(admit=_resource_quota_admit),
+    ("scheduling.k8s.io", "priorityclasses"): Hooks(defaults=_priority_class_defaults, admit=_admit_priority_class),
     ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),
     **{("rbac.authorization.k8s.io", plural): Hooks(name_rule=_any_rbac_name, defaults=_rbac_defaults(kind), admit=_rbac_admit(kind))
        for plural, kind in (("roles", "Role"), ("clusterroles", "ClusterRole"), ("rolebindings", "RoleBinding"),

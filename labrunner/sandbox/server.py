@@ -212,6 +212,9 @@ async def serve(files: SandboxFiles) -> None:
         seed(store)
     report_nodes(store)
     ensure_bootstrap_policy(store)  # as kube-apiserver's RBAC post-start hook, at every start
+    from labrunner.sandbox.priority import ensure_system_classes
+
+    ensure_system_classes(store)  # as its scheduling post-start hook: system-cluster-critical and system-node-critical
     from labrunner.sandbox.storage.localpath import ensure_local_path
 
     ensure_local_path(store)  # a sandbox made before storage was served gets kind's default class once

@@ -258,6 +258,10 @@ def _pdbs(obj: dict[str, Any]) -> Row:
     return [_name(obj), spec.get("minAvailable", "N/A"), spec.get("maxUnavailable", "N/A"), status.get("disruptionsAllowed", 0), age(obj)]
 
 
+def _priority_classes(obj: dict[str, Any]) -> Row:
+    return [_name(obj), obj.get("value", 0), bool(obj.get("globalDefault")), age(obj), obj.get("preemptionPolicy") or ""]
+
+
 def _endpoint_slices(obj: dict[str, Any]) -> Row:
     ports = ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
     addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
@@ -297,6 +301,7 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any]], Row]]] = {
     "rolebindings": ([NAME, ("Role", "string", 0), AGE, ("Users", "string", 1), ("Groups", "string", 1), ("ServiceAccounts", "string", 1)], _role_bindings),
     "clusterrolebindings": ([NAME, ("Role", "string", 0), AGE, ("Users", "string", 1), ("Groups", "string", 1), ("ServiceAccounts", "string", 1)], _role_bindings),
     "poddisruptionbudgets": ([NAME, ("Min Available", "string", 0), ("Max Unavailable", "string", 0), ("Allowed Disruptions", "integer", 0), AGE], _pdbs),
+    "priorityclasses": ([NAME, ("Value", "integer", 0), ("Global-Default", "boolean", 0), AGE, ("PreemptionPolicy", "string", 0)], _priority_classes),
     "endpointslices": ([NAME, ("AddressType", "string", 0), ("Ports", "string", 0), ("Endpoints", "string", 0), AGE], _endpoint_slices),
     "events": ([("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0), ("Object", "string", 0),
                 ("Message", "string", 0)], _events),

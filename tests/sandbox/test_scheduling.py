@@ -271,3 +271,80 @@ def test_a_no_execute_taint_evicts_what_does_not_tolerate_it(drained: Kubectl) -
     assert sorted(e["message"] for e in events) == ["Marking for deletion Pod ops/brief", "Marking for deletion Pod ops/plain"]
     assert {e["source"]["component"] for e in events} == {"taint-eviction-controller"}
     kubectl("taint", "node", WORKER2, "maintenance-")
+
+
+def test_priority_classes_are_served_with_the_built_in_two(kubectl: Kubectl, namespace: str) -> None:
+    rows = [line.split() for line in kubectl("get", "priorityclass").stdout.splitlines()]
+    assert rows[0] == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    assert [(r[0], r[1], r[2], r[4]) for r in rows[1:]] == [("system-cluster-critical", "2000000000", "false", "PreemptLowerPriority"),
+                                                            ("system-node-critical", "2000001000", "false", "PreemptLowerPriority")]
+    coredns = as_json(kubectl, "get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"]
+    assert {(p["spec"]["priority"], p["spec"]["preemptionPolicy"]) for p in coredns} == {(2000000000, "PreemptLowerPriority")}
+    kubectl("create", "namespace", namespace)
+    refused = kubectl("apply", "-f", "-", stdin=pod_manifest("vip", namespace, priorityClassName="gold"), check=False)
+    assert refused.returncode != 0
+    assert 'pods "vip" is forbidden: no PriorityClass with name gold was found' in refused.stderr
+    plain = kubectl("apply", "-f", "-", stdin=pod_manifest("plain", namespace))
+    assert plain.returncode == 0
+    assert kubectl("get", "pod", "plain", "-n", namespace, "-o", "jsonpath={.spec.priority} {.spec.preemptionPolicy}").stdout == "0 PreemptLowerPriority"
+    too_high = kubectl("create", "priorityclass", fresh_name("pc"), "--value=2000000000", check=False)
+    assert "maximum allowed value of a user defined priority is 1000000000" in too_high.stderr
+
+
+def test_a_higher_priority_pod_preempts_a_lower_one(drained: Kubectl) -> None:
+    kubectl = drained
+    kubectl("create", "namespace", "batch")
+    kubectl("create", "priorityclass", "low", "--value=100", "--description=batch work")
+    kubectl("create", "priorityclass", "high", "--value=100000", "--description=serving")
+    for index, node in enumerate((WORKER, WORKER2)):
+        kubectl("apply", "-f", "-", stdin=pod_manifest(f"filler-{index}", "batch", priorityClassName="low",
+                                                        nodeSelector={"kubernetes.io/hostname": node},
+                                                        container={"resources": {"requests": {"cpu": "1500m"}}}))
+    kubectl("wait", "--for=condition=Ready", "pod/filler-0", "pod/filler-1", "-n", "batch", "--timeout=60s")
+    kubectl("apply", "-f", "-", stdin=pod_manifest("urgent", "batch", priorityClassName="high",
+                                                    container={"resources": {"requests": {"cpu": "1"}}}))
+    kubectl("wait", "--for=condition=Ready", "pod/urgent", "-n", "batch", "--timeout=60s")
+    left = [p["metadata"]["name"] for p in as_json(kubectl, "get", "pods", "-n", "batch")["items"]]
+    assert len(left) == 2 and "urgent" in left
+    victim = ({"filler-0", "filler-1"} - set(left)).pop()
+    urgent = as_json(kubectl, "get", "pod", "urgent", "-n", "batch")
+    events = as_json(kubectl, "get", "events", "-n", "batch", "--field-selector", f"involvedObject.name={victim},reason=Preempted")["items"]
+    assert [e["message"] for e in events] == [f"Preempted by pod {urgent['metadata']['uid']} on node {urgent['spec']['nodeName']}"]
+    failed = failed_scheduling(kubectl, "batch", "urgent")
+    assert failed == ["0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu."]
+
+
+def test_a_new_pod_tolerates_a_failed_node_for_five_minutes(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-f", "-", stdin=pod_manifest("web", namespace))
+    described = kubectl("describe", "pod", "web", "-n", namespace).stdout
+    assert ("Tolerations:                  node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n"
+            "                              node.kubernetes.io/unreachable:NoExecute op=Exists for 300s\n") in described
+
+
+def test_a_sandbox_from_before_gets_its_second_worker_and_zones_at_start(tmp_path: Any) -> None:
+    """An older labrunner made two nodes without zones and an untainted control plane: at start
+    the missing worker registers as a kubelet registers it and the zone labels are put back as a
+    kubelet's updateDefaultLabels does; the control plane keeps its spec (kubeadm taints at init only)."""
+    from labrunner.sandbox import resources
+    from labrunner.sandbox.seed import NODES, node, report_nodes
+    from labrunner.sandbox.store import Store
+
+    nodes = resources.lookup("", "v1", "nodes")
+    assert nodes is not None
+    store = Store(tmp_path / "state.db")
+    for name, address, control_plane in NODES[:2]:
+        old = node(name, address, control_plane)
+        old["spec"].pop("taints", None)
+        old["metadata"]["labels"] = {k: v for k, v in old["metadata"]["labels"].items() if not k.startswith("topology.")}
+        old["metadata"]["labels"]["team"] = "learner's own"
+        store.create(nodes, old)
+    report_nodes(store)
+    found = {n["metadata"]["name"]: n for n in store.list(nodes)}
+    assert sorted(found) == [CONTROL_PLANE, WORKER, WORKER2]
+    assert found[CONTROL_PLANE]["metadata"]["labels"]["topology.kubernetes.io/zone"] == "labrunner-1a"
+    assert found[CONTROL_PLANE]["metadata"]["labels"]["team"] == "learner's own"
+    assert not found[CONTROL_PLANE]["spec"].get("taints")
+    assert found[WORKER2]["metadata"]["labels"]["topology.kubernetes.io/zone"] == "labrunner-1b"
+    assert "node-role.kubernetes.io/control-plane" not in found[WORKER2]["metadata"]["labels"]
+    store.close()

@@ -176,6 +176,8 @@ class _View:
             self.generation += 1
         if event == "DELETED":
             self.attempts.pop(uid, None)
+            for key in [key for key in self.events if key[0] == uid]:
+                del self.events[key]
             return
         node_name = (pod.get("spec") or {}).get("nodeName")
         info = self.snapshot.node(str(node_name)) if node_name else None
