@@ -203,6 +203,12 @@ def test_cordon_drain_and_a_disruption_budget(drained: Kubectl) -> None:
     # the DaemonSet stays off the control plane it does not tolerate
     agents = as_json(kubectl, "get", "pods", "-n", "shop", "-l", "app=agent")["items"]
     assert sorted(p["spec"]["nodeName"] for p in agents) == [WORKER, WORKER2]
+    # each pinned to its node by a required node affinity, and bound there by the scheduler
+    for agent in agents:
+        terms = agent["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert terms == [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [agent["spec"]["nodeName"]]}]}]
+        scheduled = as_json(kubectl, "get", "events", "-n", "shop", "--field-selector", f"involvedObject.name={agent['metadata']['name']},reason=Scheduled")
+        assert [e["source"]["component"] for e in scheduled["items"]] == ["default-scheduler"]
     kubectl("create", "pdb", "web", "-n", "shop", "--selector=app=web", "--min-available=1")
     eventually(lambda: kubectl("get", "pdb", "web", "-n", "shop", "--no-headers").stdout.split()[1:4] == ["1", "N/A", "1"], "the budget's status")
     status = as_json(kubectl, "get", "pdb", "web", "-n", "shop")["status"]

@@ -1,5 +1,7 @@
 """The DaemonSet controller: one pod per node the pod should run on, labelled with the template's
-``controller-revision-hash``; a pod of an older template is replaced.
+``controller-revision-hash`` and pinned to its node by a required node affinity (``matchFields``
+metadata.name) for the scheduler to bind, as the controller has done since 1.12; a pod of an
+older template is replaced.
 
 Which nodes is ``nodeShouldRunDaemonPod``'s answer: the template's node affinity and nodeSelector,
 and the node's NoSchedule and NoExecute taints against the template's tolerations plus those the
@@ -38,6 +40,29 @@ def daemon_tolerations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return tolerations
 
 
+def target_node(pod: dict[str, Any]) -> str | None:
+    """``util.GetTargetNodeName``: the node a daemon pod is bound to, or the one its node affinity names."""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return str(spec["nodeName"])
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    for term in required.get("nodeSelectorTerms") or []:
+        for requirement in term.get("matchFields") or []:
+            if requirement.get("key") == "metadata.name" and requirement.get("operator") == "In" and len(requirement.get("values") or []) == 1:
+                return str(requirement["values"][0])
+    return None
+
+
+def pinned_to(spec: dict[str, Any], node: str) -> dict[str, Any]:
+    """``ReplaceDaemonSetPodNodeNameNodeAffinity``: the pod's required node affinity replaced by
+    one term naming ``node`` (its preferred terms and pod affinity kept), so the scheduler binds it there."""
+    affinity = copy.deepcopy(spec.get("affinity") or {})
+    node_affinity = affinity.setdefault("nodeAffinity", {})
+    node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {
+        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}
+    return affinity
+
+
 def should_run(spec: dict[str, Any], node: dict[str, Any]) -> tuple[bool, bool]:
     """``nodeShouldRunDaemonPod``: (should run, should keep running) for a daemon pod of ``spec``."""
     if not required_node_affinity_matches(spec, node):
@@ -64,11 +89,11 @@ def _daemon_set(cluster: Cluster, daemon_set: dict[str, Any]) -> None:
     pods = [p for p in cluster.store.list(PODS, namespace) if owned_by(p, daemon_set) and not terminating(p)]
     for pod in pods:
         if pod["metadata"].get("labels", {}).get("controller-revision-hash") != revision or \
-                not verdicts.get(str(pod["spec"].get("nodeName")), (False, False))[1]:
+                not verdicts.get(str(target_node(pod)), (False, False))[1]:
             cluster.store.delete_raw("", "pods", namespace, pod["metadata"]["name"])
             cluster.event(daemon_set, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", component="daemonset-controller")
     pods = [p for p in cluster.store.list(PODS, namespace) if owned_by(p, daemon_set) and not terminating(p)]
-    covered = {p["spec"].get("nodeName") for p in pods}
+    covered = {target_node(p) for p in pods}
     spec = daemon_set.setdefault("spec", {})
     template = spec.setdefault("template", {})
     template.setdefault("metadata", {}).setdefault("labels", {})
@@ -77,7 +102,8 @@ def _daemon_set(cluster: Cluster, daemon_set: dict[str, Any]) -> None:
             labelled = copy.deepcopy(daemon_set)
             labelled["spec"]["template"]["metadata"]["labels"]["controller-revision-hash"] = revision
             labelled["spec"]["template"].setdefault("spec", {})["tolerations"] = daemon_tolerations(pod_spec)
-            new_pod(cluster, labelled, f"{name}-{random_suffix()}", node=node)
+            labelled["spec"]["template"]["spec"]["affinity"] = pinned_to(pod_spec, node)
+            new_pod(cluster, labelled, f"{name}-{random_suffix()}")
     pods = [p for p in cluster.store.list(PODS, namespace) if owned_by(p, daemon_set) and not terminating(p)]
     ready = sum(1 for p in pods if is_ready(p))
     status = {"desiredNumberScheduled": len(nodes), "currentNumberScheduled": len(pods), "numberReady": ready,
