@@ -354,3 +354,20 @@ def test_a_sandbox_from_before_gets_its_second_worker_and_zones_at_start(tmp_pat
     assert found[WORKER2]["metadata"]["labels"]["topology.kubernetes.io/zone"] == "labrunner-1b"
     assert "node-role.kubernetes.io/control-plane" not in found[WORKER2]["metadata"]["labels"]
     store.close()
+
+
+def test_deleting_a_node_instead_of_draining_it(drained: Kubectl) -> None:
+    """The classic mistake: the Node object goes, its pods stay bound to it until the pod garbage
+    collector's quarantine has passed; then they are deleted and their controllers place new ones."""
+    kubectl = drained
+    kubectl("create", "namespace", "shop")
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "-n", "shop")
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=60s")
+    kubectl("delete", "node", WORKER)
+    assert [line.split()[0] for line in kubectl("get", "nodes", "--no-headers").stdout.splitlines()] == [CONTROL_PLANE, WORKER2]
+
+    def nodes() -> list[str]:
+        return sorted(p["spec"].get("nodeName") or "" for p in as_json(kubectl, "get", "pods", "-n", "shop")["items"])
+
+    eventually(lambda: nodes() == [WORKER2, WORKER2], "the orphaned pod replaced on the remaining worker")
+    kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=60s")

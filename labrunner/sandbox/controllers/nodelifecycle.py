@@ -1,4 +1,4 @@
-"""Two of kube-controller-manager's node controllers.
+"""Three of kube-controller-manager's node controllers.
 
 - The node lifecycle controller's TaintNodesByCondition: a cordoned node (``spec.unschedulable``)
   carries the ``node.kubernetes.io/unschedulable:NoSchedule`` taint, removed when it is
@@ -9,6 +9,10 @@
   since the controller saw the taint (scaled by the sandbox's time scale), unless the taint is
   removed first. Each deletion is a ``TaintManagerEviction`` event (``Marking for deletion Pod
   ns/name``) and the DisruptionTarget condition (DeletionByTaintManager) on the pod.
+- The pod garbage collector's orphans (``pkg/controller/podgc``): a pod bound to a node that no
+  longer exists (``kubectl delete node`` instead of a drain) is deleted once the node has been gone
+  for the 40 s quarantine (scaled), with the DisruptionTarget condition (DeletionByPodGC), so its
+  controller makes a new one elsewhere.
 """
 
 from __future__ import annotations
@@ -23,18 +27,24 @@ from labrunner.sandbox.timescale import TIME_SCALE
 
 UNSCHEDULABLE = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 COMPONENT = "taint-eviction-controller"
+QUARANTINE = 40.0
+"""podgc's quarantineTime: how long a node must be gone before its pods are."""
 
 
 def reconcile(cluster: Cluster) -> None:
     no_execute: dict[str, list[dict[str, Any]]] = {}
+    names: set[str] = set()
     for node in cluster.store.list(NODES):
+        names.add(node["metadata"]["name"])
         _unschedulable_taint(cluster, node)
         taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
         if taints:
             no_execute[node["metadata"]["name"]] = taints
     seen: dict[tuple[str, str, str], float] = cluster.probe_memory.setdefault("noexecute_seen", {})
     live: set[tuple[str, str, str]] = set()
-    for pod in cluster.store.list(PODS):
+    pods = cluster.store.list(PODS)
+    _orphans(cluster, pods, names)
+    for pod in pods:
         found = no_execute.get(str((pod.get("spec") or {}).get("nodeName") or ""))
         if not found or terminating(pod) or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
@@ -67,6 +77,33 @@ def _deadline(cluster: Cluster, pod: dict[str, Any], taints: list[dict[str, Any]
         due = first + max(0, min(limits)) * TIME_SCALE
         deadline = due if deadline is None else min(deadline, due)
     return deadline
+
+
+def _orphans(cluster: Cluster, pods: list[dict[str, Any]], nodes: set[str]) -> None:
+    """podgc's gcOrphaned: the pods of a node gone for longer than the quarantine."""
+    gone: dict[str, float] = cluster.probe_memory.setdefault("podgc_gone", {})
+    missing = {str(p["spec"]["nodeName"]) for p in pods if (p.get("spec") or {}).get("nodeName") and p["spec"]["nodeName"] not in nodes}
+    for name in [name for name in gone if name not in missing]:
+        del gone[name]
+    for pod in pods:
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        if node not in missing:
+            continue
+        since = gone.setdefault(node, time.time())
+        if time.time() - since < QUARANTINE * TIME_SCALE:
+            cluster.pending = True
+            continue
+        conditions = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+        conditions.append({"type": "DisruptionTarget", "status": "True", "lastProbeTime": None, "lastTransitionTime": now(),
+                           "reason": "DeletionByPodGC", "message": "PodGC: node no longer exists"})
+        pod.setdefault("status", {})["conditions"] = conditions
+        if (pod["status"].get("phase") or "Pending") not in ("Succeeded", "Failed"):
+            pod["status"]["phase"] = "Failed"
+        cluster.save(PODS, pod)
+        try:
+            cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        except NotFound:
+            pass
 
 
 def _evict(cluster: Cluster, pod: dict[str, Any]) -> None:
