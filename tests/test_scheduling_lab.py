@@ -27,7 +27,7 @@ LAB_DIR = REPO / "labs" / "scheduling"
 ASSETS = REPO / "assets" / "scheduling"
 
 ORDER = ["create-namespace", "read-nodes", "dedicate-node", "batch-on-node", "others-off", "requests", "pending-pod",
-         "release-node", "spread", "drain", "uncordon", "quota-limits"]
+         "release-node", "spread", "drain", "uncordon", "quota-limits", "priority"]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,7 @@ def test_each_topic_of_the_issue_has_its_check(lab: Lab) -> None:
     assert kinds["drain"] == ["node-state", "daemonset-ready", "disruption-budget"]
     assert kinds["uncordon"] == ["node-state", "pods-placed"]
     assert kinds["quota-limits"] == ["limit-range", "quota-limits", "pods-placed", "shell"]
+    assert kinds["priority"] == ["priority-class", "pods-placed"]
     args = {step.id: [check.args for check in step.checks] for step in lab.steps}
     # The dedicated node: a NoSchedule taint and a label of the same key and value; batch is sent there.
     assert [dict(t) for t in args["dedicate-node"][0]["taints"]] == [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
@@ -94,12 +95,15 @@ def test_the_namespace_and_the_node_are_parameters_everywhere() -> None:
     assert "kubectl taint node kind-worker dedicated=batch:NoSchedule" in everything
     assert "kubectl drain kind-worker --ignore-daemonsets" in everything
     assert other.step("drain").checks[0].args["node"] == "kind-worker"
+    # The lab's reset puts back what a namespace does not hold: the node, and the PriorityClass.
+    reset = "\n".join(action.target for action in other.reset or ())
+    assert "kubectl uncordon kind-worker" in reset and "kubectl delete priorityclass business-critical" in reset
 
 
 def test_manifests_pass_strict_kubernetes_132_validation_and_name_no_namespace() -> None:
     paths = sorted(ASSETS.glob("*.yaml"))
     assert {path.name for path in paths} == {"batch.yaml", "report.yaml", "cache.yaml", "node-agent.yaml", "cache-pdb.yaml",
-                                             "limits.yaml", "quota.yaml"}
+                                             "limits.yaml", "quota.yaml", "priority-class.yaml"}
     for path in paths:
         for document in documents(path):
             kubernetes_validate.validate(document, "1.32.0", strict=True)
@@ -133,6 +137,8 @@ def test_the_cache_keeps_away_from_itself_and_its_budget_selects_it() -> None:
     [limits] = documents(ASSETS / "limits.yaml")
     assert limits["spec"]["limits"] == [{"type": "Container", "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
                                          "default": {"cpu": "200m", "memory": "256Mi"}}]
+    [priority] = documents(ASSETS / "priority-class.yaml")
+    assert (priority["metadata"]["name"], priority["value"], priority["globalDefault"]) == ("business-critical", 100000, False)
     [quota] = documents(ASSETS / "quota.yaml")
     assert quota["spec"]["hard"] == {"requests.cpu": "2", "requests.memory": "2Gi", "limits.cpu": "4", "limits.memory": "4Gi",
                                      "pods": "10"}

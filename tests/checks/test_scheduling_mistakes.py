@@ -64,6 +64,7 @@ def ns(k: Kubectl) -> Iterator[str]:
     yield name
     k("delete", "namespace", name, "--ignore-not-found", "--wait=false", check=False)
     k("delete", "pods", "--all", "-n", name, "--force", "--grace-period=0", check=False)
+    k("delete", "priorityclass", "business-critical", "--ignore-not-found", check=False)
     for node in (NODE, OTHER):
         k("uncordon", node, check=False)
         k("taint", "node", node, "dedicated-", check=False)
@@ -582,6 +583,51 @@ def test_correct_variant_the_quota_s_cpu_shorthand_and_resources_in_the_template
     k("set", "resources", "deployment/web", "-n", ns, "--requests=cpu=50m,memory=64Mi", "--limits=cpu=100m,memory=128Mi")
     k("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s")
     passes(checks, "quota-limits")
+
+
+# -- step 12: a PriorityClass ---------------------------------------------------------------------------
+
+
+WEB_CLASS = '{"spec":{"template":{"spec":{"priorityClassName":"business-critical"}}}}'
+
+
+def test_a_global_default_class_and_pods_made_before_the_class(k: Kubectl, checks: Any, ns: str, web: None) -> None:
+    k("create", "priorityclass", "business-critical", "--value=100000", "--global-default")
+    fails(checks, "priority", "PriorityClass business-critical has globalDefault: True; every new pod without a class would take it",
+          "has priorityClassName (none); pods take a class when they are created: let the rollout replace them")
+    k("delete", "priorityclass", "business-critical")
+    k("create", "priorityclass", "business-critical", "--value=100000")
+    k("patch", "deployment", "web", "-n", ns, "-p", WEB_CLASS)
+    passes(checks, "priority")
+
+
+def test_another_value_cannot_be_applied_over_and_a_misspelt_class_stalls_the_rollout(k: Kubectl, checks: Any, ns: str,
+                                                                                      web: None, lab: Lab) -> None:
+    k("create", "priorityclass", "business-critical", "--value=10000")
+    fails(checks, "priority", "PriorityClass business-critical has value 10000; this step wants 100000 "
+                              "(a class's value cannot be changed: delete it and create it again)")
+    refused = k("apply", "-f", str(ASSETS / "priority-class.yaml"), check=False)
+    assert refused.returncode == 1
+    assert 'The PriorityClass "business-critical" is invalid: value: Forbidden: may not be changed in an update.' in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] in lab.instructions(lab.step("priority"))
+    k("delete", "priorityclass", "business-critical")
+    k("apply", "-f", str(ASSETS / "priority-class.yaml"))
+    k("patch", "deployment", "web", "-n", ns, "-p", WEB_CLASS.replace("business-critical", "busines-critical"))
+    said = fails(checks, "priority", "has priorityClassName (none)")
+    events = k("get", "events", "-n", ns, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}").stdout
+    assert "is forbidden: no PriorityClass with name busines-critical was found" in events, said
+
+
+def test_correct_variant_the_class_in_yaml_and_the_template_applied_whole(k: Kubectl, checks: Any, ns: str, web: None) -> None:
+    apply(k, "default", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "business-critical"},
+                         "value": 100000, "preemptionPolicy": "PreemptLowerPriority", "description": "customers first"})
+    manifest = json.loads(k("get", "deployment", "web", "-n", ns, "-o", "json").stdout)
+    manifest["spec"]["template"]["spec"]["priorityClassName"] = "business-critical"
+    for field in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
+        manifest["metadata"].pop(field, None)
+    manifest.pop("status", None)
+    k("replace", "-n", ns, "-f", "-", stdin=json.dumps(manifest))
+    passes(checks, "priority")
 
 
 # -- deleting the Node instead of draining it (last: the sandbox is restarted to register it again) ---
