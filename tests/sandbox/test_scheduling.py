@@ -371,3 +371,23 @@ def test_deleting_a_node_instead_of_draining_it(drained: Kubectl) -> None:
 
     eventually(lambda: nodes() == [WORKER2, WORKER2], "the orphaned pod replaced on the remaining worker")
     kubectl("rollout", "status", "deployment/web", "-n", "shop", "--timeout=60s")
+
+
+def test_the_higher_priority_pod_gets_the_room_that_frees_up(drained: Kubectl) -> None:
+    """PrioritySort: of two pods waiting for the same room, the higher-priority one is scheduled
+    first, whatever their names."""
+    kubectl = drained
+    kubectl("create", "namespace", "queue")
+    for name, value in (("fill", 5000), ("low", 100), ("high", 1000)):
+        kubectl("create", "priorityclass", name, f"--value={value}")
+    big = {"resources": {"requests": {"cpu": "1500m"}}}
+    for index, node in enumerate((WORKER, WORKER2)):
+        kubectl("apply", "-f", "-", stdin=pod_manifest(f"filler-{index}", "queue", priorityClassName="fill",
+                                                        nodeSelector={"kubernetes.io/hostname": node}, container=big))
+    kubectl("wait", "--for=condition=Ready", "pod/filler-0", "pod/filler-1", "-n", "queue", "--timeout=60s")
+    kubectl("apply", "-f", "-", stdin=pod_manifest("a-low", "queue", priorityClassName="low", container=big))
+    kubectl("apply", "-f", "-", stdin=pod_manifest("z-high", "queue", priorityClassName="high", container=big))
+    eventually(lambda: bool(failed_scheduling(kubectl, "queue", "a-low")) and bool(failed_scheduling(kubectl, "queue", "z-high")), "both waiting")
+    kubectl("delete", "pod", "filler-0", "-n", "queue")
+    eventually(lambda: node_of(kubectl, "queue", "z-high") == WORKER, "the high-priority pod placed")
+    assert node_of(kubectl, "queue", "a-low") == ""

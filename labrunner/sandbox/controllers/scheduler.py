@@ -78,6 +78,8 @@ class _View:
     attempts: dict[str, _Attempt] = field(default_factory=dict)
     events: dict[tuple[str, str], str] = field(default_factory=dict)
     """(pod uid, message) -> the FailedScheduling event recorded for it, to count repeats into."""
+    waiting: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """The scheduling queue: pod uid -> (priority, creationTimestamp) of each pod waiting for this scheduler."""
 
     def __post_init__(self) -> None:
         store = self.store
@@ -164,6 +166,11 @@ class _View:
 
     def _pod(self, event: str, pod: dict[str, Any]) -> None:
         uid = str(pod["metadata"].get("uid"))
+        spec = pod.get("spec") or {}
+        if event != "DELETED" and _waits(pod):
+            self.waiting[uid] = (int(spec.get("priority") or 0), str(pod["metadata"].get("creationTimestamp") or ""))
+        else:
+            self.waiting.pop(uid, None)
         summary = _summary(pod)
         previous = self.bound.get(uid)
         if event != "DELETED" and previous is not None and previous[1] == summary:
@@ -185,6 +192,24 @@ class _View:
             info.add(_slim(pod))
             self.bound[uid] = (info.name, summary)
             self.generation += 1
+
+
+def _waits(pod: dict[str, Any]) -> bool:
+    """A pod in this scheduler's queue: no node, this scheduler's, not gated, not going."""
+    spec = pod.get("spec") or {}
+    return not spec.get("nodeName") and (spec.get("schedulerName") or COMPONENT) == COMPONENT and not spec.get("schedulingGates") \
+        and not pod["metadata"].get("deletionTimestamp")
+
+
+def _outranked(view: _View, uid: str, priority: int) -> bool:
+    """PrioritySort: another waiting pod of higher priority is due for a cycle (never tried, or
+    tried before the cluster last changed), so this one waits for the next pass."""
+    for other, (rank, _) in view.waiting.items():
+        if other != uid and rank > priority:
+            tried = view.attempts.get(other)
+            if tried is None or tried.generation != view.generation:
+                return True
+    return False
 
 
 _VIEWS: weakref.WeakKeyDictionary[Cluster, _View] = weakref.WeakKeyDictionary()
@@ -211,6 +236,9 @@ def schedule(cluster: Cluster, pod: dict[str, Any]) -> bool:
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()
     last = view.attempts.get(uid)
     if last is not None and last.generation == view.generation and last.spec == digest and time.monotonic() - last.at < RETRY_AFTER * TIME_SCALE:
+        return False
+    if _outranked(view, uid, int(spec.get("priority") or 0)):
+        cluster.pending = True
         return False
     decision = run_cycle(pod, view.snapshot)
     if decision.node is None:
