@@ -391,3 +391,23 @@ def test_the_higher_priority_pod_gets_the_room_that_frees_up(drained: Kubectl) -
     kubectl("delete", "pod", "filler-0", "-n", "queue")
     eventually(lambda: node_of(kubectl, "queue", "z-high") == WORKER, "the high-priority pod placed")
     assert node_of(kubectl, "queue", "a-low") == ""
+
+
+def test_a_pod_given_a_full_node_by_hand_is_rejected_by_its_kubelet(kubectl: Kubectl, namespace: str) -> None:
+    """Manual scheduling (spec.nodeName) skips the scheduler, not the kubelet's admission."""
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-f", "-", stdin=pod_manifest("huge", namespace, nodeName=WORKER, container={"resources": {"requests": {"cpu": "3"}}}))
+    kubectl("apply", "-f", "-", stdin=pod_manifest("elsewhere", namespace, nodeName=WORKER, nodeSelector={"disktype": "nvme"}))
+    kubectl("apply", "-f", "-", stdin=pod_manifest("fine", namespace, nodeName=CONTROL_PLANE))
+
+    def rejected(name: str) -> str:
+        status = as_json(kubectl, "get", "pod", name, "-n", namespace)["status"]
+        return f"{status.get('phase')} {status.get('reason')}: {status.get('message')}"
+
+    eventually(lambda: rejected("huge").startswith("Failed"), "the kubelet's rejection")
+    assert rejected("huge").startswith("Failed OutOfcpu: Pod was rejected: Node didn't have enough resource: cpu, requested: 3000, used: ")
+    assert rejected("huge").endswith(", capacity: 2000")
+    assert rejected("elsewhere") == ("Failed NodeAffinity: Pod was rejected: Predicate NodeAffinity failed: "
+                                     "node(s) didn't match Pod's node affinity/selector")
+    assert kubectl("get", "pod", "huge", "-n", namespace, "--no-headers").stdout.split()[2] == "OutOfcpu"
+    kubectl("wait", "--for=condition=Ready", "pod/fine", "-n", namespace, "--timeout=60s")  # a NoSchedule taint does not stop the kubelet

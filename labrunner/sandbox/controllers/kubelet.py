@@ -48,6 +48,10 @@ def sync(cluster: Cluster, pod: dict[str, Any]) -> None:
     runs yet is no kubelet's)."""
     if not (pod.get("spec") or {}).get("nodeName"):
         return
+    from labrunner.sandbox.controllers.kubelet_admission import admit
+
+    if not admit(cluster, pod):
+        return
     _forget_gone(cluster)
     state = observe(cluster, pod)
     runtime = cluster.runtime
