@@ -24,7 +24,7 @@ IntOrPercent = int | str
 class DisruptionBudget(CheckArgs):
     """A PodDisruptionBudget of ``namespace`` (any name) selects the pods with ``labels`` and
     keeps ``min_available`` of them (or allows ``max_unavailable`` down), an integer or a
-    percentage (``"50%"``)."""
+    percentage (``"50%"``); compared by meaning: for the pods there are, the number kept healthy."""
 
     kind: Literal["disruption-budget"]
     namespace: KubeName
@@ -52,6 +52,27 @@ def _selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     return True
 
 
+def _scaled(value: Any, total: int) -> int | None:
+    """GetScaledValueFromIntOrPercent with rounding up, as the disruption controller scales."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if text.endswith("%") and text[:-1].isdigit():
+        return -(-int(text[:-1]) * total // 100)
+    return int(text) if text.isdigit() else None
+
+
+def _desired(spec: Mapping[str, Any], expected: int) -> int | None:
+    """How many pods the budget keeps healthy for ``expected`` pods (its desiredHealthy)."""
+    if spec.get("minAvailable") is not None:
+        return _scaled(spec["minAvailable"], expected)
+    if spec.get("maxUnavailable") is not None and (down := _scaled(spec["maxUnavailable"], expected)) is not None:
+        return max(expected - down, 0)
+    return None
+
+
 def disruption_budget(args: DisruptionBudget, context: CheckContext) -> Outcome:
     budgets = context.cluster.list("poddisruptionbudgets", args.namespace)
     pods = [p for p in context.cluster.list("pods", args.namespace)
@@ -67,10 +88,14 @@ def disruption_budget(args: DisruptionBudget, context: CheckContext) -> Outcome:
                             f"not the pods with {labels_text(args.labels)}" + ("" if matched else " (it selects no pod of theirs)"))
             continue
         other = "maxUnavailable" if field == "minAvailable" else "minAvailable"
-        if field not in spec and other in spec:
-            problems.append(f"PodDisruptionBudget {name} sets {other}: {spec[other]}; this step wants {field}: {wanted}")
+        expected = len(pods)
+        same = _desired(spec, expected) is not None and _desired(spec, expected) == _desired({field: wanted}, expected)
+        if field not in spec and other in spec and not same:
+            problems.append(f"PodDisruptionBudget {name} sets {other}: {spec[other]}; this step wants {field}: {wanted} "
+                            f"(for {expected} pod(s) they differ: {_desired(spec, expected)} kept healthy instead of "
+                            f"{_desired({field: wanted}, expected)})")
             continue
-        if str(spec.get(field)) != str(wanted):
+        if field in spec and str(spec.get(field)) != str(wanted) and not same:
             problems.append(f"PodDisruptionBudget {name} has {field}: {spec.get(field)}; this step wants {wanted}")
             continue
         status = budget.get("status") or {}

@@ -102,15 +102,42 @@ def _drain_problems(args: NodeState, node: Mapping[str, Any], context: CheckCont
     said = []
     if not (node.get("spec") or {}).get("unschedulable"):
         said.append(f"node {args.node} is not cordoned: drain cordons it first (kubectl drain {args.node} --ignore-daemonsets)")
-    left = [p for p in context.cluster.list("pods", fields=f"spec.nodeName={args.node}")
-            if (p.get("spec") or {}).get("nodeName") == args.node and not _stays(p)]
+    on_node = [p for p in context.cluster.list("pods", fields=f"spec.nodeName={args.node}") if (p.get("spec") or {}).get("nodeName") == args.node]
+    left = [p for p in on_node if not _stays(p)]
     for pod in left[:3]:
         owner = next(iter((pod.get("metadata") or {}).get("ownerReferences") or ()), None)
         by = f" (owned by {owner.get('kind')} {owner.get('name')})" if owner else " (a bare pod: drain needs --force, and it is gone for good)"
         said.append(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}{by} still runs on {args.node}")
     if len(left) > 3:
         said.append(f"and {len(left) - 3} more pod(s)")
+    if left:
+        said += _why_left(context, on_node, left, args.node)
     return said
+
+
+def _why_left(context: CheckContext, on_node: list[dict[str, Any]], left: list[dict[str, Any]], node: str) -> list[str]:
+    """What stopped a drain: DaemonSet pods without --ignore-daemonsets, or a budget allowing no
+    disruption for a pod that is left."""
+    causes: list[str] = []
+    daemons = [p for p in on_node if any(r.get("kind") == "DaemonSet" for r in (p.get("metadata") or {}).get("ownerReferences") or ())]
+    if daemons:
+        causes.append(f"kubectl drain stops at DaemonSet pods ({daemons[0]['metadata']['name']}) unless given --ignore-daemonsets: "
+                      "they are left in place, their controller would put them back anyway")
+    try:
+        budgets = context.cluster.list("poddisruptionbudgets")
+    except errors.ClusterError:
+        budgets = []
+    for budget in budgets:
+        status = budget.get("status") or {}
+        selector = ((budget.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        covered = [p for p in left if p["metadata"].get("namespace") == budget["metadata"].get("namespace") and selector
+                   and all(((p.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in selector.items())]
+        if covered and not status.get("disruptionsAllowed"):
+            causes.append(f"PodDisruptionBudget {budget['metadata']['namespace']}/{budget['metadata']['name']} allows no disruption "
+                          f"now ({status.get('currentHealthy', 0)} healthy, {status.get('desiredHealthy', 0)} needed): the eviction of "
+                          f"{covered[0]['metadata']['name']} is refused (429) until enough of its pods are ready elsewhere")
+            break
+    return causes
 
 
 def node_state(args: NodeState, context: CheckContext) -> Outcome:

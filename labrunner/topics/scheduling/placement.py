@@ -37,6 +37,10 @@ class PodsPlaced(CheckArgs):
     on: Labels = {}
     off: Labels = {}
     spread: int | None = Field(default=None, ge=2)
+    enforced: bool = False
+    """With ``spread``: a rule keeps the pods apart (required podAntiAffinity on kubernetes.io/hostname
+    selecting their own labels, or a topologySpreadConstraint on it with DoNotSchedule), not only the
+    scheduler's scores."""
     running: bool = True
 
 
@@ -89,6 +93,22 @@ def _pending(context: CheckContext, pending: list[Obj], nodes: list[Obj]) -> lis
     if others > 0:
         details.append(f"and {others} more pod(s) waiting")
     return details
+
+
+def _elsewhere(context: CheckContext, args: PodsPlaced) -> list[str]:
+    """Pods with those labels in other namespaces (a manifest applied without -n)."""
+    try:
+        found = context.cluster.list("pods", labels=labels_text(args.labels))
+    except errors.ClusterError:
+        return []
+    counts: dict[str, int] = {}
+    for pod in found:
+        namespace = str((pod.get("metadata") or {}).get("namespace"))
+        if namespace != args.namespace and _live(pod) and all(((pod.get("metadata") or {}).get("labels") or {}).get(k) == v
+                                                           for k, v in args.labels.items()):
+            counts[namespace] = counts.get(namespace, 0) + 1
+    return [f"{count} pod(s) with labels {labels_text(args.labels)} run in namespace {namespace}: made without -n {args.namespace}?"
+            for namespace, count in sorted(counts.items())]
 
 
 def _refused(context: CheckContext, namespace: str) -> list[str]:
@@ -145,7 +165,22 @@ def _misplaced(args: PodsPlaced, pods: list[Obj], nodes: list[Obj]) -> list[str]
                                f"{labels_text(holds)}:NoSchedule")
             elif all(tolerated_by(pod, t) for t in taints):
                 details.append(f"  the pods tolerate the node's taint {taint_text(taints[0])}, so it does not keep them off")
+            elif not [t for t in taints if t.get("effect") == "NoExecute" and not tolerated_by(pod, t)]:
+                owner = _owner_text(pod)
+                details.append(f"  the taint {taint_text(taints[0])} came after the pod: NoSchedule keeps new pods off but never "
+                               f"moves running ones; start them again{owner}")
     return details
+
+
+def _owner_text(pod: Mapping[str, Any]) -> str:
+    """How to start a pod's workload again: ``kubectl rollout restart deployment/web``."""
+    owner = next(iter((pod.get("metadata") or {}).get("ownerReferences") or ()), None)
+    if owner is None:
+        return " (delete the pod and create it again)"
+    if owner.get("kind") == "ReplicaSet":
+        deployment = str(owner.get("name", "")).rsplit("-", 1)[0]
+        return f" (kubectl rollout restart deployment/{deployment})"
+    return f" (kubectl rollout restart {str(owner.get('kind', '')).lower()}/{owner.get('name')})"
 
 
 def _unspread(args: PodsPlaced, pods: list[Obj]) -> list[str]:
@@ -153,8 +188,10 @@ def _unspread(args: PodsPlaced, pods: list[Obj]) -> list[str]:
     for pod in pods:
         node = str((pod.get("spec") or {}).get("nodeName") or "")
         per_node[node] = per_node.get(node, 0) + 1
-    if args.spread is None or len(per_node) >= args.spread:
+    if args.spread is None:
         return []
+    if len(per_node) >= args.spread:
+        return _unenforced(args, pods[0]) if args.enforced else []
     counts = ", ".join(f"{node}: {count}" for node, count in sorted(per_node.items()))
     details = [f"{len(pods)} pod(s) run on {len(per_node)} node(s) ({counts}); this step wants them on at least {args.spread}"]
     spec = pods[0].get("spec") or {}
@@ -174,6 +211,47 @@ def _unspread(args: PodsPlaced, pods: list[Obj]) -> list[str]:
     return details
 
 
+HOSTNAME = "kubernetes.io/hostname"
+
+
+def _selects_own(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or ():
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if (operator == "In" and labels.get(key) not in values) or (operator == "Exists" and key not in labels) \
+                or (operator == "NotIn" and labels.get(key) in values) or (operator == "DoesNotExist" and key in labels):
+            return False
+    return bool(selector)
+
+
+def _unenforced(args: PodsPlaced, pod: Mapping[str, Any]) -> list[str]:
+    """Spread over enough nodes, but by the scheduler's scores only: say what rule is missing."""
+    spec = pod.get("spec") or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    required = ((spec.get("affinity") or {}).get("podAntiAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or []
+    if any(term.get("topologyKey") == HOSTNAME and _selects_own(term.get("labelSelector") or {}, labels) for term in required):
+        return []
+    if any(c.get("topologyKey") == HOSTNAME and c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+           and _selects_own(c.get("labelSelector") or {}, labels) for c in spec.get("topologySpreadConstraints") or ()):
+        return []
+    lines = [f"the pods are on {args.spread} or more nodes now only because the scheduler's scores spread them: no rule keeps "
+             "them apart"]
+    if required:
+        term = required[0]
+        if term.get("topologyKey") != HOSTNAME:
+            lines.append(f"  their required podAntiAffinity has topologyKey {term.get('topologyKey')}, not {HOSTNAME}")
+        else:
+            lines.append(f"  their required podAntiAffinity selects {term.get('labelSelector')}, but the pods are labelled "
+                         f"{labels_text(labels)}")
+    elif ((spec.get("affinity") or {}).get("podAntiAffinity") or {}).get("preferredDuringSchedulingIgnoredDuringExecution"):
+        lines.append("  their podAntiAffinity is only preferred: a wish the scheduler may set aside; required is a rule")
+    else:
+        lines.append(f"  add podAntiAffinity required on topologyKey {HOSTNAME} selecting {labels_text(args.labels)}, or a "
+                     "topologySpreadConstraint with whenUnsatisfiable: DoNotSchedule")
+    return lines
+
+
 def _waiting_reason(pod: Mapping[str, Any]) -> str:
     for status in (pod.get("status") or {}).get("containerStatuses") or ():
         waiting = (status.get("state") or {}).get("waiting") or {}
@@ -191,7 +269,8 @@ def pods_placed(args: PodsPlaced, context: CheckContext) -> Outcome:
     placed = [p for p in pods if (p.get("spec") or {}).get("nodeName")]
     if len(pods) < args.count:
         sentence = f"{len(pods)} pod(s) with labels {selector} in {args.namespace}; this step wants at least {args.count}"
-        return "failed", sentence, _refused(context, args.namespace) + (_pending(context, pending, nodes) if pending else [])
+        return "failed", sentence, (_refused(context, args.namespace) + _elsewhere(context, args)
+                                    + (_pending(context, pending, nodes) if pending else []))
     if pending:
         return "failed", f"{len(pending)} of {len(pods)} pod(s) with labels {selector} wait for a node", _pending(context, pending, nodes)
     if misplaced := _misplaced(args, placed, nodes):

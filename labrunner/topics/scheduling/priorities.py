@@ -52,15 +52,18 @@ def priority_class(args: PriorityClassArgs, context: CheckContext) -> Outcome:
                 and not (p.get("metadata") or {}).get("deletionTimestamp")]
         if not pods:
             problems.append(f"no pod in {args.namespace} has labels {labels_text(args.labels)}")
-            problems += _refused(context, args.namespace)
         for pod in pods:
             spec = pod.get("spec") or {}
             if spec.get("priorityClassName") != args.name:
                 problems.append(f"pod {pod['metadata']['name']} has priorityClassName {spec.get('priorityClassName') or '(none)'}"
                                 + ("; pods take a class when they are created: let the rollout replace them" if not spec.get("priorityClassName") else ""))
+                if len(problems) >= 3:
+                    break
             elif spec.get("priority") != found.get("value"):
                 problems.append(f"pod {pod['metadata']['name']} runs at priority {spec.get('priority')}, made before the class had "
                                 f"value {found.get('value')}")
+    if problems and args.labels and args.namespace and not any(line.startswith("the controller says") for line in problems):
+        problems += _refused(context, args.namespace)
     if problems:
         return "failed", f"PriorityClass {args.name} is not used as this step asks", problems
     users = f", and the pods with {labels_text(args.labels)} use it" if args.labels else ""
@@ -73,8 +76,13 @@ def _refused(context: CheckContext, namespace: str) -> list[str]:
         events = context.cluster.events(namespace)
     except errors.ClusterError:
         return []
-    said = [str(e.get("message")) for e in events if e.get("reason") == "FailedCreate" and "priority" in str(e.get("message")).lower()]
-    return [f"the controller says: {said[-1]}"] if said else []
+    said = sorted((e for e in events if e.get("reason") == "FailedCreate" and "priority" in str(e.get("message")).lower()),
+                  key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    if not said:
+        return []
+    owner = said[-1].get("involvedObject") or {}
+    return [f"the controller says ({owner.get('kind', '')} {owner.get('name', '')}): {said[-1].get('message')}; the rollout "
+            "cannot replace the pods until the class exists under that name"]
 
 
 KINDS = (CheckKind(model=PriorityClassArgs, run=priority_class, watches=("priorityclasses", "pods")),)

@@ -121,8 +121,19 @@ def _item_problems(args: LimitRangeArgs, name: str, item: Mapping[str, Any]) -> 
             found = _quantity(have[resource])
             if want is not None and found is not None and found.value != want.value:
                 note = ""
+                default_here = (item.get("default") or {}).get(resource)
+                request_here = (item.get("defaultRequest") or {}).get(resource)
+                asked_request = _quantity(args.default_request.get(resource)) if resource in args.default_request else None
                 if field == "default" and str(have[resource]) == str((item.get("max") or {}).get(resource)) and "default" not in args.default:
                     note = " (with no default given, the API server makes the max the default limit)"
+                elif field == "default" and asked_request is not None and found.value == asked_request.value:
+                    note = (f" (default is the default limit; {have[resource]} looks meant as defaultRequest, the default request)")
+                elif field == "defaultRequest" and str(default_here) == str(request_here) == str((item.get("max") or {}).get(resource)):
+                    note = (" (with only max given, the API server makes it the default limit and the default limit the default "
+                            "request; give defaultRequest itself)")
+                elif field == "defaultRequest" and str(default_here) == str(request_here):
+                    note = (" (defaultRequest equals default: when only default is given, the API server copies it into "
+                            "defaultRequest; give defaultRequest itself)")
                 problems.append(f"LimitRange {name} has {field}.{resource}: {have[resource]}; this step wants {value}"
                                 + _unit_note(str(have[resource]), value) + note)
     return problems

@@ -127,7 +127,10 @@ def test_drained_leaves_only_daemonset_pods() -> None:
     web = pod("web-1", "worker-1")
     web["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "web-5d4f"}]
     fake.add(web)
-    assert state(fake, node="worker-1", drained=True)[2] == ["pod lab/web-1 (owned by ReplicaSet web-5d4f) still runs on worker-1"]
+    assert state(fake, node="worker-1", drained=True)[2] == [
+        "pod lab/web-1 (owned by ReplicaSet web-5d4f) still runs on worker-1",
+        "kubectl drain stops at DaemonSet pods (calico-node-x) unless given --ignore-daemonsets: they are left in place, their "
+        "controller would put them back anyway"]
     uncordoned = FakeCluster({"nodes": [node("worker-1")]})
     assert "is not cordoned" in state(uncordoned, node="worker-1", drained=True)[2][0]
 
@@ -153,3 +156,34 @@ def test_pods_a_quota_refused_are_said_with_the_controllers_event() -> None:
     status, sentence, details = placed(fake, count=3)
     assert sentence == "0 pod(s) with labels app=batch in lab; this step wants at least 3"
     assert details == ["ReplicaSet batch-5d4f could not create them: " + refusal["message"]]
+
+
+def test_pods_left_on_a_node_tainted_after_them_are_told_to_start_again() -> None:
+    fake = cluster()
+    web = pod("web-5d4f-a", "worker-1", labels={"app": "batch"})
+    web["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "web-5d4f"}]
+    fake.add(web)
+    details = placed(fake, off={"dedicated": "batch"})[2]
+    assert details[1] == ("  the taint dedicated=batch:NoSchedule came after the pod: NoSchedule keeps new pods off but never moves "
+                          "running ones; start them again (kubectl rollout restart deployment/web)")
+
+
+def test_enforced_spread_needs_a_rule_not_the_scores() -> None:
+    fake = cluster()
+    fake.add(pod("web-1", "worker-1"), pod("web-2", "worker-2"))
+    assert placed(fake, count=2, spread=2)[0] == "passed"
+    details = placed(fake, count=2, spread=2, enforced=True)[2]
+    assert details[0].startswith("the pods are on 2 or more nodes now only because the scheduler's scores spread them")
+    rule = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "batch"}}}]}}
+    ruled = cluster()
+    ruled.add(pod("web-1", "worker-1", affinity=rule), pod("web-2", "worker-2", affinity=rule))
+    assert placed(ruled, count=2, spread=2, enforced=True)[0] == "passed"
+
+
+def test_pods_made_in_another_namespace_are_found_there() -> None:
+    fake = cluster()
+    stray = pod("batch-1", "worker-2")
+    stray["metadata"]["namespace"] = "default"
+    fake.add(stray)
+    assert placed(fake)[2] == ["1 pod(s) with labels app=batch run in namespace default: made without -n lab?"]

@@ -41,12 +41,14 @@ def test_a_limit_ranges_default_is_the_limit_and_max_becomes_it() -> None:
     stored = {"type": "Container", "max": {"cpu": "1"}, "default": {"cpu": "1"}, "defaultRequest": {"cpu": "1"}}
     fake = context(limitranges=[obj("LimitRange", "limits", spec={"limits": [stored]})])
     status, _, details = limit_range(LimitRangeArgs(kind="limit-range", says="x", namespace="lab", default_request={"cpu": "250m"}), fake)
-    assert details == ["LimitRange limits has defaultRequest.cpu: 1; this step wants 250m"]
+    assert details == ["LimitRange limits has defaultRequest.cpu: 1; this step wants 250m (with only max given, the API server makes "
+                       "it the default limit and the default limit the default request; give defaultRequest itself)"]
     swapped = context(limitranges=[obj("LimitRange", "limits", spec={"limits": [{"type": "Container", "default": {"memory": "256Mi"},
                                                                                  "defaultRequest": {"memory": "256Mi"}}]})])
     _, _, details = limit_range(LimitRangeArgs(kind="limit-range", says="x", namespace="lab", default={"memory": "256Mi"},
                                                default_request={"memory": "128Mi"}), swapped)
-    assert details == ["LimitRange limits has defaultRequest.memory: 256Mi; this step wants 128Mi"]
+    assert details == ["LimitRange limits has defaultRequest.memory: 256Mi; this step wants 128Mi (defaultRequest equals default: "
+                       "when only default is given, the API server copies it into defaultRequest; give defaultRequest itself)"]
     right = limit_range(LimitRangeArgs(kind="limit-range", says="x", namespace="lab", max={"cpu": "1000m"}), fake)
     assert right[0] == "passed"
     pods_only = context(limitranges=[obj("LimitRange", "limits", spec={"limits": [{"type": "Pod", "max": {"cpu": "2"}}]})])
@@ -65,8 +67,13 @@ def test_a_budget_that_selects_other_labels_and_one_of_the_other_field() -> None
     assert disruption_budget(check, context(poddisruptionbudgets=[typo], pods=web))[2] == [
         "PodDisruptionBudget web selects app=webb, not the pods with app=web (it selects no pod of theirs)"]
     other = obj("PodDisruptionBudget", "web", spec={"selector": {"matchLabels": {"app": "web"}}, "maxUnavailable": 1})
-    assert disruption_budget(check, context(poddisruptionbudgets=[other], pods=web))[2] == [
-        "PodDisruptionBudget web sets maxUnavailable: 1; this step wants minAvailable: 1"]
+    assert disruption_budget(check, context(poddisruptionbudgets=[other], pods=web))[0] == "passed"  # 2 pods: both keep 1
+    three = [*web, pod("web-3", {"app": "web"})]
+    assert disruption_budget(check, context(poddisruptionbudgets=[other], pods=three))[2] == [
+        "PodDisruptionBudget web sets maxUnavailable: 1; this step wants minAvailable: 1 (for 3 pod(s) they differ: 2 kept healthy "
+        "instead of 1)"]
+    half = obj("PodDisruptionBudget", "web", spec={"selector": {"matchLabels": {"app": "web"}}, "minAvailable": "50%"})
+    assert disruption_budget(check, context(poddisruptionbudgets=[half], pods=web))[0] == "passed"  # 50% of 2, rounded up: 1
     good = obj("PodDisruptionBudget", "web", spec={"selector": {"matchLabels": {"app": "web"}}, "minAvailable": 1},
                status={"expectedPods": 2, "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1})
     assert disruption_budget(check, context(poddisruptionbudgets=[good], pods=web))[0] == "passed"
