@@ -411,3 +411,26 @@ def test_a_pod_given_a_full_node_by_hand_is_rejected_by_its_kubelet(kubectl: Kub
                                      "node(s) didn't match Pod's node affinity/selector")
     assert kubectl("get", "pod", "huge", "-n", namespace, "--no-headers").stdout.split()[2] == "OutOfcpu"
     kubectl("wait", "--for=condition=Ready", "pod/fine", "-n", namespace, "--timeout=60s")  # a NoSchedule taint does not stop the kubelet
+
+
+def test_topology_spread_constraints_count_the_control_plane_as_a_domain(kubectl: Kubectl, namespace: str) -> None:
+    """maxSkew 1 over hostnames: the tainted control plane is a domain with no pod (nodeTaintsPolicy
+    defaults to Ignore), so each worker takes one replica and the third waits."""
+    kubectl("create", "namespace", namespace)
+    spread = [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": namespace},
+                  "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                      "metadata": {"labels": {"app": "web"}},
+                      "spec": {"topologySpreadConstraints": spread, "containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+    kubectl("apply", "-f", "-", stdin=json.dumps(deployment))
+
+    def waiting() -> list[str]:
+        pods = as_json(kubectl, "get", "pods", "-n", namespace)["items"]
+        return [p["metadata"]["name"] for p in pods if not p["spec"].get("nodeName")] if len(pods) == 3 else []
+
+    eventually(lambda: len(waiting()) == 1, "one replica left waiting")
+    message = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+               "2 node(s) didn't match pod topology spread constraints. preemption: 0/3 nodes are available: "
+               "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.")
+    eventually(lambda: failed_scheduling(kubectl, namespace, waiting()[0]) == [message], "the spread event")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labrunner.sandbox.scheduling import interpod
+from labrunner.sandbox.scheduling import interpod, spread
 from labrunner.sandbox.scheduling.framework import UNRESOLVABLE, UNSCHEDULABLE, Cycle, NodeInfo, Plugin, Status
 from labrunner.sandbox.scheduling.matching import node_selector_matches, tolerated, untolerated_taint
 from labrunner.sandbox.scheduling.requests import CPU, EPHEMERAL, MEMORY, PODS, pod_requests
@@ -138,6 +138,7 @@ FILTERS: tuple[Plugin, ...] = (
     Plugin("NodeAffinity", node_affinity, node_affinity_pre_filter),
     Plugin("NodePorts", node_ports),
     Plugin("NodeResourcesFit", node_resources_fit),
+    Plugin("PodTopologySpread", spread.filter, spread.pre_filter),
     Plugin("InterPodAffinity", interpod.filter, interpod.pre_filter),
 )
 """The default profile's filters, in its order."""

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from labrunner.sandbox.scheduling import interpod
+from labrunner.sandbox.scheduling import interpod, spread
 from labrunner.sandbox.scheduling.framework import Cycle, NodeInfo
 from labrunner.sandbox.scheduling.matching import label_selector, term_matches, tolerated
 from labrunner.sandbox.scheduling.requests import CPU, MEMORY, pod_requests
@@ -98,26 +98,30 @@ def default_selector(cycle: Cycle) -> Callable[[Mapping[str, str]], bool] | None
 
 
 def pod_topology_spread(cycle: Cycle, feasible: list[NodeInfo]) -> dict[str, int]:
-    """PodTopologySpread's system default constraints (hostname maxSkew 3, zone maxSkew 5,
-    ScheduleAnyway) over the pods the default selector matches: fewer such pods in the node's
-    domain is better. Constraints the pod declares itself are not simulated."""
-    selector = default_selector(cycle)
-    if selector is None or (cycle.spec.get("topologySpreadConstraints")):
+    """PodTopologySpread's score: the pod's ScheduleAnyway constraints, or, for a pod that declares
+    none at all, the system defaults (hostname maxSkew 3, zone maxSkew 5) over the pods the default
+    selector matches: fewer matching pods in the node's domain is better."""
+    constraints: list[tuple[str, int, Callable[[Mapping[str, str]], bool]]]
+    if cycle.spec.get("topologySpreadConstraints"):
+        constraints = [(c.topology_key, c.max_skew, c.selector) for c in spread.constraints(cycle.pod, "ScheduleAnyway")]
+    else:
+        selector = default_selector(cycle)
+        constraints = [(HOSTNAME, 3, selector), (ZONE, 5, selector)] if selector is not None else []
+    if not constraints:
         return {node.name: 0 for node in feasible}
-    constraints = [(HOSTNAME, 3), (ZONE, 5)]
-    scored = [node for node in feasible if all(key in node.labels for key, _ in constraints)]
+    scored = [node for node in feasible if all(key in node.labels for key, _, _ in constraints)]
 
-    def matching(node: NodeInfo) -> int:
+    def matching(node: NodeInfo, chosen: Callable[[Mapping[str, str]], bool]) -> int:
         return sum(1 for pod in node.pods if (pod.get("metadata") or {}).get("namespace") == cycle.namespace
-                   and not (pod.get("metadata") or {}).get("deletionTimestamp") and selector((pod.get("metadata") or {}).get("labels") or {}))
+                   and not (pod.get("metadata") or {}).get("deletionTimestamp") and chosen((pod.get("metadata") or {}).get("labels") or {}))
 
     raw: dict[str, int] = {}
     for node in scored:
         total = 0.0
-        for key, skew in constraints:
+        for key, skew, chosen in constraints:
             domains = {info.labels.get(key) for info in scored}
             weight = math.log(len(domains) + 2)
-            count = sum(matching(info) for info in cycle.snapshot.nodes if info.labels.get(key) == node.labels[key])
+            count = sum(matching(info, chosen) for info in cycle.snapshot.nodes if info.labels.get(key) == node.labels[key])
             total += count * weight + (skew - 1)
         raw[node.name] = round(total)
     high, low = max(raw.values(), default=0), min(raw.values(), default=0)
