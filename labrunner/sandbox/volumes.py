@@ -49,7 +49,8 @@ VOLUMES_FOLDER = ".volumes"
 (CSI drivers, cloud disks), named after the volume."""
 UNMOUNTED = "Unable to attach or mount volumes:"
 """How the kubelet's volume manager starts a failure to find a pod's volume (a claim not found,
-not bound, being deleted): the whole FailedMount message, not one volume's SetUp failure."""
+not bound, being deleted): the whole FailedMount message, not one volume's SetUp failure (as are
+messages starting ``MountVolume.``, a volume's own failures said in full)."""
 NODE_FOLDERS = ("etc", "home", "mnt", "opt", "root", "run", "srv", "tmp", "usr", "var/lib", "var/log", "var/tmp")
 """The folders every simulated node has (a ``type: Directory`` hostPath on /var/log finds it); a
 node's own files in them (its logs, its kubelet's state) are not simulated."""
@@ -125,7 +126,7 @@ def _set_up(volume: Mapping[str, Any], pod: Mapping[str, Any], pod_folder: Path,
     if isinstance(source := volume.get("hostPath"), dict):
         return _host_path(source, pod, data_root)
     if isinstance(source := volume.get("persistentVolumeClaim"), dict):
-        return _claim(volume, source, pod, data_root, lookup)
+        return _claim(volume, source, pod, data_root, lookup, node_lookup)
     return None
 
 
@@ -374,7 +375,8 @@ def _host_path(source: Mapping[str, Any], pod: Mapping[str, Any], data_root: Pat
     return Mount("", False, folder=target)
 
 
-def _claim(volume: Mapping[str, Any], source: Mapping[str, Any], pod: Mapping[str, Any], data_root: Path, lookup: Lookup) -> Mount:
+def _claim(volume: Mapping[str, Any], source: Mapping[str, Any], pod: Mapping[str, Any], data_root: Path, lookup: Lookup,
+           node_lookup: NodeLookup | None) -> Mount:
     """A persistentVolumeClaim volume: its claim's bound PersistentVolume, set up as its source
     says. The kubelet's volume manager words what stops it (desired_state_of_world_populator)."""
     namespace = str(pod["metadata"]["namespace"])
@@ -393,6 +395,12 @@ def _claim(volume: Mapping[str, Any], source: Mapping[str, Any], pod: Mapping[st
         raise MountFailure(f'{unmounted}: failed to fetch PV {volume_name} from API server: persistentvolumes "{volume_name}" not found')
     read_only = bool(source.get("readOnly"))
     spec = persistent.get("spec") or {}
+    node = node_lookup(str((pod.get("spec") or {}).get("nodeName") or "")) if node_lookup is not None else None
+    if node is not None:
+        from labrunner.sandbox.storage.binding import node_affinity_allows
+
+        if not node_affinity_allows(persistent, node):  # a pod placed past the scheduler, on a node the volume is not on
+            raise MountFailure(f'MountVolume.NodeAffinity check failed for volume "{volume_name}" : no matching NodeSelectorTerms')
     if isinstance(spec.get("hostPath"), dict):
         mount = _host_path(spec["hostPath"], pod, data_root)
         return Mount("", read_only, folder=mount.folder, sub_path=mount.sub_path)

@@ -188,8 +188,7 @@ def test_data_under_a_volume_claim_template_outlives_the_pod(kubectl: Kubectl, n
     kubectl("create", "namespace", namespace)
     manifest = PLAIN.replace("replicas: 3", "replicas: 2").replace(
         'containers: [{name: nginx, image: "nginx:1.27"}]',
-        'containers: [{name: nginx, image: "nginx:1.27", volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]}]\n'
-        '      nodeName: labrunner-sandbox-worker',  # each claim's volume is a folder on the node it was made on
+        'containers: [{name: nginx, image: "nginx:1.27", volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]}]',
     ) + "  volumeClaimTemplates:\n  - metadata: {name: www}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"
     kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
     eventually(lambda: _get(kubectl, namespace, "sts", "web").get("status", {}).get("readyReplicas") == 2, "2 ready replicas")

@@ -34,7 +34,10 @@ def _events(kubectl: Kubectl, namespace: str, name: str) -> list[tuple[str, str,
     return [(e["reason"], e["message"], e["source"]["component"]) for e in sorted(items, key=lambda e: e["metadata"]["name"])]
 
 
-def _pv(name: str, cls: str, size: str = "1Gi", policy: str = "Retain", path: str | None = None, modes: str = "[ReadWriteOnce]") -> str:
+def _pv(name: str, cls: str, size: str = "1Gi", policy: str = "Retain", path: str | None = None, modes: str = "[ReadWriteOnce]",
+        node: str | None = None) -> str:
+    affinity = ("\n      nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: "
+                f"[{{key: kubernetes.io/hostname, operator: In, values: [{node}]}}]}}]}}}}") if node else ""
     return f"""
     apiVersion: v1
     kind: PersistentVolume
@@ -44,7 +47,7 @@ def _pv(name: str, cls: str, size: str = "1Gi", policy: str = "Retain", path: st
       accessModes: {modes}
       storageClassName: "{cls}"
       persistentVolumeReclaimPolicy: {policy}
-      hostPath: {{path: {path or '/mnt/' + name}}}
+      hostPath: {{path: {path or '/mnt/' + name}}}{affinity}
     """
 
 
@@ -173,7 +176,9 @@ def test_a_claim_of_the_default_class_waits_for_its_pod_then_holds_data_until_th
     described = kubectl("describe", "pvc", "data", "-n", namespace).stdout
     assert "Used By:       writer\n" in described and f"Volume:        {volume}\n" in described
     kubectl("delete", "pod", "writer", "-n", namespace, "--wait=true")
-    _apply(kubectl, _pod("reader", namespace, "data", node=node))  # the volume is a folder on that node
+    _apply(kubectl, _pod("reader", namespace, "data"))
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/reader", "--timeout=60s")
+    assert _get(kubectl, "pod", "reader", "-n", namespace)["spec"]["nodeName"] == node  # where its volume is (VolumeBinding)
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/reader", "--timeout=60s")
     assert kubectl("exec", "reader", "-n", namespace, "--", "cat", "/data/row").stdout == "kept\n"
     # in use: the claim waits, Terminating, until its pod goes (kubernetes.io/pvc-protection)
@@ -191,14 +196,14 @@ def test_a_claim_of_the_default_class_waits_for_its_pod_then_holds_data_until_th
 def test_a_static_volume_retained_is_released_then_rescued_by_clearing_its_claim_ref(kubectl: Kubectl, namespace: str) -> None:
     kubectl("create", "namespace", namespace)
     cls, small, big = fresh_name("manual"), fresh_name("pv"), fresh_name("pv")
-    _apply(kubectl, _pv(small, cls, "1Gi") + "---" + _pv(big, cls, "5Gi"))
+    # a hostPath volume is a folder of one node: its node affinity says which, and pods go there
+    _apply(kubectl, _pv(small, cls, "1Gi", node=WORKER) + "---" + _pv(big, cls, "5Gi", node=WORKER))
     try:
         _apply(kubectl, _pvc("first", namespace, "500Mi", cls=cls))
         eventually(lambda: _phase(kubectl, "pvc", "first", "-n", namespace) == "Bound", "the claim bound")
         assert _get(kubectl, "pvc", "first", "-n", namespace)["spec"]["volumeName"] == small  # the smallest that fits
         assert _phase(kubectl, "pv", big) == "Available"
-        # a hostPath volume is a folder of the node the pod runs on: both pods on one node
-        _apply(kubectl, _pod("writer", namespace, "first", "echo precious > /data/file; sleep 3600", node=WORKER))
+        _apply(kubectl, _pod("writer", namespace, "first", "echo precious > /data/file; sleep 3600"))
         kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/writer", "--timeout=60s")
         kubectl("delete", "pod", "writer", "-n", namespace, "--wait=true")
         kubectl("delete", "pvc", "first", "-n", namespace)
@@ -209,7 +214,7 @@ def test_a_static_volume_retained_is_released_then_rescued_by_clearing_its_claim
         assert _phase(kubectl, "pv", small) == "Released"  # still the deleted claim's
         kubectl("patch", "pv", small, "--type", "json", "-p", '[{"op": "remove", "path": "/spec/claimRef"}]')
         eventually(lambda: _phase(kubectl, "pvc", "second", "-n", namespace) == "Bound", "the rescued volume bound again")
-        _apply(kubectl, _pod("reader", namespace, "second", node=WORKER))
+        _apply(kubectl, _pod("reader", namespace, "second"))
         kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/reader", "--timeout=60s")
         assert kubectl("exec", "reader", "-n", namespace, "--", "cat", "/data/file").stdout == "precious\n"
     finally:
@@ -333,3 +338,52 @@ def test_the_local_path_provisioner_refuses_what_it_cannot_make(kubectl: Kubectl
                            for reason, message, source in _events(kubectl, namespace, "shared")), "ProvisioningFailed")
     assert _phase(kubectl, "pvc", "shared", "-n", namespace) == "Pending"
     assert all(v["spec"].get("claimRef", {}).get("namespace") != namespace for v in _get(kubectl, "pv")["items"])
+
+
+def _failed_scheduling(kubectl: Kubectl, namespace: str, pod: str) -> list[str]:
+    return [message for reason, message, _ in _events(kubectl, namespace, pod) if reason == "FailedScheduling"]
+
+
+NOT_HELPFUL = "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+
+
+def test_the_scheduler_places_a_pod_only_where_its_volumes_can_be(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    cls, pv = fresh_name("immediate"), fresh_name("pv")
+    _apply(kubectl, f"apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {{name: {cls}}}\nprovisioner: example.com/none\n")
+    _apply(kubectl, _pv(pv, cls="", node="labrunner-sandbox-control-plane"))
+    try:
+        _apply(kubectl, _pod("orphan", namespace, "nope"))
+        eventually(lambda: _failed_scheduling(kubectl, namespace, "orphan") == [
+            f'0/3 nodes are available: persistentvolumeclaim "nope" not found. {NOT_HELPFUL}'], "the missing claim said")
+        _apply(kubectl, _pvc("waits", namespace, cls=cls) + "---" + _pod("early", namespace, "waits"))
+        eventually(lambda: _failed_scheduling(kubectl, namespace, "early") == [
+            f"0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. {NOT_HELPFUL}"], "the unbound claim said")
+        _apply(kubectl, _pvc("pinned", namespace, cls="", extra=f"\n      volumeName: {pv}") + "---" + _pod("stuck", namespace, "pinned"))
+        eventually(lambda: _phase(kubectl, "pvc", "pinned", "-n", namespace) == "Bound", "the claim bound to the control plane's volume")
+        eventually(lambda: _failed_scheduling(kubectl, namespace, "stuck") == [
+            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+            f"2 node(s) had volume node affinity conflict. {NOT_HELPFUL}"], "the volume's node said")
+        assert {_phase(kubectl, "pod", name, "-n", namespace) for name in ("orphan", "early", "stuck")} == {"Pending"}
+        _apply(kubectl, _pvc("nope", namespace))  # the claim it waited for: it is scheduled, with its volume
+        kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/orphan", "--timeout=60s")
+        node = _get(kubectl, "pod", "orphan", "-n", namespace)["spec"]["nodeName"]
+        assert _get(kubectl, "pvc", "nope", "-n", namespace)["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
+    finally:
+        kubectl("delete", "namespace", namespace, "--wait=false")
+        kubectl("delete", "pv", pv, "--wait=false", check=False)
+        kubectl("delete", "sc", cls, check=False)
+
+
+def test_a_pod_given_a_node_past_the_scheduler_cannot_mount_a_volume_of_another_node(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    pv = fresh_name("pv")
+    _apply(kubectl, _pv(pv, cls="", node="labrunner-sandbox-worker2"))
+    try:
+        _apply(kubectl, _pvc("data", namespace, cls="", extra=f"\n      volumeName: {pv}") + "---" + _pod("forced", namespace, "data", node=WORKER))
+        eventually(lambda: (f'MountVolume.NodeAffinity check failed for volume "{pv}" : no matching NodeSelectorTerms')
+                   in [message for reason, message, _ in _events(kubectl, namespace, "forced") if reason == "FailedMount"], "FailedMount")
+        assert kubectl("get", "pod", "forced", "-n", namespace).stdout.split()[7] == "ContainerCreating"
+    finally:
+        kubectl("delete", "namespace", namespace, "--wait=false")
+        kubectl("delete", "pv", pv, "--wait=false", check=False)

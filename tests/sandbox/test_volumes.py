@@ -232,7 +232,6 @@ apiVersion: v1
 kind: Pod
 metadata: {name: db, namespace: NAMESPACE}
 spec:
-  nodeName: labrunner-sandbox-worker  # the volume is a folder on the node it was made on
   containers:
   - name: box
     image: busybox:1.36

@@ -260,7 +260,7 @@ def _mount_blocked(cluster: Cluster, pod: dict[str, Any], state: PodState, probl
     from labrunner.sandbox.volumes import UNMOUNTED
 
     for volume, why in problems.items():
-        message = why if why.startswith(UNMOUNTED) else f'MountVolume.SetUp failed for volume "{volume}" : {why}'
+        message = why if why.startswith((UNMOUNTED, "MountVolume.")) else f'MountVolume.SetUp failed for volume "{volume}" : {why}'
         if said.get((uid, volume)) != message:
             said[(uid, volume)] = message
             cluster.event(pod, "FailedMount", message, "Warning")

@@ -188,8 +188,6 @@ def _sync_unbound_claim(cluster: Cluster, claim: dict[str, Any]) -> None:
             cluster.save(CLAIMS, claim)
             return
         if delayed and SELECTED_NODE not in _annotations(claim):
-            if _bind_for_consumer(cluster, claim, classes):
-                return
             _wait_for_first_consumer(cluster, claim)
         elif claim_class(claim):
             _provision(cluster, claim, classes)
@@ -213,34 +211,6 @@ def _sync_unbound_claim(cluster: Cluster, claim: dict[str, Any]) -> None:
     else:
         say_once(cluster, claim, "FailedBinding", f'volume "{volume_name}" already bound to a different claim.', "Warning")
         _set_claim_status(cluster, claim, "Pending", None)
-
-
-def _bind_for_consumer(cluster: Cluster, claim: dict[str, Any], classes: dict[str, dict[str, Any]]) -> bool:
-    """A WaitForFirstConsumer claim whose first pod is on a node: what the scheduler's volume
-    binding does for it then (``AssumePodVolumes``/``BindPodVolumes``): bind it to a matching
-    volume that node can reach, else ask its provisioner for one there (the claim's
-    ``volume.kubernetes.io/selected-node``). True when it did either."""
-    from labrunner.sandbox.controllers.shared import NODES
-
-    scheduled = [p for p in pods_using(cluster.store.list(PODS), claim["metadata"]["namespace"], claim["metadata"]["name"])
-                 if (p.get("spec") or {}).get("nodeName")]
-    if not scheduled:
-        return False
-    node_name = str(scheduled[0]["spec"]["nodeName"])
-    try:
-        node = cluster.store.get(NODES, "", node_name)
-    except NotFound:
-        return False
-    volume = binding.best_match(claim, cluster.store.list(VOLUMES), delay_binding=True, node=node)
-    if volume is not None:
-        bind(cluster, volume, claim)
-        return True
-    found = classes.get(claim_class(claim)) or {}
-    if found.get("provisioner") == "kubernetes.io/no-provisioner":
-        return False
-    claim["metadata"].setdefault("annotations", {})[SELECTED_NODE] = node_name
-    cluster.save(CLAIMS, claim)
-    return True
 
 
 def _wait_for_first_consumer(cluster: Cluster, claim: dict[str, Any]) -> None:

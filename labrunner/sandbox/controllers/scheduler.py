@@ -41,6 +41,8 @@ OWNER_KINDS = {("apps", "replicasets"): "ReplicaSet", ("", "replicationcontrolle
                ("apps", "statefulsets"): "StatefulSet"}
 """The controllers whose selectors PodTopologySpread's default constraints spread."""
 PDBS = resources.lookup("policy", "v1", "poddisruptionbudgets")
+VOLUME_KINDS = (("", "persistentvolumeclaims"), ("", "persistentvolumes"), ("storage.k8s.io", "storageclasses"))
+"""What the VolumeBinding plugin reads (storage/volumebinding.py), read afresh for a pod with claims."""
 
 
 def _slim(pod: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +128,8 @@ class _View:
             self._replace("services", obj, None if event == "DELETED" else self._service(obj))
         elif group == "policy" and plural == "poddisruptionbudgets":
             self._replace("disruption_budgets", obj, None if event == "DELETED" else self._budget(obj))
+        elif (group, plural) in VOLUME_KINDS:
+            self.generation += 1  # a claim bound, a volume made: a pod waiting for them may fit now
         elif (group, plural) in OWNER_KINDS:
             key = (OWNER_KINDS[(group, plural)], obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
             owners = dict(self.snapshot.owners)
@@ -240,6 +244,11 @@ def schedule(cluster: Cluster, pod: dict[str, Any]) -> bool:
     if _outranked(view, uid, int(spec.get("priority") or 0)):
         cluster.pending = True
         return False
+    from labrunner.sandbox.controllers.persistentvolume import bind_pod_volumes, scheduler_storage
+    from labrunner.sandbox.storage.volumebinding import NAME as VOLUME_BINDING, claim_names
+
+    if claim_names(pod):
+        view.snapshot.extras[VOLUME_BINDING] = scheduler_storage(cluster)
     decision = run_cycle(pod, view.snapshot)
     if decision.node is None:
         assert decision.error is not None
@@ -249,6 +258,8 @@ def schedule(cluster: Cluster, pod: dict[str, Any]) -> bool:
         view.attempts[uid] = _Attempt(view.generation, digest, time.monotonic())
         return False
     view.attempts.pop(uid, None)
+    if not bind_pod_volumes(cluster, pod, decision.node):
+        return False  # PreBind waits for its claims to be bound (a volume provisioned on that node)
     name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
     spec["nodeName"] = decision.node
     status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now()}]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from labrunner.sandbox.scheduling import interpod, spread
+from labrunner.sandbox.storage import volumebinding
 from labrunner.sandbox.scheduling.framework import UNRESOLVABLE, UNSCHEDULABLE, Cycle, NodeInfo, Plugin, Status
 from labrunner.sandbox.scheduling.matching import node_selector_matches, tolerated, untolerated_taint
 from labrunner.sandbox.scheduling.requests import CPU, EPHEMERAL, MEMORY, PODS, pod_requests
@@ -138,6 +139,7 @@ FILTERS: tuple[Plugin, ...] = (
     Plugin("NodeAffinity", node_affinity, node_affinity_pre_filter),
     Plugin("NodePorts", node_ports),
     Plugin("NodeResourcesFit", node_resources_fit),
+    Plugin(volumebinding.NAME, volumebinding.framework_filter, volumebinding.framework_pre_filter),
     Plugin("PodTopologySpread", spread.filter, spread.pre_filter),
     Plugin("InterPodAffinity", interpod.filter, interpod.pre_filter),
 )

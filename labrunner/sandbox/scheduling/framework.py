@@ -16,6 +16,8 @@ UNSCHEDULABLE = "Unschedulable"
 UNRESOLVABLE = "UnschedulableAndUnresolvable"
 """framework.Code: preemption may help a node that is Unschedulable, never one that is UnschedulableAndUnresolvable."""
 FINISHED = ("Succeeded", "Failed")
+PRE_FILTER_FAILED = "PreFilterFailed"
+"""The cycle state's key for the Status a PreFilter returned to turn the pod away."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Status:
     plugin: str = ""
 
 
-def fit_error_text(total: int, statuses: Iterable[Status], post_filter: str = "") -> str:
+def fit_error_text(total: int, statuses: Iterable[Status], post_filter: str = "", pre_filter: str = "") -> str:
     """``FitError.Error()``: ``0/N nodes are available:`` and each reason with the number of nodes
     that gave it, sorted as strings, then the PostFilter's (preemption's) message."""
     counted: dict[str, int] = {}
@@ -33,6 +35,9 @@ def fit_error_text(total: int, statuses: Iterable[Status], post_filter: str = ""
         for reason in status.reasons:
             counted[reason] = counted.get(reason, 0) + 1
     text = f"0/{total} nodes are available:"
+    if pre_filter:  # a PreFilter turned the pod away: its message alone, not once per node
+        text += f" {pre_filter.removesuffix('.')}."
+        counted = {}
     histogram = sorted(f"{count} {reason}" for reason, count in counted.items())
     if histogram:
         text += f" {', '.join(histogram)}."
@@ -144,9 +149,10 @@ class Cycle:
 class Plugin:
     name: str
     filter: Callable[[Cycle, NodeInfo], Status | None]
-    pre_filter: Callable[[Cycle], set[str] | None] | None = None
+    pre_filter: Callable[[Cycle], set[str] | Status | None] | None = None
     """Computes the cycle's state; may return the only node names worth filtering (a
-    PreFilterResult: a DaemonSet pod's ``matchFields``)."""
+    PreFilterResult: a DaemonSet pod's ``matchFields``), or a Status that turns the pod away from
+    every node (VolumeBinding's claim that does not exist)."""
 
 
 @dataclass
@@ -154,9 +160,10 @@ class FitError:
     total: int
     statuses: dict[str, Status]
     post_filter: str = ""
+    pre_filter: str = ""
 
     def __str__(self) -> str:
-        return fit_error_text(self.total, self.statuses.values(), self.post_filter)
+        return fit_error_text(self.total, self.statuses.values(), self.post_filter, self.pre_filter)
 
 
 @dataclass
@@ -177,6 +184,9 @@ def run_filters(cycle: Cycle, plugins: Sequence[Plugin]) -> tuple[list[NodeInfo]
     for plugin in plugins:
         if plugin.pre_filter is not None:
             names = plugin.pre_filter(cycle)
+            if isinstance(names, Status):  # the pod fits no node: each gets the PreFilter's status
+                cycle.state[PRE_FILTER_FAILED] = names
+                return [], {info.name: names for info in cycle.snapshot.nodes}
             if names is not None:
                 allowed = names if allowed is None else allowed & names
                 narrowing.append(plugin.name)
@@ -213,7 +223,8 @@ def schedule(pod: dict[str, Any], snapshot: Snapshot) -> Decision:
         totals = score(cycle, feasible)
         best = max(feasible, key=lambda info: totals[info.name])  # the first name among ties
         return Decision(node=best.name, scores=totals)
-    error = FitError(len(snapshot.nodes), statuses)
+    failed = cycle.state.get(PRE_FILTER_FAILED)
+    error = FitError(len(snapshot.nodes), statuses, pre_filter=" ".join(failed.reasons) if isinstance(failed, Status) else "")
     nominated, victims, message = preempt(cycle, statuses)
     error.post_filter = message
     return Decision(error=error, nominated=nominated, victims=victims)

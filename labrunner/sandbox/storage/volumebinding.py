@@ -165,7 +165,7 @@ def _storage_of(cycle: Any) -> Storage:
     return found if isinstance(found, Storage) else Storage()
 
 
-def _framework_pre_filter(cycle: Any) -> Any:
+def framework_pre_filter(cycle: Any) -> Any:
     """PreFilter: a Status failing the pod on every node, or None (every node is worth filtering)."""
     from labrunner.sandbox.scheduling.framework import UNRESOLVABLE, Status
 
@@ -175,7 +175,7 @@ def _framework_pre_filter(cycle: Any) -> Any:
     return None if problem is None else Status(UNRESOLVABLE, (problem,), NAME)
 
 
-def _framework_filter(cycle: Any, node: Any) -> Any:
+def framework_filter(cycle: Any, node: Any) -> Any:
     from labrunner.sandbox.scheduling.framework import UNRESOLVABLE, Status
 
     if not claim_names(cycle.pod):
