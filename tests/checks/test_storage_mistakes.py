@@ -393,6 +393,15 @@ def test_a_new_claim_beside_a_released_volume_waits_for_its_claim_ref(kubectl: K
            f"PersistentVolume {ns}-archive is held by {ns}/archive; this step wants {ns}/archive-restored")
 
 
+@pytest.mark.xfail(reason="a Released volume whose claimRef names a claim of another name is said to be 'reserved' (as a "
+                          "pre-bound Available one would be), without the patch that frees it; volume-state gives the patch "
+                          "only when the step wants the volume Available", strict=False)
+def test_a_new_claim_beside_a_released_volume_is_given_the_patch(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
+    solve("create-namespace", "static-volume", "release-volume")
+    apply(kubectl, claim("archive-restored", size="2Gi", cls="manual", extra=f"\n  volumeName: {ns}-archive"), ns)
+    failed(checks, "rescue-volume", "Released", '"op":"remove","path":"/spec/claimRef"', attempts=3)
+
+
 def test_the_claim_made_again_under_its_old_name_is_told_to_clear_the_claim_ref(kubectl: Kubectl, checks: Any, solve: Any,
                                                                                 ns: str) -> None:
     solve("create-namespace", "static-volume", "release-volume")
