@@ -34,10 +34,28 @@ def _aggregate(messages: list[str]) -> str:
     return messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
 
 
-def resource_problems(pod: dict[str, Any]) -> list[FieldError]:
-    """ValidateResourceRequirements' request <= limit, per container."""
+TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apps", "deployments"): ("spec", "template", "spec"), ("apps", "replicasets"): ("spec", "template", "spec"),
+    ("apps", "statefulsets"): ("spec", "template", "spec"), ("apps", "daemonsets"): ("spec", "template", "spec"),
+    ("batch", "jobs"): ("spec", "template", "spec"), ("batch", "cronjobs"): ("spec", "jobTemplate", "spec", "template", "spec"),
+    ("", "replicationcontrollers"): ("spec", "template", "spec"), ("", "podtemplates"): ("template", "spec"),
+}
+"""Where a workload keeps the pod spec the API server validates with it (ValidatePodTemplateSpec)."""
+
+
+def _template_problems(resource: ResourceType, obj: dict[str, Any]) -> list[FieldError]:
+    path = TEMPLATES.get((resource.group, resource.plural))
+    if path is None:
+        return []
+    spec: Any = obj
+    for key in path:
+        spec = spec.get(key) if isinstance(spec, dict) else None
+    return resource_problems(spec, ".".join(path)) if isinstance(spec, dict) else []
+
+
+def resource_problems(spec: dict[str, Any], prefix: str = "spec") -> list[FieldError]:
+    """ValidateResourceRequirements' request <= limit, per container of a pod spec."""
     errors: list[FieldError] = []
-    spec = pod.get("spec") or {}
     for field in ("initContainers", "containers"):
         for index, container in enumerate(spec.get(field) or ()):
             resources_ = (container or {}).get("resources") or {}
@@ -49,7 +67,7 @@ def resource_problems(pod: dict[str, Any]) -> list[FieldError]:
                     request, limit = parse(value), parse(limits[key])
                 except ValueError:
                     continue
-                path = f"spec.{field}[{index}].resources.requests"
+                path = f"{prefix}.{field}[{index}].resources.requests"
                 if key.startswith("hugepages-") and request.value != limit.value:
                     errors.append(FieldError("FieldValueInvalid", path, f'Invalid value: "{request}": must be equal to {key} limit'))
                 elif request.value > limit.value:
@@ -66,7 +84,7 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
     if _core(resource, "pods"):
         ranges = _limit_ranges(store, namespace)
         limitranges.default_pod(obj, ranges)
-        if errors := resource_problems(obj):
+        if errors := resource_problems(obj.get("spec") or {}):
             raise invalid_object("Pod", "", str(obj["metadata"].get("name", "")), errors)
         if broken := limitranges.violations(obj, "pods", ranges):
             raise quota.forbidden(resource, obj, _aggregate(broken))
@@ -76,14 +94,17 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
     elif _core(resource, "persistentvolumeclaims"):
         if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
             raise quota.forbidden(resource, obj, _aggregate(broken))
+    elif errors := _template_problems(resource, obj):
+        raise invalid_object(resource.kind, resource.group, str(obj["metadata"].get("name", "")), errors)
     quota.admit(store, resource, obj, None, dry_run=dry_run)
 
 
 def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], previous: dict[str, Any], *, dry_run: bool = False) -> None:
-    """An update: a claim's storage constraints (its request may grow), then ResourceQuota.
+    """An update: a claim's storage constraints (its request may grow), a workload's pod template,
+    then ResourceQuota.
 
     Raises:
-        Refused: the API server's 403.
+        Refused: the API server's 422 (a pod template) or 403.
     """
     namespace = str((obj.get("metadata") or {}).get("namespace") or "")
     if _core(resource, "pods"):
@@ -91,6 +112,8 @@ def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], prev
     if _core(resource, "persistentvolumeclaims"):
         if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
             raise quota.forbidden(resource, obj, _aggregate(broken))
+    elif errors := _template_problems(resource, obj):
+        raise invalid_object(resource.kind, resource.group, str(obj["metadata"].get("name", "")), errors)
     quota.admit(store, resource, obj, previous, dry_run=dry_run)
 
 

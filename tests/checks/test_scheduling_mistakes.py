@@ -338,8 +338,6 @@ def test_1g_is_not_a_quarter_requests_without_limits_and_a_limit_below_its_reque
     assert refused.stderr.split("is invalid: ")[1].strip() in lab.instructions(lab.step("requests"))
 
 
-@pytest.mark.xfail(strict=True, reason="sandbox gap: a Deployment whose template requests more than its limit is stored "
-                                       "(kube-apiserver refuses it with a 422 on spec.template...); only its pods are refused")
 def test_a_limit_below_its_request_is_refused_for_the_deployment_too(k: Kubectl, ns: str, team_on_node: None) -> None:
     refused = k("set", "resources", "deployment/batch", "-n", ns, "--requests=cpu=1,memory=1Gi", "--limits=cpu=500m,memory=1Gi",
                 check=False)
@@ -477,8 +475,6 @@ def test_correct_variant_match_expressions(k: Kubectl, checks: Any, ns: str, rel
     passes(checks, "spread")
 
 
-@pytest.mark.xfail(strict=True, reason="sandbox gap: the scheduler runs no PodTopologySpread filter (only its scores), so "
-                                       "maxSkew 1 with DoNotSchedule puts both replicas on one node")
 def test_correct_variant_a_spread_constraint(k: Kubectl, checks: Any, ns: str, released: None) -> None:
     constraint = {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
                   "labelSelector": {"matchLabels": {"app": "cache"}}}

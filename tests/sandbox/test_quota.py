@@ -107,3 +107,20 @@ def test_a_limit_range_defaults_limits_and_refuses_what_is_outside_it(kubectl: K
         "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "broken"},
         "spec": {"limits": [{"type": "Container", "min": {"memory": "1Gi"}, "max": {"memory": "512Mi"}}]}}))
     assert 'spec.limits[0].min[memory]: Invalid value: "1Gi": min value 1Gi is greater than max value 512Mi' in broken.stderr
+
+
+def test_a_workload_whose_template_requests_more_than_its_limit_is_refused(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", namespace)
+    refused = kubectl("set", "resources", "deployment/web", "-n", namespace, "--requests=cpu=1", "--limits=cpu=500m", check=False)
+    assert refused.returncode == 1
+    assert ('Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: "1": '
+            "must be less than or equal to cpu limit of 500m") in refused.stderr
+    job = kubectl("create", "cronjob", "nightly", "--image=busybox:1.36", "--schedule=0 1 * * *", "-n", namespace, "--dry-run=client",
+                  "-o", "json")
+    manifest = json.loads(job.stdout)
+    manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}}
+    cron = kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(manifest), check=False)
+    assert ("spec.jobTemplate.spec.template.spec.containers[0].resources.requests: Invalid value: \"1Gi\": must be less than or "
+            "equal to memory limit of 512Mi") in cron.stderr
