@@ -286,9 +286,6 @@ def test_a_claim_asking_read_write_many_of_the_local_path_class_stays_pending(ku
     failed(checks, "first-consumer", "PersistentVolumeClaim notes is Pending", "deployment notes has 0/1 ready replica(s)")
 
 
-@pytest.mark.xfail(reason="claim-bound quotes the newest event by lastTimestamp; events of one second tie and the first "
-                          "(WaitForFirstConsumer) wins over the provisioner's Warning; and it says 'create that pod' while a pod "
-                          "already uses the claim", strict=False)
 def test_a_claim_asking_read_write_many_quotes_the_provisioner_s_refusal(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
     solve("create-namespace")
     apply(kubectl, asset("notes-claim.yaml", ("- ReadWriteOnce", "- ReadWriteMany")), ns)
@@ -332,8 +329,6 @@ def test_a_claim_without_the_volume_s_class_gets_the_default_class_and_a_new_vol
     assert phase(kubectl, "pv", f"{ns}-archive") == "Available"  # a new volume was provisioned beside it
 
 
-@pytest.mark.xfail(reason="claim-bound leaves out the volumes of other classes when the claim's class provisions, so the "
-                          "PV without a class the learner meant is never named", strict=False)
 def test_a_claim_without_the_volume_s_class_names_the_volume_it_missed(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
     solve("create-namespace")
     apply(kubectl, volume(f"{ns}-archive", cls=""))
@@ -393,9 +388,6 @@ def test_a_new_claim_beside_a_released_volume_waits_for_its_claim_ref(kubectl: K
            f"PersistentVolume {ns}-archive is held by {ns}/archive; this step wants {ns}/archive-restored")
 
 
-@pytest.mark.xfail(reason="a Released volume whose claimRef names a claim of another name is said to be 'reserved' (as a "
-                          "pre-bound Available one would be), without the patch that frees it; volume-state gives the patch "
-                          "only when the step wants the volume Available", strict=False)
 def test_a_new_claim_beside_a_released_volume_is_given_the_patch(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
     solve("create-namespace", "static-volume", "release-volume")
     apply(kubectl, claim("archive-restored", size="2Gi", cls="manual", extra=f"\n  volumeName: {ns}-archive"), ns)
@@ -518,15 +510,6 @@ def test_variant_an_explicit_default_class_and_a_claim_written_as_yaml(kubectl: 
     passed(checks, "data-survives")
 
 
-def _scheduler_places_pods_by_their_volumes() -> bool:
-    from labrunner.sandbox.controllers import scheduler
-
-    return hasattr(scheduler, "VOLUME_KINDS")
-
-
-@pytest.mark.skipif(not _scheduler_places_pods_by_their_volumes(),
-                    reason="the sandbox's scheduler does not consult VolumeBinding yet: a new pod may go to another node "
-                           "than its local volume's, which a real scheduler never does")
 def test_variant_the_deployment_deleted_and_made_again_keeps_the_data(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
     solve("create-namespace", "claim-waits", "first-consumer")
     kubectl("delete", "deployment", "notes", "-n", ns, "--wait=true")

@@ -26,6 +26,7 @@ DEFAULT_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class", "storagecl
 AccessMode = Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
 NO_CLASS = '"" (none)'
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
+_FREE = """kubectl patch pv {name} --type=json -p '[{{"op":"remove","path":"/spec/claimRef"}}]'"""
 
 
 class ClaimBound(CheckArgs):
@@ -82,15 +83,24 @@ def _find_claim(context: CheckContext, namespace: str, name: str) -> tuple[Obj |
     return None, near
 
 
+def _recency(event: Mapping[str, Any]) -> tuple[str, bool, int]:
+    """Newest first by time; within a second, a Warning over a Normal, then the later write."""
+    version = str((event.get("metadata") or {}).get("resourceVersion") or "")
+    return (str(event.get("lastTimestamp") or event.get("eventTime") or ""), event.get("type") == "Warning",
+            int(version) if version.isdigit() else 0)
+
+
 def _latest_event(context: CheckContext, claim: Mapping[str, Any]) -> str:
     try:
         events = context.cluster.events(claim["metadata"]["namespace"], involved=claim["metadata"]["name"])
     except errors.ClusterError:
         return ""
-    mine = [e for e in events if (e.get("involvedObject") or {}).get("kind") in (None, "PersistentVolumeClaim")]
+    uid = (claim.get("metadata") or {}).get("uid")
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("kind") in (None, "PersistentVolumeClaim")
+            and (not uid or (e.get("involvedObject") or {}).get("uid") in (None, uid))]  # not a deleted namesake's
     if not mine:
         return ""
-    last = max(mine, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    last = max(mine, key=_recency)
     return f"the cluster says ({last.get('reason')}): {last.get('message')}"
 
 
@@ -101,11 +111,14 @@ def _volume_misses(claim: Mapping[str, Any], volume: Mapping[str, Any], class_na
     phase = (volume.get("status") or {}).get("phase")
     ref = spec.get("claimRef") or {}
     if ref and (ref.get("name") != claim["metadata"]["name"] or ref.get("namespace") != claim["metadata"]["namespace"]):
-        return f"PersistentVolume {name} is reserved for claim {ref.get('namespace')}/{ref.get('name')} (spec.claimRef)"
+        held = f"PersistentVolume {name} is reserved for claim {ref.get('namespace')}/{ref.get('name')} (spec.claimRef)"
+        if phase == "Released":
+            return (f"{held}: it is Released, still holding that deleted claim; remove the claimRef to make it Available "
+                    f"({_FREE.format(name=name)})")
+        return held
     if ref and ref.get("uid") and ref.get("uid") != claim["metadata"].get("uid"):
         return (f"PersistentVolume {name} is {phase}: its claimRef still holds the uid of a deleted claim of that name; "
-                "remove spec.claimRef (kubectl patch pv ... --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/claimRef\"}]') "
-                "to make it Available")
+                f"remove spec.claimRef ({_FREE.format(name=name)}) to make it Available")
     if (spec.get("storageClassName") or "") != class_name:
         has_class = spec.get("storageClassName") or '""'
         return f"PersistentVolume {name} has storageClassName {has_class}, the claim's class is {class_name or NO_CLASS}"
@@ -147,8 +160,13 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
             lines.append('storageClassName "" asks for a volume without a class: only a PersistentVolume without one can take it')
     storage_class = by_name.get(class_name)
     if storage_class is not None and storage_class.get("volumeBindingMode") == "WaitForFirstConsumer" and not spec.get("volumeName"):
-        lines.append(f"the class {class_name} binds when the first pod using the claim is scheduled (WaitForFirstConsumer): "
-                     "create that pod; the claim is not broken")
+        users = _consumers(context, claim)
+        if users:
+            lines.append(f"pod {users[0]} uses it, so the class {class_name} (WaitForFirstConsumer) binds it once that pod is "
+                         "scheduled and the volume is made: see why not below")
+        else:
+            lines.append(f"the class {class_name} binds when the first pod using the claim is scheduled (WaitForFirstConsumer): "
+                         "create that pod; the claim is not broken")
     try:
         volumes = context.cluster.list("persistentvolumes")
     except errors.ClusterError:
@@ -160,9 +178,11 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
     else:
         candidates = [v for v in volumes if (v.get("status") or {}).get("phase") in ("Available", "Released")
                       or not (v.get("spec") or {}).get("claimRef")]
-        same_class = [v for v in candidates if ((v.get("spec") or {}).get("storageClassName") or "") == class_name]
         if storage_class is not None and storage_class.get("provisioner") not in (None, "", NO_PROVISIONER):
-            candidates = same_class  # a class that provisions: other classes' volumes are beside the point
+            # A class that provisions: of other classes' volumes, only those the claim would fit but for the class
+            # (the one the learner likely meant) are worth naming.
+            candidates = [v for v in candidates if ((v.get("spec") or {}).get("storageClassName") or "") == class_name
+                          or not _volume_misses(claim, v, str((v.get("spec") or {}).get("storageClassName") or ""))]
         misses = [miss for v in candidates if (miss := _volume_misses(claim, v, class_name))]
         lines += misses[:4]
     if said := _latest_event(context, claim):
