@@ -16,11 +16,13 @@ from labrunner.sandbox.controllers.shared import (
     DAEMONSETS, DEPLOYMENTS, ENDPOINT_SLICES, ENDPOINTS, PODS, REPLICASETS, SERVICES, Cluster,
 )
 from labrunner.sandbox import resources
+from labrunner.sandbox.resource_hooks import for_resource
 from labrunner.sandbox.resources import ResourceType
-from labrunner.sandbox.store import NotFound, Store
+from labrunner.sandbox.store import NotFound, Store, now
 
 OWNED_KINDS = tuple(kind for kind in (REPLICASETS, PODS, ENDPOINT_SLICES, resources.lookup("apps", "v1", "controllerrevisions"),
-                                       resources.lookup("batch", "v1", "jobs")) if kind is not None)
+                                       resources.lookup("batch", "v1", "jobs"), resources.lookup("", "v1", "persistentvolumeclaims"))
+                    if kind is not None)
 """The kinds the sandbox's controllers create with an ownerReference."""
 OWNER_KINDS = (DEPLOYMENTS, REPLICASETS, DAEMONSETS, SERVICES, *(kind for kind in (
     resources.lookup("apps", "v1", "statefulsets"), resources.lookup("", "v1", "replicationcontrollers"),
@@ -60,6 +62,11 @@ def reconcile(cluster: Cluster) -> None:
             owners = obj["metadata"].get("ownerReferences") or []
             namespace = obj["metadata"].get("namespace", "")
             if owners and not any(present(ref, namespace) for ref in owners):
+                if for_resource(resource).finalizers and obj["metadata"].get("finalizers"):
+                    if not obj["metadata"].get("deletionTimestamp"):  # deleted as the API deletes it: it waits for its finalizers
+                        obj["metadata"]["deletionTimestamp"], obj["metadata"]["deletionGracePeriodSeconds"] = now(), 0
+                        cluster.save(resource, obj)
+                    return
                 cluster.store.delete_raw(resource.group, resource.plural, namespace, obj["metadata"]["name"])
         return look
 

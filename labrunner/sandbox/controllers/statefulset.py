@@ -26,12 +26,13 @@
 plus the selector's matchLabels, through the API server's defaults: the default class), with
 the event ``SuccessfulCreate`` "create Claim www-web-0 Pod web-0 in StatefulSet web success";
 the pod gets a volume of that claim. Scaling down or deleting the set leaves the claims (the
-default ``persistentVolumeClaimRetentionPolicy``, Retain), so a pod made again finds its data.
+default ``persistentVolumeClaimRetentionPolicy``, Retain), so a pod made again finds its data;
+``whenDeleted: Delete`` makes the set their owner and ``whenScaled: Delete`` a condemned pod, so
+the garbage collector deletes them with it (StatefulSetAutoDeletePVC, on by default in 1.32).
 
 Gaps: no maxUnavailable (a 1.32 alpha gate, off by default), no spec.ordinals.start (beta but
 rarely used: ordinals start at 0), no adoption of orphaned pods or revisions, a pod deleted
-by the controller goes at once (the sandbox has no graceful termination), and a retention
-policy of Delete is not acted on (claims are always kept).
+by the controller goes at once (the sandbox has no graceful termination).
 """
 
 from __future__ import annotations
@@ -249,6 +250,8 @@ def _stateful_set(cluster: Cluster, stateful_set: dict[str, Any]) -> None:
             _take(cluster, stateful_set, step, current, update)
         if steps:
             pods = [p for p in cluster.store.list(PODS, namespace) if owned_by(p, stateful_set) and ordinal(p, name) >= 0]
+        for pod in pods:
+            _claim_owners(cluster, stateful_set, pod)
     status = status_of(stateful_set, pods, current["metadata"]["name"], update["metadata"]["name"], collision_count)
     if status != (stateful_set.get("status") or {}):
         try:
@@ -305,6 +308,10 @@ def _take(cluster: Cluster, stateful_set: dict[str, Any], step: tuple[str, int],
     set_name, namespace = stateful_set["metadata"]["name"], stateful_set["metadata"]["namespace"]
     pod_name = f"{set_name}-{index}"
     if action == "delete":
+        try:
+            _claim_owners(cluster, stateful_set, cluster.store.get(PODS, namespace, pod_name))  # a condemned pod's claims may go with it
+        except NotFound:
+            pass
         cluster.store.delete_raw("", "pods", namespace, pod_name)
         cluster.event(stateful_set, "SuccessfulDelete", f"delete Pod {pod_name} in StatefulSet {set_name} successful", component=COMPONENT)
         return
@@ -336,6 +343,44 @@ def claims_for(stateful_set: dict[str, Any], index: int) -> list[dict[str, Any]]
             claim.pop(key, None)
         claims.append(claim)
     return claims
+
+
+def claim_owner_references(stateful_set: dict[str, Any], pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """updateClaimOwnerRefForSetAndPod: the owners persistentVolumeClaimRetentionPolicy gives a
+    pod's claims: whenDeleted Delete, the set (so its claims go with it); whenScaled Delete, the
+    pod once its ordinal is past the replicas (so they go with it on a scale-down); Retain, none."""
+    spec = stateful_set.get("spec") or {}
+    policy = spec.get("persistentVolumeClaimRetentionPolicy") or {}
+    scaled_down = ordinal(pod, stateful_set["metadata"]["name"]) >= int(spec.get("replicas", 1))
+    if policy.get("whenScaled") == "Delete" and scaled_down:
+        return [{"apiVersion": "v1", "kind": "Pod", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"],
+                 "controller": True, "blockOwnerDeletion": True}]
+    if policy.get("whenDeleted") == "Delete":
+        return [owner_reference(stateful_set)]
+    return []
+
+
+def _claim_owners(cluster: Cluster, stateful_set: dict[str, Any], pod: dict[str, Any]) -> None:
+    """Each of the pod's claims owned as the retention policy says (other owners kept)."""
+    from labrunner.sandbox.storage.kinds import CLAIMS
+
+    if not (stateful_set.get("spec") or {}).get("volumeClaimTemplates") or terminating(pod):
+        return
+    ours = {stateful_set["metadata"]["uid"], pod["metadata"].get("uid")}
+    wanted = claim_owner_references(stateful_set, pod)
+    for claim in claims_for(stateful_set, ordinal(pod, stateful_set["metadata"]["name"])):
+        try:
+            found = cluster.store.get(CLAIMS, claim["metadata"]["namespace"], claim["metadata"]["name"])
+        except NotFound:
+            continue
+        current = found["metadata"].get("ownerReferences") or []
+        owners = [ref for ref in current if ref.get("uid") not in ours] + wanted
+        if owners != current:
+            if owners:
+                found["metadata"]["ownerReferences"] = owners
+            else:
+                found["metadata"].pop("ownerReferences", None)
+            cluster.save(CLAIMS, found)
 
 
 def _create_claims(cluster: Cluster, stateful_set: dict[str, Any], index: int) -> bool:
