@@ -4,22 +4,21 @@ proved on the sandbox (failing before its solution, passing after)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import kubernetes_validate
 import pytest
-import yaml
 
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
 from tests.conftest import REPO
-from tests.sandboxes import TIME_SCALE
+from tests.shipped_labs import (
+    assert_every_step_has_its_parts,
+    assert_manifests_valid,
+    assert_selftest_passes,
+    assert_valid_through_the_cli,
+    documents,
+)
 
 LAB_DIR = REPO / "labs" / "rbac"
 ASSETS = REPO / "assets" / "rbac"
@@ -34,24 +33,13 @@ def lab() -> Lab:
     return load_lab(LAB_DIR)
 
 
-def documents(path: Path) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
-
-
 def test_the_fourteen_steps_in_order(lab: Lab) -> None:
     assert [step.id for step in lab.steps] == ORDER
     assert (lab.id, lab.level, lab.tags, lab.minutes) == ("rbac", "intermediate", ("cluster-architecture",), 90)
 
 
 def test_every_step_has_its_five_parts(lab: Lab) -> None:
-    for step in lab.steps:
-        text = lab.instructions(step)
-        assert text.startswith("# "), f"{step.id}: instructions start with a heading"
-        assert len(text.splitlines()) >= 20, f"{step.id}: instructions are more than a stub"
-        assert "```text" in text, f"{step.id}: instructions show real output"
-        assert step.commands and 1 <= len(step.hints) <= 3 and step.solution and step.checks, step.id
-        assert step.reset is not None, f"{step.id}: says how it is undone"
-        assert all(check.says for check in step.checks)
+    assert_every_step_has_its_parts(lab, shows_output=True, resets=True)
 
 
 def test_permissions_are_judged_by_the_cluster_never_by_names(lab: Lab) -> None:
@@ -97,10 +85,7 @@ def test_manifests_pass_strict_kubernetes_132_validation_and_name_no_namespace()
     paths = sorted(ASSETS.glob("*.yaml"))
     assert {path.name for path in paths} == {"broken-binding.yaml", "release-bot-role.yaml", "deployment-scaler.yaml",
                                              "monitoring.yaml", "developer.yaml"}
-    for path in paths:
-        for document in documents(path):
-            kubernetes_validate.validate(document, "1.32.0", strict=True)
-            assert "namespace" not in document["metadata"], path.name
+    assert_manifests_valid(paths)
 
 
 def test_the_broken_binding_holds_the_classic_mistakes_and_the_repair_fixes_the_role() -> None:
@@ -143,25 +128,12 @@ def test_the_sandbox_s_own_words_are_quoted_where_they_teach(lab: Lab) -> None:
 
 
 def test_the_lab_is_valid_through_the_cli() -> None:
-    from labrunner.cli import main
-
-    assert main(["validate", str(LAB_DIR)]) == 0
-    assert (LAB_DIR / "lab.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../lab.schema.json")
+    assert_valid_through_the_cli(LAB_DIR)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("openssl") is None,
                     reason="kubectl and openssl must be on PATH (the lab's solutions use them)")
 def test_selftest_on_the_sandbox_every_step_fails_before_and_passes_after(tmp_path: Path) -> None:
-    environment = {**os.environ, "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE, "LABRUNNER_STATE_DIR": str(tmp_path / "state")}
     work = tmp_path / "learner"
-    try:
-        proved = subprocess.run([sys.executable, "-m", "labrunner", "selftest", "rbac", "--sandbox", "--json",
-                                 "-p", "namespace=rbac-selftest", "-p", f"workdir={work}"],
-                                env=environment, capture_output=True, text=True, timeout=300)
-    finally:
-        subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=environment, capture_output=True, timeout=60)
-    assert proved.returncode == 0, proved.stdout + proved.stderr
-    rows = json.loads(proved.stdout)["steps"]
-    assert [row["id"] for row in rows] == ORDER
-    assert [(row["before"], row["after"]) for row in rows] == [("failed", "passed")] * len(ORDER)
+    assert_selftest_passes("rbac", ORDER, tmp_path / "state", "namespace=rbac-selftest", f"workdir={work}")
     assert {path.name for path in work.iterdir()} >= {"jane.key", "jane.crt", "jane.kubeconfig"}

@@ -4,22 +4,21 @@ sandbox (failing before its solution, passing after)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import kubernetes_validate
 import pytest
-import yaml
 
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
 from tests.conftest import REPO
-from tests.sandboxes import TIME_SCALE
+from tests.shipped_labs import (
+    assert_every_step_has_its_parts,
+    assert_manifests_valid,
+    assert_selftest_passes,
+    assert_valid_through_the_cli,
+    documents,
+)
 
 LAB_DIR = REPO / "labs" / "storage"
 ASSETS = REPO / "assets" / "storage"
@@ -33,25 +32,13 @@ def lab() -> Lab:
     return load_lab(LAB_DIR)
 
 
-def documents(path: Path) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
-
-
 def test_the_twelve_steps_in_order(lab: Lab) -> None:
     assert [step.id for step in lab.steps] == ORDER
     assert (lab.id, lab.level, lab.tags, lab.minutes) == ("storage", "intermediate", ("storage", "troubleshooting"), 75)
 
 
 def test_every_step_has_its_five_parts(lab: Lab) -> None:
-    for step in lab.steps:
-        text = lab.instructions(step)
-        assert text.startswith("# "), f"{step.id}: instructions start with a heading"
-        assert len(text.splitlines()) >= 20, f"{step.id}: instructions are more than a stub"
-        assert "```text" in text, f"{step.id}: instructions show real output"
-        assert step.commands and 1 <= len(step.hints) <= 3 and step.solution and step.checks, step.id
-        assert step.reset is not None or any(a.action == "apply" for a in step.solution), f"{step.id}: says how it is undone"
-        assert all(check.says for check in step.checks)
-        assert all(command.explain for command in step.commands), step.id
+    assert_every_step_has_its_parts(lab, shows_output=True, explains=True)
 
 
 def test_claims_volumes_and_classes_are_judged_by_the_storage_kinds(lab: Lab) -> None:
@@ -98,10 +85,7 @@ def test_manifests_pass_strict_kubernetes_132_validation_and_name_no_namespace()
     assert {path.name for path in paths} == {"notes-claim.yaml", "notes-app.yaml", "archive-claim.yaml", "archiver.yaml",
                                              "auditor.yaml", "resizable-class.yaml", "reports.yaml", "ledger-statefulset.yaml",
                                              "uploads-claim-broken.yaml", "uploads-claim.yaml"}
-    for path in paths:
-        for document in documents(path):
-            kubernetes_validate.validate(document, "1.32.0", strict=True)
-            assert "namespace" not in document["metadata"], path.name
+    assert_manifests_valid(paths)
 
 
 def test_the_assets_are_what_the_steps_teach() -> None:
@@ -139,22 +123,9 @@ def test_the_cluster_s_own_words_are_quoted_where_they_teach(lab: Lab) -> None:
 
 
 def test_the_lab_is_valid_through_the_cli() -> None:
-    from labrunner.cli import main
-
-    assert main(["validate", str(LAB_DIR)]) == 0
-    assert (LAB_DIR / "lab.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../lab.schema.json")
+    assert_valid_through_the_cli(LAB_DIR)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl must be on PATH (the lab's solutions use it)")
 def test_selftest_on_the_sandbox_every_step_fails_before_and_passes_after(tmp_path: Path) -> None:
-    environment = {**os.environ, "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE, "LABRUNNER_STATE_DIR": str(tmp_path / "state")}
-    try:
-        proved = subprocess.run([sys.executable, "-m", "labrunner", "selftest", "storage", "--sandbox", "--json",
-                                 "-p", "namespace=storage-selftest"],
-                                env=environment, capture_output=True, text=True, timeout=300)
-    finally:
-        subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=environment, capture_output=True, timeout=60)
-    assert proved.returncode == 0, proved.stdout + proved.stderr
-    rows = json.loads(proved.stdout)["steps"]
-    assert [row["id"] for row in rows] == ORDER
-    assert [(row["before"], row["after"]) for row in rows] == [("failed", "passed")] * len(ORDER)
+    assert_selftest_passes("storage", ORDER, tmp_path / "state", "namespace=storage-selftest")

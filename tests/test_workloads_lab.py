@@ -3,22 +3,21 @@ proved on the sandbox (failing before its solution, passing after)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import kubernetes_validate
 import pytest
-import yaml
 
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
 from tests.conftest import REPO
-from tests.sandboxes import TIME_SCALE
+from tests.shipped_labs import (
+    assert_every_step_has_its_parts,
+    assert_manifests_valid,
+    assert_selftest_passes,
+    assert_valid_through_the_cli,
+    documents,
+)
 
 LAB_DIR = REPO / "labs" / "workloads"
 ASSETS = REPO / "assets" / "workloads"
@@ -32,21 +31,12 @@ def lab() -> Lab:
     return load_lab(LAB_DIR)
 
 
-def documents(path: Path) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
-
-
 def test_the_fifteen_steps_in_order(lab: Lab) -> None:
     assert [step.id for step in lab.steps] == ORDER
 
 
 def test_every_step_has_its_five_parts(lab: Lab) -> None:
-    for step in lab.steps:
-        text = lab.instructions(step)
-        assert text.startswith("# "), f"{step.id}: instructions start with a heading"
-        assert len(text.splitlines()) >= 20, f"{step.id}: instructions are more than a stub"
-        assert step.commands and 1 <= len(step.hints) <= 3 and step.solution and step.checks, step.id
-        assert all(check.says for check in step.checks)
+    assert_every_step_has_its_parts(lab)
 
 
 def test_each_topic_of_the_issue_has_its_check(lab: Lab) -> None:
@@ -78,13 +68,7 @@ def test_the_namespace_is_a_parameter_everywhere() -> None:
 
 
 def test_full_manifests_pass_strict_kubernetes_132_validation_and_name_no_namespace() -> None:
-    for path in sorted(ASSETS.glob("*.yaml")):
-        for document in documents(path):
-            if path.name.endswith("-patch.yaml"):
-                assert set(document) == {"spec"}, path.name
-                continue
-            kubernetes_validate.validate(document, "1.32.0", strict=True)
-            assert "namespace" not in document["metadata"], path.name
+    assert_manifests_valid(sorted(ASSETS.glob("*.yaml")), patches=True)
 
 
 def test_the_sidecar_and_the_job_are_what_the_steps_teach() -> None:
@@ -107,21 +91,9 @@ def test_the_sandbox_s_differences_are_said_where_they_matter(lab: Lab) -> None:
 
 
 def test_the_lab_is_valid_through_the_cli() -> None:
-    from labrunner.cli import main
-
-    assert main(["validate", str(LAB_DIR)]) == 0
-    assert (LAB_DIR / "lab.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../lab.schema.json")
+    assert_valid_through_the_cli(LAB_DIR)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (the lab's solutions use it)")
 def test_selftest_on_the_sandbox_every_step_fails_before_and_passes_after(tmp_path: Path) -> None:
-    environment = {**os.environ, "LABRUNNER_SANDBOX_TIME_SCALE": TIME_SCALE, "LABRUNNER_STATE_DIR": str(tmp_path / "state")}
-    try:
-        proved = subprocess.run([sys.executable, "-m", "labrunner", "selftest", "workloads", "--sandbox", "--json",
-                                 "-p", "namespace=wl-selftest"], env=environment, capture_output=True, text=True, timeout=300)
-    finally:
-        subprocess.run([sys.executable, "-m", "labrunner", "sandbox", "stop"], env=environment, capture_output=True, timeout=60)
-    assert proved.returncode == 0, proved.stdout + proved.stderr
-    rows = json.loads(proved.stdout)["steps"]
-    assert [row["id"] for row in rows] == ORDER
-    assert [(row["before"], row["after"]) for row in rows] == [("failed", "passed")] * len(ORDER)
+    assert_selftest_passes("workloads", ORDER, tmp_path / "state", "namespace=wl-selftest")

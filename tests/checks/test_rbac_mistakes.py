@@ -20,9 +20,9 @@ import pytest
 
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
-from labrunner.registry import registry
-from labrunner.registry.types import CheckContext, Outcome
+from labrunner.registry.types import Outcome
 from labrunner.sandbox.files import SandboxFiles
+from tests.checks.lab_checks import failing_text, step_results
 from tests.conftest import REPO
 from tests.sandboxes import KUBECTL, Kubectl, eventually, fresh_name
 
@@ -48,21 +48,14 @@ def checks(lab: Lab, cluster: Any) -> Callable[[str], list[tuple[str, Outcome]]]
     """Run a step's checks through the registry, as the session does: (says, outcome) each."""
 
     def run(step_id: str) -> list[tuple[str, Outcome]]:
-        kinds = registry()
-        context = CheckContext(cluster, dict(lab.placeholder_values))
-        found = []
-        for check in lab.step(step_id).checks:
-            kind = kinds.kind(check.kind)
-            assert kind is not None
-            found.append((check.says, kind.run(kinds.arguments(check), context)))
-        return found
+        return step_results(lab, cluster, step_id)
 
     return run
 
 
 def failed(results: list[tuple[str, Outcome]], *texts: str) -> str:
     """The step fails, and its failing checks' sentences and details say each of ``texts``."""
-    said = "\n".join(f"{outcome[1]}\n" + "\n".join(outcome[2]) for _, outcome in results if outcome[0] != "passed")
+    said = failing_text(results)
     assert said, f"the step passed: {results}"
     for text in texts:
         assert text in said, f"{text!r} not in:\n{said}"

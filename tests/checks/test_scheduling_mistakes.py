@@ -23,10 +23,10 @@ import pytest
 from labrunner.cluster.kube import KubeCluster, connect
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
-from labrunner.registry import registry
-from labrunner.registry.types import CheckContext, Outcome
+from labrunner.registry.types import Outcome
 from labrunner.sandbox.files import SandboxFiles
 from labrunner.session.actions import run_commands, solution_commands
+from tests.checks.lab_checks import failing_text, step_results
 from tests.conftest import REPO
 from tests.sandboxes import KUBECTL, Kubectl, fresh_name, kubectl_for, start_sandbox, start_scaled
 
@@ -90,14 +90,7 @@ def checks(lab: Lab, cluster: KubeCluster) -> Callable[[str], Results]:
     """Run a step's checks through the registry, as the session does: (says, outcome) each."""
 
     def run(step_id: str) -> Results:
-        kinds = registry()
-        context = CheckContext(cluster, dict(lab.placeholder_values))
-        found = []
-        for check in lab.step(step_id).checks:
-            kind = kinds.kind(check.kind)
-            assert kind is not None
-            found.append((check.says, kind.run(kinds.arguments(check), context)))
-        return found
+        return step_results(lab, cluster, step_id)
 
     return run
 

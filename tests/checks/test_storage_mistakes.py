@@ -20,9 +20,9 @@ import pytest
 
 from labrunner.lab.loader import load_lab
 from labrunner.lab.model import Lab
-from labrunner.registry import registry
-from labrunner.registry.types import CheckContext, Outcome
+from labrunner.registry.types import Outcome
 from labrunner.session.actions import run_commands, solution_commands
+from tests.checks.lab_checks import failing_text, step_results
 from tests.conftest import REPO
 from tests.sandboxes import KUBECTL, Kubectl, eventually, fresh_name, kubectl_for, start_sandbox
 
@@ -76,14 +76,7 @@ def checks(lab: Lab, own: tuple[Kubectl, Any]) -> Callable[[str], Results]:
     """Run a step's checks through the registry, as the session does: (says, outcome) each."""
 
     def run(step_id: str) -> Results:
-        kinds = registry()
-        context = CheckContext(own[1], dict(lab.placeholder_values))
-        found = []
-        for check in lab.step(step_id).checks:
-            kind = kinds.kind(check.kind)
-            assert kind is not None
-            found.append((check.says, kind.run(kinds.arguments(check), context)))
-        return found
+        return step_results(lab, own[1], step_id)
 
     return run
 
@@ -101,7 +94,7 @@ def solve(lab: Lab, own: tuple[Kubectl, Any]) -> Callable[..., None]:
 
 
 def said(results: Results) -> str:
-    return "\n".join(f"{outcome[1]}\n" + "\n".join(outcome[2]) for _, outcome in results if outcome[0] != "passed")
+    return failing_text(results)
 
 
 def failed(checks: Callable[[str], Results], step_id: str, *texts: str, attempts: int = 60) -> str:
