@@ -10,6 +10,7 @@ still holding the deleted claim's uid). The controller's latest event is quoted.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -154,8 +155,9 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
     else:
         class_name = str(requested)
         if class_name and class_name not in by_name:
+            near = difflib.get_close_matches(class_name, sorted(by_name), n=1, cutoff=0.6)
             lines.append(f"storageClassName {class_name}: no StorageClass {class_name} exists (classes: {', '.join(sorted(by_name)) or 'none'}), "
-                         f"so only a PersistentVolume of class {class_name} can take it")
+                         f"so only a PersistentVolume of class {class_name} can take it" + (f"; did you mean {near[0]}?" if near else ""))
         elif not class_name:
             lines.append('storageClassName "" asks for a volume without a class: only a PersistentVolume without one can take it')
     storage_class = by_name.get(class_name)

@@ -113,3 +113,8 @@ def test_two_default_classes_and_a_misspelt_annotation() -> None:
     odd["metadata"]["annotations"] = {"storageclass.kubernetes.io/is-default-class": "yes"}
     assert "only \"true\" marks it" in default_class(DefaultClass(kind="default-class", says="x", name="fast"),
                                                      context(storageclasses=[odd]))[2][0]
+
+
+def test_a_misspelt_class_is_given_the_near_one() -> None:
+    fake = context(persistentvolumeclaims=[claim(storageClassName="standrad")], storageclasses=[storage_class("standard", default=True)])
+    assert bound(fake)[2][0].endswith("so only a PersistentVolume of class standrad can take it; did you mean standard?")
