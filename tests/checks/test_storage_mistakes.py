@@ -119,9 +119,9 @@ def passed(checks: Callable[[str], Results], step_id: str, attempts: int = 100) 
 
 
 def quoted(lab: Lab, step_id: str, text: str, lines: int = 99) -> None:
-    """The step's instructions quote the diagnosis as the learner reads it (its first ``lines`` lines, but the headline
-    sentence of a shell check, which says only that the script failed)."""
-    wanted = [line for line in text.splitlines() if line and not line.startswith("the script exited with")][:lines]
+    """The step's instructions quote the diagnosis as the learner reads it (its first ``lines`` lines, but a shell
+    check's exit code, which says only that the script failed)."""
+    wanted = [line for line in text.splitlines() if line and not line.startswith(("the script exited with", "(the script exited with"))][:lines]
     instructions = lab.instructions(lab.step(step_id))
     for line in wanted:
         assert line in instructions, f"{step_id}'s instructions do not quote: {line}"

@@ -154,7 +154,8 @@ def test_commands_and_shell_checks_reach_the_session_context_and_see_the_lab_par
     failing = Check(kind="shell", id="s", says="a shell check", advisory=False, args={"script": "kubectl get namespace nothere-at-all"},
                     location=step.location)
     result = run_check(failing, step, port, session.lab.placeholder_values)
-    assert result.status == "failed" and any("nothere-at-all" in line for line in result.details)
+    assert result.status == "failed" and 'namespaces "nothere-at-all" not found' in result.message  # kubectl's own words lead
+    assert result.details == ("(the script exited with 1, expected 0)",)
     assert elsewhere.read_bytes() == before  # the learner's kubeconfig is never rewritten
 
 

@@ -12,6 +12,10 @@ from labrunner.lab.fields import NonEmptyStr
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
 
 
+SHOWN = 8
+"""The last lines of the script's output a failure shows."""
+
+
 class Shell(CheckArgs):
     """An escape hatch: a POSIX sh script run on the learner's machine (with
     ``KUBECONFIG`` and the lab's parameters in its environment) must exit with
@@ -38,8 +42,12 @@ def shell(args: Shell, context: CheckContext) -> Outcome:
             return "error", f"the script was still running after {args.timeout_seconds} s", []
     if completed.returncode == args.exit_code:
         return "passed", "the script's exit code is as expected", []
-    said = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
-    return "failed", f"the script exited with {completed.returncode}, expected {args.exit_code}", said
+    exited = f"the script exited with {completed.returncode}, expected {args.exit_code}"
+    said = [line for line in (completed.stderr or completed.stdout).strip().splitlines() if line.strip()][-SHOWN:]
+    if not said:
+        return "failed", exited, []
+    # The author's own words lead: a lab's script says the mistake; the exit code is evidence.
+    return "failed", said[0], [*said[1:], f"({exited})"]
 
 
 KINDS = (
