@@ -91,12 +91,18 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
         priority.admit_pod(store, obj)
         tolerationseconds.admit_pod(obj)
         obj.setdefault("status", {})["qosClass"] = qos_class(obj)  # the pod strategy's PrepareForCreate, after the mutating plugins
-    elif _core(resource, "persistentvolumeclaims"):
+    else:
+        _claim_or_template(store, resource, obj, namespace)
+    quota.admit(store, resource, obj, None, dry_run=dry_run)
+
+
+def _claim_or_template(store: Store, resource: ResourceType, obj: dict[str, Any], namespace: str) -> None:
+    """What a create and an update both check: a claim's storage constraints, a workload's pod template."""
+    if _core(resource, "persistentvolumeclaims"):
         if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
             raise quota.forbidden(resource, obj, _aggregate(broken))
     elif errors := _template_problems(resource, obj):
         raise invalid_object(resource.kind, resource.group, str(obj["metadata"].get("name", "")), errors)
-    quota.admit(store, resource, obj, None, dry_run=dry_run)
 
 
 def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], previous: dict[str, Any], *, dry_run: bool = False) -> None:
@@ -109,11 +115,7 @@ def admit_update(store: Store, resource: ResourceType, obj: dict[str, Any], prev
     namespace = str((obj.get("metadata") or {}).get("namespace") or "")
     if _core(resource, "pods"):
         priority.keep_on_update(obj, previous)
-    if _core(resource, "persistentvolumeclaims"):
-        if broken := limitranges.violations(obj, "persistentvolumeclaims", _limit_ranges(store, namespace)):
-            raise quota.forbidden(resource, obj, _aggregate(broken))
-    elif errors := _template_problems(resource, obj):
-        raise invalid_object(resource.kind, resource.group, str(obj["metadata"].get("name", "")), errors)
+    _claim_or_template(store, resource, obj, namespace)
     quota.admit(store, resource, obj, previous, dry_run=dry_run)
 
 
