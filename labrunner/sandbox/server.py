@@ -156,9 +156,9 @@ def make_app(token: str, api: ResourceAPI) -> web.Application:
 
 def _token_authenticator(api: ResourceAPI) -> TokenAuthenticator:
     """Service account tokens (TokenRequest, legacy Secrets, a pod's projected token)."""
-    from labrunner.sandbox import tokens
+    from labrunner.sandbox import token_authentication
 
-    return lambda token: tokens.authenticate(token, api.store)
+    return lambda token: token_authentication.authenticate(token, api.store)
 
 
 def ssl_context(files: SandboxFiles) -> ssl.SSLContext:

@@ -4,7 +4,7 @@ First the authenticator on a store of its own: a token is someone only while it 
 for the API server, untampered, and every object it names still exists with its uid. Then the
 legacy token controller filling Secrets in. Last, real kubectl on the shared sandbox: ``kubectl
 create token`` and its refusals, a pod's projected token and a legacy Secret's token, each checked
-by calling :func:`tokens.authenticate` on the sandbox's own store.
+by calling :func:`token_authentication.authenticate` on the sandbox's own store.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from labrunner.sandbox import tokens
+from labrunner.sandbox import token_authentication, tokens
 from labrunner.sandbox.authorization import User
 from labrunner.sandbox.controllers import serviceaccounts
 from labrunner.sandbox.controllers.shared import Cluster
@@ -67,7 +67,7 @@ def test_a_pod_bound_token_is_its_service_account_with_the_pod_and_node_named(st
     pod = _pod(store)
     node = store.create(tokens.NODES, {"metadata": {"name": "worker"}})
     token = _token(store, account, pod=pod, node=node)
-    user = tokens.authenticate(token, store)
+    user = token_authentication.authenticate(token, store)
     jti = _claims(token)["jti"]
     assert user == User("system:serviceaccount:default:robot",
                         ("system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"),
@@ -77,7 +77,7 @@ def test_a_pod_bound_token_is_its_service_account_with_the_pod_and_node_named(st
                          ("authentication.kubernetes.io/node-uid", (node["metadata"]["uid"],)),
                          ("authentication.kubernetes.io/pod-name", ("web",)),
                          ("authentication.kubernetes.io/pod-uid", (pod["metadata"]["uid"],))))
-    assert tokens.authenticate(token, store) == user  # the remembered answer
+    assert token_authentication.authenticate(token, store) == user  # the remembered answer
 
 
 def test_the_token_is_a_jws_as_kube_apiserver_signs_it(store: Store) -> None:
@@ -91,23 +91,23 @@ def test_the_token_is_a_jws_as_kube_apiserver_signs_it(store: Store) -> None:
     assert header == {"alg": "RS256", "kid": tokens.key_id(public)}
     assert list(_claims(token)) == ["aud", "exp", "iat", "iss", "jti", "kubernetes.io", "nbf", "sub"]
     tokens._signers.clear()  # a new process reads the kept key: the token still verifies
-    assert tokens.authenticate(token, store) is not None
+    assert token_authentication.authenticate(token, store) is not None
 
 
 def test_an_expired_token_is_no_one_after_the_leeway(store: Store) -> None:
     account = _account(store)
     long_ago = int(time.time()) - 7200
-    assert tokens.authenticate(_token(store, account, issued=long_ago, expires_in=3600), store) is None
+    assert token_authentication.authenticate(_token(store, account, issued=long_ago, expires_in=3600), store) is None
     just_expired = int(time.time()) - 630  # expired 30 s ago: within go-jose's 60 s leeway
-    assert tokens.authenticate(_token(store, account, issued=just_expired, expires_in=600), store) is not None
+    assert token_authentication.authenticate(_token(store, account, issued=just_expired, expires_in=600), store) is not None
     not_yet = int(time.time()) + 600
-    assert tokens.authenticate(_token(store, account, issued=not_yet), store) is None
+    assert token_authentication.authenticate(_token(store, account, issued=not_yet), store) is None
 
 
 def test_a_token_for_another_audience_is_no_one_to_the_api_server(store: Store) -> None:
     account = _account(store)
-    assert tokens.authenticate(_token(store, account, audiences=["vault"]), store) is None
-    assert tokens.authenticate(_token(store, account, audiences=["vault", API]), store) is not None
+    assert token_authentication.authenticate(_token(store, account, audiences=["vault"]), store) is None
+    assert token_authentication.authenticate(_token(store, account, audiences=["vault", API]), store) is not None
 
 
 def test_a_tampered_token_or_one_signed_by_another_key_is_no_one(store: Store, tmp_path: Path) -> None:
@@ -117,32 +117,32 @@ def test_a_tampered_token_or_one_signed_by_another_key_is_no_one(store: Store, t
     claims = _claims(token)
     claims["sub"] = "system:serviceaccount:kube-system:admin"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    assert tokens.authenticate(f"{header}.{forged}.{signature}", store) is None
+    assert token_authentication.authenticate(f"{header}.{forged}.{signature}", store) is None
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     foreign = tokens.sign(elsewhere, _claims(token))  # the same claims, another sandbox's key
-    assert tokens.authenticate(foreign, store) is None
-    assert tokens.authenticate("not-a-jwt", store) is None
+    assert token_authentication.authenticate(foreign, store) is None
+    assert token_authentication.authenticate("not-a-jwt", store) is None
 
 
 def test_a_token_dies_with_its_service_account_and_stays_dead_when_it_is_recreated(store: Store) -> None:
     account = _account(store)
     token = _token(store, account)
-    assert tokens.authenticate(token, store) is not None
+    assert token_authentication.authenticate(token, store) is not None
     store.delete(tokens.SERVICE_ACCOUNTS, "default", "robot")
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
     _account(store)  # same name, new uid
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
 
 
 def test_a_pod_bound_token_dies_with_its_pod(store: Store) -> None:
     account = _account(store)
     token = _token(store, account, pod=_pod(store))
-    assert tokens.authenticate(token, store) is not None
+    assert token_authentication.authenticate(token, store) is not None
     store.delete(tokens.PODS, "default", "web")
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
     _pod(store)  # a new pod of the same name is another pod
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
 
 
 def test_a_deleting_pod_still_counts_for_the_leeway(store: Store) -> None:
@@ -151,10 +151,10 @@ def test_a_deleting_pod_still_counts_for_the_leeway(store: Store) -> None:
     token = _token(store, account, pod=pod)
     pod["metadata"]["deletionTimestamp"] = now()
     pod = store.update(tokens.PODS, pod)
-    assert tokens.authenticate(token, store) is not None
+    assert token_authentication.authenticate(token, store) is not None
     pod["metadata"]["deletionTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 120))
     store.update(tokens.PODS, pod)
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
 
 
 def test_secret_and_node_bound_tokens_die_with_their_object(store: Store) -> None:
@@ -162,13 +162,13 @@ def test_secret_and_node_bound_tokens_die_with_their_object(store: Store) -> Non
     secret = store.create(tokens.SECRETS, {"metadata": {"name": "key", "namespace": "default"}})
     node = store.create(tokens.NODES, {"metadata": {"name": "worker"}})
     by_secret, by_node = _token(store, account, secret=secret), _token(store, account, node=node)
-    assert tokens.authenticate(by_secret, store) is not None
-    user = tokens.authenticate(by_node, store)
+    assert token_authentication.authenticate(by_secret, store) is not None
+    user = token_authentication.authenticate(by_node, store)
     assert user is not None and dict(user.extra)["authentication.kubernetes.io/node-name"] == ("worker",)
     store.delete(tokens.SECRETS, "default", "key")
     store.delete(tokens.NODES, "", "worker")
-    assert tokens.authenticate(by_secret, store) is None
-    assert tokens.authenticate(by_node, store) is None
+    assert token_authentication.authenticate(by_secret, store) is None
+    assert token_authentication.authenticate(by_node, store) is None
 
 
 def test_the_kubelets_3607_second_token_lasts_a_year_only_for_the_api_server() -> None:
@@ -199,7 +199,7 @@ def test_a_token_secret_is_filled_in_and_its_token_is_its_account(store: Store) 
         "iss": "kubernetes/serviceaccount", "kubernetes.io/serviceaccount/namespace": "default",
         "kubernetes.io/serviceaccount/secret.name": "robot-token", "kubernetes.io/serviceaccount/service-account.name": "robot",
         "kubernetes.io/serviceaccount/service-account.uid": account["metadata"]["uid"], "sub": "system:serviceaccount:default:robot"}
-    user = tokens.authenticate(data["token"], store)
+    user = token_authentication.authenticate(data["token"], store)
     assert user == User("system:serviceaccount:default:robot",
                         ("system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"), account["metadata"]["uid"])
     labels = store.get(tokens.SECRETS, "default", "robot-token")["metadata"]["labels"]
@@ -212,13 +212,13 @@ def test_a_legacy_token_dies_with_its_secret_or_an_invalid_since_label(store: St
     serviceaccounts.reconcile(Cluster(store))
     secret = store.get(tokens.SECRETS, "default", "robot-token")
     token = base64.b64decode(secret["data"]["token"]).decode()
-    assert tokens.authenticate(token, store) is not None
+    assert token_authentication.authenticate(token, store) is not None
     secret = store.get(tokens.SECRETS, "default", "robot-token")
     secret["metadata"]["labels"]["kubernetes.io/legacy-token-invalid-since"] = "2026-01-01"
     store.update(tokens.SECRETS, secret)
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
     store.delete(tokens.SECRETS, "default", "robot-token")
-    assert tokens.authenticate(token, store) is None
+    assert token_authentication.authenticate(token, store) is None
 
 
 def test_token_secrets_of_a_missing_account_are_deleted(store: Store) -> None:
@@ -254,12 +254,12 @@ def test_kubectl_create_token_prints_a_token_of_the_account(kubectl: Kubectl, na
     assert claims["iss"] == API and claims["aud"] == [API] and claims["sub"] == f"system:serviceaccount:{namespace}:robot"
     assert claims["kubernetes.io"] == {"namespace": namespace, "serviceaccount": {"name": "robot", "uid": account["metadata"]["uid"]}}
     assert claims["exp"] - claims["iat"] == 3600 and claims["nbf"] == claims["iat"]
-    user = tokens.authenticate(token, sandbox_store)
+    user = token_authentication.authenticate(token, sandbox_store)
     assert user is not None and user.name == f"system:serviceaccount:{namespace}:robot" and user.uid == account["metadata"]["uid"]
     request = json.loads(kubectl("create", "token", "robot", "-n", namespace, "--audience=vault", "--duration=20m", "-o", "json").stdout)
     assert request["spec"] == {"audiences": ["vault"], "expirationSeconds": 1200, "boundObjectRef": None}
     assert _claims(request["status"]["token"])["aud"] == ["vault"]
-    assert tokens.authenticate(request["status"]["token"], sandbox_store) is None  # not meant for the API server
+    assert token_authentication.authenticate(request["status"]["token"], sandbox_store) is None  # not meant for the API server
 
 
 def test_kubectl_create_token_is_refused_in_the_api_servers_words(kubectl: Kubectl, namespace: str) -> None:
@@ -294,10 +294,10 @@ def test_a_pod_bound_token_names_the_pod_and_dies_with_it(kubectl: Kubectl, name
     # the kubelet's 3607 s: a year, stale after 3607 s; the answer still says the time asked for
     assert claims["exp"] - claims["iat"] == 365 * 24 * 3600 and claims["kubernetes.io"]["warnafter"] - claims["iat"] == 3607
     assert request["spec"]["boundObjectRef"] == {"kind": "Pod", "apiVersion": "v1", "name": "web"}
-    user = tokens.authenticate(request["status"]["token"], sandbox_store)
+    user = token_authentication.authenticate(request["status"]["token"], sandbox_store)
     assert user is not None and dict(user.extra)["authentication.kubernetes.io/pod-name"] == ("web",)
     kubectl("delete", "pod", "web", "-n", namespace, "--wait=false")
-    eventually(lambda: tokens.authenticate(request["status"]["token"], sandbox_store) is None, "the pod-bound token's invalidation")
+    eventually(lambda: token_authentication.authenticate(request["status"]["token"], sandbox_store) is None, "the pod-bound token's invalidation")
 
 
 API_ACCESS = """
@@ -328,11 +328,11 @@ def test_a_pods_projected_token_authenticates_as_its_service_account(kubectl: Ku
     kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/client", "--timeout=60s")
     token = kubectl("exec", "-n", namespace, "client", "--", "cat", "/var/run/secrets/kubernetes.io/serviceaccount/token").stdout
     pod = json.loads(kubectl("get", "pod", "client", "-n", namespace, "-o", "json").stdout)
-    user = tokens.authenticate(token, sandbox_store)
+    user = token_authentication.authenticate(token, sandbox_store)
     assert user is not None and user.name == f"system:serviceaccount:{namespace}:robot"
     assert dict(user.extra)["authentication.kubernetes.io/pod-uid"] == (pod["metadata"]["uid"],)
     kubectl("delete", "serviceaccount", "robot", "-n", namespace)
-    assert tokens.authenticate(token, sandbox_store) is None
+    assert token_authentication.authenticate(token, sandbox_store) is None
 
 
 def test_a_legacy_token_secret_gets_filled_and_goes_with_its_account(kubectl: Kubectl, namespace: str, sandbox_store: Store) -> None:
@@ -351,7 +351,7 @@ def test_a_legacy_token_secret_gets_filled_and_goes_with_its_account(kubectl: Ku
     assert set(filled) == {"ca.crt", "namespace", "token"} and base64.b64decode(filled["namespace"]).decode() == namespace
     described = kubectl("describe", "secret", "robot-token", "-n", namespace).stdout
     assert "kubernetes.io/service-account.uid:" in described
-    user = tokens.authenticate(base64.b64decode(filled["token"]).decode(), sandbox_store)
+    user = token_authentication.authenticate(base64.b64decode(filled["token"]).decode(), sandbox_store)
     assert user is not None and user.name == f"system:serviceaccount:{namespace}:robot" and user.extra == ()
     kubectl("delete", "serviceaccount", "robot", "-n", namespace)
     eventually(lambda: kubectl("get", "secret", "robot-token", "-n", namespace, check=False).returncode == 1,
