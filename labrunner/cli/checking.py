@@ -38,6 +38,16 @@ def add_commands(commands: Any, lazy: Any) -> None:
     lab_parameters(solve)
     solve.set_defaults(handler=lazy("labrunner.cli.checking", "solve"))
 
+    setup = commands.add_parser("setup", help="prepare the state a step starts from (a troubleshooting step's broken cluster)",
+                                description="Run STEP's setup: the state it hands you to work from, often a broken one to repair. "
+                                            "The app does it when you open the step; a solve does it first when needed.")
+    setup.add_argument("lab", help="lab id")
+    setup.add_argument("step", help="step id or number")
+    setup.add_argument("--again", action="store_true", help="run the setup even if it already ran here (reset the step to start it over cleanly)")
+    cluster_flags(setup, writes=True)
+    lab_parameters(setup)
+    setup.set_defaults(handler=lazy("labrunner.cli.checking", "setup"))
+
     reset = commands.add_parser("reset", help="undo a step (or the whole lab) on the cluster, and forget its result",
                                 description="Undo what STEP creates (by default, what its solution applied), or with no STEP "
                                             "the whole lab (its namespaces), printing each command; then forget the results.")
@@ -288,6 +298,31 @@ def solve(arguments: argparse.Namespace) -> int:
         status = solved.outcome.status
         print(f"step {step.number} {status}", file=sys.stderr)
     return ExitCode.OK if status == "passed" else ExitCode.FAILED
+
+
+def setup(arguments: argparse.Namespace) -> int:
+    session = open_session(arguments)
+    step = _step(session.lab, arguments.step)
+    where = f"step {step.number}, {step.title}"
+    if not step.setup:
+        print(f"labrunner: {where} starts from what the steps before it left; it has nothing to set up", file=sys.stderr)
+        return ExitCode.OK
+    if not session.setup_commands(step):
+        print(f"labrunner: {where} sets nothing up on this kind of cluster ({session.kind})", file=sys.stderr)
+        return ExitCode.OK
+    if not session.needs_setup(step) and not arguments.again:
+        print(f"labrunner: {where} is already set up on {session.context}; to start it over: labrunner reset {session.lab.id} {step.id}"
+              " (or --again)", file=sys.stderr)
+        return ExitCode.OK
+    # The commands are not printed: a troubleshooting step's setup is the fault to be found.
+    actions = session.set_up(step)
+    failed = next((a for a in actions if a.exit_code != 0), None)
+    if failed:
+        raise CliError(f"setting up {where} stopped: `{failed.command}` failed with exit code {failed.exit_code}: "
+                       f"{failed.output.splitlines()[-1] if failed.output else 'no output'}", ExitCode.FAILED)
+    session.go(step)
+    print(f"labrunner: {where} is set up on {session.context}; read it with: labrunner show {session.lab.id} {step.id}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def reset(arguments: argparse.Namespace) -> int:

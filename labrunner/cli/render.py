@@ -40,6 +40,7 @@ def step_json(lab: Lab, step: Step, *, with_solution: bool) -> dict[str, Any]:
         "instructions": lab.instructions(step),
         "commands": [{"run": c.run, "explain": c.explain, "inside": c.inside, "output": c.output} for c in step.commands],
         "hints": len(step.hints),
+        "setup": bool(step.setup),
         "checks": [
             {"id": c.id, "kind": c.kind, "says": c.says, "advisory": c.advisory, "args": _plain(c.args)}
             for c in step.checks
@@ -71,7 +72,12 @@ def lab_markdown(lab: Lab) -> str:
 
 def step_markdown(lab: Lab, step: Step, *, with_solution: bool) -> str:
     last = len(lab.steps) - 1
-    lines = [f"_{lab.title}, step {step.number} of {last}_", "", lab.instructions(step).rstrip(), ""]
+    lines = [f"_{lab.title}, step {step.number} of {last}_", ""]
+    if step.setup:
+        # Only that there is one: what it does is the fault the learner is to find.
+        lines += [f"> This step starts from a state labrunner prepares on your cluster: `labrunner setup {lab.id} {step.id}`"
+                  " (the app does it when you open the step).", ""]
+    lines += [lab.instructions(step).rstrip(), ""]
     lines += ["## Commands", "", "```sh"]
     for number, command in enumerate(step.commands):
         where = f"[in {command.inside}] " if command.inside else ""

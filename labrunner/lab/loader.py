@@ -212,6 +212,7 @@ class _LabReader:
             self.check_markdown((*where, "instructions"), instructions, values)
             solution = self.actions((*where, "solution"), step_file.solution)
             reset = None if step_file.reset is None else self.actions((*where, "reset"), step_file.reset)
+            setup = self.actions((*where, "setup"), step_file.setup)
             checks = []
             kind_counts: dict[str, int] = {}
             for index, declaration in enumerate(step_file.checks):
@@ -249,6 +250,7 @@ class _LabReader:
                     hints=tuple(step_file.hints),
                     solution=solution,
                     reset=reset,
+                    setup=setup,
                     checks=tuple(checks),
                     location=SourceLocation(path=self.lab_file, line=line, column=column),
                 )

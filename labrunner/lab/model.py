@@ -85,6 +85,8 @@ class Step:
     location: SourceLocation
     reset: tuple[SolutionAction, ...] | None = None
     """How to undo the step; None: delete what its ``apply:`` actions created."""
+    setup: tuple[SolutionAction, ...] = ()
+    """What runs when the step begins: the state the learner starts from (often broken)."""
 
 
 @dataclass(frozen=True, kw_only=True)

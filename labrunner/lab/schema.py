@@ -146,9 +146,13 @@ class StepFile(_Strict):
     hints: list[NonEmptyStr] = Field(min_length=1, max_length=3)
     solution: list[SolutionActionFile] = Field(min_length=1)
     checks: list[declaration_type()] = Field(min_length=1)  # type: ignore[valid-type]  # the registry's kinds
+    setup: list[SolutionActionFile] = Field(default_factory=list)
+    """What labrunner runs when the step begins (the TUI opens it, ``labrunner setup LAB STEP``,
+    or a solve): the state the learner starts from, often a broken one to repair. Undone by
+    the step's reset."""
     reset: list[SolutionActionFile] | None = None
     """How to undo the step (``labrunner reset LAB STEP``); by default, delete what its
-    ``apply:`` actions created. ``[]`` when there is nothing to undo."""
+    ``apply:`` actions (its setup's and its solution's) created. ``[]`` when there is nothing to undo."""
 
 
 class LabFile(_Strict):

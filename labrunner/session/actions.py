@@ -57,11 +57,17 @@ def solution_commands(lab: Lab, step: Step, kind: str) -> list[str]:
     return _commands(lab, step.solution, kind)
 
 
+def setup_commands(lab: Lab, step: Step, kind: str) -> list[str]:
+    """What runs when ``step`` begins on this kind of cluster (empty for most steps)."""
+    return _commands(lab, step.setup, kind)
+
+
 def reset_commands(lab: Lab, step: Step | None, kind: str) -> list[str]:
     """The commands that undo ``step`` (or, with None, the whole lab) on this kind of cluster.
 
-    A step without a declared ``reset`` deletes what its ``apply:`` actions created,
-    newest first; a lab without one deletes the namespaces its parameters name.
+    A step without a declared ``reset`` deletes what its ``apply:`` actions created (its
+    solution's, then its setup's: newest first); a lab without one deletes the namespaces
+    its parameters name.
     """
     if step is None:
         if lab.reset is not None:
@@ -69,7 +75,8 @@ def reset_commands(lab: Lab, step: Step | None, kind: str) -> list[str]:
         return [f"kubectl delete namespace {p.value} --ignore-not-found" for p in lab.parameters if p.kind == "namespace"]
     if step.reset is not None:
         return _commands(lab, step.reset, kind)
-    return _commands(lab, [a for a in reversed(step.solution) if a.action == "apply"], kind, undo=True)
+    applied = [*step.setup, *step.solution]
+    return _commands(lab, [a for a in reversed(applied) if a.action == "apply"], kind, undo=True)
 
 
 def run_commands(commands: Sequence[str], info: ClusterInfo, parameters: Mapping[str, str] | None = None,

@@ -69,8 +69,17 @@ class ProgressStore(Protocol):
         """The learner has now seen the first ``shown`` hints of ``step`` (it never goes down)."""
         ...
 
+    def mark_set_up(self, key: ProgressKey, step: str) -> None:
+        """The step's setup ran on the cluster: the learner's starting state is there."""
+        ...
+
+    def set_up_steps(self, key: ProgressKey) -> set[str]:
+        """The steps whose setup has run (and not been undone by a reset since)."""
+        ...
+
     def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
-        """Drop results (all of the key's, position and hints included, or only ``steps``' results)."""
+        """Drop results (all of the key's, position, hints and setups included, or only
+        ``steps``' results and setups)."""
         ...
 
     def version(self) -> Hashable:
@@ -105,6 +114,10 @@ CREATE TABLE IF NOT EXISTS position (
 CREATE TABLE IF NOT EXISTS hints (
     lab TEXT NOT NULL, context TEXT NOT NULL, learner TEXT NOT NULL DEFAULT '', attempt TEXT NOT NULL DEFAULT '',
     step TEXT NOT NULL, shown INTEGER NOT NULL,
+    PRIMARY KEY (lab, context, learner, attempt, step));
+CREATE TABLE IF NOT EXISTS setups (
+    lab TEXT NOT NULL, context TEXT NOT NULL, learner TEXT NOT NULL DEFAULT '', attempt TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL, set_up_at REAL NOT NULL,
     PRIMARY KEY (lab, context, learner, attempt, step));
 """
 
@@ -282,16 +295,24 @@ class Progress:
         self._write("INSERT INTO hints VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lab, context, learner, attempt, step) "
                     "DO UPDATE SET shown = max(shown, excluded.shown)", (*_k(key), step, shown))
 
+    def mark_set_up(self, key: ProgressKey, step: str) -> None:
+        self._write("INSERT OR REPLACE INTO setups VALUES (?, ?, ?, ?, ?, ?)", (*_k(key), step, time.time()))
+
+    def set_up_steps(self, key: ProgressKey) -> set[str]:
+        return {str(row[0]) for row in self._execute(f"SELECT step FROM setups WHERE {_WHERE}", _k(key))}
+
     def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")  # all or nothing: autocommit mode would commit each DELETE
             try:
                 if steps is None:
-                    for table in ("results", "position", "hints"):
+                    for table in ("results", "position", "hints", "setups"):
                         self._db.execute(f"DELETE FROM {table} WHERE {_WHERE}", _k(key))
                 else:
-                    self._db.executemany(f"DELETE FROM results WHERE {_WHERE} AND step = ?",
-                                         [(*_k(key), step) for step in steps])
+                    steps = list(steps)
+                    for table in ("results", "setups"):
+                        self._db.executemany(f"DELETE FROM {table} WHERE {_WHERE} AND step = ?",
+                                             [(*_k(key), step) for step in steps])
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -330,6 +351,13 @@ class FanOut:
     def show_hints(self, key: ProgressKey, step: str, shown: int) -> None:
         for store in self.stores:
             store.show_hints(key, step, shown)
+
+    def mark_set_up(self, key: ProgressKey, step: str) -> None:
+        for store in self.stores:
+            store.mark_set_up(key, step)
+
+    def set_up_steps(self, key: ProgressKey) -> set[str]:
+        return self.primary.set_up_steps(key)
 
     def forget(self, key: ProgressKey, steps: Iterable[str] | None = None) -> None:
         steps = None if steps is None else list(steps)

@@ -40,19 +40,30 @@ def may_pass_before(step: Step) -> bool:
 
 
 def selftest(session: Session, *, on_step: Callable[[Step], object] | None = None) -> Iterator[SelftestRow]:
-    """Each step in order: check, solve, check again. Yields a row per step as it is proved."""
+    """Each step in order: set up (for a step that starts from a prepared state), check,
+    solve, check again. Yields a row per step as it is proved. A step with a setup must
+    fail after it, whatever earlier steps did: that state is what the learner repairs."""
     lab = session.lab
     for step in lab.steps:
         if on_step:
             on_step(step)
+        prepared = session.setup_commands(step)
+        set_up = session.set_up(step) if prepared else []
+        failed_setup = next((a for a in set_up if a.exit_code != 0), None)
+        if failed_setup:
+            yield SelftestRow(step.number, step.id, "error", "error", False,
+                              f"setup failed: {failed_setup.command}: {failed_setup.output[-200:]}")
+            continue
         before = step_status(run_step(step, session.cluster, lab.placeholder_values))
         solved = session.solve(step)
         failed_action = solved.failed_action
         results = solved.outcome.results if solved.outcome else ()
         after = solved.outcome.status if solved.outcome else "error"
-        ok = after == "passed" and (before != "passed" or may_pass_before(step)) and failed_action is None
+        ok = after == "passed" and (before != "passed" or (not prepared and may_pass_before(step))) and failed_action is None
         if ok:
             problem = ""
+        elif before == "passed" and prepared:
+            problem = "passes right after its setup: the state it hands the learner is not broken"
         elif failed_action:
             problem = f"solution failed: {failed_action.command}: {failed_action.output[-200:]}"
         else:

@@ -21,7 +21,7 @@ from labrunner.checks.runner import run_check, run_step
 from labrunner.cluster.port import ClusterPort
 from labrunner.lab.model import Lab, Step
 from labrunner.registry import registry
-from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, solution_commands
+from labrunner.session.actions import ActionResult, cluster_kind, reset_commands, run_commands, setup_commands, solution_commands
 from labrunner.session.images import declare_images
 from labrunner.session.progress import ProgressKey, ProgressStore, current_step
 from labrunner.session.rules import PRACTICE, NotAllowed, Rules
@@ -203,6 +203,9 @@ class Session:
             return outcome if self.rules.feedback else outcome.shown()
 
     def _run_checks(self, step: Step) -> StepOutcome:
+        if self.needs_setup(step):
+            # Its checks would judge a state the learner has not been handed yet.
+            return StepOutcome(step, "pending", (self._not_set_up(step),))
         results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
         return StepOutcome(step, step_status(list(results)), results)
 
@@ -255,6 +258,33 @@ class Session:
         self.progress.show_hints(self.key, step.id, shown)
         return Hints(step, step.hints[:shown], len(step.hints))
 
+    # -- a step's starting state ----------------------------------------------------------
+
+    def setup_commands(self, step: Step) -> list[str]:
+        """What runs when ``step`` begins on this cluster (nothing, for most steps)."""
+        return setup_commands(self.lab, step, self.kind)
+
+    def needs_setup(self, step: Step) -> bool:
+        """The step starts from a state labrunner prepares, and it has not been prepared here
+        yet (or a reset undid it)."""
+        return bool(step.setup) and bool(self.setup_commands(step)) and step.id not in self.progress.set_up_steps(self.key)
+
+    def set_up(self, step: Step, *, on_action: Callable[[str], object] | None = None) -> list[ActionResult]:
+        """Hand the learner the step's starting state (often a broken one); what was recorded
+        of the step before is forgotten, since it judged another state."""
+        actions = self._run(self.setup_commands(step), on_action)
+        if all(a.exit_code == 0 for a in actions):
+            self.progress.forget(self.key, [step.id])
+            self.progress.mark_set_up(self.key, step.id)
+        return actions
+
+    def _not_set_up(self, step: Step) -> CheckResult:
+        return CheckResult(
+            f"{step.id}.setup", "the step's starting state is set up", "pending",
+            f"step {step.number} starts from a state labrunner prepares on the cluster, and it has not been prepared "
+            f"on {self.context} yet",
+            hint=f"open the step in labrunner's app, or run: labrunner setup {self.lab.id} {step.id}")
+
     # -- changing the cluster -------------------------------------------------------------
 
     def solution_commands(self, step: Step) -> list[str]:
@@ -269,8 +299,13 @@ class Session:
 
     def solve(self, step: Step, *, on_action: Callable[[str], object] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:
         """Run the step's solution, the commands a learner would type, then check it
-        until it passes (or ``settle`` seconds)."""
-        actions = self._run(self.solution_commands(step), on_action)
+        until it passes (or ``settle`` seconds). A step not yet set up is set up first:
+        its solution repairs that state."""
+        commands = self.solution_commands(step)
+        actions = self.set_up(step, on_action=on_action) if self.needs_setup(step) else []
+        if any(a.exit_code != 0 for a in actions):
+            return SolveOutcome(tuple(actions), None)
+        actions += self._run(commands, on_action)
         if any(a.exit_code != 0 for a in actions):
             return SolveOutcome(tuple(actions), None)
         return SolveOutcome(tuple(actions), self.check_until_passed(step, settle))

@@ -68,7 +68,7 @@ class CommandStarted(Message):
 
 
 class CommandsFinished(Message):
-    """A solve or reset ended: every command run, with its output."""
+    """A solve, reset or setup ended: every command run, with its output."""
 
     def __init__(self, verb: str, step: Step, actions: tuple[ActionResult, ...], outcome: StepOutcome | None = None) -> None:
         super().__init__()

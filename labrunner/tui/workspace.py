@@ -164,7 +164,23 @@ class WorkspaceScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def check_step(self, step: Step) -> None:
-        self.post_message(StepChecked(self.session.check(step)))
+        if self.prepare(step):
+            self.post_message(StepChecked(self.session.check(step)))
+
+    def prepare(self, step: Step) -> bool:
+        """In a worker: a step that starts from a prepared state (a broken cluster to repair)
+        is set up when the learner first opens it. False when the setup failed (said)."""
+        if not self.session.needs_setup(step):
+            return True
+        self.app.call_from_thread(self.query_one(CheckPanel).show, "… Preparing",
+                                  "labrunner is setting up the state this step starts from")
+        actions = tuple(self.session.set_up(step))
+        if any(a.exit_code != 0 for a in actions):
+            self.post_message(CommandsFinished("setup", step, actions))
+            return False
+        self.app.call_from_thread(self.notify, "The cluster is in the state this step starts from; over to you.",
+                                  title=f"Step {step.number} set up")
+        return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def recheck_current(self) -> None:
@@ -176,7 +192,7 @@ class WorkspaceScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def jump_to(self, step: Step) -> None:
         self.post_message(StepJumped(step, self.session.missing_before(step)))
-        if self.session.current.id == step.id:  # not if the learner (or a solve) has moved on meanwhile
+        if self.session.current.id == step.id and self.prepare(step):  # not if the learner (or a solve) has moved on meanwhile
             self.post_message(StepChecked(self.session.check(step)))
 
     @work(thread=True, exit_on_error=False, group="change")
@@ -187,6 +203,11 @@ class WorkspaceScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="change")
     def reset_step(self, step: Step) -> None:
         actions = self.session.reset(step, on_action=lambda command: self.post_message(CommandStarted(command)))
+        if any(a.exit_code != 0 for a in actions):
+            self.post_message(CommandsFinished("reset", step, tuple(actions)))
+            return
+        if not self.prepare(step):  # a reset step starts over from its setup; a failed one is said by prepare
+            return
         self.post_message(CommandsFinished("reset", step, tuple(actions), self.session.check(step)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
