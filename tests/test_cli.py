@@ -30,13 +30,33 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_list_prints_a_table_of_labs(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "list")
+def test_list_groups_labs_by_cka_domain_heaviest_first_with_progress(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from labrunner.paths import state_dir
+    from labrunner.session.progress import Progress, ProgressKey
+
+    code, out, err = run(capsys, "list", "--sandbox")
     assert code == 0
-    header, *rows = out.splitlines()
-    [row] = [row for row in rows if row.startswith("demo ")]
-    assert header.split() == ["LAB", "TITLE", "STEPS", "TIME", "LEVEL"]
-    assert row.split()[:3] == ["demo", "Demo", "lab"] and "~10 min" in row and row.endswith("beginner")
+    lines = out.splitlines()
+    headings = [line for line in lines if line and not line.startswith(" ") and "% of the CKA" in line]
+    assert [heading.split(" · ")[:2] for heading in headings] == [
+        ["Troubleshooting", "30 % of the CKA"], ["Cluster Architecture, Installation and Configuration", "25 % of the CKA"],
+        ["Services and Networking", "20 % of the CKA"], ["Workloads and Scheduling", "15 % of the CKA"], ["Storage", "10 % of the CKA"]]
+    [row] = [line for line in lines if line.startswith("  demo ")]
+    under = max(index for index, line in enumerate(lines) if line in headings and index < lines.index(row))
+    assert lines[under].startswith("Services and Networking")  # the demo lab's first tag
+    assert row.split()[:3] == ["demo", "Demo", "lab"] and "~10 min" in row and "0/2 done" in row
+    assert lines[-1].startswith("Progress on labrunner-sandbox.")
+
+    progress = Progress(state_dir() / "progress.sqlite3")
+    progress.record(ProgressKey("demo", "labrunner-sandbox"), "one", "passed", [])
+    progress.close()
+    _, out, _ = run(capsys, "list", "--sandbox")
+    assert "1/2 done" in next(line for line in out.splitlines() if line.startswith("  demo "))
+    heading = next(line for line in out.splitlines() if line.startswith("Services and Networking"))
+    labs = json.loads(run(capsys, "list", "--json")[1])
+    networking = [lab for lab in labs if lab.get("domain") == "services-networking"]
+    steps, done = sum(lab["steps"] for lab in networking), sum(lab["passed"] for lab in networking)
+    assert done == 1 and heading.endswith(f"{len(networking)} labs, 1 of {steps} steps done")
 
 
 def test_list_json_is_data_only(demo_labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,6 +65,7 @@ def test_list_json_is_data_only(demo_labs: Path, capsys: pytest.CaptureFixture[s
     [lab] = [lab for lab in json.loads(out) if lab["id"] == "demo"]
     assert lab["id"] == "demo" and lab["steps"] == 2 and lab["valid"] is True
     assert lab["parameters"]["namespace"]["value"] == "demo"
+    assert lab["domain"] == "services-networking" and lab["passed"] == 0
 
 
 def test_a_broken_lab_is_listed_as_invalid_with_a_pointer(
@@ -158,7 +179,7 @@ def test_doctor_without_kubeconfig_says_so(capsys: pytest.CaptureFixture[str]) -
 def test_python_dash_m_and_bare_command(demo_labs: Path) -> None:
     completed = subprocess.run([sys.executable, "-m", "labrunner"], capture_output=True, text=True, check=False)
     assert completed.returncode == 0
-    assert any(line.startswith("demo ") for line in completed.stdout.splitlines()[1:])
+    assert any(line.startswith("  demo ") for line in completed.stdout.splitlines())
 
 
 def test_broken_pipe_is_quiet(demo_labs: Path) -> None:

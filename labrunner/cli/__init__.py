@@ -68,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--sandbox", action="store_true", help="use labrunner's built-in sandbox (started if needed)")
     lab_parameters(tui)
 
-    listing = add("list", "list the labs labrunner can find", _lazy("labrunner.cli.labs", "list_labs"))
+    listing = add("list", "list the labs labrunner can find, by CKA domain, with your progress", _lazy("labrunner.cli.labs", "list_labs"))
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.add_argument("--kubeconfig", type=Path, help="whose progress: this kubeconfig's context")
+    listing.add_argument("--context", help="whose progress: this context")
+    listing.add_argument("--sandbox", action="store_true", help="whose progress: the sandbox's")
 
     show = add("show", "show a lab, or one of its steps", _lazy("labrunner.cli.labs", "show"))
     show.add_argument("lab", help="lab id (see 'labrunner list')")

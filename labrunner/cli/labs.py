@@ -66,10 +66,17 @@ def summaries(entries: list[LabEntry]) -> list[dict[str, Any]]:
 
 
 def list_labs(arguments: argparse.Namespace) -> int:
+    """The labs grouped by the CKA domain each teaches (its first tag), heaviest domain first,
+    with the learner's progress on the context their commands use."""
     rows = summaries(discover(paths.lab_roots()))
     for row in rows:
         if not row["valid"]:
             warn(f"lab {row['id']!r} is invalid; run: labrunner validate {display_path(Path(row['directory']))}")
+    context, passed = _progress_of(arguments, [row for row in rows if row["valid"]])
+    for row in rows:
+        if row["valid"]:
+            row["domain"] = _domain_of(row)
+            row["passed"] = passed.get(row["id"], 0)
     if arguments.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
@@ -77,16 +84,61 @@ def list_labs(arguments: argparse.Namespace) -> int:
     if not rows:
         warn("no labs found; labrunner doctor shows where labrunner looks")
         return ExitCode.OK
-    table = [("LAB", "TITLE", "STEPS", "TIME", "LEVEL")]
-    for row in rows:
-        if row["valid"]:
-            table.append((row["id"], row["title"], str(row["steps"]), f"~{row['minutes']} min", row["level"]))
-        else:
-            table.append((row["id"], "(invalid: see labrunner validate)", "-", "-", "-"))
-    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    from labrunner.lab.domains import DOMAINS
+
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for domain in DOMAINS:
+        members = [row for row in rows if row["valid"] and row["domain"] == domain.id]
+        done, total = sum(row["passed"] for row in members), sum(row["steps"] for row in members)
+        heading = f"{domain.title} · {domain.weight} % of the CKA · " + (
+            f"{len(members)} lab{'s' if len(members) != 1 else ''}, {done} of {total} steps done" if members else "no lab yet")
+        groups.append((heading, members))
+    others = [row for row in rows if not row["valid"] or row["domain"] is None]
+    if others:
+        groups.append(("Other labs", others))
+    table = [(row["id"], row["title"], f"{row['steps']} steps", f"~{row['minutes']} min", row["level"], f"{row['passed']}/{row['steps']} done",
+              _also(row)) if row["valid"] else (row["id"], "(invalid: see labrunner validate)", "", "", "", "", "")
+             for _, members in groups for row in members]
+    widths = [max((len(line[column]) for line in table), default=0) for column in range(7)]
+    lines = iter(table)
+    for heading, members in groups:
+        print(heading)
+        for _ in members:
+            print("  " + "  ".join(cell.ljust(width) for cell, width in zip(next(lines), widths)).rstrip())
+        print()
+    print(f"Progress on {context}. Open a lab: labrunner tui LAB · read it: labrunner show LAB")
     return ExitCode.OK
+
+
+def _domain_of(row: dict[str, Any]) -> str | None:
+    from labrunner.lab.domains import primary_domain
+
+    domain = primary_domain(row.get("tags") or [])
+    return domain.id if domain else None
+
+
+def _also(row: dict[str, Any]) -> str:
+    others = [tag for tag in row.get("tags") or [] if tag != row["domain"]]
+    return f"also {', '.join(others)}" if others else ""
+
+
+def _progress_of(arguments: argparse.Namespace, rows: list[dict[str, Any]]) -> tuple[str, dict[str, int]]:
+    """The context progress is read for, and each lab's steps passed there (run with its default
+    parameters). No progress file yet: nothing is created, and nothing is done."""
+    from labrunner.cli.checking import context_key
+
+    context = context_key(arguments)
+    store = paths.state_dir() / "progress.sqlite3"
+    if not store.is_file():
+        return context, {}
+    from labrunner.session.progress import Progress, ProgressKey
+
+    progress = Progress(store)
+    try:
+        return context, {row["id"]: sum(record.status == "passed" for record in progress.results(ProgressKey(row["id"], context)).values())
+                         for row in rows}
+    finally:
+        progress.close()
 
 
 def show(arguments: argparse.Namespace) -> int:

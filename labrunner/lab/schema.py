@@ -15,16 +15,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from labrunner.lab.check_kinds import declaration_type
+from labrunner.lab.domains import DOMAINS
 from labrunner.lab.fields import AssetPath, ImageLike, ImageRepository, MarkdownPath, NonEmptyStr, Port, Slug
 
-CKA_DOMAINS = (
-    "cluster-architecture",
-    "workloads-scheduling",
-    "services-networking",
-    "storage",
-    "troubleshooting",
-)
-"""The five domains of the CKA curriculum, used as lab tags."""
+CKA_DOMAINS = tuple(domain.id for domain in DOMAINS)
+"""The five domains of the CKA curriculum, used as lab tags (labrunner.lab.domains)."""
 
 def requirement_ids() -> tuple[str, ...]:
     """What a lab may need from the learner's cluster: the requirements topics register."""

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from labrunner.lab.domains import BY_ID, DOMAINS, primary_domain
 from labrunner.lab.model import Lab
 from labrunner.session.progress import ProgressKey
 from labrunner.tui.messages import LabChosen
@@ -49,21 +50,44 @@ class LabPickerScreen(Screen[None]):
         self.labs, self.problems, self.cluster, self.progress, self.context = labs, problems, cluster, progress, context
         self.states: dict[str, tuple[str, str]] = {}
 
+    def passed(self, lab: Lab) -> int:
+        return sum(r.status == "passed" for r in self.progress.results(ProgressKey(lab.instance_key, self.context)).values())
+
     def compose(self) -> ComposeResult:
         with Horizontal():
-            options = []
-            for lab in self.labs:
-                passed = sum(r.status == "passed" for r in self.progress.results(ProgressKey(lab.instance_key, self.context)).values())
-                options.append(Option(f"{lab.title}\n  ~{lab.minutes} min · {lab.level} · {passed}/{len(lab.steps)} steps done", id=lab.id))
-            yield OptionList(*options, id="labs")
+            yield OptionList(*self.options(), id="labs")
             with VerticalScroll(id="about"):
                 yield Static(id="detail", markup=False)
         yield Footer()
 
+    def options(self) -> list[Option]:
+        """The labs under the CKA domain each teaches (heaviest first), each domain a heading
+        with the learner's progress in it; labs of no domain last."""
+        options: list[Option] = []
+        grouped = [(domain, [lab for lab in self.labs if primary_domain(lab.tags) == domain]) for domain in (*DOMAINS, None)]
+        for domain, labs in grouped:
+            if not labs:
+                continue
+            done, total = sum(self.passed(lab) for lab in labs), sum(len(lab.steps) for lab in labs)
+            heading = f"{domain.title} · {domain.weight} %" if domain else "Other labs"
+            options.append(Option(f"{heading}\n{done}/{total} steps done", id=f"domain:{domain.id if domain else ''}", disabled=True))
+            options += [Option(f"  {lab.title}\n    ~{lab.minutes} min · {lab.level} · {self.passed(lab)}/{len(lab.steps)} steps done", id=lab.id)
+                        for lab in labs]
+        return options
+
+    def lab_at(self, index: int | None) -> Lab | None:
+        if index is None:
+            return None
+        option = self.query_one("#labs", OptionList).get_option_at_index(index)
+        return next((lab for lab in self.labs if lab.id == option.id), None)
+
     def on_mount(self) -> None:
-        self.query_one("#labs", OptionList).border_title = "Labs"
+        labs = self.query_one("#labs", OptionList)
+        labs.border_title = "Labs by CKA domain"
         self.query_one("#about").border_title = "About"
-        self.show(0)
+        first = next((index for index in range(labs.option_count) if self.lab_at(index) is not None), None)
+        labs.highlighted = first
+        self.show(first)
         wanted = {r.id for lab in self.labs for r in lab.requirements}
         self.check_requirements(wanted)
 
@@ -74,15 +98,16 @@ class LabPickerScreen(Screen[None]):
     @on(RequirementsChecked)
     def requirements_checked(self, message: RequirementsChecked) -> None:
         self.states = message.states
-        self.show(self.query_one("#labs", OptionList).highlighted or 0)
+        self.show(self.query_one("#labs", OptionList).highlighted)
 
-    def show(self, index: int) -> None:
+    def show(self, index: int | None) -> None:
         detail = self.query_one("#detail", Static)
-        if not self.labs:
+        lab = self.lab_at(index) if self.labs else None
+        if lab is None:
             detail.update("No labs found.\n\n" + "\n".join(self.problems) + "\n\nlabrunner doctor shows where labrunner looks.")
             return
-        lab = self.labs[index]
-        lines = [lab.title, "", lab.summary, "", f"~{lab.minutes} minutes · {lab.level} · {len(lab.steps)} steps · {', '.join(lab.tags)}", "",
+        domains = ", ".join(BY_ID[tag].title if tag in BY_ID else tag for tag in lab.tags)
+        lines = [lab.title, "", lab.summary, "", f"~{lab.minutes} minutes · {lab.level} · {len(lab.steps)} steps", f"CKA: {domains}", "",
                  "What it needs from the cluster:"]
         for requirement in lab.requirements:
             glyph, said = self.states.get(requirement.id, ("…", "checking"))
@@ -101,7 +126,9 @@ class LabPickerScreen(Screen[None]):
 
     @on(OptionList.OptionSelected)
     def selected(self, event: OptionList.OptionSelected) -> None:
-        self.post_message(LabChosen(self.labs[event.option_index]))
+        lab = self.lab_at(event.option_index)
+        if lab is not None:
+            self.post_message(LabChosen(lab))
 
     def action_cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()
