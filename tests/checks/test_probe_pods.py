@@ -82,3 +82,27 @@ def test_a_probe_pod_ends_itself(cluster: KubeCluster, kubectl: Kubectl, namespa
     [pod] = applied
     assert pod["spec"]["activeDeadlineSeconds"] == PROBE_LIFETIME_SECONDS
     assert pod["spec"]["containers"][0]["command"] == ["sleep", str(PROBE_LIFETIME_SECONDS)]
+
+
+def test_a_dns_probe_compares_the_addresses_of_two_names(cluster: KubeCluster, kubectl: Kubectl, namespace: str) -> None:
+    from labrunner.registry.types import CheckContext
+    from labrunner.topics.basics.probes import ProbeDns, probe_dns
+
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "service", "clusterip", "web", "--tcp=80", "-n", namespace)
+    web = kubectl("get", "service", "web", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}").stdout
+    context = CheckContext(cluster, {})
+
+    def probe(name: str, same_as: str) -> tuple[str, str, list[str]]:
+        args = ProbeDns(kind="probe-dns", says="x", namespace=namespace, from_labels={"app": "probe"}, name=name,
+                        expect="resolves", same_as=same_as)
+        return probe_dns(args, context)
+
+    status, message, _ = probe("web", f"web.{namespace}.svc.cluster.local")
+    assert (status, message) == ("passed", f"from a pod labelled app=probe, web resolves to {web}, as web.{namespace}.svc.cluster.local does")
+    status, message, _ = probe("web", "kube-dns.kube-system")
+    assert status == "failed"
+    assert message == f"from a pod labelled app=probe, web resolves to {web}, not to the address of kube-dns.kube-system (10.96.0.10)"
+    status, message, details = probe("api.nowhere.internal", "web")
+    assert status == "failed" and message == "from a pod labelled app=probe, api.nowhere.internal does not resolve"
+    assert details == ["** server can't find api.nowhere.internal: NXDOMAIN"]

@@ -59,13 +59,22 @@ class ProbeHttp(CheckArgs):
 
 
 class ProbeDns(CheckArgs):
-    """A short-lived busybox pod with ``from_labels`` looks ``name`` up with nslookup."""
+    """A short-lived busybox pod with ``from_labels`` looks ``name`` up with nslookup; with
+    ``same_as``, ``name`` must resolve to the addresses that name resolves to (a CoreDNS
+    rewrite or stub domain sending one name to a Service)."""
 
     kind: Literal["probe-dns"]
     namespace: KubeName
     from_labels: Labels
     name: DnsName
     expect: Literal["resolves", "fails"]
+    same_as: DnsName | None = None
+
+    @model_validator(mode="after")
+    def _same_as_only_when_resolving(self) -> ProbeDns:
+        if self.same_as and self.expect != "resolves":
+            raise ValueError("'same_as' compares the addresses a name resolves to, so it needs expect: resolves")
+        return self
 
 
 def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, str], command: list[str]) -> tuple[str, str, int]:
@@ -162,15 +171,37 @@ def first_line_of_interest(page: str) -> str:
 
 def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
     # busybox's own options keep a lookup that cannot succeed to 2 s instead of 15.
-    stdout, _, code = run_in_probe_pod(context.cluster, args.namespace, dict(args.from_labels),
-                                       ["nslookup", "-timeout=2", "-retry=0", args.name])
-    resolved = code == 0 and "Address" in stdout.split("\n\n", 1)[-1]
+    lookup = ["nslookup", "-timeout=2", "-retry=0"]
+    command = [*lookup, args.name] if not args.same_as else \
+        ["sh", "-c", f"{' '.join(lookup)} {args.name}; echo {_SEPARATOR}; {' '.join(lookup)} {args.same_as}"]
+    stdout, _, code = run_in_probe_pod(context.cluster, args.namespace, dict(args.from_labels), command)
+    answer, _, reference = stdout.partition(_SEPARATOR)
+    addresses = _addresses(answer)
+    resolved = bool(addresses) and (code == 0 or bool(args.same_as))
     wanted = args.expect == "resolves"
     who = labels_text(args.from_labels)
-    if resolved == wanted:
-        return "passed", f"from a pod labelled {who}, {args.name} {'resolves' if resolved else 'does not resolve'}", []
-    said = stdout.strip().splitlines()[-1] if stdout.strip() else f"exit code {code}"
-    return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}", [said]
+    if resolved != wanted:
+        said = answer.strip().splitlines()[-1] if answer.strip() else f"exit code {code}"
+        return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}", [said]
+    if args.same_as:
+        expected = _addresses(reference)
+        if not expected:
+            return "failed", f"from a pod labelled {who}, {args.same_as} does not resolve, so {args.name} cannot be compared with it", \
+                [f"{args.name} resolves to {', '.join(addresses)}"]
+        if set(addresses) != set(expected):
+            return "failed", (f"from a pod labelled {who}, {args.name} resolves to {', '.join(addresses)}, not to the address of "
+                              f"{args.same_as} ({', '.join(expected)})"), []
+        return "passed", f"from a pod labelled {who}, {args.name} resolves to {', '.join(addresses)}, as {args.same_as} does", []
+    return "passed", f"from a pod labelled {who}, {args.name} {'resolves' if resolved else 'does not resolve'}", []
+
+
+_SEPARATOR = "--- labrunner: the name to compare with ---"
+
+
+def _addresses(nslookup_output: str) -> list[str]:
+    """The answer's addresses in busybox nslookup's output (after the server's own lines)."""
+    answer = nslookup_output.split("\n\n", 1)[-1] if "\n\n" in nslookup_output else ""
+    return [line.split(":", 1)[1].strip() for line in answer.splitlines() if line.startswith("Address") and ":" in line]
 
 
 def _connection_resources(args: object) -> tuple[str, ...]:
