@@ -58,7 +58,7 @@ def wget_options(args: list[str]) -> tuple[dict[str, str], list[str]] | str:
                     if index >= len(args):
                         return f"wget: option '--{name}' requires an argument\n" + WGET_USAGE
                     value, index = args[index], index + 1
-                options[name] = value
+                options[name] = f"{options[name]}\n{value}" if name == "header" and name in options else value
             else:
                 return f"wget: unrecognized option '{argument}'\n" + WGET_USAGE
             continue
@@ -114,13 +114,18 @@ def wget(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
         return Outcome(stderr=progress + f"wget: can't connect to remote host ({address}): Connection refused\n", exit_code=1)
     if parts.scheme == "https":
         return Outcome(stderr=progress + "wget: TLS is not simulated by the labrunner sandbox yet\n", exit_code=1)
-    response = fetch(connection, pod, path, network, data_root, "Wget", {"Host": host})
+    sent = {"Host": host}
+    for header in options.get("header", "").split("\n") if "header" in options else []:
+        name, _, value = header.partition(":")
+        sent = {key: kept for key, kept in sent.items() if key.lower() != name.strip().lower()}
+        sent[name.strip()] = value.strip()
+    response = fetch(connection, pod, path, network, data_root, "Wget", sent)
     if response.status == NOT_HTTP:
         return Outcome(stderr=progress + "wget: error getting response: Connection reset by peer\n", exit_code=1, delay=response.delay)
     if response.delay >= timeout:
         return Outcome(stderr=progress + "wget: download timed out\n", exit_code=1, delay=timeout)
     if response.status >= 400:
-        reason = REASONS.get(response.status, "Error")
+        reason = response.reason or REASONS.get(response.status, "Error")
         return Outcome(stderr=progress + f"wget: server returned error: HTTP/1.1 {response.status} {reason}\n", exit_code=1, delay=response.delay)
     if spider:
         return Outcome(stderr="" if quiet else progress + "remote file exists\n", delay=response.delay)
@@ -227,6 +232,7 @@ def ping(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
 def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path) -> Outcome:
     """curl's common forms: ``curl [-s] [-S] [-f] [-I] [-o FILE] [-m SECONDS] URL``."""
     silent, fail, head, output, max_time, url, follow = False, False, False, None, 0.0, None, False
+    extra_headers: dict[str, str] = {}
     arguments = iter(args)
     for argument in arguments:
         if argument in ("-s", "--silent"):
@@ -237,6 +243,9 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
             head = True
         elif argument in ("-o", "--output"):
             output = next(arguments, None)
+        elif argument in ("-H", "--header"):
+            name, _, value = str(next(arguments, "")).partition(":")
+            extra_headers[name.strip()] = value.strip()
         elif argument in ("-m", "--max-time", "--connect-timeout"):
             max_time = float(next(arguments, "0"))
         elif argument.startswith("-") and set(argument[1:]) <= set("sSfvLkI"):
@@ -263,8 +272,11 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
                        exit_code=28, delay=waited)
     if connection.outcome != "connected" or (connection.pod is None and not connection.outside):
         return Outcome(stderr="" if silent else f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n", exit_code=7)
-    response = fetch(connection, pod, path, network, data_root, "curl/8.11.0", {"Host": host if port == 80 else f"{host}:{port}"},
-                     method="HEAD" if head else "GET", follow=follow)
+    sent = {"Host": host if port == 80 else f"{host}:{port}"}
+    for name, value in extra_headers.items():
+        sent = {key: kept for key, kept in sent.items() if key.lower() != name.lower()}
+        sent[name] = value
+    response = fetch(connection, pod, path, network, data_root, "curl/8.11.0", sent, method="HEAD" if head else "GET", follow=follow)
     if response.status == NOT_HTTP:
         said = "(1) Received HTTP/0.9 when not allowed" if response.body == b"greeting" else "(52) Empty reply from server"
         return Outcome(stderr="" if silent else f"curl: {said}\n", exit_code=int(said[1:said.index(")")]), delay=response.delay)
@@ -274,7 +286,7 @@ def curl(args: list[str], pod: dict[str, Any], network: Network, data_root: Path
     if fail and response.status >= 400:
         return Outcome(stderr="" if silent else f"curl: (22) The requested URL returned error: {response.status}\n", exit_code=22, delay=response.delay)
     if head:
-        reason = REASONS.get(response.status, "Error")
+        reason = response.reason or REASONS.get(response.status, "Error")
         extra = "".join(f"{key}: {value}\r\n" for key, value in response.headers if key.lower() != "content-type")
         kind = next((value for key, value in response.headers if key.lower() == "content-type"), "text/html")
         return Outcome(stdout=f"HTTP/1.1 {response.status} {reason}\r\nContent-Length: {len(response.body)}\r\nContent-Type: {kind}\r\n"
@@ -297,7 +309,7 @@ def fetch(connection: Any, client: dict[str, Any], path: str, network: Network, 
         response = serve(connection.pod, path, network, data_root, port=connection.target or connection.port, client=client,
                          method=method, headers={**headers, "User-Agent": agent})
         delay += response.delay
-        if response.status != NOT_HTTP:
+        if response.status != NOT_HTTP and not response.logged:
             network.access_log(connection.pod, client, method, path, response.status, len(response.body), agent)
         location = next((value for key, value in response.headers if key.lower() == "location"), None)
         if not follow or response.status not in (301, 302, 303, 307, 308) or location is None:
@@ -308,7 +320,7 @@ def fetch(connection: Any, client: dict[str, Any], path: str, network: Network, 
         found = network.listener(connection.pod, "TCP", connection.target or connection.port)
         talks_first = found is not None and found[1].image.does in ("mysql", "redis", "postgres", "memcached")
         return Response(NOT_HTTP, b"greeting" if talks_first else b"", delay)
-    return Response(response.status, response.body, delay, response.headers)
+    return Response(response.status, response.body, delay, response.headers, reason=response.reason)
 
 
 def outside_page(address: str, host: str) -> Response:

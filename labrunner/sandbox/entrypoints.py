@@ -61,6 +61,8 @@ def effective_argv(container: Mapping[str, Any], image: Image) -> list[str]:
 def _unwrap(argv: list[str], image: Image) -> list[str]:
     while argv and basename(argv[0]) in WRAPPERS:
         argv = argv[1:]
+        if argv[:1] == ["--"]:  # dumb-init's and tini's end of options
+            argv = argv[1:]
         if argv and argv[0].startswith("-") and image.cmd:
             argv = [image.cmd[0], *argv]
     return argv
@@ -157,6 +159,14 @@ def _server(image: Image, argv: list[str], environment: Mapping[str, str], read:
         ports = (("TCP", _port(flags["port"], 6379)),)
     elif image.does == "mysql" and "port" in flags:
         ports = (("TCP", _port(flags["port"], 3306)),)
+    elif image.does == "ingress-nginx":
+        from labrunner.sandbox.l7.ingress.controller import listening_ports
+
+        ports, options = listening_ports(flags), dict(flags)
+    elif image.does == "gateway-controller":
+        from labrunner.sandbox.l7.gateway.controller import control_plane_process
+
+        return control_plane_process(image, argv, flags, rest)
     elif image.kin == "nginx" and read is not None and names is not None:
         ports, docroot = _nginx(read, names, image)
         options = {"docroot": docroot}

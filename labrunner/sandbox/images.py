@@ -121,6 +121,15 @@ TABLE: tuple[Image, ...] = (
       for part in ("node", "kube-controllers", "cni", "typha", "apiserver")),
     Image("kube-proxy", "system", ("/usr/local/bin/kube-proxy",), (), (), servers=frozenset({"kube-proxy"})),
     Image("kindest/local-path-provisioner", "system", (), ("local-path-provisioner",), (), servers=frozenset({"local-path-provisioner"})),
+    # Controllers a learner installs for Ingress and the Gateway API (sandbox/l7): their pods publish statuses and proxy.
+    Image("ingress-nginx/controller", "ingress-nginx", ("/usr/bin/dumb-init", "--"), ("/nginx-ingress-controller",),
+          (("TCP", 80), ("TCP", 443), ("TCP", 10254)), shells=_ASH, servers=frozenset({"nginx-ingress-controller"}),
+          unsimulated=frozenset({"nginx", "dbg"})),
+    Image("nginx/nginx-gateway-fabric", "gateway-controller", ("/usr/bin/gateway",), (), (("TCP", 8081), ("TCP", 9113)), shell=False,
+          servers=frozenset({"gateway"}), aliases=("nginxinc/nginx-gateway-fabric",)),
+    Image("nginx/nginx-gateway-fabric/nginx", "gateway-nginx", ("/docker-entrypoint.sh",), ("nginx", "-g", "daemon off;"),
+          (("TCP", 80), ("TCP", 443)), shells=_ASH, servers=frozenset({"nginx"}), unsimulated=frozenset({"nginx-debug"}),
+          aliases=("nginxinc/nginx-gateway-fabric/nginx",)),
 )
 
 
@@ -306,6 +315,11 @@ def startup_lines(image: str, pod: str) -> list[str]:
     if found.kin == "nginx":
         return ["/docker-entrypoint.sh: Configuration complete; ready for start up",
                 "[notice] 1#1: nginx/1.27.3", "[notice] 1#1: start worker processes"]
+    if found.does == "ingress-nginx":
+        # The controller's banner (its Build line, a commit id, is left out rather than invented).
+        rule = "-" * 79
+        return [rule, "NGINX Ingress controller", f"  Release:       {tag(image)}",
+                "  Repository:    https://github.com/kubernetes/ingress-nginx", "  nginx version: nginx/1.25.5", "", rule, ""]
     if found.name.startswith("calico/"):
         return [f"{stamp[:19]} [INFO][1] startup/startup.go 432: Early log level set to info", "Calico node started successfully"]
     return lines.get(found.does, [])

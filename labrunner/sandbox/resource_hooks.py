@@ -349,6 +349,15 @@ def _admit_priority_class(obj: dict[str, Any], previous: dict[str, Any] | None, 
     admit_class(obj, previous, writer.store)
 
 
+def _ingress(name: str) -> Any:
+    def call(*args: Any) -> None:
+        from labrunner.sandbox.l7.ingress import objects
+
+        getattr(objects, name)(*args)
+
+    return call
+
+
 def refresh_custom_resources(store: Store) -> None:
     """Discovery and the router learn the kinds the stored definitions define."""
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -379,6 +388,8 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("", "persistentvolumeclaims"): Hooks(defaults=_storage("claim_defaults"), admit=_storage_admit("admit_claim"), finalizers=True),
     ("", "limitranges"): Hooks(defaults=_limit_range_defaults, admit=_limit_range_admit),
     ("", "resourcequotas"): Hooks(admit=_resource_quota_admit),
+    ("networking.k8s.io", "ingresses"): Hooks(defaults=_ingress("ingress_defaults"), admit=_ingress("admit_ingress")),
+    ("networking.k8s.io", "ingressclasses"): Hooks(admit=_ingress("admit_ingress_class")),
     ("scheduling.k8s.io", "priorityclasses"): Hooks(defaults=_priority_class_defaults, admit=_admit_priority_class),
     ("certificates.k8s.io", "certificatesigningrequests"): Hooks(name_rule=_any_csr_name, defaults=_csr_update, requester=_csr_create),
     **{("rbac.authorization.k8s.io", plural): Hooks(name_rule=_any_rbac_name, defaults=_rbac_defaults(kind), admit=_rbac_admit(kind))

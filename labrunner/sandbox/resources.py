@@ -91,6 +91,10 @@ RESOURCES: tuple[ResourceType, ...] = (
                  short_names=("hpa",), categories=("all",), subresources=(_status("autoscaling", "v1", "HorizontalPodAutoscaler"),)),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice"),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", short_names=("netpol",)),
+    # Served and validated here; what serves traffic for them is an ingress controller a learner installs (l7/ingress).
+    ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", short_names=("ing",),
+                 subresources=(_status("networking.k8s.io", "v1", "Ingress"),)),
+    ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", namespaced=False),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
     # Asked, never stored: access reviews (`kubectl auth can-i`, labrunner's permission checks), `kubectl auth whoami`.
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "", namespaced=False, verbs=("create",)),

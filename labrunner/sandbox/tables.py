@@ -332,8 +332,10 @@ def _kinds_printed_elsewhere() -> None:
     for module in (printers_apps, printers_autoscaling, printers_batch, printers_certificates, printers_storage):
         PRINTERS.update(module.PRINTERS)
     from labrunner.sandbox import printers_quota
+    from labrunner.sandbox.l7.ingress import printers as ingress_printers
 
     PRINTERS.update(printers_quota.PRINTERS)
+    PRINTERS.update(ingress_printers.PRINTERS)
 
 
 _kinds_printed_elsewhere()

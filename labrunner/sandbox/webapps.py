@@ -39,6 +39,11 @@ class Response:
     delay: float = 0.0
     """Seconds the server takes (a PHP page waiting for MySQL)."""
     headers: tuple[tuple[str, str], ...] = field(default=())
+    reason: str = ""
+    """The status line's reason when the server's own differs from Go's (nginx's 503 is
+    "Service Temporarily Unavailable")."""
+    logged: bool = False
+    """The server wrote its access log line itself (a proxy, in its own format)."""
 
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
@@ -70,6 +75,10 @@ def serve(pod: dict[str, Any], path: str, network: Network, data_root: Path, por
         return Response(int(process.options.get("status", "200") or 200), (process.options.get("text", "") + "\n").encode())
     if does == "agnhost":
         return _agnhost(request)
+    if does in ("ingress-nginx", "gateway-nginx", "gateway-controller"):
+        from labrunner.sandbox.l7.serving import answer
+
+        return answer(pod, process, method, target or "/", query, dict(headers or {}), client or {}, request.port, network, data_root)
     return Response(NOT_HTTP, b"")
 
 

@@ -68,7 +68,8 @@ def _endpoints(cluster: Cluster, service: dict[str, Any]) -> None:
         "addressType": "IPv4",
         "endpoints": [{"addresses": [p["status"]["podIP"]], "conditions": {"ready": is_ready(p), "serving": is_ready(p), "terminating": False},
                        "nodeName": p["spec"].get("nodeName"), "targetRef": address(p)["targetRef"]} for p in pods],
-        "ports": ports,
+        # an EndpointSlice names every port, "" for an unnamed one (kubectl describe reads the name through a pointer)
+        "ports": [{"name": "", **port} for port in ports],
     }
     try:
         current_slice = cluster.store.get(ENDPOINT_SLICES, namespace, slice_name)

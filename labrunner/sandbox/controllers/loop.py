@@ -20,6 +20,8 @@ from labrunner.sandbox.controllers import (
     serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
+from labrunner.sandbox.l7.gateway import controller as gateway_controller
+from labrunner.sandbox.l7.ingress import controller as ingress_controller
 from labrunner.sandbox.store import Store
 
 log = logging.getLogger("labrunner.sandbox.controllers")
@@ -63,6 +65,8 @@ PASS = (
     resourcequota.reconcile,
     endpoints.reconcile,
     deployment.reconcile_status,
+    ingress_controller.reconcile,
+    gateway_controller.reconcile,
 )
 """In this order: owners before what they own, so one pass goes from a Deployment to its pods."""
 
