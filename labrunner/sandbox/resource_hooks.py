@@ -363,9 +363,35 @@ def refresh_custom_resources(store: Store) -> None:
     definitions = resources.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
     assert definitions is not None
     found: list[ResourceType] = []
-    for crd in store.list(definitions):
+    from labrunner.sandbox import customresources
+
+    crds = store.list(definitions)
+    for crd in crds:
         found.extend(resources.from_crd(crd))
     resources.set_custom_resources(tuple(found))
+    customresources.refresh(crds)
+
+
+def _custom_defaults(resource: ResourceType) -> Defaults:
+    def defaults(obj: dict[str, Any], store: Store | None, previous: dict[str, Any] | None) -> None:
+        from labrunner.sandbox import customresources
+
+        version = customresources.version_of(resource.group, resource.version, resource.plural)
+        if version is not None:
+            customresources.apply_defaults(obj, version.schema)
+
+    return defaults
+
+
+def _custom_admit(resource: ResourceType) -> Admit:
+    def admit(obj: dict[str, Any], previous: dict[str, Any] | None, writer: Writer) -> None:
+        from labrunner.sandbox import customresources
+
+        version = customresources.version_of(resource.group, resource.version, resource.plural)
+        if version is not None and (errors := customresources.validate(obj, version.schema)):
+            raise invalid_object(resource.kind, resource.group, str(obj["metadata"].get("name", "")), errors)
+
+    return admit
 
 
 HOOKS: dict[tuple[str, str], Hooks] = {
@@ -404,6 +430,9 @@ def hooks(group: str, plural: str) -> Hooks:
 
 
 def for_resource(resource: ResourceType) -> Hooks:
+    if (resource.group, resource.plural) not in HOOKS and resource in resources.custom_resources():
+        # a CRD's schema defaults and validates its objects, as apiextensions-apiserver does (customresources.py)
+        return Hooks(defaults=_custom_defaults(resource), admit=_custom_admit(resource))
     return hooks(resource.group, resource.plural)
 
 

@@ -325,6 +325,27 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
     }
 
 
+def table_for(resource: Any, objects: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
+    """``resource``'s Table: its printer's, or a custom resource's additionalPrinterColumns (the
+    tableconvertor's: NAME, then each column; a CRD without columns prints NAME and AGE)."""
+    from labrunner.sandbox import customresources
+
+    version = customresources.version_of(resource.group, resource.version, resource.plural)
+    if version is None or not version.columns:
+        return table(resource.plural, objects, resource_version)
+    columns = [NAME] + [(str(c.get("name", "")), str(c.get("type", "string")), int(c.get("priority", 0))) for c in version.columns]
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "", "description": "", "priority": priority}
+                              for name, kind, priority in columns],
+        "rows": [{"cells": [obj["metadata"]["name"], *customresources.column_cells(version.columns, obj)],
+                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}}
+                 for obj in objects],
+    }
+
+
 def _kinds_printed_elsewhere() -> None:
     """The workload kinds' printers live beside their kinds (batch, apps, autoscaling), as do the certificates' and storage's."""
     from labrunner.sandbox import printers_apps, printers_autoscaling, printers_batch, printers_certificates, printers_storage

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from labrunner.sandbox import admission, admission_plugins, openapi
+from labrunner.sandbox import admission, admission_plugins, customresources, openapi
 from labrunner.sandbox.authorization import ADMIN, Authorizer
 from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
@@ -138,6 +138,8 @@ class Writes:
         default) and Ignore: they are dropped, Warn with a Warning header each."""
         mode = request.query.get("fieldValidation", "Warn")
         places = openapi.unknown_field_places(obj, resource.group, resource.version, resource.kind)
+        if (custom := customresources.version_of(resource.group, resource.version, resource.plural)) is not None:
+            places = customresources.unknown_field_places(obj, custom.schema)
         unknown = [text for text, _ in places]
         if not unknown:
             return None, []
