@@ -163,6 +163,10 @@ def _server(image: Image, argv: list[str], environment: Mapping[str, str], read:
         from labrunner.sandbox.l7.ingress.controller import listening_ports
 
         ports, options = listening_ports(flags), dict(flags)
+    elif image.does == "gateway-nginx":
+        from labrunner.sandbox.l7.gateway.controller import data_plane_ports
+
+        ports = data_plane_ports()
     elif image.does == "gateway-controller":
         from labrunner.sandbox.l7.gateway.controller import control_plane_process
 

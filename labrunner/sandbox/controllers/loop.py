@@ -20,8 +20,6 @@ from labrunner.sandbox.controllers import (
     serviceaccounts, statefulset,
 )
 from labrunner.sandbox.controllers.shared import PODS, Cluster, terminating
-from labrunner.sandbox.l7.gateway import controller as gateway_controller
-from labrunner.sandbox.l7.ingress import controller as ingress_controller
 from labrunner.sandbox.store import Store
 
 log = logging.getLogger("labrunner.sandbox.controllers")
@@ -41,6 +39,20 @@ def _pod(cluster: Cluster, pod: dict[str, Any]) -> None:
     # A pod bound in this pass is started in the next, as a kubelet learns of it from its watch.
     if not terminating(pod) and not scheduler.schedule(cluster, pod):
         kubelet.sync(cluster, pod)
+
+
+def _ingress_controllers(cluster: Cluster) -> None:
+    """What the ingress controllers a learner installed do (l7/ingress; imported here, as they import this package)."""
+    from labrunner.sandbox.l7.ingress.controller import reconcile
+
+    reconcile(cluster)
+
+
+def _gateway_controllers(cluster: Cluster) -> None:
+    """What a Gateway API implementation a learner installed does (l7/gateway)."""
+    from labrunner.sandbox.l7.gateway.controller import reconcile
+
+    reconcile(cluster)
 
 
 PASS = (
@@ -65,8 +77,8 @@ PASS = (
     resourcequota.reconcile,
     endpoints.reconcile,
     deployment.reconcile_status,
-    ingress_controller.reconcile,
-    gateway_controller.reconcile,
+    _ingress_controllers,
+    _gateway_controllers,
 )
 """In this order: owners before what they own, so one pass goes from a Deployment to its pods."""
 
