@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from labrunner.sandbox.network import CLUSTER_DOMAIN, KUBE_DNS, Network
+from labrunner.sandbox.network import KUBE_DNS, Network
 from labrunner.sandbox.webapps import NOT_HTTP, REASONS, Response, serve
 
 RESOLVER_TIMEOUT = 5.0
@@ -159,18 +159,25 @@ def nslookup(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:
     if not names:
         return Outcome(stderr="BusyBox v1.36.1 multi-call binary.\n\nUsage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]\n", exit_code=1)
     name = names[0]
-    dns = network.connect(pod, KUBE_DNS, "UDP", 53)
-    if dns.outcome != "connected":
-        return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=timeout * (retries + 1))
+    found = network.dns_lookup(pod, name)
+    waited = timeout * (retries + 1)
+    if not found.reachable or found.delay >= waited:  # a server slower than every retry is none
+        return Outcome(stdout=";; connection timed out; no servers could be reached\n\n", exit_code=1, delay=waited)
     header = f"Server:\t\t{KUBE_DNS}\nAddress:\t{KUBE_DNS}:53\n\n"
-    for fqdn in network.candidates(name, pod["metadata"]["namespace"]):
-        addresses = network.lookup_all(fqdn)
-        if addresses:
-            records = "".join(f"Name:\t{fqdn}\nAddress: {address}\n" for address in addresses)
-            # CoreDNS forwards a name outside the cluster: the answer is not its own
-            forwarded = "Non-authoritative answer:\n" if not fqdn.rstrip(".").endswith(CLUSTER_DOMAIN) else ""
-            return Outcome(stdout=header + forwarded + records + "\n")
-    return Outcome(stdout=header + f"** server can't find {name}: NXDOMAIN\n\n", exit_code=1)
+    reply = found.reply
+    if not reply.found:
+        return Outcome(stdout=header + f"** server can't find {found.name}: {reply.rcode}\n\n", exit_code=1, delay=found.delay)
+    lines = []
+    for record in reply.answer:
+        if record.type == "CNAME":
+            lines.append(f"{record.name.rstrip('.')}\tcanonical name = {record.value.rstrip('.')}")
+        elif record.type == "A":
+            lines += [f"Name:\t{record.name.rstrip('.')}", f"Address: {record.value}"]
+        elif record.type == "PTR":
+            lines.append(f"{record.name.rstrip('.')}\tname = {record.value.rstrip('.')}")
+    # an answer CoreDNS forwarded is not its own
+    forwarded = "" if reply.authoritative else "Non-authoritative answer:\n"
+    return Outcome(stdout=header + forwarded + "\n".join(lines) + "\n\n", delay=found.delay)
 
 
 def nc(args: list[str], pod: dict[str, Any], network: Network) -> Outcome:

@@ -7,9 +7,9 @@ hooks topics provide (:mod:`labrunner.sandbox.dataplane`), each only while
 what enforces it runs on this cluster. A denied connection is dropped (the
 client times out, as with Calico); a port nothing listens on is refused.
 
-DNS is CoreDNS's: ``svc``, ``svc.ns``, ``svc.ns.svc.cluster.local`` and pod
-``a-b-c-d.ns.pod.cluster.local`` names, with the pod's search domains; a lookup
-is itself a UDP 53 connection to a kube-dns pod, so egress policies apply.
+DNS is the cluster's CoreDNS, answering as the Corefile its pods loaded says
+(:mod:`labrunner.sandbox.coredns`), with the pod's search domains; a lookup is
+itself a UDP 53 connection to a kube-dns pod, so egress policies apply.
 """
 
 from __future__ import annotations
@@ -144,57 +144,6 @@ class Network:
             return [name] + [f"{name}.{s}" for s in searches]
         return [f"{name}.{s}" for s in searches] + [name]
 
-    def lookup(self, fqdn: str) -> str | None:
-        """CoreDNS's first answer for one fully qualified name, or None (NXDOMAIN)."""
-        found = self.lookup_all(fqdn)
-        return found[0] if found else None
-
-    def lookup_all(self, fqdn: str) -> list[str]:
-        """CoreDNS's answers for one fully qualified name (several for a headless Service).
-
-        In the cluster domain: ``svc.ns.svc`` (the cluster IP, or a headless Service's ready
-        pods), ``host.subdomain.ns.svc`` (a pod whose hostname and subdomain are set, when a
-        headless Service of the subdomain's name exists: a StatefulSet's pods) and
-        ``a-b-c-d.ns.pod``. Outside it, names under a public suffix resolve to a documentation
-        address (TEST-NET-3, 203.0.113.0/24) that stands for the host: the sandbox has no
-        internet, and never names a real address."""
-        parts = fqdn.rstrip(".").split(".")
-        suffix = CLUSTER_DOMAIN.split(".")
-        if parts[-len(suffix):] != suffix:
-            return [external_address(fqdn)] if len(parts) >= 2 and parts[-1].lower() in PUBLIC_SUFFIXES else []
-        head = parts[: -len(suffix)]
-        if len(head) == 3 and head[2] == "svc":
-            try:
-                service = self.store.get(_rt("", "services"), head[1], head[0])
-            except NotFound:
-                return []
-            address = (service.get("spec") or {}).get("clusterIP")
-            if address and address != "None":
-                return [str(address)]
-            selector = (service.get("spec") or {}).get("selector") or {}
-            if not selector:
-                return []
-            return sorted((str(p["status"]["podIP"]) for p in self.pods() if p["metadata"]["namespace"] == head[1] and self._ready(p)
-                           and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())),
-                          key=lambda ip: ipaddress.ip_address(ip))
-        if len(head) == 4 and head[3] == "svc":
-            try:
-                service = self.store.get(_rt("", "services"), head[2], head[1])
-            except NotFound:
-                return []
-            if (service.get("spec") or {}).get("clusterIP") != "None":
-                return []
-            return [str(p["status"]["podIP"]) for p in self.pods() if p["metadata"]["namespace"] == head[2]
-                    and (p.get("spec") or {}).get("hostname") == head[0] and (p.get("spec") or {}).get("subdomain") == head[1]]
-        if len(head) == 3 and head[2] == "pod":
-            candidate = head[0].replace("-", ".")
-            try:
-                ipaddress.ip_address(candidate)
-            except ValueError:
-                return []
-            return [candidate]
-        return []
-
     # -- connections ------------------------------------------------------------------------
 
     def listens(self, pod: dict[str, Any], protocol: str, port: int) -> bool:
@@ -221,7 +170,14 @@ class Network:
             if image.kin == "nginx":
                 files = self.container_files(pod, container)
             process = main_process(container, files.get if files is not None else None, (lambda: list(files)) if files is not None else None)
-            if process is not None and process.kind == "server" and (protocol, port) in process.ports:
+            if process is None or process.kind != "server":
+                continue
+            served = set(process.ports)
+            if image.does == "dns":  # what its Corefile says, once CoreDNS has loaded one
+                from labrunner.sandbox.coredns.instances import ports
+
+                served = ports(pod) or served
+            if (protocol, port) in served:
                 return container, process
         return None
 
@@ -314,6 +270,14 @@ class Network:
         verdict = decide(self.filters, Attempt(source, destination, protocol, port), self.objects)
         return None if verdict.allowed else verdict.reason
 
+    def dns_lookup(self, source: dict[str, Any], name: str) -> Any:
+        """``name`` looked up from ``source`` through the cluster DNS, as a
+        :class:`labrunner.sandbox.coredns.resolver.Lookup` (one call: a container's thread runs it
+        on the loop whole)."""
+        from labrunner.sandbox.coredns.resolver import lookup
+
+        return lookup(self, source, name)
+
     def resolve(self, source: dict[str, Any], name: str) -> tuple[str | None, str | None, bool]:
         """(address, fully qualified name, DNS reachable) for ``name`` as seen from ``source``:
         an address as it is, the pod's /etc/hosts (localhost, its own name), then CoreDNS."""
@@ -326,14 +290,10 @@ class Network:
             return LOOPBACK, name, True
         if name == source["metadata"]["name"] and (source.get("status") or {}).get("podIP"):
             return str(source["status"]["podIP"]), name, True
-        dns = self.connect(source, KUBE_DNS, "UDP", 53)
-        if dns.outcome != "connected":
+        found = self.dns_lookup(source, name)
+        if not found.reachable:
             return None, None, False
-        for fqdn in self.candidates(name, source["metadata"]["namespace"]):
-            address = self.lookup(fqdn)
-            if address:
-                return address, fqdn, True
-        return None, None, True
+        return (found.addresses[0], found.name, True) if found.addresses else (None, None, True)
 
 
 LOOPBACK = "127.0.0.1"

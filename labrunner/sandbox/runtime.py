@@ -115,7 +115,12 @@ class ContainerRuntime:
         reason, message = "", ""
         if process is None or process.kind == "attached":
             return
-        if process.kind == "server":
+        if process.kind == "server" and process.image.does == "dns":
+            exit_code = self._coredns(key, pod, box, restart_count, started)
+            if exit_code is None:
+                return
+            code = exit_code
+        elif process.kind == "server":
             failure = images.entrypoint_failure(box.image, dict(box.env)) if process.image.does in ("mysql", "postgres") else None
             if failure is None:
                 self.log(namespace, name, key[1], images.startup_lines(box.image, name))
@@ -131,6 +136,18 @@ class ContainerRuntime:
             del self.running[key]
             self.exits[key] = Exit(code, started, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), restart_count, reason, message)
         self.loop.call_soon(self.wake)
+
+    def _coredns(self, key: tuple[str, str], pod: dict[str, Any], box: processes.Container, restart_count: int, started: str) -> int | None:
+        """CoreDNS reads its Corefile as it starts: None while it runs, or the code it exited with."""
+        from labrunner.sandbox.coredns.instances import start
+
+        with self.lock:
+            stopped = self.running[key][1]
+        namespace, name = str(pod["metadata"]["namespace"]), str(pod["metadata"]["name"])
+        container: dict[str, Any] = next((c for c in pod["spec"]["containers"] if c.get("name") == key[1]), {})
+        return start(pod, list(box.main_argv), lambda: self.box(pod, container).files, dict(box.env), box.network, stopped, self.loop,
+                     lambda lines: self.log(namespace, name, key[1], lines),
+                     lambda code: self.kill(key[0], key[1], restart_count, started, code))
 
     def kill(self, uid: str, container: str, restart_count: int, started: str, code: int = 137) -> None:
         """The kubelet kills this run (its liveness probe failed): its thread, if any, stops, and

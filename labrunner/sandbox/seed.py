@@ -16,8 +16,8 @@ from typing import Any
 
 from labrunner.sandbox import resources
 from labrunner.sandbox.bootstrap_policy import install_kubeadm_policy
+from labrunner.sandbox.coredns.manifests import install_coredns
 from labrunner.sandbox.resource_hooks import apply_defaults
-from labrunner.sandbox.defaults import KUBE_DNS_IP
 from labrunner.sandbox.store import Store, now
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -71,42 +71,6 @@ def node(name: str, address: str, control_plane: bool) -> dict[str, Any]:
     }
 
 
-COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
-
-
-def coredns() -> tuple[dict[str, Any], dict[str, Any]]:
-    """CoreDNS as kubeadm installs it: a Deployment and the kube-dns Service, labelled k8s-app=kube-dns."""
-    labels = {"k8s-app": "kube-dns"}
-    deployment = {
-        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {
-                "priorityClassName": "system-cluster-critical", "serviceAccountName": "coredns",
-                "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {
-                    "labelSelector": {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
-                    "topologyKey": "kubernetes.io/hostname"}}]}},
-                "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, dict(CONTROL_PLANE_TAINT)],
-                "nodeSelector": {"kubernetes.io/os": "linux"},
-                "containers": [{"name": "coredns", "image": COREDNS_IMAGE, "args": ["-conf", "/etc/coredns/Corefile"],
-                                "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}},
-                                "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                                          {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                                          {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}]}],
-            }},
-        },
-    }
-    service = {
-        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {**labels, "kubernetes.io/name": "CoreDNS"}},
-        "spec": {"selector": labels, "clusterIP": KUBE_DNS_IP, "ports": [
-            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
-            {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
-    }
-    return deployment, service
-
-
 def seed(store: Store) -> None:
     namespaces = resources.lookup("", "v1", "namespaces")
     nodes = resources.lookup("", "v1", "nodes")
@@ -117,14 +81,7 @@ def seed(store: Store) -> None:
         store.create(namespaces, obj)
     for name, address, control_plane in NODES:
         store.create(nodes, node(name, address, control_plane))
-    deployments = resources.lookup("apps", "v1", "deployments")
-    services = resources.lookup("", "v1", "services")
-    assert deployments is not None and services is not None
-    deployment, service = coredns()
-    apply_defaults(deployments, deployment, store)
-    store.create(deployments, deployment)
-    apply_defaults(services, service, store)
-    store.create(services, service)
+    install_coredns(store)  # its ConfigMap, Deployment, kube-dns Service and ServiceAccount
     install_kubeadm_policy(store)
     from labrunner.sandbox.storage.localpath import install_local_path
 

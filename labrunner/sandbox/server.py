@@ -218,6 +218,9 @@ async def serve(files: SandboxFiles) -> None:
     from labrunner.sandbox.storage.localpath import ensure_local_path
 
     ensure_local_path(store)  # a sandbox made before storage was served gets kind's default class once
+    from labrunner.sandbox.coredns.manifests import ensure_coredns
+
+    ensure_coredns(store)  # a sandbox made before CoreDNS read a Corefile gets kubeadm's, as an upgrade would
     api = ResourceAPI(store)
     runner = web.AppRunner(make_app(token, api), access_log=None, shutdown_timeout=2.0, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()

@@ -111,12 +111,14 @@ def failure(pod: Mapping[str, Any], container: Mapping[str, Any], probe: Mapping
         url = f"{str(get.get('scheme') or 'HTTP').lower()}://{ip}:{port if port is not None else get.get('port')}{path}"
         if port is None or not network.listens(pod, "TCP", port):
             return f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
+        from labrunner.sandbox.coredns.http import answer as coredns_answer
         from labrunner.sandbox.webapps import serve
 
         headers = {"Host": ip, "User-Agent": "kube-probe/1.32", "Accept": "*/*",
                    **{str(h.get("name")): str(h.get("value")) for h in get.get("httpHeaders") or []}}
-        response = serve(dict(pod), path, network, data_root, port=port, client={"status": {"podIP": str((pod.get("status") or {}).get("hostIP", ""))}},
-                         headers=headers)
+        response = coredns_answer(pod, container, port, path) or serve(
+            dict(pod), path, network, data_root, port=port, client={"status": {"podIP": str((pod.get("status") or {}).get("hostIP", ""))}},
+            headers=headers)
         if response.status == 0:
             return f'Get "{url}": EOF'
         if response.delay >= timeout:
