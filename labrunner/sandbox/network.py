@@ -212,10 +212,13 @@ class Network:
             selector = (service.get("spec") or {}).get("selector") or {}
             backends = [p for p in self.pods() if p["metadata"]["namespace"] == service["metadata"]["namespace"]
                         and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items()) and self._ready(p)]
+            target = spec_port.get("targetPort", port)
+            # kube-proxy sends a port only to the endpoints its EndpointSlices give that port: a pod
+            # where a named targetPort resolves to nothing is none (the controller's FindPort)
+            backends = [p for p in backends if self._resolve_target_port(p, target, protocol) is not None]
             if not backends:
                 return Connection("refused", address, port, reason=f"service {service['metadata']['name']} has no ready endpoints")
             destination = random.choice(backends)
-            target = spec_port.get("targetPort", port)
             target_port = self._resolve_target_port(destination, target, protocol) or port
         else:
             destination = self.pod_by_ip(address)
@@ -240,7 +243,9 @@ class Network:
             return target
         if isinstance(target, str) and target.isdigit():
             return int(target)
-        for container in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        for container in [*(spec.get("containers") or []), *sidecars]:
             for declared in container.get("ports") or []:
                 if declared.get("name") == target and declared.get("protocol", "TCP") == protocol:
                     return int(declared["containerPort"])
