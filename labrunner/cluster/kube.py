@@ -233,8 +233,11 @@ class KubeCluster:
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
         self._call("DELETE", path_for(kind, namespace, name), body={"propagationPolicy": "Background"})
 
-    def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None) -> str:
+    def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None,
+             previous: bool = False) -> str:
         query: list[tuple[str, Any]] = [(k, v) for k, v in (("container", container), ("tailLines", tail)) if v is not None]
+        if previous:
+            query.append(("previous", "true"))
         return self._request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, accept="text/plain").decode(errors="replace")
 
     def events(self, namespace: str, *, involved: str | None = None) -> builtins.list[dict[str, Any]]:

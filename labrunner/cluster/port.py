@@ -75,7 +75,11 @@ class ClusterPort(Protocol):
     def exec(self, pod: str, namespace: str, command: builtins.list[str], *, container: str | None = None,
              stdin: str | None = None, timeout: float = 30.0) -> ExecResult: ...
 
-    def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None) -> str: ...
+    def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None,
+             previous: bool = False) -> str:
+        """The container's log as ``kubectl logs`` prints it; with ``previous``, its previous
+        run's (``--previous``: a restarted container's last crash)."""
+        ...
 
     def events(self, namespace: str, *, involved: str | None = None) -> builtins.list[dict[str, Any]]: ...
 
@@ -93,5 +97,6 @@ def path_for(kind: str, namespace: str | None = None, name: str | None = None) -
     prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced and namespace:
         prefix += f"/namespaces/{namespace}"
-    path = f"{prefix}/{kind}"
+    # a plural written as kubectl writes a resource of another group (pods.metrics.k8s.io)
+    path = f"{prefix}/{kind.split('.', 1)[0]}"
     return f"{path}/{name}" if name else path
