@@ -160,7 +160,7 @@ def _inspect(blocks: list[ServerBlock], default_port: int) -> list[list[tuple[st
 
 def _setup(directive: str, c: Controller, files: Files, warnings: list[str]) -> Plugin:
     if directive == "kubernetes":
-        return kubernetes.setup(c)
+        return kubernetes.setup(c, warnings)
     if directive == "forward":
         return forward.setup(c, files.read)
     if directive == "rewrite":

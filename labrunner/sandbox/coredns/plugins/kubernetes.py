@@ -22,9 +22,9 @@ from labrunner.sandbox.coredns.names import best_zone, normalize, split_host_por
 from labrunner.sandbox.coredns.plugins.base import Context, Next, Plugin
 from labrunner.sandbox.coredns.corefile import CorefileError
 
-PROPERTIES = frozenset({"endpoint_pod_names", "pods", "namespaces", "endpoint", "tls", "labels", "namespace_labels", "fallthrough",
-                        "ttl", "noendpoints", "ignore", "kubeconfig", "multicluster", "startup_timeout", "apiserver_qps",
-                        "apiserver_burst", "apiserver_max_inflight"})
+CONNECTION = frozenset({"endpoint", "tls", "kubeconfig", "startup_timeout", "apiserver_qps", "apiserver_burst", "apiserver_max_inflight"})
+"""Options about reaching the API server: the sandbox's CoreDNS reads the store, so they change nothing."""
+UNSIMULATED = frozenset({"labels", "namespace_labels", "noendpoints", "ignore", "multicluster"})
 
 
 def origins(arguments: list[str], server_block_keys: list[str]) -> list[str]:
@@ -196,7 +196,7 @@ def _endpoint_name(pod: Mapping[str, Any], service: str, pod_names: bool) -> str
     return str(pod["status"]["podIP"]).replace(".", "-")
 
 
-def setup(c: Controller) -> Kubernetes:
+def setup(c: Controller, warnings: list[str]) -> Kubernetes:
     """ParseStanza, with its refusals in the plugin's words."""
     plugin: Kubernetes | None = None
     while c.next():
@@ -237,8 +237,12 @@ def setup(c: Controller) -> Kubernetes:
                 if c.remaining_args():
                     raise c.arg_err()
                 plugin.endpoint_pod_names = True
-            elif option in PROPERTIES:
+            elif option in CONNECTION:
                 c.remaining_args()
+            elif option in UNSIMULATED:
+                c.remaining_args()
+                warnings.append(f"[WARNING] plugin/kubernetes: the labrunner sandbox does not simulate '{option}': "
+                                "every Service and pod of the exposed namespaces is answered")
             else:
                 raise c.err(f"unknown property '{option}'")
         plugin.namespaces = frozenset(namespaces)
