@@ -59,7 +59,7 @@ class Instance:
     port: int
     stopped: threading.Event
     log: Log
-    exit: Callable[[int], None]
+    end: Callable[[int], None]
     loop: asyncio.AbstractEventLoop
     network: Any
     interval: float = 30.0
@@ -115,7 +115,7 @@ def flags(argv: list[str]) -> tuple[dict[str, str], list[str]] | list[str]:
     while index < len(argv):
         word = argv[index]
         if not word.startswith("-") or word in ("-", "--"):
-            return [f"extra command line arguments: {argv[index + (word == '--'):]}".replace("'", "").replace(",", "")]
+            return [f"extra command line arguments: [{' '.join(argv[index + (word == '--'):])}]"]
         name, equals, value = word.lstrip("-").partition("=")
         if name in known_bools:
             found[name] = value or "true"
@@ -133,9 +133,10 @@ def flags(argv: list[str]) -> tuple[dict[str, str], list[str]] | list[str]:
 
 
 def start(pod: Mapping[str, Any], argv: list[str], refresh: Callable[[], Mapping[str, bytes]], environment: Mapping[str, str],
-          network: Any, stopped: threading.Event, loop: asyncio.AbstractEventLoop, log: Log, exit: Callable[[int], None]) -> int | None:
+          network: Any, stopped: threading.Event, loop: asyncio.AbstractEventLoop, log: Log, end: Callable[[int], None]) -> int | None:
     """Start CoreDNS in a container: None while it runs, or the exit code it ended with at once.
-    ``refresh`` gives the container's files as they are when called."""
+    ``refresh`` gives the container's files as they are when called; ``end`` ends the process
+    later (the loop plugin's fatal error after a reload)."""
     container_files = refresh()
     parsed = flags(argv[1:])
     if isinstance(parsed, list):
@@ -166,8 +167,8 @@ def start(pod: Mapping[str, Any], argv: list[str], refresh: Callable[[], Mapping
             prefix = "" if scheme == "dns" else f"{scheme}://"
             lines += [f"{prefix}{zone}:{listen}" for zone in sorted(zones)]
     metadata = pod["metadata"]
-    instance = Instance(str(metadata["uid"]), str(metadata.get("namespace", "")), str(metadata.get("name", "")), conf or "/Corefile", files, container_files, refresh, environment, config, config.digest, port,
-                        stopped, log, exit, loop, network)
+    instance = Instance(str(metadata["uid"]), str(metadata.get("namespace", "")), str(metadata.get("name", "")), conf or "/Corefile",
+                        files, container_files, refresh, environment, config, config.digest, port, stopped, log, end, loop, network)
     if config.reload is not None:
         lines.append(f"[INFO] plugin/reload: Running configuration SHA512 = {config.digest}")
     if not given.get("quiet"):
@@ -231,7 +232,7 @@ def _tick(instance: Instance, settings: Reload) -> None:
     instance.log([*lines, fatal] if fatal else lines)
     if fatal:
         INSTANCES.pop(instance.pod_uid, None)
-        instance.exit(1)
+        instance.end(1)
         return
     _schedule(instance)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from labrunner.sandbox.coredns.corefile import CorefileError
 from labrunner.sandbox.coredns.dispenser import Controller
-from labrunner.sandbox.coredns.messages import SERVFAIL, Query, Record, Reply
+from labrunner.sandbox.coredns.messages import SERVFAIL, Query, Reply
 from labrunner.sandbox.coredns.names import is_domain_name, normalize
 from labrunner.sandbox.coredns.plugins.base import Context, Next, Plugin
 
