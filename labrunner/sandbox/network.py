@@ -203,13 +203,19 @@ class Network:
             if not self.listens(source, protocol, port):
                 return Connection("refused", address, port, source, f"nothing listens on {protocol} {port} in the pod itself")
             return Connection("connected", address, port, source, target=port)
-        service = self.service_by_ip(address)
+        service: dict[str, Any] | None = self.service_by_ip(address)
+        if service is None and (node_port := self._node_port(address, protocol, port)) is not None:
+            # kube-proxy on every node sends a nodePort to the Service's port
+            service = node_port[0]
+            address, port = str(service["spec"]["clusterIP"]), int(node_port[1]["port"])
         if service is not None:
             spec_port = next((p for p in (service.get("spec") or {}).get("ports") or []
                               if p.get("port") == port and p.get("protocol", "TCP") == protocol), None)
             if spec_port is None:
                 return Connection("refused", address, port, reason=f"service {service['metadata']['name']} has no {protocol} port {port}")
             selector = (service.get("spec") or {}).get("selector") or {}
+            if not selector:
+                return self._without_selector(source, service, spec_port, address, protocol, port)
             backends = [p for p in self.pods() if p["metadata"]["namespace"] == service["metadata"]["namespace"]
                         and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items()) and self._ready(p)]
             target = spec_port.get("targetPort", port)
@@ -231,6 +237,47 @@ class Network:
                 return Connection("connected", address, port, target=port, outside=True)
             if destination is None:
                 return Connection("unreachable", address, port, reason="no pod has this address")
+        verdict = self._decide(source, destination, protocol, target_port)
+        if verdict is not None:
+            return Connection("timeout", address, port, destination, verdict)
+        if not self.listens(destination, protocol, target_port):
+            return Connection("refused", address, port, destination, f"nothing listens on {protocol} {target_port} in {destination['metadata']['name']}")
+        return Connection("connected", address, port, destination, target=target_port)
+
+    def _node_port(self, address: str, protocol: str, port: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The Service and port a node's address and nodePort stand for, or None."""
+        nodes = self.objects.list("", "nodes")
+        if not any(entry.get("address") == address for node in nodes for entry in (node.get("status") or {}).get("addresses") or []):
+            return None
+        for service in self.store.list(_rt("", "services")):
+            for spec_port in (service.get("spec") or {}).get("ports") or []:
+                if spec_port.get("nodePort") == port and spec_port.get("protocol", "TCP") == protocol and (service.get("spec") or {}).get("clusterIP"):
+                    return service, spec_port
+        return None
+
+    def _without_selector(self, source: dict[str, Any], service: dict[str, Any], spec_port: dict[str, Any], address: str, protocol: str,
+                          port: int) -> Connection:
+        """A Service without a selector reaches the ready endpoints its EndpointSlices list (written by
+        someone else: kube-apiserver for ``kubernetes``, a user for an outside database)."""
+        name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
+        found: list[tuple[str, int]] = []
+        for endpoint_slice in self.objects.list("discovery.k8s.io", "endpointslices", namespace):
+            if (endpoint_slice["metadata"].get("labels") or {}).get("kubernetes.io/service-name") != name:
+                continue
+            slice_port = next((p for p in endpoint_slice.get("ports") or [] if (p.get("name") or "") == (spec_port.get("name") or "")
+                               and p.get("protocol", "TCP") == protocol), None)
+            if slice_port is None or slice_port.get("port") is None:
+                continue
+            found += [(str(a), int(slice_port["port"])) for endpoint in endpoint_slice.get("endpoints") or []
+                      if (endpoint.get("conditions") or {}).get("ready", True) is not False for a in endpoint.get("addresses") or []]
+        if not found:
+            return Connection("refused", address, port, reason=f"service {name} has no ready endpoints")
+        endpoint_address, target_port = random.choice(found)
+        destination = self.pod_by_ip(endpoint_address)
+        if destination is None:
+            return Connection("unreachable", address, port, reason=(
+                f"service {name} sends {port} to {endpoint_address}:{target_port}, which is no pod: the labrunner sandbox does not "
+                "simulate what listens there (the API server's own address, a machine outside the cluster)"))
         verdict = self._decide(source, destination, protocol, target_port)
         if verdict is not None:
             return Connection("timeout", address, port, destination, verdict)

@@ -1,6 +1,7 @@
 """What a new sandbox holds: the namespaces every cluster has, three nodes named so that nobody
-mistakes them for a real cluster (a control plane and two workers, as kind names them), and what
-``kubeadm init`` adds (the control plane's taint, CoreDNS, its RBAC objects).
+mistakes them for a real cluster (a control plane and two workers, as kind names them), the
+``kubernetes`` Service kube-apiserver keeps in ``default``, and what ``kubeadm init`` adds (the
+control plane's taint, CoreDNS, its RBAC objects).
 
 Each node is a small kind or kubeadm VM: 2 CPUs, 4 GiB of memory, 20 GiB of disk and 110 pods,
 allocatable equal to capacity as kind's nodes report it (kind's kubelet reserves nothing and sets
@@ -27,6 +28,11 @@ REGION = "labrunner-1"
 ZONES = {"labrunner-sandbox-control-plane": "labrunner-1a", "labrunner-sandbox-worker": "labrunner-1a", "labrunner-sandbox-worker2": "labrunner-1b"}
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 """What ``kubeadm init`` puts on its node (``--register-with-taints``), so workloads go to the workers."""
+KUBERNETES_SERVICE_IP = "10.96.0.1"
+"""The first address of the service range (``--service-cluster-ip-range``), which kube-apiserver keeps
+for its own Service."""
+API_SERVER_PORT = 6443
+"""kube-apiserver's ``--secure-port`` as kubeadm sets it, where the Service's endpoint points."""
 
 
 def default_labels(name: str) -> dict[str, str]:
@@ -81,6 +87,7 @@ def seed(store: Store) -> None:
         store.create(namespaces, obj)
     for name, address, control_plane in NODES:
         store.create(nodes, node(name, address, control_plane))
+    ensure_kubernetes_service(store)
     install_coredns(store)  # its ConfigMap, Deployment, kube-dns Service and ServiceAccount
     install_kubeadm_policy(store)
     from labrunner.sandbox.storage.localpath import install_local_path
@@ -117,3 +124,54 @@ def report_nodes(store: Store) -> None:
             status[key] = fresh[key]
         labels.update(wanted)
         store.update(nodes, stored)
+
+
+def ensure_kubernetes_service(store: Store) -> None:
+    """The ``kubernetes`` Service in ``default`` as kube-apiserver's kubernetesservice controller
+    creates it when it is missing (CreateOrUpdateMasterServiceIfNeeded: ClusterIP 10.96.0.1, port
+    ``https`` 443 to 6443, the labels component=apiserver and provider=kubernetes, no selector),
+    with the Endpoints and the EndpointSlice its endpoint reconciler writes (the EndpointsAdapter:
+    the control plane's address on 6443, ``skip-mirror`` on the Endpoints, a slice named
+    ``kubernetes`` labelled only with its service name). An existing Service is left as it is, as
+    the controller leaves it since 1.17; the endpoints are put back as they should be."""
+    from labrunner.sandbox.defaults import InvalidService
+    from labrunner.sandbox.store import AlreadyExists, NotFound
+
+    services, endpoints, slices = (resources.lookup("", "v1", "services"), resources.lookup("", "v1", "endpoints"),
+                                   resources.lookup("discovery.k8s.io", "v1", "endpointslices"))
+    assert services is not None and endpoints is not None and slices is not None
+    service: dict[str, Any] = {
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"type": "ClusterIP", "clusterIP": KUBERNETES_SERVICE_IP, "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
+                 "ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": API_SERVER_PORT}]},
+    }
+    try:
+        store.get(services, "default", "kubernetes")
+    except NotFound:
+        try:
+            apply_defaults(services, service, store)
+            store.create(services, service)
+        except (InvalidService, AlreadyExists):  # 10.96.0.1 taken by a learner's Service: kube-apiserver could not start
+            return
+    address = next(address for name, address, control_plane in NODES if control_plane)
+    port = {"name": "https", "port": API_SERVER_PORT, "protocol": "TCP"}
+    wanted: tuple[tuple[Any, dict[str, Any], tuple[str, ...]], ...] = (
+        (endpoints, {"metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                     "subsets": [{"addresses": [{"ip": address}], "ports": [dict(port)]}]}, ("subsets",)),
+        (slices, {"metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                  "addressType": "IPv4", "endpoints": [{"addresses": [address], "conditions": {"ready": True}}], "ports": [dict(port)]},
+         ("addressType", "endpoints", "ports")),
+    )
+    for resource, obj, fields in wanted:
+        try:
+            current = store.get(resource, "default", "kubernetes")
+        except NotFound:
+            try:
+                store.create(resource, obj)
+            except AlreadyExists:
+                pass
+            continue
+        if any(current.get(key) != obj[key] for key in fields) or current["metadata"].get("labels") != obj["metadata"]["labels"]:
+            current.update({key: obj[key] for key in fields})
+            current["metadata"]["labels"] = obj["metadata"]["labels"]
+            store.update(resource, current)

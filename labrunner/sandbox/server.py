@@ -43,7 +43,7 @@ from labrunner.sandbox.decoding import MAX_BODY_BYTES, RECURSION_LIMIT
 from labrunner.sandbox.files import SANDBOX_CONTEXT, SandboxFiles, write_atomically
 from labrunner.sandbox.metrics import MetricsServer, serving
 from labrunner.sandbox.requestinfo import request_info
-from labrunner.sandbox.seed import report_nodes, seed
+from labrunner.sandbox.seed import ensure_kubernetes_service, report_nodes, seed
 from labrunner.sandbox.status import json_response, status as status_response
 from labrunner.sandbox.store import Store
 
@@ -211,6 +211,7 @@ async def serve(files: SandboxFiles) -> None:
     if store.new:
         seed(store)
     report_nodes(store)
+    ensure_kubernetes_service(store)  # as kube-apiserver's kubernetesservice controller: put back when missing
     ensure_bootstrap_policy(store)  # as kube-apiserver's RBAC post-start hook, at every start
     from labrunner.sandbox.priority import ensure_system_classes
 
