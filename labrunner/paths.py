@@ -72,3 +72,13 @@ def lab_roots() -> list[Path]:
     roots.append(data_dir() / "labs")
     roots.append(bundled_content_root() / "labs")
     return roots
+
+
+def exam_roots() -> list[Path]:
+    """Folders holding exam tasks (each a folder with a ``lab.yaml`` whose ``exam:`` section
+    scores it), searched in order like :func:`lab_roots`: ``LABRUNNER_EXAMS_PATH``, the user's
+    data folder, then the tasks labrunner ships."""
+    roots = [Path(entry).expanduser() for entry in os.environ.get("LABRUNNER_EXAMS_PATH", "").split(os.pathsep) if entry]
+    roots.append(data_dir() / "exams")
+    roots.append(bundled_content_root() / "exams")
+    return roots

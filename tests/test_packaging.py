@@ -23,6 +23,7 @@ def test_the_wheel_ships_the_labs_and_finds_them(tmp_path: Path) -> None:
         names = set(archive.namelist())
         assert "labrunner/_bundled/labs/networkpolicies/lab.yaml" in names
         assert "labrunner/_bundled/assets/networkpolicies/mysqlpod.yaml" in names
+        assert "labrunner/_bundled/exams/svc-expose-deployment/lab.yaml" in names
         archive.extractall(tmp_path / "installed")
     environment = {**os.environ, "PYTHONPATH": str(tmp_path / "installed")}
     completed = subprocess.run(
@@ -32,3 +33,6 @@ def test_the_wheel_ships_the_labs_and_finds_them(tmp_path: Path) -> None:
     [lab] = [row for row in json.loads(completed.stdout) if row["id"] == "networkpolicies"]
     assert lab["valid"] is True and lab["steps"] == 20
     assert lab["directory"] == str(tmp_path / "installed" / "labrunner" / "_bundled" / "labs" / "networkpolicies")
+    tasks = subprocess.run([sys.executable, "-m", "labrunner", "exam", "list", "--json"],
+                           cwd=tmp_path, env=environment, capture_output=True, text=True, check=True)
+    assert "svc-expose-deployment" in [task["id"] for task in json.loads(tasks.stdout)]

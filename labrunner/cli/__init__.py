@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_commands(commands, _lazy)
 
+    from labrunner.cli.exam import add_commands as add_exam_commands
+
+    add_exam_commands(commands, _lazy)
+
     from labrunner.cli.sandbox import add_commands as add_sandbox_commands
 
     add_sandbox_commands(commands, _lazy)

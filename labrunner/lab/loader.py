@@ -25,15 +25,18 @@ from labrunner.lab.model import (
     Check,
     Command,
     DeclaredImage,
+    Draw,
+    ExamSection,
     Lab,
     Parameter,
     Requirement,
     SolutionAction,
     SourceLocation,
     Step,
+    Subtask,
 )
 from labrunner.lab.problems import LabInvalid, Problem, did_you_mean
-from labrunner.lab.schema import ApplyAction, ImageFile, LabFile, RunAction
+from labrunner.lab.schema import ApplyAction, ExamFile, ImageFile, LabFile, RunAction
 from labrunner.lab.template import BUILTIN_PLACEHOLDERS, placeholders_in, render_tree
 from labrunner.lab.validation_errors import ValidationTranslator, is_dns_label
 from labrunner.registry import registry
@@ -134,7 +137,10 @@ class _LabReader:
             )
         values = self.placeholder_values(document.data)
         self.check_placeholders(values)
-        data = render_tree(document.data, values)
+        declared = document.data.get("parameters")
+        numbers = frozenset(name for name, spec in (declared.items() if isinstance(declared, dict) else ())
+                            if isinstance(spec, dict) and spec.get("kind") == "number")
+        data = render_tree(document.data, values, numbers)
         try:
             lab_file = LabFile.model_validate(data)
         except ValidationError as error:
@@ -158,6 +164,8 @@ class _LabReader:
                         ("parameters", name, "default"),
                         f"{default!r} is not a valid namespace name (lowercase letters, digits and '-', at most 63)",
                     )
+                if spec.get("kind") == "number" and not default.isdigit():
+                    self.problem(("parameters", name, "default"), f"{default!r} is not a number (digits only, quoted: \"8080\")")
         for name, value in self.requested.items():
             if name not in declared:
                 self.problems.append(
@@ -175,6 +183,10 @@ class _LabReader:
                         message=f"{value!r} is not a valid namespace name (lowercase letters, digits and '-', at most 63)",
                     )
                 )
+                continue
+            if isinstance(spec, dict) and spec.get("kind") == "number" and not value.isdigit():
+                self.problems.append(Problem(path=self.lab_file, line=0, column=0, field=f"parameters.{name}",
+                                             message=f"{value!r} is not a number"))
                 continue
             values[name] = value
         values["assets"] = str(self.content_root / "assets" / str(data.get("id", self.lab_dir.name)))
@@ -279,7 +291,62 @@ class _LabReader:
             assets_dir=Path(values["assets"]),
             reset=None if lab_file.reset is None else self.actions(("reset",), lab_file.reset),
             images=self.images(lab_file.images),
+            exam=None if lab_file.exam is None else self.exam(lab_file.exam, lab_file, steps),
             _placeholders=dict(values),
+        )
+
+    def exam(self, declared: ExamFile, lab_file: LabFile, steps: Sequence[Step]) -> ExamSection:
+        """An exam task's section: one step, whose every check one sub-task scores, and draws
+        of declared parameters that give valid names."""
+        from labrunner.exam.draw import draw_value, pattern_problem
+
+        if len(steps) != 1:
+            self.problem(("steps",), f"an exam task has exactly one step (its sub-tasks score its checks); this one has {len(steps)}")
+        checks = {check.id for step in steps[:1] for check in step.checks}
+        scored: dict[str, int] = {}
+        for index, subtask in enumerate(declared.subtasks):
+            for position, check_id in enumerate(subtask.checks):
+                place: tuple[str | int, ...] = ("exam", "subtasks", index, "checks", position)
+                if check_id not in checks:
+                    self.problem(place, f"the step has no check {check_id!r}; its checks are: {', '.join(sorted(checks))}"
+                                 + did_you_mean(check_id, sorted(checks)))
+                elif check_id in scored:
+                    self.problem(place, f"check {check_id!r} is already scored by exam.subtasks[{scored[check_id]}]")
+                scored.setdefault(check_id, index)
+        for check_id in sorted(checks - set(scored)):
+            self.problem(("exam", "subtasks"), f"no sub-task scores the step's check {check_id!r}: every check must earn points or be removed")
+        ids = [subtask.id for subtask in declared.subtasks]
+        for index, subtask_id in enumerate(ids):
+            if subtask_id in ids[:index]:
+                self.problem(("exam", "subtasks", index, "id"), f"duplicate sub-task id {subtask_id!r}")
+        draws = {}
+        for name, spec in declared.draw.items():
+            where: tuple[str | int, ...] = ("exam", "draw", name)
+            parameter = lab_file.parameters.get(name)
+            if parameter is None:
+                self.problem(where, f"there is no parameter {name!r} to draw" + did_you_mean(name, list(lab_file.parameters)), at_key=True)
+                continue
+            if (spec.choices is None) == (spec.pattern is None):
+                self.problem(where, "give either 'choices' or 'pattern'")
+                continue
+            if spec.pattern is not None and (problem := pattern_problem(spec.pattern)) is not None:
+                self.problem((*where, "pattern"), problem)
+                continue
+            draw = Draw(choices=tuple(spec.choices or ()), pattern=spec.pattern)
+            if parameter.kind == "namespace":
+                import random
+
+                samples = list(draw.choices) or [draw_value(draw, random.Random(seed)) for seed in range(3)]
+                bad = next((value for value in samples if not is_dns_label(value)), None)
+                if bad is not None:
+                    self.problem(where, f"draws {bad!r}, which is not a valid namespace name (lowercase letters, digits and '-', at most 63)")
+                    continue
+            draws[name] = draw
+        return ExamSection(
+            runtime=declared.runtime,
+            legacy=declared.legacy,
+            draw=draws,
+            subtasks=tuple(Subtask(id=s.id, title=s.title, points=s.points, why=s.why, checks=tuple(s.checks)) for s in declared.subtasks),
         )
 
     def images(self, declared: Sequence[ImageFile]) -> tuple[DeclaredImage, ...]:

@@ -92,7 +92,7 @@ class Step:
 @dataclass(frozen=True, kw_only=True)
 class Parameter:
     name: str
-    kind: Literal["namespace", "name"]
+    kind: Literal["namespace", "name", "number"]
     description: str
     default: str
     value: str
@@ -133,6 +133,38 @@ class DeclaredImage:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Draw:
+    """How an exam draws one parameter's value for an attempt."""
+
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subtask:
+    id: str
+    title: str
+    points: int
+    why: str
+    checks: tuple[str, ...]
+    """Ids of the task step's checks; the sub-task passes when all of them pass."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExamSection:
+    """What makes a one-step lab an exam task."""
+
+    runtime: Literal["sandbox", "cluster", "node"]
+    legacy: bool
+    draw: Mapping[str, Draw]
+    subtasks: tuple[Subtask, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(subtask.points for subtask in self.subtasks)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Lab:
     id: str
     title: str
@@ -149,6 +181,8 @@ class Lab:
     """How to undo the whole lab; None: delete the namespaces its parameters name."""
     images: tuple[DeclaredImage, ...] = ()
     """Images the sandbox's table lacks, declared for the sandbox when the lab runs there."""
+    exam: ExamSection | None = None
+    """Set for an exam task: how it is scored and what each attempt draws."""
     _placeholders: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def step(self, key: str | int) -> Step:

@@ -86,8 +86,9 @@ class ParameterFile(_Strict):
     """A value a lab can be run with, substituted for ``{{name}}`` everywhere."""
 
     default: NonEmptyStr
-    kind: Literal["namespace", "name"] = "name"
-    """``namespace`` values must be DNS labels; workshop and exam modes replace them."""
+    kind: Literal["namespace", "name", "number"] = "name"
+    """``namespace`` values must be DNS labels; workshop and exam modes replace them. A
+    ``number`` (a port, a replica count) is written ``"{{port}}"`` where an argument wants an integer."""
     description: NonEmptyStr
 
 
@@ -150,6 +151,40 @@ class StepFile(_Strict):
     ``apply:`` actions (its setup's and its solution's) created. ``[]`` when there is nothing to undo."""
 
 
+class DrawFile(_Strict):
+    """How an exam draws a parameter's value for each attempt: one of ``choices``, or a
+    ``pattern`` whose ``{word}``, ``{hex4}`` and ``{hex6}`` are drawn (``{word}-{hex4}``)."""
+
+    choices: list[NonEmptyStr] | None = Field(default=None, min_length=2)
+    pattern: NonEmptyStr | None = None
+
+
+class SubtaskFile(_Strict):
+    """A scored part of an exam task: it passes when every check it names passes."""
+
+    id: Slug
+    title: NonEmptyStr
+    """What the candidate had to do, as the review lists it."""
+    points: int = Field(ge=1, le=20)
+    why: NonEmptyStr
+    """Why it matters, for the review: what a cluster or its users lose when it is not done."""
+    checks: list[NonEmptyStr] = Field(min_length=1)
+    """Ids of the step's checks (give the checks explicit ids)."""
+
+
+class ExamFile(_Strict):
+    """What makes a one-step lab an exam task: how it is scored and drawn."""
+
+    runtime: Literal["sandbox", "cluster", "node"]
+    """Where it can run: ``sandbox`` (the built-in sandbox and any cluster), ``cluster`` (a real
+    cluster), ``node`` (a real cluster whose nodes the candidate can reach, e.g. kind's)."""
+    legacy: bool = False
+    """A topic the 2025 curriculum dropped (etcd backup, kubeadm upgrade): drawn only when asked for."""
+    draw: dict[Slug, DrawFile] = Field(default_factory=dict)
+    """Parameters drawn afresh for each attempt (the same seed draws the same values)."""
+    subtasks: list[SubtaskFile] = Field(min_length=1)
+
+
 class LabFile(_Strict):
     """One lab: ``labs/<id>/lab.yaml``."""
 
@@ -169,4 +204,6 @@ class LabFile(_Strict):
     images: list[ImageFile] = Field(default_factory=list)
     """Images the lab uses that the sandbox does not simulate, declared for it (a real
     cluster pulls them from their registry)."""
+    exam: ExamFile | None = None
+    """An exam task: a lab of one step, scored by sub-tasks (``exams/<id>/lab.yaml``)."""
 

@@ -27,12 +27,17 @@ def render(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def render_tree(data: Any, values: Mapping[str, str]) -> Any:
-    """A copy of parsed YAML data with placeholders filled in every string value."""
+def render_tree(data: Any, values: Mapping[str, str], numbers: frozenset[str] = frozenset()) -> Any:
+    """A copy of parsed YAML data with placeholders filled in every string value. A value that
+    is exactly one placeholder of a parameter in ``numbers`` (``"{{port}}"``) becomes an integer,
+    so a drawn port or replica count reaches a check argument as a number."""
     if isinstance(data, str):
+        whole = PLACEHOLDER.fullmatch(data.strip())
+        if whole and whole.group(1) in numbers and values.get(whole.group(1), "").isdigit():
+            return int(values[whole.group(1)])
         return render(data, values)
     if isinstance(data, dict):
-        return {key: render_tree(value, values) for key, value in data.items()}
+        return {key: render_tree(value, values, numbers) for key, value in data.items()}
     if isinstance(data, list):
-        return [render_tree(item, values) for item in data]
+        return [render_tree(item, values, numbers) for item in data]
     return data

@@ -1,0 +1,476 @@
+"""``labrunner exam ...``: a CKA-style attempt in your own terminal, headless.
+
+The contract graders and our tests depend on (``--json`` documents):
+
+- ``exam list``: ``[{"id", "title", "domain", "points", "runtime", "legacy"}]``
+- ``exam start``: ``{"attempt", "seed", "deadline", "missing_weight", "tasks": [{"number", "id",
+  "domain", "points", "namespace", "statement"}]}``
+- ``exam status ATTEMPT``: time left and the tasks with their flags, never a check result
+- ``exam submit ATTEMPT``: ``{"attempt", "score", "max", "percent", "passed", "deadline_passed",
+  "domains": {...}, "tasks": [{"number", "id", "points", "max", "revealed", "subtasks": [{"id",
+  "title", "passed", "points", "found", "why"}]}]}``
+
+``deadline`` is ISO 8601 in UTC. Exit codes as elsewhere: 0 ok (submit: passed), 1 the answer is
+no (submit: not passed; selftest: a violation), 2 usage or no cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from labrunner.cli.diagnostics import CliError, ExitCode, warn
+
+DEFAULT_TASKS = 16
+DEFAULT_MINUTES = 120
+
+
+def add_commands(commands: Any, lazy: Any) -> None:
+    from labrunner.cli.checking import cluster_flags
+    from labrunner.lab.domains import DOMAINS
+
+    exam = commands.add_parser("exam", help="a timed CKA-style attempt: fresh names every time, graded per sub-task",
+                               description="Exam mode: draw tasks from the bank by the curriculum's domain weights, set them up on "
+                                           "your cluster (or the sandbox), work against the clock, submit, review.")
+    verbs = exam.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    listing = verbs.add_parser("list", help="the task bank: id, title, domain, points, runtime, legacy")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=lazy("labrunner.cli.exam", "list_tasks"))
+
+    start = verbs.add_parser("start", help="draw tasks, set them up on the cluster and start the clock")
+    start.add_argument("--tasks", type=int, default=DEFAULT_TASKS, metavar="N", help=f"how many tasks (default {DEFAULT_TASKS})")
+    start.add_argument("--minutes", type=int, default=DEFAULT_MINUTES, metavar="M", help=f"time allowed (default {DEFAULT_MINUTES})")
+    start.add_argument("--seed", type=int, help="draw this attempt again (the same tasks with the same names)")
+    start.add_argument("--domain", action="append", default=[], choices=[d.id for d in DOMAINS], metavar="D",
+                       help="only tasks of this domain (repeatable): " + ", ".join(d.id for d in DOMAINS))
+    start.add_argument("--task", action="append", default=[], metavar="ID", help="exactly these tasks (repeatable), in this order")
+    start.add_argument("--legacy", action="store_true", help="also draw tasks of topics the 2025 curriculum dropped")
+    start.add_argument("--json", action="store_true")
+    cluster_flags(start, writes=True)
+    start.set_defaults(handler=lazy("labrunner.cli.exam", "start"))
+
+    status = verbs.add_parser("status", help="time left and the tasks with their flags (never a result)")
+    status.add_argument("attempt")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=lazy("labrunner.cli.exam", "status"))
+
+    solution = verbs.add_parser("solution", help="a task's reference solution with this attempt's names (the attempt becomes practice)")
+    solution.add_argument("attempt")
+    solution.add_argument("number", type=int)
+    solution.set_defaults(handler=lazy("labrunner.cli.exam", "solution"))
+
+    submit = verbs.add_parser("submit", help="grade the cluster as it is now and record the score")
+    submit.add_argument("attempt")
+    submit.add_argument("--json", action="store_true")
+    submit.set_defaults(handler=lazy("labrunner.cli.exam", "submit"))
+
+    review = verbs.add_parser("review", help="a submitted attempt: every sub-task, what was found, why it matters, the solutions")
+    review.add_argument("attempt")
+    review.set_defaults(handler=lazy("labrunner.cli.exam", "review"))
+
+    history = verbs.add_parser("history", help="your attempts, scores per domain and the labs for your weakest domains")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(handler=lazy("labrunner.cli.exam", "history"))
+
+    clean = verbs.add_parser("clean", help="remove what an attempt's tasks made on the cluster (their namespaces)")
+    clean.add_argument("attempt")
+    clean.set_defaults(handler=lazy("labrunner.cli.exam", "clean"))
+
+    selftest = verbs.add_parser("selftest", help="prove tasks: after setup every sub-task fails, after the solution all pass")
+    selftest.add_argument("ids", nargs="*", metavar="ID", help="tasks to prove (default: every task this cluster can run)")
+    selftest.add_argument("--seeds", type=int, default=3, help="prove each task with this many seeds (default 3)")
+    selftest.add_argument("--json", action="store_true")
+    cluster_flags(selftest, writes=True)
+    selftest.set_defaults(handler=lazy("labrunner.cli.exam", "selftest"))
+
+
+# -- the bank ------------------------------------------------------------------------------
+
+
+def _bank() -> list[Any]:
+    from labrunner.exam.bank import bank
+
+    found, broken = bank()
+    for invalid in broken:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        warn("an exam task is invalid and left out of the bank (its problems are above)")
+    return found
+
+
+def list_tasks(arguments: argparse.Namespace) -> int:
+    from labrunner.lab.domains import BY_ID
+
+    tasks = _bank()
+    if arguments.json:
+        json.dump([task.as_json() for task in tasks], sys.stdout, indent=2)
+        print()
+        return ExitCode.OK
+    rows = [("TASK", "DOMAIN", "POINTS", "RUNS ON", "")]
+    rows += [(t.id, BY_ID[t.domain].title if t.domain in BY_ID else t.domain, str(t.points), t.runtime, "legacy" if t.legacy else "")
+             for t in tasks]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return ExitCode.OK
+
+
+# -- an attempt ----------------------------------------------------------------------------
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _store() -> Any:
+    from labrunner.exam.attempts import AttemptStore
+
+    return AttemptStore.default()
+
+
+def _load(attempt_id: str) -> Any:
+    try:
+        return _store().load(attempt_id)
+    except (KeyError, ValueError) as failure:
+        raise CliError(str(failure.args[0] if failure.args else failure)) from None
+
+
+def _progress() -> Any:
+    """Exam sessions keep their records (which setups ran) apart from the learner's labs."""
+    from labrunner.paths import state_dir
+    from labrunner.session.progress import Progress
+
+    return Progress(state_dir() / "exams" / "progress.sqlite3")
+
+
+def _task_of(entry: Any) -> Any:
+    """The attempt's task as drawn (its recorded names), from the bank."""
+    from labrunner.exam.bank import entries, load_task
+    from labrunner.lab.problems import LabInvalid
+
+    found = next((e for e in entries() if e.id == entry.id), None)
+    if found is None:
+        raise CliError(f"task {entry.id} of this attempt is no longer in the bank")
+    try:
+        return load_task(found.directory, entry.parameters)
+    except LabInvalid as invalid:
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        raise CliError(f"task {entry.id} of this attempt is now invalid", ExitCode.FAILED) from None
+
+
+def statement(task: Any, context: str) -> str:
+    """The task as the candidate reads it: its context and namespace first, as the exam shows them."""
+    line = f"Context: {context} · Namespace: {task.namespace}" if task.namespace else f"Context: {context}"
+    return f"{line}\n\n{task.instructions(task.steps[0]).strip()}\n"
+
+
+def _cluster_for(attempt: Any) -> Any:
+    """The cluster the attempt started on, whatever this shell's KUBECONFIG and context say now."""
+    import os
+
+    from labrunner.cli.checking import open_cluster
+
+    choice = attempt.cluster
+    flags = argparse.Namespace(kubeconfig=None, context=None if choice.sandbox else choice.context, sandbox=choice.sandbox)
+    if choice.sandbox or choice.kubeconfig is None:
+        return open_cluster(flags)
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = choice.kubeconfig  # a list of files, as the variable holds them
+    try:
+        return open_cluster(flags)
+    finally:
+        if previous is None:
+            del os.environ["KUBECONFIG"]
+        else:
+            os.environ["KUBECONFIG"] = previous
+
+
+def start(arguments: argparse.Namespace) -> int:
+    from labrunner.cli.checking import _refuse_risky, open_cluster
+    from labrunner.exam.attempts import Attempt, ClusterChoice, TaskEntry, new_attempt_id
+    from labrunner.exam.bank import RUNS_ON, drawn
+    from labrunner.exam.draw import Candidate, draw_tasks
+    from labrunner.lab.domains import BY_ID
+    from labrunner.session.actions import cluster_kind
+    from labrunner.session.rules import EXAM
+    from labrunner.session.session import Session
+
+    if arguments.tasks < 1 or arguments.minutes < 1:
+        raise CliError("--tasks and --minutes must be at least 1", ExitCode.USAGE)
+    bank = {task.id: task for task in _bank()}
+    unknown = [task for task in arguments.task if task not in bank]
+    if unknown:
+        from labrunner.lab.problems import did_you_mean
+
+        raise CliError(f"no task {unknown[0]!r} in the bank" + did_you_mean(unknown[0], list(bank)), ExitCode.USAGE,
+                       hint="labrunner exam list shows the bank")
+    cluster = open_cluster(arguments)
+    _refuse_risky(arguments, cluster.info)
+    kind = cluster_kind(cluster.info)
+    seed = arguments.seed if arguments.seed is not None else secrets.randbelow(1_000_000)
+    runnable = [t for t in bank.values() if t.runtime in RUNS_ON[kind] and (arguments.legacy or not t.legacy)]
+    if arguments.task:
+        not_here = [t for t in arguments.task if bank[t].runtime not in RUNS_ON[kind]]
+        if not_here:
+            raise CliError(f"task {not_here[0]} needs {bank[not_here[0]].runtime}, and this is a {kind} cluster", ExitCode.USAGE)
+        ids, missing = tuple(arguments.task), {}
+    else:
+        picked = draw_tasks([Candidate(t.id, t.domain) for t in runnable], arguments.tasks, seed, arguments.domain)
+        ids, missing = picked.ids, dict(picked.missing_weight)
+    if not ids:
+        raise CliError(f"no task of the bank runs on this {kind} cluster" + (f" in {', '.join(arguments.domain)}" if arguments.domain else ""))
+    context = cluster.info.context or "default"
+    now = time.time()
+    attempt = Attempt(attempt=new_attempt_id(now), seed=seed, created=now, deadline=now + arguments.minutes * 60, minutes=arguments.minutes,
+                      cluster=ClusterChoice(sandbox=arguments.sandbox, context=cluster.info.context, name=context,
+                                            kubeconfig=str(arguments.kubeconfig) if arguments.kubeconfig else os.environ.get("KUBECONFIG")),
+                      tasks=[], missing_weight=missing)
+    progress = _progress()
+    documents = []
+    try:
+        for number, task_id in enumerate(ids, start=1):
+            task = drawn(bank[task_id], seed)
+            assert task.exam is not None
+            session = Session(task, cluster, progress, rules=EXAM, attempt=attempt.attempt)
+            if not arguments.json:
+                print(f"labrunner: setting up task {number} of {len(ids)}", file=sys.stderr, flush=True)
+            actions = session.set_up(task.steps[0])
+            failed = next((a for a in actions if a.exit_code != 0), None)
+            if failed:
+                raise CliError(f"task {task_id} could not be set up: `{failed.command}` exited {failed.exit_code}: "
+                               f"{(failed.output.splitlines() or ['no output'])[-1]}", ExitCode.FAILED,
+                               hint=f"the tasks set up so far stay on the cluster; labrunner exam clean {attempt.attempt} removes them")
+            attempt.tasks.append(TaskEntry(number=number, id=task_id, domain=bank[task_id].domain, points=task.exam.points,
+                                           namespace=task.namespace or "", parameters=dict(task.parameter_values)))
+            documents.append({"number": number, "id": task_id, "domain": bank[task_id].domain, "points": task.exam.points,
+                              "namespace": task.namespace, "statement": statement(task, context)})
+            _store().save(attempt)  # a task set up is a task on record, even if a later one fails
+    finally:
+        progress.close()
+    # The clock starts once every task is ready to work on.
+    attempt.created = time.time()
+    attempt.deadline = attempt.created + arguments.minutes * 60
+    _store().save(attempt)
+    said_missing = ", ".join(f"{BY_ID[d].title} ({w} % of the exam)" for d, w in missing.items())
+    if missing:
+        warn(f"this cluster cannot run enough tasks of: {said_missing}; the attempt covers the rest of the curriculum")
+    if arguments.json:
+        json.dump({"attempt": attempt.attempt, "seed": seed, "deadline": _iso(attempt.deadline), "missing_weight": missing,
+                   "tasks": documents}, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return ExitCode.OK
+    print(f"Attempt {attempt.attempt} (seed {seed}): {len(ids)} tasks, {sum(t.points for t in attempt.tasks)} points, "
+          f"{arguments.minutes} minutes, until {time.strftime('%H:%M', time.localtime(attempt.deadline))}.\n")
+    for document in documents:
+        print(f"## Task {document['number']} · {document['points']} points · {BY_ID[document['domain']].title}\n")
+        print(document["statement"])
+    print(f"Submit with: labrunner exam submit {attempt.attempt}   (time left: labrunner exam status {attempt.attempt})")
+    return ExitCode.OK
+
+
+def _left(seconds: float) -> str:
+    if seconds <= 0:
+        return "time is up"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{rest:02d} left"
+
+
+def status(arguments: argparse.Namespace) -> int:
+    attempt = _load(arguments.attempt)
+    left = attempt.seconds_left()
+    tasks = [{"number": t.number, "id": t.id, "domain": t.domain, "points": t.points, "namespace": t.namespace,
+              "revealed": t.revealed, "flagged": t.flagged} for t in attempt.tasks]
+    if arguments.json:
+        json.dump({"attempt": attempt.attempt, "seed": attempt.seed, "deadline": _iso(attempt.deadline), "seconds_left": max(0, round(left)),
+                   "submitted": attempt.submitted_at is not None, "practice": attempt.revealed, "tasks": tasks}, sys.stdout, indent=2)
+        print()
+        return ExitCode.OK
+    state = "submitted" if attempt.submitted_at is not None else _left(left)
+    print(f"Attempt {attempt.attempt}: {state} · {len(tasks)} tasks · {sum(t.points for t in attempt.tasks)} points"
+          + (" · practice (a solution was revealed)" if attempt.revealed else ""))
+    for task in attempt.tasks:
+        flags = [flag for flag, on in (("flagged", task.flagged), ("solution revealed", task.revealed)) if on]
+        print(f"  {task.number:>2}. {task.id:<32} {task.points:>2} points  namespace {task.namespace}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    return ExitCode.OK
+
+
+def solution_lines(task: Any) -> list[str]:
+    namespace = f"-n {task.namespace} " if task.namespace else ""
+    lines = []
+    for action in task.steps[0].solution:
+        if action.explain:
+            lines.append(f"# {action.explain}")
+        lines.append(action.target if action.action == "run" else f"kubectl apply {namespace}-f {action.target}")
+    return lines
+
+
+def solution(arguments: argparse.Namespace) -> int:
+    attempt = _load(arguments.attempt)
+    try:
+        entry = attempt.task(arguments.number)
+    except KeyError as missing:
+        raise CliError(str(missing.args[0]), ExitCode.USAGE) from None
+    task = _task_of(entry)
+    if not entry.revealed:
+        entry.revealed = True
+        _store().save(attempt)
+        if attempt.submitted_at is None:
+            warn(f"task {entry.number}'s solution is revealed: attempt {attempt.attempt} is now practice, not a score in your history")
+    print("\n".join(solution_lines(task)))
+    return ExitCode.OK
+
+
+def submit(arguments: argparse.Namespace) -> int:
+    from labrunner.exam.grading import grade_task, result_document
+
+    attempt = _load(arguments.attempt)
+    if attempt.result is not None:
+        warn(f"attempt {attempt.attempt} was submitted at {time.strftime('%H:%M', time.localtime(attempt.submitted_at))}; its result stands")
+        return _print_result(attempt.result, arguments.json)
+    cluster = _cluster_for(attempt)
+    now = time.time()
+    results = [grade_task(_task_of(entry), entry.number, cluster, revealed=entry.revealed) for entry in attempt.tasks]
+    document = result_document(attempt.attempt, results, deadline_passed=now > attempt.deadline)
+    attempt.result, attempt.submitted_at = document, now
+    _store().save(attempt)
+    if now > attempt.deadline:
+        warn(f"submitted {int((now - attempt.deadline) // 60)} min after the deadline: graded as the cluster is now, which the exam would not allow")
+    return _print_result(document, arguments.json)
+
+
+def _print_result(document: dict[str, Any], as_json: bool) -> int:
+    from labrunner.lab.domains import BY_ID
+
+    if as_json:
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    else:
+        verdict = "passed" if document["passed"] else "not passed"
+        print(f"Attempt {document['attempt']}: {document['score']} of {document['max']} points, {document['percent']} % — {verdict} (66 % passes)")
+        for domain, figures in document["domains"].items():
+            print(f"  {BY_ID[domain].title}: {figures['score']}/{figures['max']} ({figures['percent']} %)")
+        for task in document["tasks"]:
+            print(f"  task {task['number']:>2} {task['id']:<32} {task['points']}/{task['max']}" + ("  (solution revealed)" if task["revealed"] else ""))
+        print(f"\nlabrunner exam review {document['attempt']} shows every sub-task with what was found and the solutions")
+    return ExitCode.OK if document["passed"] else ExitCode.FAILED
+
+
+def review(arguments: argparse.Namespace) -> int:
+    from labrunner.cli.render import print_markdown
+    from labrunner.lab.domains import BY_ID
+
+    attempt = _load(arguments.attempt)
+    if attempt.result is None:
+        raise CliError(f"attempt {attempt.attempt} is not submitted yet; the review comes after: labrunner exam submit {attempt.attempt}")
+    document = attempt.result
+    lines = [f"# Review of attempt {attempt.attempt}", "",
+             f"**{document['score']} of {document['max']} points, {document['percent']} %: {'passed' if document['passed'] else 'not passed'}**"
+             + (" (practice: a solution was revealed)" if attempt.revealed else ""), ""]
+    lines += [f"- {BY_ID[d].title}: {f['score']}/{f['max']} ({f['percent']} %)" for d, f in document["domains"].items()]
+    lines.append("")
+    entries = {entry.number: entry for entry in attempt.tasks}
+    for task in document["tasks"]:
+        entry = entries[task["number"]]
+        spent = f" · {round(entry.seconds / 60)} min spent" if entry.seconds else ""
+        lines += [f"## Task {task['number']}: {task['id']} · {task['points']}/{task['max']} points{spent}", ""]
+        for subtask in task["subtasks"]:
+            mark = "✓" if subtask["passed"] else "✗"
+            lines.append(f"- {mark} **{subtask['title']}** ({subtask['points']} points)")
+            lines.append(f"  - found: {subtask['found']}")
+            if not subtask["passed"]:
+                lines.append(f"  - why it matters: {subtask['why']}")
+        lines += ["", "Reference solution:", "", "```sh", *solution_lines(_task_of(entry)), "```", ""]
+    print_markdown("\n".join(lines))
+    return ExitCode.OK
+
+
+def history(arguments: argparse.Namespace) -> int:
+    from labrunner.exam.history import summarize
+
+    report = summarize(_store().all())
+    if arguments.json:
+        json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return ExitCode.OK
+    if not report["attempts"]:
+        print("No attempts yet: labrunner exam start")
+        return ExitCode.OK
+    for row in report["attempts"]:
+        score = f"{row['percent']} %" if row["submitted"] else "not submitted"
+        kind = " (practice)" if row["practice"] else ""
+        print(f"{row['attempt']}  {row['tasks']:>2} tasks  {score}{kind}")
+    if report["weakest"]:
+        print("\nYour weakest domains, and the labs that teach them:")
+        for weak in report["weakest"]:
+            labs = ", ".join(weak["labs"]) or "no lab yet"
+            print(f"  {weak['title']}: {weak['percent']} % over your scored attempts · labs: {labs}")
+    return ExitCode.OK
+
+
+def clean(arguments: argparse.Namespace) -> int:
+    from labrunner.session.actions import reset_commands, run_commands
+
+    attempt = _load(arguments.attempt)
+    cluster = _cluster_for(attempt)
+    failures = 0
+    for entry in attempt.tasks:
+        task = _task_of(entry)
+        from labrunner.session.actions import cluster_kind
+
+        for result in run_commands(reset_commands(task, None, cluster_kind(cluster.info)), cluster.info, task.placeholder_values):
+            print(f"$ {result.command}" + (f"\n{result.output}" if result.output else ""))
+            failures += result.exit_code != 0
+    if failures:
+        raise CliError(f"{failures} command(s) failed while cleaning attempt {attempt.attempt}", ExitCode.FAILED)
+    return ExitCode.OK
+
+
+def selftest(arguments: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from labrunner.cli.checking import _refuse_risky, open_cluster
+    from labrunner.exam.bank import RUNS_ON
+    from labrunner.exam.selftest import prove
+    from labrunner.session.actions import cluster_kind
+    from labrunner.session.progress import Progress
+
+    bank = {task.id: task for task in _bank()}
+    unknown = [task for task in arguments.ids if task not in bank]
+    if unknown:
+        raise CliError(f"no task {unknown[0]!r} in the bank", ExitCode.USAGE)
+    cluster = open_cluster(arguments)
+    _refuse_risky(arguments, cluster.info)
+    kind = cluster_kind(cluster.info)
+    chosen = [bank[i] for i in arguments.ids] if arguments.ids else [t for t in bank.values() if t.runtime in RUNS_ON[kind]]
+    skipped = [t.id for t in chosen if t.runtime not in RUNS_ON[kind]]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="labrunner-exam-selftest-") as scratch:
+        progress = Progress(Path(scratch) / "progress.sqlite3")
+        try:
+            for task in chosen:
+                if task.id in skipped:
+                    continue
+                for seed in range(1, arguments.seeds + 1):
+                    row = prove(task, seed, cluster, progress)
+                    rows.append(row)
+                    if not arguments.json:
+                        print(f"{'ok ' if row.ok else 'BAD'} {row.id:<32} seed {seed}  after setup {row.after_setup}/{row.max}  "
+                              f"after solution {row.after_solution}/{row.max}" + (f"  {row.problem}" if row.problem else ""), flush=True)
+        finally:
+            progress.close()
+    violations = sum(not row.ok for row in rows)
+    if skipped:
+        warn(f"not proved here (they need another kind of cluster than {kind}): {', '.join(skipped)}")
+    if arguments.json:
+        json.dump({"violations": violations, "skipped": skipped, "tasks": [row.as_json() for row in rows]}, sys.stdout, indent=2)
+        print()
+    return ExitCode.OK if violations == 0 else ExitCode.FAILED

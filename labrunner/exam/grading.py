@@ -1,0 +1,119 @@
+"""Grading an attempt: each task's sub-tasks against the cluster as it is now.
+
+A sub-task earns its points when every check it names passes; what the checks found is
+kept for the review beside why the sub-task matters. A check that finds nothing in the
+task's namespace asks whether the candidate made it in another one, and says so first:
+that is the exam's most common way to lose points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from labrunner.checks.nearmiss import found_elsewhere
+from labrunner.checks.result import CheckResult
+from labrunner.checks.runner import run_check
+from labrunner.cluster.port import ClusterPort
+from labrunner.lab.domains import DOMAINS
+from labrunner.lab.model import Check, Lab
+from labrunner.registry import registry
+
+PASS_PERCENT = 66.0
+"""The CKA's pass mark."""
+
+
+@dataclass(frozen=True)
+class SubtaskResult:
+    id: str
+    title: str
+    passed: bool
+    points: int
+    max: int
+    found: str
+    why: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "title": self.title, "passed": self.passed, "points": self.points, "found": self.found, "why": self.why}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    number: int
+    id: str
+    domain: str
+    revealed: bool
+    subtasks: tuple[SubtaskResult, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(s.points for s in self.subtasks)
+
+    @property
+    def max(self) -> int:
+        return sum(s.max for s in self.subtasks)
+
+    def as_json(self) -> dict[str, object]:
+        return {"number": self.number, "id": self.id, "points": self.points, "max": self.max, "revealed": self.revealed,
+                "subtasks": [s.as_json() for s in self.subtasks]}
+
+
+def grade_task(task: Lab, number: int, cluster: ClusterPort, *, revealed: bool = False) -> TaskResult:
+    """Every sub-task of the drawn ``task``, checked now."""
+    assert task.exam is not None
+    step = task.steps[0]
+    checks = {check.id: check for check in step.checks}
+    results = {check.id: run_check(check, step, cluster, task.placeholder_values) for check in step.checks}
+    subtasks = []
+    for subtask in task.exam.subtasks:
+        mine = [results[check_id] for check_id in subtask.checks]
+        passed = all(result.status == "passed" for result in mine)
+        failing = [result for result in mine if result.status != "passed"]
+        found = "; ".join(result.message for result in (failing or mine))
+        if failing:
+            misplaced = _misplaced(cluster, [checks[result.id] for result in failing])
+            if misplaced:
+                found = f"{misplaced} ({found})"
+            details = [detail for result in failing for detail in result.details][:2]
+            if details:
+                found += ": " + "; ".join(details)
+        subtasks.append(SubtaskResult(subtask.id, subtask.title, passed, subtask.points if passed else 0, subtask.points, found, subtask.why))
+    domain = task.tags[0]
+    return TaskResult(number, task.id, domain, revealed, tuple(subtasks))
+
+
+def _misplaced(cluster: ClusterPort, checks: Sequence[Check]) -> str | None:
+    """'you created Deployment web in default; the task asked for ns-4f2a', when a failing
+    check's object exists under its name in another namespace."""
+    kinds = registry()
+    for check in checks:
+        arguments = kinds.arguments(check)
+        name, namespace = getattr(arguments, "name", None), getattr(arguments, "namespace", None)
+        if not isinstance(name, str) or not isinstance(namespace, str):
+            continue
+        places = found_elsewhere(cluster, kinds.watched([check]), name, namespace)
+        if places:
+            kind = places[0][0]
+            where = " and ".join(place for _, place in places)
+            return f"you created {kind} {name} in {where}; the task asked for {namespace}"
+    return None
+
+
+def result_document(attempt_id: str, tasks: Sequence[TaskResult], *, deadline_passed: bool) -> dict[str, object]:
+    """What ``labrunner exam submit --json`` prints."""
+    score, maximum = sum(t.points for t in tasks), sum(t.max for t in tasks)
+    percent = round(100 * score / maximum, 1) if maximum else 0.0
+    domains: dict[str, dict[str, object]] = {}
+    for domain in DOMAINS:
+        mine = [t for t in tasks if t.domain == domain.id]
+        if mine:
+            got, most = sum(t.points for t in mine), sum(t.max for t in mine)
+            domains[domain.id] = {"score": got, "max": most, "percent": round(100 * got / most, 1) if most else 0.0}
+    return {"attempt": attempt_id, "score": score, "max": maximum, "percent": percent, "passed": percent >= PASS_PERCENT,
+            "deadline_passed": deadline_passed, "domains": domains, "tasks": [t.as_json() for t in tasks]}
+
+
+def check_results(task: Lab, cluster: ClusterPort) -> list[CheckResult]:
+    """The task's checks as a practice session shows them (feedback on)."""
+    step = task.steps[0]
+    return [run_check(check, step, cluster, task.placeholder_values) for check in step.checks]
