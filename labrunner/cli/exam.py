@@ -86,6 +86,7 @@ def add_commands(commands: Any, lazy: Any) -> None:
     selftest = verbs.add_parser("selftest", help="prove tasks: after setup every sub-task fails, after the solution all pass")
     selftest.add_argument("ids", nargs="*", metavar="ID", help="tasks to prove (default: every task this cluster can run)")
     selftest.add_argument("--seeds", type=int, default=3, help="prove each task with this many seeds (default 3)")
+    selftest.add_argument("--jobs", type=int, default=1, help="prove this many tasks at once (each in its own namespaces)")
     selftest.add_argument("--json", action="store_true")
     cluster_flags(selftest, writes=True)
     selftest.set_defaults(handler=lazy("labrunner.cli.exam", "selftest"))
@@ -453,17 +454,17 @@ def selftest(arguments: argparse.Namespace) -> int:
     chosen = [bank[i] for i in arguments.ids] if arguments.ids else [t for t in bank.values() if t.runtime in RUNS_ON[kind]]
     skipped = [t.id for t in chosen if t.runtime not in RUNS_ON[kind]]
     rows = []
+    work = [(task, seed) for task in chosen if task.id not in skipped for seed in range(1, arguments.seeds + 1)]
     with tempfile.TemporaryDirectory(prefix="labrunner-exam-selftest-") as scratch:
         progress = Progress(Path(scratch) / "progress.sqlite3")
         try:
-            for task in chosen:
-                if task.id in skipped:
-                    continue
-                for seed in range(1, arguments.seeds + 1):
-                    row = prove(task, seed, cluster, progress)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max(1, arguments.jobs)) as pool:
+                for row in pool.map(lambda job: prove(job[0], job[1], cluster, progress), work):
                     rows.append(row)
                     if not arguments.json:
-                        print(f"{'ok ' if row.ok else 'BAD'} {row.id:<32} seed {seed}  after setup {row.after_setup}/{row.max}  "
+                        print(f"{'ok ' if row.ok else 'BAD'} {row.id:<32} seed {row.seed}  after setup {row.after_setup}/{row.max}  "
                               f"after solution {row.after_solution}/{row.max}" + (f"  {row.problem}" if row.problem else ""), flush=True)
         finally:
             progress.close()
