@@ -168,7 +168,8 @@ class ResourceAPI:
         except NotFound:
             return not_found(resource, name)
         if "as=Table" in request.headers.get("Accept", ""):
-            return json_response(tables.table_for(resource, [obj], obj["metadata"]["resourceVersion"]))
+            return json_response(tables.table_for(resource, [obj], obj["metadata"]["resourceVersion"],
+                                                  request.query.get("includeObject", "Metadata")))
         return json_response(obj)
 
     async def list(self, request: web.Request, resource: ResourceType, namespace: str | None) -> web.Response:
@@ -182,7 +183,7 @@ class ResourceAPI:
         items = [obj for obj in self.store.list(resource, namespace) if labels(obj["metadata"].get("labels") or {}) and fields(obj)]
         revision = str(self.store.revision())
         if "as=Table" in request.headers.get("Accept", ""):
-            return json_response(tables.table_for(resource, items, revision))
+            return json_response(tables.table_for(resource, items, revision, request.query.get("includeObject", "Metadata")))
         return json_response({"kind": f"{resource.kind}List", "apiVersion": resource.api_version, "metadata": {"resourceVersion": revision}, "items": items})
 
     # -- writes (in writes.py) and what is answered, never stored --------------------------------

@@ -308,7 +308,24 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any]], Row]]] = {
 }
 
 
-def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
+def _row_object(obj: dict[str, Any], include: str, type_meta: dict[str, str] | None) -> dict[str, Any] | None:
+    """A row's ``object`` as the ``includeObject`` query asks (the table convertor's): the
+    object's metadata (``Metadata``, the default), the whole object (``Object``, which ``kubectl
+    get --sort-by`` asks for to sort by any field), or none (``None``)."""
+    if include == "None":
+        return None
+    if include == "Object" and type_meta:
+        return {**type_meta, **obj}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
+def _row(cells: list[Any], obj: dict[str, Any], include: str, type_meta: dict[str, str] | None) -> dict[str, Any]:
+    shown = _row_object(obj, include, type_meta)
+    return {"cells": cells} if shown is None else {"cells": cells, "object": shown}
+
+
+def table(plural: str, objects: list[dict[str, Any]], resource_version: str, include: str = "Metadata",
+          type_meta: dict[str, str] | None = None) -> dict[str, Any]:
     columns, printer = PRINTERS.get(plural, ([NAME, AGE], _default))
     return {
         "kind": "Table",
@@ -318,21 +335,20 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
             {"name": name, "type": kind, "format": "name" if name == "Name" else "", "description": "", "priority": priority}
             for name, kind, priority in columns
         ],
-        "rows": [
-            {"cells": printer(obj), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}}
-            for obj in objects
-        ],
+        "rows": [_row(printer(obj), obj, include, type_meta) for obj in objects],
     }
 
 
-def table_for(resource: Any, objects: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
+def table_for(resource: Any, objects: list[dict[str, Any]], resource_version: str, include: str = "Metadata") -> dict[str, Any]:
     """``resource``'s Table: its printer's, or a custom resource's additionalPrinterColumns (the
-    tableconvertor's: NAME, then each column; a CRD without columns prints NAME and AGE)."""
+    tableconvertor's: NAME, then each column; a CRD without columns prints NAME and AGE); each
+    row's object as ``include`` (the request's ``includeObject``) asks."""
     from labrunner.sandbox import customresources
 
+    type_meta = {"apiVersion": resource.api_version, "kind": resource.kind}
     version = customresources.version_of(resource.group, resource.version, resource.plural)
     if version is None or not version.columns:
-        return table(resource.plural, objects, resource_version)
+        return table(resource.plural, objects, resource_version, include, type_meta)
     columns = [NAME] + [(str(c.get("name", "")), str(c.get("type", "string")), int(c.get("priority", 0))) for c in version.columns]
     return {
         "kind": "Table",
@@ -340,8 +356,7 @@ def table_for(resource: Any, objects: list[dict[str, Any]], resource_version: st
         "metadata": {"resourceVersion": resource_version},
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "", "description": "", "priority": priority}
                               for name, kind, priority in columns],
-        "rows": [{"cells": [obj["metadata"]["name"], *customresources.column_cells(version.columns, obj)],
-                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}}
+        "rows": [_row([obj["metadata"]["name"], *customresources.column_cells(version.columns, obj)], obj, include, type_meta)
                  for obj in objects],
     }
 
