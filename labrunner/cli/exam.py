@@ -152,25 +152,30 @@ def _progress() -> Any:
 
 
 def _task_of(entry: Any) -> Any:
-    """The attempt's task as drawn (its recorded names), from the bank."""
-    from labrunner.exam.bank import entries, load_task
+    """The attempt's task as drawn, or a one-line error."""
+    from labrunner.exam.service import ExamProblem, task_of
     from labrunner.lab.problems import LabInvalid
 
-    found = next((e for e in entries() if e.id == entry.id), None)
-    if found is None:
-        raise CliError(f"task {entry.id} of this attempt is no longer in the bank")
     try:
-        return load_task(found.directory, entry.parameters)
+        return task_of(entry)
+    except ExamProblem as problem:
+        raise CliError(problem.message) from None
     except LabInvalid as invalid:
-        for problem in invalid.problems:
-            print(problem, file=sys.stderr)
+        for found in invalid.problems:
+            print(found, file=sys.stderr)
         raise CliError(f"task {entry.id} of this attempt is now invalid", ExitCode.FAILED) from None
 
 
 def statement(task: Any, context: str) -> str:
-    """The task as the candidate reads it: its context and namespace first, as the exam shows them."""
-    line = f"Context: {context} · Namespace: {task.namespace}" if task.namespace else f"Context: {context}"
-    return f"{line}\n\n{task.instructions(task.steps[0]).strip()}\n"
+    from labrunner.exam.service import statement as stated
+
+    return stated(task, context)
+
+
+def solution_lines(task: Any) -> list[str]:
+    from labrunner.exam.service import solution_lines as lines
+
+    return lines(task)
 
 
 def _cluster_for(attempt: Any) -> Any:
@@ -196,79 +201,50 @@ def _cluster_for(attempt: Any) -> Any:
 
 def start(arguments: argparse.Namespace) -> int:
     from labrunner.cli.checking import _refuse_risky, open_cluster
-    from labrunner.exam.attempts import Attempt, ClusterChoice, TaskEntry, new_attempt_id
-    from labrunner.exam.bank import RUNS_ON, drawn
-    from labrunner.exam.draw import Candidate, draw_tasks
+    from labrunner.exam.attempts import ClusterChoice
+    from labrunner.exam.service import ExamProblem, StartOptions, start_attempt
     from labrunner.lab.domains import BY_ID
-    from labrunner.session.actions import cluster_kind
-    from labrunner.session.rules import EXAM
-    from labrunner.session.session import Session
 
     if arguments.tasks < 1 or arguments.minutes < 1:
         raise CliError("--tasks and --minutes must be at least 1", ExitCode.USAGE)
-    bank = {task.id: task for task in _bank()}
-    unknown = [task for task in arguments.task if task not in bank]
+    bank = _bank()
+    known = {task.id for task in bank}
+    unknown = [task for task in arguments.task if task not in known]
     if unknown:
         from labrunner.lab.problems import did_you_mean
 
-        raise CliError(f"no task {unknown[0]!r} in the bank" + did_you_mean(unknown[0], list(bank)), ExitCode.USAGE,
+        raise CliError(f"no task {unknown[0]!r} in the bank" + did_you_mean(unknown[0], sorted(known)), ExitCode.USAGE,
                        hint="labrunner exam list shows the bank")
     cluster = open_cluster(arguments)
     _refuse_risky(arguments, cluster.info)
-    kind = cluster_kind(cluster.info)
     seed = arguments.seed if arguments.seed is not None else secrets.randbelow(1_000_000)
-    runnable = [t for t in bank.values() if t.runtime in RUNS_ON[kind] and (arguments.legacy or not t.legacy)]
-    if arguments.task:
-        not_here = [t for t in arguments.task if bank[t].runtime not in RUNS_ON[kind]]
-        if not_here:
-            raise CliError(f"task {not_here[0]} needs {bank[not_here[0]].runtime}, and this is a {kind} cluster", ExitCode.USAGE)
-        ids, missing = tuple(arguments.task), {}
-    else:
-        picked = draw_tasks([Candidate(t.id, t.domain) for t in runnable], arguments.tasks, seed, arguments.domain)
-        ids, missing = picked.ids, dict(picked.missing_weight)
-    if not ids:
-        raise CliError(f"no task of the bank runs on this {kind} cluster" + (f" in {', '.join(arguments.domain)}" if arguments.domain else ""))
     context = cluster.info.context or "default"
-    now = time.time()
-    attempt = Attempt(attempt=new_attempt_id(now), seed=seed, created=now, deadline=now + arguments.minutes * 60, minutes=arguments.minutes,
-                      cluster=ClusterChoice(sandbox=arguments.sandbox, context=cluster.info.context, name=context,
-                                            kubeconfig=str(arguments.kubeconfig) if arguments.kubeconfig else os.environ.get("KUBECONFIG")),
-                      tasks=[], missing_weight=missing)
+    choice = ClusterChoice(sandbox=arguments.sandbox, context=cluster.info.context, name=context,
+                           kubeconfig=str(arguments.kubeconfig) if arguments.kubeconfig else os.environ.get("KUBECONFIG"))
+    options = StartOptions(tasks=arguments.tasks, minutes=arguments.minutes, seed=seed, domains=tuple(arguments.domain),
+                           chosen=tuple(arguments.task), legacy=arguments.legacy)
     progress = _progress()
-    documents = []
     try:
-        for number, task_id in enumerate(ids, start=1):
-            task = drawn(bank[task_id], seed)
-            assert task.exam is not None
-            session = Session(task, cluster, progress, rules=EXAM, attempt=attempt.attempt)
-            if not arguments.json:
-                print(f"labrunner: setting up task {number} of {len(ids)}", file=sys.stderr, flush=True)
-            actions = session.set_up(task.steps[0])
-            failed = next((a for a in actions if a.exit_code != 0), None)
-            if failed:
-                raise CliError(f"task {task_id} could not be set up: `{failed.command}` exited {failed.exit_code}: "
-                               f"{(failed.output.splitlines() or ['no output'])[-1]}", ExitCode.FAILED,
-                               hint=f"the tasks set up so far stay on the cluster; labrunner exam clean {attempt.attempt} removes them")
-            attempt.tasks.append(TaskEntry(number=number, id=task_id, domain=bank[task_id].domain, points=task.exam.points,
-                                           namespace=task.namespace or "", parameters=dict(task.parameter_values)))
-            documents.append({"number": number, "id": task_id, "domain": bank[task_id].domain, "points": task.exam.points,
-                              "namespace": task.namespace, "statement": statement(task, context)})
-            _store().save(attempt)  # a task set up is a task on record, even if a later one fails
+        started = start_attempt(bank, cluster, choice, options, _store(), progress, seed=seed,
+                                on_task=None if arguments.json else
+                                lambda number, total: print(f"labrunner: setting up task {number} of {total}", file=sys.stderr, flush=True))
+    except ExamProblem as problem:
+        raise CliError(problem.message, ExitCode.FAILED, hint=problem.hint) from None
     finally:
         progress.close()
-    # The clock starts once every task is ready to work on.
-    attempt.created = time.time()
-    attempt.deadline = attempt.created + arguments.minutes * 60
-    _store().save(attempt)
-    said_missing = ", ".join(f"{BY_ID[d].title} ({w} % of the exam)" for d, w in missing.items())
+    attempt = started.attempt
+    missing = attempt.missing_weight
     if missing:
-        warn(f"this cluster cannot run enough tasks of: {said_missing}; the attempt covers the rest of the curriculum")
+        said = ", ".join(f"{BY_ID[d].title} ({w} % of the exam)" for d, w in missing.items())
+        warn(f"this cluster cannot run enough tasks of: {said}; the attempt covers the rest of the curriculum")
+    documents: list[dict[str, Any]] = [{"number": entry.number, "id": entry.id, "domain": entry.domain, "points": entry.points, "namespace": task.namespace,
+                  "statement": statement(task, context)} for entry, task in zip(attempt.tasks, started.tasks)]
     if arguments.json:
         json.dump({"attempt": attempt.attempt, "seed": seed, "deadline": _iso(attempt.deadline), "missing_weight": missing,
                    "tasks": documents}, sys.stdout, indent=2, ensure_ascii=False)
         print()
         return ExitCode.OK
-    print(f"Attempt {attempt.attempt} (seed {seed}): {len(ids)} tasks, {sum(t.points for t in attempt.tasks)} points, "
+    print(f"Attempt {attempt.attempt} (seed {seed}): {len(documents)} tasks, {sum(t.points for t in attempt.tasks)} points, "
           f"{arguments.minutes} minutes, until {time.strftime('%H:%M', time.localtime(attempt.deadline))}.\n")
     for document in documents:
         print(f"## Task {document['number']} · {document['points']} points · {BY_ID[document['domain']].title}\n")
@@ -303,47 +279,34 @@ def status(arguments: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def solution_lines(task: Any) -> list[str]:
-    namespace = f"-n {task.namespace} " if task.namespace else ""
-    lines = []
-    for action in task.steps[0].solution:
-        if action.explain:
-            lines.append(f"# {action.explain}")
-        lines.append(action.target if action.action == "run" else f"kubectl apply {namespace}-f {action.target}")
-    return lines
-
-
 def solution(arguments: argparse.Namespace) -> int:
+    from labrunner.exam.service import reveal
+
     attempt = _load(arguments.attempt)
     try:
         entry = attempt.task(arguments.number)
     except KeyError as missing:
         raise CliError(str(missing.args[0]), ExitCode.USAGE) from None
-    task = _task_of(entry)
-    if not entry.revealed:
-        entry.revealed = True
-        _store().save(attempt)
-        if attempt.submitted_at is None:
-            warn(f"task {entry.number}'s solution is revealed: attempt {attempt.attempt} is now practice, not a score in your history")
-    print("\n".join(solution_lines(task)))
+    first_time = not entry.revealed
+    _task_of(entry)  # a task that left the bank is said in one line
+    lines = reveal(attempt, entry.number, _store())
+    if first_time and attempt.submitted_at is None:
+        warn(f"task {entry.number}'s solution is revealed: attempt {attempt.attempt} is now practice, not a score in your history")
+    print("\n".join(lines))
     return ExitCode.OK
 
 
 def submit(arguments: argparse.Namespace) -> int:
-    from labrunner.exam.grading import grade_task, result_document
+    from labrunner.exam.service import submit as grade_and_record
 
     attempt = _load(arguments.attempt)
     if attempt.result is not None:
         warn(f"attempt {attempt.attempt} was submitted at {time.strftime('%H:%M', time.localtime(attempt.submitted_at))}; its result stands")
         return _print_result(attempt.result, arguments.json)
-    cluster = _cluster_for(attempt)
-    now = time.time()
-    results = [grade_task(_task_of(entry), entry.number, cluster, revealed=entry.revealed) for entry in attempt.tasks]
-    document = result_document(attempt.attempt, results, deadline_passed=now > attempt.deadline)
-    attempt.result, attempt.submitted_at = document, now
-    _store().save(attempt)
-    if now > attempt.deadline:
-        warn(f"submitted {int((now - attempt.deadline) // 60)} min after the deadline: graded as the cluster is now, which the exam would not allow")
+    document = grade_and_record(attempt, _cluster_for(attempt), _store())
+    if document["deadline_passed"]:
+        late = int((attempt.submitted_at - attempt.deadline) // 60)
+        warn(f"submitted {late} min after the deadline: graded as the cluster is now, which the exam would not allow")
     return _print_result(document, arguments.json)
 
 
@@ -417,18 +380,16 @@ def history(arguments: argparse.Namespace) -> int:
 
 
 def clean(arguments: argparse.Namespace) -> int:
-    from labrunner.session.actions import reset_commands, run_commands
+    from labrunner.exam.service import ExamProblem, clean as undo
 
     attempt = _load(arguments.attempt)
-    cluster = _cluster_for(attempt)
-    failures = 0
-    for entry in attempt.tasks:
-        task = _task_of(entry)
-        from labrunner.session.actions import cluster_kind
-
-        for result in run_commands(reset_commands(task, None, cluster_kind(cluster.info)), cluster.info, task.placeholder_values):
-            print(f"$ {result.command}" + (f"\n{result.output}" if result.output else ""))
-            failures += result.exit_code != 0
+    try:
+        results = undo(attempt, _cluster_for(attempt))
+    except ExamProblem as problem:
+        raise CliError(problem.message) from None
+    for result in results:
+        print(f"$ {result.command}" + (f"\n{result.output}" if result.output else ""))
+    failures = sum(result.exit_code != 0 for result in results)
     if failures:
         raise CliError(f"{failures} command(s) failed while cleaning attempt {attempt.attempt}", ExitCode.FAILED)
     return ExitCode.OK
