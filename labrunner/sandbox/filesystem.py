@@ -66,7 +66,8 @@ class ContainerFiles(MutableMapping[str, bytes]):
             try:
                 return _read(self.writable, inside)
             except KeyError:
-                pass
+                if _whiteout(self.writable, inside).exists():
+                    raise
         return self.base[inside]
 
     def __setitem__(self, path: str, content: bytes) -> None:
@@ -82,15 +83,23 @@ class ContainerFiles(MutableMapping[str, bytes]):
             self.base[inside] = content
             return
         _write(self.writable, inside, content)
+        _whiteout(self.writable, inside).unlink(missing_ok=True)
 
     def __delitem__(self, path: str) -> None:
         mount, inside = self._route(path)
         if mount is not None and (mount.read_only or mount.folder is None):
             raise OSError(errno.EROFS, "Read-only file system")
         folder = mount.folder if mount is not None else self.writable
+        if mount is None and folder is not None and inside in self.base and not _whiteout(folder, inside).exists():
+            # an image's file: the writable layer hides it from now on, as overlayfs's whiteout does
+            (folder / inside.lstrip("/")).unlink(missing_ok=True)
+            _write(folder, posixpath.join(posixpath.dirname(inside), WHITEOUT + posixpath.basename(inside)), b"")
+            return
         if folder is not None and (folder / inside.lstrip("/")).is_file():
             (folder / inside.lstrip("/")).unlink()
             return
+        if mount is None and folder is not None and _whiteout(folder, inside).exists():
+            raise KeyError(inside)  # deleted already
         del self.base[inside]
 
     def __iter__(self) -> Iterator[str]:
@@ -101,9 +110,10 @@ class ContainerFiles(MutableMapping[str, bytes]):
                 yield name
 
     def _names(self) -> Iterator[str]:
-        yield from self.base
-        if self.writable is not None:
-            yield from ("/" + name for name in _walk(self.writable))
+        writable = self.writable
+        yield from (name for name in self.base if writable is None or not _whiteout(writable, name).exists())
+        if writable is not None:
+            yield from ("/" + name for name in _walk(writable) if not posixpath.basename(name).startswith(WHITEOUT))
         for mount in self.mounts:
             names = list(mount.files) if mount.files is not None else list(_walk(mount.folder)) if mount.folder else []
             for name in names:
@@ -181,6 +191,14 @@ def _read(folder: Path, inside: str) -> bytes:
         return target.read_bytes() if target.is_file() else _missing(inside)
     except OSError:
         return _missing(inside)
+
+
+WHITEOUT = ".wh."
+"""The prefix of the marker that hides an image's file deleted in the writable layer (OCI's whiteout)."""
+
+
+def _whiteout(folder: Path, inside: str) -> Path:
+    return folder / posixpath.dirname(inside.lstrip("/")) / (WHITEOUT + posixpath.basename(inside))
 
 
 def _missing(inside: str) -> bytes:

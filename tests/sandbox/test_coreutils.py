@@ -73,3 +73,16 @@ def test_ps_is_busyboxs_and_shows_the_main_process(busybox: Container, debian: C
 def test_ls_lists_the_root_of_an_image(busybox: Container) -> None:
     listed = sh(busybox, "ls /")[0].split()
     assert {"bin", "etc", "tmp", "usr", "var"} <= set(listed) and listed == sorted(listed)
+
+
+def test_an_images_file_removed_stays_removed_until_written_again(tmp_path: Path) -> None:
+    """As overlayfs's whiteout: every later exec (a new view of the files) misses it too."""
+    def nginx() -> Container:
+        return _container(tmp_path, "nginx:1.27")
+
+    assert sh(nginx(), "rm /usr/share/nginx/html/index.html; ls /usr/share/nginx/html") == ("50x.html\n", "", 0)
+    assert sh(nginx(), "cat /usr/share/nginx/html/index.html")[1:] == ("cat: /usr/share/nginx/html/index.html: No such file or directory\n", 1)
+    assert sh(nginx(), "rm /usr/share/nginx/html/index.html")[1:] == (
+        "rm: cannot remove '/usr/share/nginx/html/index.html': No such file or directory\n", 1)
+    assert sh(nginx(), "echo back > /usr/share/nginx/html/index.html; cat /usr/share/nginx/html/index.html; ls /usr/share/nginx/html") == (
+        "back\n50x.html\nindex.html\n", "", 0)
