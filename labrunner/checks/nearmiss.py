@@ -15,7 +15,8 @@ from labrunner.cluster.port import ClusterPort
 
 def found_elsewhere(cluster: ClusterPort, resources: Sequence[str], name: str, namespace: str) -> list[tuple[str, str]]:
     """(kind, namespace) of each object named ``name`` of ``resources`` outside ``namespace``,
-    from the first resource that has any (one list per resource, across namespaces)."""
+    from the first resource that has any (one list per resource, across namespaces). Nothing
+    when such an object exists in ``namespace`` itself: then it is there and wrong, not misplaced."""
     from labrunner.registry import registry
 
     for plural in resources:
@@ -29,7 +30,10 @@ def found_elsewhere(cluster: ClusterPort, resources: Sequence[str], name: str, n
             items = cluster.list(plural, None, fields=f"metadata.name={name}")
         except errors.ClusterError:
             continue
-        places = sorted({str((item.get("metadata") or {}).get("namespace")) for item in items} - {namespace})
+        found = {str((item.get("metadata") or {}).get("namespace")) for item in items if (item.get("metadata") or {}).get("name") == name}
+        if namespace in found:
+            return []
+        places = sorted(found)
         if places:
             return [(resource.kind, place) for place in places]
     return []

@@ -52,9 +52,22 @@ def add_commands(commands: Any, lazy: Any) -> None:
                        help="only tasks of this domain (repeatable): " + ", ".join(d.id for d in DOMAINS))
     start.add_argument("--task", action="append", default=[], metavar="ID", help="exactly these tasks (repeatable), in this order")
     start.add_argument("--legacy", action="store_true", help="also draw tasks of topics the 2025 curriculum dropped")
+    start.add_argument("--mode", choices=["exam", "mastery"], default="exam",
+                       help="exam: no feedback until you submit; mastery: each task's feedback when you say you are done with it (in the app)")
+    start.add_argument("--open", action="store_true", help="then open the exam screen (the countdown, the tasks, your notes)")
     start.add_argument("--json", action="store_true")
     cluster_flags(start, writes=True)
     start.set_defaults(handler=lazy("labrunner.cli.exam", "start"))
+
+    opening = verbs.add_parser("open", help="the exam screen for an attempt (its review once submitted)")
+    opening.add_argument("attempt")
+    opening.set_defaults(handler=lazy("labrunner.cli.exam", "open_attempt"))
+
+    practice = verbs.add_parser("practice", help="one task with fresh names in the lab workspace: checks, hints and its solution")
+    practice.add_argument("id", help="a task of the bank (labrunner exam list)")
+    practice.add_argument("--seed", type=int, help="these names again")
+    cluster_flags(practice, writes=True)
+    practice.set_defaults(handler=lazy("labrunner.cli.exam", "practice"))
 
     status = verbs.add_parser("status", help="time left and the tasks with their flags (never a result)")
     status.add_argument("attempt")
@@ -222,7 +235,9 @@ def start(arguments: argparse.Namespace) -> int:
     choice = ClusterChoice(sandbox=arguments.sandbox, context=cluster.info.context, name=context,
                            kubeconfig=str(arguments.kubeconfig) if arguments.kubeconfig else os.environ.get("KUBECONFIG"))
     options = StartOptions(tasks=arguments.tasks, minutes=arguments.minutes, seed=seed, domains=tuple(arguments.domain),
-                           chosen=tuple(arguments.task), legacy=arguments.legacy)
+                           chosen=tuple(arguments.task), legacy=arguments.legacy, mode=arguments.mode)
+    if arguments.open:
+        _need_terminal()
     progress = _progress()
     try:
         started = start_attempt(bank, cluster, choice, options, _store(), progress, seed=seed,
@@ -239,6 +254,11 @@ def start(arguments: argparse.Namespace) -> int:
         warn(f"this cluster cannot run enough tasks of: {said}; the attempt covers the rest of the curriculum")
     documents: list[dict[str, Any]] = [{"number": entry.number, "id": entry.id, "domain": entry.domain, "points": entry.points, "namespace": task.namespace,
                   "statement": statement(task, context)} for entry, task in zip(attempt.tasks, started.tasks)]
+    if arguments.open:
+        from labrunner.tui.exam import run_exam
+
+        run_exam(attempt, started.tasks, cluster, _store())
+        return ExitCode.OK
     if arguments.json:
         json.dump({"attempt": attempt.attempt, "seed": seed, "deadline": _iso(attempt.deadline), "missing_weight": missing,
                    "tasks": documents}, sys.stdout, indent=2, ensure_ascii=False)
@@ -250,6 +270,42 @@ def start(arguments: argparse.Namespace) -> int:
         print(f"## Task {document['number']} · {document['points']} points · {BY_ID[document['domain']].title}\n")
         print(document["statement"])
     print(f"Submit with: labrunner exam submit {attempt.attempt}   (time left: labrunner exam status {attempt.attempt})")
+    return ExitCode.OK
+
+
+def _need_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CliError("the exam screen needs a terminal", ExitCode.USAGE,
+                       hint="headless: labrunner exam status / submit / review")
+
+
+def open_attempt(arguments: argparse.Namespace) -> int:
+    from labrunner.tui.exam import run_exam
+
+    _need_terminal()
+    attempt = _load(arguments.attempt)
+    tasks = [_task_of(entry) for entry in attempt.tasks]
+    run_exam(attempt, tasks, _cluster_for(attempt), _store())
+    return ExitCode.OK
+
+
+def practice(arguments: argparse.Namespace) -> int:
+    """One task as a lab: the workspace with its checks, hints and solution; set up when opened."""
+    from labrunner.exam.bank import drawn
+
+    _need_terminal()
+    task = next((t for t in _bank() if t.id == arguments.id), None)
+    if task is None:
+        raise CliError(f"no task {arguments.id!r} in the bank", ExitCode.USAGE, hint="labrunner exam list shows the bank")
+    seed = arguments.seed if arguments.seed is not None else secrets.randbelow(1_000_000)
+    lab = drawn(task, seed)
+    from labrunner.cli.checking import _refuse_risky, open_cluster
+    from labrunner.tui.app import run_lab
+
+    cluster = open_cluster(arguments)
+    _refuse_risky(arguments, cluster.info)
+    print(f"labrunner: practising {task.id} with seed {seed} (again with: --seed {seed})", file=sys.stderr)
+    run_lab(lab, cluster)
     return ExitCode.OK
 
 
@@ -329,30 +385,12 @@ def _print_result(document: dict[str, Any], as_json: bool) -> int:
 
 def review(arguments: argparse.Namespace) -> int:
     from labrunner.cli.render import print_markdown
-    from labrunner.lab.domains import BY_ID
+    from labrunner.exam.review import review_markdown
 
     attempt = _load(arguments.attempt)
     if attempt.result is None:
         raise CliError(f"attempt {attempt.attempt} is not submitted yet; the review comes after: labrunner exam submit {attempt.attempt}")
-    document = attempt.result
-    lines = [f"# Review of attempt {attempt.attempt}", "",
-             f"**{document['score']} of {document['max']} points, {document['percent']} %: {'passed' if document['passed'] else 'not passed'}**"
-             + (" (practice: a solution was revealed)" if attempt.revealed else ""), ""]
-    lines += [f"- {BY_ID[d].title}: {f['score']}/{f['max']} ({f['percent']} %)" for d, f in document["domains"].items()]
-    lines.append("")
-    entries = {entry.number: entry for entry in attempt.tasks}
-    for task in document["tasks"]:
-        entry = entries[task["number"]]
-        spent = f" · {round(entry.seconds / 60)} min spent" if entry.seconds else ""
-        lines += [f"## Task {task['number']}: {task['id']} · {task['points']}/{task['max']} points{spent}", ""]
-        for subtask in task["subtasks"]:
-            mark = "✓" if subtask["passed"] else "✗"
-            lines.append(f"- {mark} **{subtask['title']}** ({subtask['points']} points)")
-            lines.append(f"  - found: {subtask['found']}")
-            if not subtask["passed"]:
-                lines.append(f"  - why it matters: {subtask['why']}")
-        lines += ["", "Reference solution:", "", "```sh", *solution_lines(_task_of(entry)), "```", ""]
-    print_markdown("\n".join(lines))
+    print_markdown(review_markdown(attempt, lambda entry: solution_lines(_task_of(entry))))
     return ExitCode.OK
 
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,23 @@ class AttemptStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+    def update(self, attempt_id: str, change: Callable[[Attempt], None]) -> Attempt:
+        """Read the record, change it and write it back under a lock: the app keeps time and
+        notes while ``exam solution`` in another terminal marks a task revealed, and neither
+        loses the other's change."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.folder / ".lock", "a", encoding="utf-8") as lock:
+            try:
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except ImportError:  # Windows: no advisory locks; the last writer wins
+                pass
+            attempt = self.load(attempt_id)
+            change(attempt)
+            self.save(attempt)
+            return attempt
 
     def load(self, attempt_id: str) -> Attempt:
         """Raises KeyError (no such attempt, naming the known ones' count) or ValueError (damaged)."""

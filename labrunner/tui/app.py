@@ -56,9 +56,17 @@ class LabrunnerApp(App[None]):
 
     # -- start-up ------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def register_theme_and_settings(self) -> None:
         self.register_theme(HIGH_CONTRAST)
         self.apply_settings()
+
+    def on_mount(self) -> None:
+        # Textual calls every class's on_mount in the MRO: faces that start elsewhere override begin().
+        self.register_theme_and_settings()
+        self.begin()
+
+    def begin(self) -> None:
+        """Start: which cluster (then the lab picker, then the lab)."""
         choices = cluster_choices(self.kubeconfig)
         if self.use_sandbox:
             self.show_start([SANDBOX])
@@ -273,3 +281,21 @@ def run(*, kubeconfig: Path | None = None, context: str | None = None, sandbox: 
     path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     LabrunnerApp(kubeconfig=kubeconfig, context=context, sandbox=sandbox, lab_id=lab_id, parameters=parameters).run()
+
+
+def run_lab(lab: Lab, cluster: Any) -> None:
+    """One lab on a cluster already opened, straight into its workspace (an exam task practised
+    with feedback, hints and its solution); leaving the workspace leaves the app."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    class OneLabApp(LabrunnerApp):
+        def begin(self) -> None:
+            self.cluster = cluster
+            self.open_lab(lab)
+
+        def action_pick_lab(self) -> None:
+            self.exit()
+
+    OneLabApp().run()

@@ -57,36 +57,37 @@ def test_an_attempt_scores_what_was_done_and_the_review_names_the_wrong_namespac
     assert status["seconds_left"] > 29 * 60 and not status["submitted"] and not status["practice"]
     assert all(set(task) == {"number", "id", "domain", "points", "namespace", "revealed", "flagged"} for task in status["tasks"])
 
-    # Task 1 done as asked; task 2's repair made in default, as a candidate who forgot -n would.
-    kubectl("-n", one["namespace"], "expose", "deployment", one["app"], "--name", one["service"], "--port", one["port"], "--target-port", "80")
-    kubectl("-n", "default", "create", "service", "clusterip", two["app"], "--tcp=80:80")
+    # Task 2 repaired as asked; task 1's Service made in default, as a candidate who forgot -n would.
+    kubectl("-n", two["namespace"], "patch", "service", two["app"], "-p", f'{{"spec":{{"selector":{{"app":"{two["app"]}"}}}}}}')
+    kubectl("-n", "default", "create", "deployment", one["app"], "--image=nginx:1.27")
+    kubectl("-n", "default", "expose", "deployment", one["app"], "--name", one["service"], "--port", one["port"], "--target-port", "80")
     try:
-        eventually(lambda: bool(kubectl("-n", one["namespace"], "get", "endpointslices", "-l", f"kubernetes.io/service-name={one['service']}",
+        eventually(lambda: bool(kubectl("-n", two["namespace"], "get", "endpointslices", "-l", f"kubernetes.io/service-name={two['app']}",
                                         "-o", "jsonpath={.items[*].endpoints[*].addresses}").stdout.strip()), "the Service's endpoints")
         submitted = exam(environment, "submit", attempt, "--json")
         result = json.loads(submitted.stdout)
-        print(json.dumps(result, indent=1))
-        assert submitted.returncode == 1  # 4 of 10 points: not passed
-        assert (result["score"], result["max"], result["percent"], result["passed"]) == (first["points"], first["points"] + second["points"], 40.0, False)
-        assert result["domains"]["services-networking"] == {"score": 4, "max": 4, "percent": 100.0}
-        assert result["domains"]["troubleshooting"]["score"] == 0 and result["deadline_passed"] is False
-        [missed] = result["tasks"][1]["subtasks"]
+        assert submitted.returncode == 1  # 6 of 10 points: not passed
+        assert (result["score"], result["max"], result["percent"], result["passed"]) == (second["points"], first["points"] + second["points"], 60.0, False)
+        assert result["domains"]["troubleshooting"] == {"score": 6, "max": 6, "percent": 100.0}
+        assert result["domains"]["services-networking"]["score"] == 0 and result["deadline_passed"] is False
+        [missed] = result["tasks"][0]["subtasks"]
         assert set(missed) == {"id", "title", "passed", "points", "found", "why"} and missed["points"] == 0
-        assert missed["found"].startswith(f"you created Service {two['app']} in default; the task asked for {two['namespace']}")
+        assert missed["found"].startswith(f"you created Service {one['service']} in default; the task asked for {one['namespace']}")
 
         again = exam(environment, "submit", attempt, "--json")
         assert json.loads(again.stdout) == result and "its result stands" in again.stderr
 
         review = exam(environment, "review", attempt).stdout
-        assert f"you created Service {two['app']} in default; the task asked for {two['namespace']}" in review
-        assert f"kubectl -n {two['namespace']} patch service {two['app']}" in review  # the reference solution, with this attempt's names
+        assert f"you created Service {one['service']} in default; the task asked for {one['namespace']}" in review
+        assert f"kubectl -n {one['namespace']} expose deployment {one['app']}" in review  # the reference solution, with this attempt's names
     finally:
-        kubectl("-n", "default", "delete", "service", two["app"], "--ignore-not-found")
+        kubectl("-n", "default", "delete", "service", one["service"], "--ignore-not-found")
+        kubectl("-n", "default", "delete", "deployment", one["app"], "--ignore-not-found")
 
-    revealed = exam(environment, "solution", attempt, "2")
-    assert revealed.returncode == 0 and f"-n {two['namespace']}" in revealed.stdout
+    revealed = exam(environment, "solution", attempt, "1")
+    assert revealed.returncode == 0 and f"-n {one['namespace']}" in revealed.stdout
     history = json.loads(exam(environment, "history", "--json").stdout)
-    assert [(row["attempt"], row["practice"], row["percent"]) for row in history["attempts"]] == [(attempt, True, 40.0)]
+    assert [(row["attempt"], row["practice"], row["percent"]) for row in history["attempts"]] == [(attempt, True, 60.0)]
     assert history["domains"] == {}  # a practice attempt counts in no trend
 
     cleaned = exam(environment, "clean", attempt)
