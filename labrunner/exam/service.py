@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from labrunner.cluster.port import ClusterPort
@@ -18,6 +19,10 @@ from labrunner.session.actions import ActionResult, cluster_kind, reset_commands
 from labrunner.session.progress import ProgressStore
 from labrunner.session.rules import EXAM
 from labrunner.session.session import Session
+
+
+SETUP_WORKERS = 4
+"""Tasks set up (and graded) at once."""
 
 
 class ExamProblem(Exception):
@@ -76,21 +81,33 @@ def start_attempt(bank: Sequence[TaskSummary], cluster: ClusterPort, choice: Clu
     attempt = Attempt(attempt=new_attempt_id(now), seed=seed, created=now, deadline=now + options.minutes * 60, minutes=options.minutes,
                       cluster=choice, tasks=[], missing_weight=missing, mode=options.mode)
     started = Started(attempt)
-    for number, task_id in enumerate(ids, start=1):
-        if on_task:
-            on_task(number, len(ids))
-        task = drawn(by_id[task_id], seed)
-        assert task.exam is not None
+    drawn_tasks = [drawn(by_id[task_id], seed) for task_id in ids]
+    done = iter(range(1, len(ids) + 1))
+
+    def set_up(task: Lab) -> ActionResult | None:
         session = Session(task, cluster, progress, rules=EXAM, attempt=attempt.attempt)
         failed = next((a for a in session.set_up(task.steps[0]) if a.exit_code != 0), None)
-        if failed:
-            raise ExamProblem(f"task {task_id} could not be set up: `{failed.command}` exited {failed.exit_code}: "
-                              f"{(failed.output.splitlines() or ['no output'])[-1]}",
-                              f"the tasks set up so far stay on the cluster; labrunner exam clean {attempt.attempt} removes them")
-        attempt.tasks.append(TaskEntry(number=number, id=task_id, domain=by_id[task_id].domain, points=task.exam.points,
-                                       namespace=task.namespace or "", parameters=dict(task.parameter_values)))
-        started.tasks.append(task)
-        store.save(attempt)  # a task set up is a task on record, even if a later one fails
+        if on_task:
+            on_task(next(done), len(ids))
+        return failed
+
+    # Tasks live in namespaces of their own: their setups run side by side (kubectl's start-up,
+    # not the API server, is most of a setup's time).
+    with ThreadPoolExecutor(max_workers=SETUP_WORKERS) as pool:
+        failures = list(pool.map(set_up, drawn_tasks))
+    for number, (task_id, task, failed) in enumerate(zip(ids, drawn_tasks, failures), start=1):
+        assert task.exam is not None
+        if failed is None:
+            attempt.tasks.append(TaskEntry(number=number, id=task_id, domain=by_id[task_id].domain, points=task.exam.points,
+                                           namespace=task.namespace or "", parameters=dict(task.parameter_values)))
+            started.tasks.append(task)
+    store.save(attempt)  # what was set up is on record, so a failed start can be cleaned
+    first = next(((task_id, f) for task_id, f in zip(ids, failures) if f is not None), None)
+    if first is not None:
+        task_id, action = first
+        raise ExamProblem(f"task {task_id} could not be set up: `{action.command}` exited {action.exit_code}: "
+                          f"{(action.output.splitlines() or ['no output'])[-1]}",
+                          f"the tasks set up stay on the cluster; labrunner exam clean {attempt.attempt} removes them")
     # The clock starts once every task is ready to work on.
     attempt.created = time.time()
     attempt.deadline = attempt.created + options.minutes * 60
@@ -139,9 +156,11 @@ def reveal(attempt: Attempt, number: int, store: AttemptStore) -> list[str]:
 
 
 def grade(attempt: Attempt, cluster: ClusterPort, numbers: Sequence[int] | None = None) -> list[TaskResult]:
-    """The attempt's tasks (or only ``numbers``) graded against the cluster as it is now."""
-    return [grade_task(task_of(entry), entry.number, cluster, revealed=entry.revealed)
-            for entry in attempt.tasks if numbers is None or entry.number in numbers]
+    """The attempt's tasks (or only ``numbers``) graded against the cluster as it is now, side
+    by side (a probe's pod takes seconds to start; other tasks' checks need not wait for it)."""
+    entries = [entry for entry in attempt.tasks if numbers is None or entry.number in numbers]
+    with ThreadPoolExecutor(max_workers=SETUP_WORKERS) as pool:
+        return list(pool.map(lambda entry: grade_task(task_of(entry), entry.number, cluster, revealed=entry.revealed), entries))
 
 
 def submit(attempt: Attempt, cluster: ClusterPort, store: AttemptStore) -> dict[str, object]:
