@@ -263,6 +263,7 @@ class _LabReader:
                     solution=solution,
                     reset=reset,
                     setup=setup,
+                    scope=step_file.scope,
                     checks=tuple(checks),
                     location=SourceLocation(path=self.lab_file, line=line, column=column),
                 )

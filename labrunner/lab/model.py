@@ -87,6 +87,8 @@ class Step:
     """How to undo the step; None: delete what its ``apply:`` actions created."""
     setup: tuple[SolutionAction, ...] = ()
     """What runs when the step begins: the state the learner starts from (often broken)."""
+    scope: Literal["namespace", "cluster"] = "namespace"
+    """``cluster``: it needs cluster-wide rights; a workshop's instructor does it for the room."""
 
 
 @dataclass(frozen=True, kw_only=True)

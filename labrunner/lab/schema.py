@@ -142,6 +142,10 @@ class StepFile(_Strict):
     hints: list[NonEmptyStr] = Field(min_length=1, max_length=3)
     solution: list[SolutionActionFile] = Field(min_length=1)
     checks: list[declaration_type()] = Field(min_length=1)  # type: ignore[valid-type]  # the registry's kinds
+    scope: Literal["namespace", "cluster"] = "namespace"
+    """``cluster``: the step needs cluster-wide rights (creating namespaces, installing a CNI,
+    labelling kube-system, cluster-scoped objects, objects in ``default``); in a workshop the
+    instructor does it once for every learner, whose own rights end at their namespaces."""
     setup: list[SolutionActionFile] = Field(default_factory=list)
     """What labrunner runs when the step begins (the TUI opens it, ``labrunner setup LAB STEP``,
     or a solve): the state the learner starts from, often a broken one to repair. Undone by
