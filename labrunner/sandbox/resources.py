@@ -96,6 +96,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=(_status("networking.k8s.io", "v1", "Ingress"),)),
     ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", namespaced=False),
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", short_names=("ev",)),
+    # Heartbeats (a workshop learner's, leader election's): stored, never acted on.
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease"),
     # Asked, never stored: access reviews (`kubectl auth can-i`, labrunner's permission checks), `kubectl auth whoami`.
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "", namespaced=False, verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "", namespaced=False, verbs=("create",)),
