@@ -21,7 +21,7 @@ from typing import Any
 
 from labrunner.cluster import errors
 from labrunner.cluster.kubeconfig import inspect, kubeconfig_files
-from labrunner.cluster.port import ClusterInfo, ExecResult, path_for
+from labrunner.cluster.port import ClusterInfo, ExecResult, path_for, plural_for
 
 TIMEOUT = (3.0, 15.0)
 """(connect, read) seconds on every call: the client has no default and would wait for TCP's."""
@@ -218,9 +218,7 @@ class KubeCluster:
 
     def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """Server-side apply as field manager ``labrunner`` (creates or updates)."""
-        from labrunner.registry import registry
-
-        kind = registry().plural_of(str(obj.get("kind")))
+        kind = plural_for(str(obj.get("kind")))
         if kind is None:
             raise errors.Invalid(f"labrunner cannot apply a {obj.get('kind')!r}")
         name = obj["metadata"]["name"]
@@ -233,6 +231,38 @@ class KubeCluster:
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
         self._call("DELETE", path_for(kind, namespace, name), body={"propagationPolicy": "Background"})
 
+    def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        kind = plural_for(str(obj.get("kind")))
+        if kind is None:
+            raise errors.Invalid(f"labrunner cannot create a {obj.get('kind')!r}")
+        created: dict[str, Any] = self._call("POST", path_for(kind, obj["metadata"].get("namespace") or namespace),
+                                             query=[("fieldManager", "labrunner")], body=obj)
+        return created
+
+    def update(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        kind = plural_for(str(obj.get("kind")))
+        if kind is None:
+            raise errors.Invalid(f"labrunner cannot update a {obj.get('kind')!r}")
+        metadata = obj["metadata"]
+        updated: dict[str, Any] = self._call("PUT", path_for(kind, metadata.get("namespace") or namespace, metadata["name"]),
+                                             query=[("fieldManager", "labrunner")], body=obj)
+        return updated
+
+    def create_token(self, service_account: str, namespace: str, *, seconds: int,
+                     bound_secret: str | None = None) -> tuple[str, str]:
+        spec: dict[str, Any] = {"expirationSeconds": seconds}
+        if bound_secret:
+            spec["boundObjectRef"] = {"kind": "Secret", "apiVersion": "v1", "name": bound_secret}
+        answer = self._call("POST", f"{path_for('serviceaccounts', namespace, service_account)}/token",
+                            body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}) or {}
+        status = answer.get("status") or {}
+        return str(status.get("token") or ""), str(status.get("expirationTimestamp") or "")
+
+    def api_groups(self) -> dict[str, builtins.list[str]]:
+        listing = self._call("GET", "/apis") or {}
+        return {str(group.get("name")): [str(v.get("version")) for v in group.get("versions") or []]
+                for group in listing.get("groups") or []}
+
     def logs(self, pod: str, namespace: str, *, container: str | None = None, tail: int | None = None,
              previous: bool = False) -> str:
         query: list[tuple[str, Any]] = [(k, v) for k, v in (("container", container), ("tailLines", tail)) if v is not None]
@@ -244,7 +274,7 @@ class KubeCluster:
         return self.list("events", namespace, fields=f"involvedObject.name={involved}" if involved else "")
 
     def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
-              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+              cursor: dict[str, str] | None = None, fields: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         """Changes to ``kind`` from now on, as (ADDED|MODIFIED|DELETED, object), for about
         ``timeout_seconds``; then the iterator ends and the caller watches again.
         Starts from ``cursor["resourceVersion"]`` when given (so nothing is missed between two
@@ -252,11 +282,14 @@ class KubeCluster:
         so what already exists is not news."""
         version = (cursor or {}).get("resourceVersion")
         if not version:
-            listing = self._call("GET", path_for(kind, namespace), query=[("limit", 1)]) or {}
+            selected = [("fieldSelector", fields)] if fields else []
+            listing = self._call("GET", path_for(kind, namespace), query=[("limit", 1), *selected]) or {}
             version = (listing.get("metadata") or {}).get("resourceVersion", "")
             if cursor is not None and version:
                 cursor["resourceVersion"] = version
         query = [("watch", "1"), ("resourceVersion", version), ("timeoutSeconds", timeout_seconds), ("allowWatchBookmarks", "true")]
+        if fields:
+            query.append(("fieldSelector", fields))
         response = self._open("GET", path_for(kind, namespace), query=query, timeout=(TIMEOUT[0], timeout_seconds + 10.0))
         stream = response.response
         try:

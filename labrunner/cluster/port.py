@@ -46,11 +46,37 @@ class ClusterPort(Protocol):
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> None: ...
 
+    def create(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Create ``obj`` (a POST, verb ``create``) and return it as stored; ``errors.Conflict``
+        when it already exists, so a caller can make what is missing and leave the rest."""
+        ...
+
+    def update(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        """Replace ``obj`` (a PUT, verb ``update``) and return it as stored. With the
+        ``metadata.resourceVersion`` it was read at, the write is conditional: ``errors.Conflict``
+        (409) when someone wrote it since, and the caller reads it again and retries."""
+        ...
+
+    def create_token(self, service_account: str, namespace: str, *, seconds: int,
+                     bound_secret: str | None = None) -> tuple[str, str]:
+        """A token for the ServiceAccount from the TokenRequest API (``kubectl create token
+        --duration``), bound to the Secret named (deleting it revokes the token): the token
+        and its ``expirationTimestamp`` as the server returned it (it may give less than asked)."""
+        ...
+
+    def api_groups(self) -> dict[str, builtins.list[str]]:
+        """The API groups the server serves (discovery's ``/apis``), each with its versions:
+        what a cluster offers beyond the core (``policy.networking.k8s.io``...)."""
+        ...
+
     def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
-              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+              cursor: dict[str, str] | None = None, fields: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         """Changes from now on (or from ``cursor``'s resourceVersion, kept up to date), as
         (ADDED|MODIFIED|DELETED, object); ends after about ``timeout_seconds`` or when the
-        server ends the watch, and the caller watches again with the same cursor."""
+        server ends the watch, and the caller watches again with the same cursor. ``fields``
+        is a field selector: ``metadata.name=x`` watches one object, all that credentials
+        allowed ``get,watch`` on that name alone may watch (start them from a ``get``'s
+        resourceVersion in the cursor: they may not list)."""
         ...
 
     def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
@@ -84,15 +110,37 @@ class ClusterPort(Protocol):
     def events(self, namespace: str, *, involved: str | None = None) -> builtins.list[dict[str, Any]]: ...
 
 
+OWN_RESOURCES: dict[str, tuple[str, str, str, bool]] = {
+    "leases": ("Lease", "coordination.k8s.io", "v1", True),
+}
+"""Resources labrunner's own records use beyond those topics register, plural -> (kind,
+group, version, namespaced): a workshop learner's heartbeat is a Lease."""
+
+
+def plural_for(kind: str) -> str | None:
+    """``NetworkPolicy`` -> ``networkpolicies``, for the topics' resources and labrunner's own."""
+    from labrunner.registry import registry
+
+    return registry().plural_of(kind) or next((plural for plural, own in OWN_RESOURCES.items() if own[0] == kind), None)
+
+
 def path_for(kind: str, namespace: str | None = None, name: str | None = None) -> str:
-    """The API path of a resource collection or object, for the resources topics register.
+    """The API path of a resource collection or object, for the resources topics register
+    (and labrunner's own, :data:`OWN_RESOURCES`).
 
     Raises:
         KeyError: a resource no topic registers.
     """
     from labrunner.registry import registry
+    from labrunner.registry.types import Resource
 
-    resource = registry().resource(kind)
+    try:
+        resource = registry().resource(kind)
+    except KeyError:
+        if kind not in OWN_RESOURCES:
+            raise
+        own_kind, own_group, own_version, own_namespaced = OWN_RESOURCES[kind]
+        resource = Resource(plural=kind, kind=own_kind, group=own_group, version=own_version, namespaced=own_namespaced)
     group, version, namespaced = resource.group, resource.version, resource.namespaced
     prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
     if namespaced and namespace:
