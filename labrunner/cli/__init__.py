@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_exam_commands(commands, _lazy)
 
+    from labrunner.cli.workshop import add_commands as add_workshop_commands
+
+    add_workshop_commands(commands, _lazy)
+
     from labrunner.cli.sandbox import add_commands as add_sandbox_commands
 
     add_sandbox_commands(commands, _lazy)
