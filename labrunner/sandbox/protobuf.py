@@ -117,6 +117,19 @@ def _package(api_version: str) -> str:
     return f"k8s.io.api.{group}.{version}"
 
 
+INLINE = frozenset({
+    ("k8s.io.api.networking.v1.IngressRule", "ingressRuleValue"),
+    ("k8s.io.api.networking.v1beta1.IngressRule", "ingressRuleValue"),
+    ("k8s.io.api.core.v1.Volume", "volumeSource"),
+    ("k8s.io.api.core.v1.PersistentVolumeSpec", "persistentVolumeSource"),
+    ("k8s.io.api.core.v1.Probe", "handler"),
+    ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
+})
+"""Fields Go embeds with ``json:",inline"``: protobuf names them, encoding/json merges their
+fields into the parent (``kubectl create ingress`` sends a rule's ``http`` inside
+``ingressRuleValue``)."""
+
+
 def _repeated(field: Any) -> bool:
     # protobuf 6 added is_repeated and protobuf 7 removed label.
     if hasattr(field, "is_repeated"):
@@ -161,6 +174,9 @@ def _go_json(message: Any) -> Any:
         if converted is None or converted is False or converted in ("", {}, []) or (
             type(converted) is int and converted == 0 and field.name != "replicas"
         ):
+            continue
+        if (name, field.name) in INLINE and isinstance(converted, dict):
+            result.update(converted)
             continue
         result[field.name] = converted
     return result

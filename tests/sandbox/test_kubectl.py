@@ -114,6 +114,15 @@ def test_typed_creates_send_protobuf_and_work(kubectl) -> None:  # type: ignore[
     assert json.loads(kubectl("get", "cm", "page", "-n", "typed", "-o", "json").stdout)["data"] == {"index.php": "<?php echo 1;"}
 
 
+def test_an_ingress_created_by_kubectl_keeps_its_rules(kubectl) -> None:  # type: ignore[no-untyped-def]
+    # IngressRule embeds IngressRuleValue inline: protobuf names the field, JSON does not.
+    kubectl("create", "namespace", "typed-ingress")
+    kubectl("create", "ingress", "shop", "-n", "typed-ingress", "--class=nginx", "--rule=shop.example.com/api*=api:8080")
+    rule = json.loads(kubectl("get", "ingress", "shop", "-n", "typed-ingress", "-o", "json").stdout)["spec"]["rules"][0]
+    assert rule == {"host": "shop.example.com", "http": {"paths": [
+        {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}
+
+
 def test_objects_survive_a_restart(sandbox: SandboxFiles, kubectl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     manifest = tmp_path / "keep.yaml"
     manifest.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: kept}\nstringData: {password: s3cret}\n")
