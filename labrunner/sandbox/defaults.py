@@ -192,6 +192,17 @@ def service_defaults(obj: dict[str, Any], existing: Iterable[dict[str, Any]], pr
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
+    if spec["type"] == "ExternalName":
+        # a DNS alias: no address, no IP families, no traffic policy (the allocator and
+        # SetDefaults_Service leave it alone; a change to ExternalName releases the address)
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy", "externalTrafficPolicy"):
+            spec.pop(field, None)
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+            port.pop("nodePort", None)
+        obj.setdefault("status", {}).setdefault("loadBalancer", {})
+        return
     spec.setdefault("internalTrafficPolicy", "Cluster")
     spec.setdefault("ipFamilies", ["IPv4"])
     spec.setdefault("ipFamilyPolicy", "SingleStack")

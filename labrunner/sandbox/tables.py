@@ -177,6 +177,8 @@ def _services(obj: dict[str, Any]) -> Row:
     if spec.get("type") == "LoadBalancer":
         ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress) or "<pending>"
+    elif spec.get("type") == "ExternalName":
+        external = spec.get("externalName") or "<none>"  # printService: the name it stands for
     selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
     return [_name(obj), spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", external,
             ",".join(ports) or "<none>", age(obj), selector]

@@ -105,3 +105,13 @@ def test_the_service_is_put_back_at_start_and_a_learners_own_is_left_alone(tmp_p
     store.update(services, edited)
     ensure_kubernetes_service(store)
     assert store.get(services, "default", "kubernetes")["metadata"]["labels"]["team"] == "platform"
+
+
+def test_an_external_name_service_has_no_address_and_no_endpoints(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "namespace", namespace)
+    kubectl("create", "service", "externalname", "catalog", "-n", namespace, "--external-name=catalog.shop.svc.cluster.local")
+    spec = _get(kubectl, "service", "catalog", "-n", namespace)["spec"]
+    assert "clusterIP" not in spec and "ipFamilies" not in spec and spec["externalName"] == "catalog.shop.svc.cluster.local"
+    row = kubectl("get", "service", "catalog", "-n", namespace).stdout.splitlines()[1].split()
+    assert row[:5] == ["catalog", "ExternalName", "<none>", "catalog.shop.svc.cluster.local", "<none>"]
+    assert "No resources found" in kubectl("get", "endpointslices", "-n", namespace).stderr

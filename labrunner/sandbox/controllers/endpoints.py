@@ -23,8 +23,8 @@ def _endpoints(cluster: Cluster, service: dict[str, Any]) -> None:
     namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
     spec = service.get("spec") or {}
     selector = spec.get("selector")
-    if not selector:
-        return  # endpoints of a selector-less service are the user's to write
+    if not selector or spec.get("type") == "ExternalName":
+        return  # endpoints of a selector-less service are the user's to write; an ExternalName has none
     pods = [p for p in cluster.store.list(PODS, namespace)
             if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
             and (p.get("status") or {}).get("podIP") and not terminating(p)]
