@@ -526,7 +526,7 @@ def test_correct_variant_the_budget_as_yaml_and_drain_with_more_flags(k: Kubectl
     k("drain", NODE, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
     passes(checks, "drain")
     # The uncordon step: the waiting replica lands again; before it, the cordon is named.
-    fails(checks, "uncordon", f"node {NODE} is cordoned: kubectl uncordon {NODE}",
+    fails(checks, "uncordon", f"node {NODE} is cordoned (spec.unschedulable: true): kubectl uncordon {NODE}",
           f"node {NODE}: it is cordoned (spec.unschedulable: true): kubectl uncordon {NODE} lets pods on again")
     k("uncordon", NODE)
     passes(checks, "uncordon")

@@ -91,6 +91,11 @@ def access(args: Access, context: CheckContext) -> Outcome:
         details += mistakes.elsewhere(context.cluster, Identity(user=user, groups=groups), args.namespace or "", target)
     if allowed:
         return "failed", f"{who} can {what}, which this step must not allow", details + ([f"the cluster says: {reason}"] if reason else [])
+    # a binding that almost names the subject is the mistake itself: it leads, the evidence follows
+    almost = near_misses(policies, args) if policies is not None else []
+    if almost:
+        return "failed", f"{who} cannot {what}: {almost[0]}", [line for line in details if line != almost[0]] + (
+            [f"the cluster says: {reason}"] if reason else [])
     return "failed", f"{who} cannot {what}", details + ([f"the cluster says: {reason}"] if reason else [])
 
 

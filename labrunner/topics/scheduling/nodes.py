@@ -152,12 +152,12 @@ def node_state(args: NodeState, context: CheckContext) -> Outcome:
     problems = _taint_problems(args, node) + _label_problems(args, node)
     cordoned = bool((node.get("spec") or {}).get("unschedulable"))
     if args.unschedulable is not None and cordoned != args.unschedulable:
-        problems.append(f"node {args.node} is cordoned: kubectl uncordon {args.node}" if cordoned
+        problems.append(f"node {args.node} is cordoned (spec.unschedulable: true): kubectl uncordon {args.node}" if cordoned
                         else f"node {args.node} is not cordoned: kubectl cordon {args.node}")
     if args.drained:
         problems += _drain_problems(args, node, context)
-    if problems:
-        return "failed", f"node {args.node} is not as this step wants it", problems
+    if problems:  # the first mistake is the sentence, the others follow it
+        return "failed", problems[0], problems[1:]
     parts = [taint_text({"key": t.key, "value": t.value, "effect": t.effect}) for t in args.taints]
     parts += [labels_text(args.labels)] if args.labels else []
     parts += ["drained"] if args.drained else (["cordoned"] if args.unschedulable else [])

@@ -212,7 +212,7 @@ def claim_bound(args: ClaimBound, context: CheckContext) -> Outcome:
     if missing:
         problems.append(f"it offers {', '.join(status.get('accessModes') or ())}, not {', '.join(missing)}")
     if problems:
-        return "failed", f"PersistentVolumeClaim {args.name} is bound, but not as this step asks", problems
+        return "failed", f"PersistentVolumeClaim {args.name} is bound, but not as this step asks: {problems[0]}", problems[1:]
     return "passed", f"PersistentVolumeClaim {args.name} is Bound to {spec.get('volumeName')} ({capacity})", []
 
 

@@ -108,11 +108,11 @@ def state(fake: FakeCluster, **args: Any) -> tuple[str, str, list[str]]:
 def test_a_taint_of_another_effect_a_label_instead_of_a_taint_and_a_deleted_node() -> None:
     soft = FakeCluster({"nodes": [node("worker-1", {"dedicated": "batch"}, [{**WORKER_TAINT, "effect": "PreferNoSchedule"}])]})
     taint = {"key": "dedicated", "value": "batch", "effect": "NoSchedule"}
-    status, _, details = state(soft, node="worker-1", taints=[taint])
-    assert details == ["node worker-1 has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule "
-                       "(PreferNoSchedule only discourages the scheduler; NoSchedule forbids)"]
+    status, sentence, details = state(soft, node="worker-1", taints=[taint])  # the first mistake is the sentence
+    assert (sentence, details) == ("node worker-1 has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule "
+                                   "(PreferNoSchedule only discourages the scheduler; NoSchedule forbids)", [])
     labelled = FakeCluster({"nodes": [node("worker-1", {"dedicated": "batch"})]})
-    assert "a taint keeps the others off" in state(labelled, node="worker-1", taints=[taint])[2][0]
+    assert "a taint keeps the others off" in state(labelled, node="worker-1", taints=[taint])[1]
     gone = FakeCluster({"nodes": [node("worker-2")]})
     status, sentence, details = state(gone, node="worker-1", drained=True)
     assert sentence == "node worker-1 does not exist" and "deleting a Node object is not draining it" in details[1]
@@ -127,12 +127,12 @@ def test_drained_leaves_only_daemonset_pods() -> None:
     web = pod("web-1", "worker-1")
     web["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "web-5d4f"}]
     fake.add(web)
-    assert state(fake, node="worker-1", drained=True)[2] == [
+    assert state(fake, node="worker-1", drained=True)[1:] == (
         "pod lab/web-1 (owned by ReplicaSet web-5d4f) still runs on worker-1",
-        "kubectl drain stops at DaemonSet pods (calico-node-x) unless given --ignore-daemonsets: they are left in place, their "
-        "controller would put them back anyway"]
+        ["kubectl drain stops at DaemonSet pods (calico-node-x) unless given --ignore-daemonsets: they are left in place, their "
+         "controller would put them back anyway"])
     uncordoned = FakeCluster({"nodes": [node("worker-1")]})
-    assert "is not cordoned" in state(uncordoned, node="worker-1", drained=True)[2][0]
+    assert "is not cordoned" in state(uncordoned, node="worker-1", drained=True)[1]
 
 
 def test_pods_waiting_for_the_same_reasons_are_explained_once() -> None:
