@@ -1,0 +1,145 @@
+"""``service-routes``: a Service reaches the pods of a Deployment. Judged link by link as
+kube-proxy gets there: the Service's selector against the Deployment's pod template (not only
+the pods of the moment: a pod relabelled by hand is replaced by one that is not), each
+targetPort against the ports its containers declare, and the EndpointSlices the controller
+wrote; a Deployment scaled to zero is no backend at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from labrunner.lab.check_args import CheckArgs
+from labrunner.lab.fields import KubeName, Port
+from labrunner.registry.types import CheckContext, CheckKind, Outcome
+from labrunner.topics.basics.selectors import labels_text
+from labrunner.topics.basics.workloads import pod_problems
+from labrunner.topics.troubleshooting.common import Obj, elsewhere, find, matches
+from labrunner.topics.workloads.common import pod_spec, pods_of
+
+
+class ServiceRoutes(CheckArgs):
+    """The Service ``service`` in ``namespace`` sends its port ``port`` (every port when not
+    given) to ready pods of the Deployment ``deployment`` there, on a port they declare."""
+
+    kind: Literal["service-routes"]
+    namespace: KubeName
+    service: KubeName
+    deployment: KubeName
+    port: Port | None = None
+
+
+def _declared(deployment: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(name, number, protocol) of every port the pod template's containers declare, native
+    sidecars' too (the EndpointSlice controller's FindPort looks there)."""
+    spec = pod_spec(deployment)
+    declared = [c for c in spec.get("containers") or []]
+    declared += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    return [(str(p.get("name") or ""), int(p.get("containerPort", 0)), str(p.get("protocol", "TCP")))
+            for c in declared for p in c.get("ports") or []]
+
+
+def _ports_text(declared: list[tuple[str, int, str]]) -> str:
+    return ", ".join(f"{name}={number}/{protocol}" if name else f"{number}/{protocol}" for name, number, protocol in declared)
+
+
+def _target_problem(service: str, deployment: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
+    target, protocol = port.get("targetPort", port.get("port")), str(port.get("protocol", "TCP"))
+    if not declared:
+        return None  # nothing declared: only the process knows where it listens
+    field = f"service {service}: spec.ports[{index}].targetPort"
+    if isinstance(target, str) and not target.isdigit():
+        if any(name == target and p == protocol for name, _, p in declared):
+            return None
+        return (f"{field} is {target!r}, a port name no container of deployment {deployment} declares "
+                f"(they declare {_ports_text(declared)}), so the Service has no endpoint for port {port.get('port')}")
+    if any(number == int(target) and p == protocol for _, number, p in declared):
+        return None
+    return f"{field} is {target}, but the containers of deployment {deployment} declare {_ports_text(declared)}"
+
+
+def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], deployment: Obj, namespace: str) -> str | None:
+    name = deployment["metadata"]["name"]
+    template = ((deployment.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    live = pods_of(cluster, deployment, namespace)
+    if not matches(template, selector):
+        differing = [(k, v, template.get(k)) for k, v in sorted(selector.items()) if template.get(k) != v]
+        said = "; ".join(f"{k}={v}, where the pods have {k}={mine}" if mine is not None else f"{k}={v}, a label the pods do not have"
+                         for k, v, mine in differing)
+        if live and all(matches(p["metadata"].get("labels"), selector) for p in live):
+            return (f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} only because "
+                    f"they were relabelled by hand: the Deployment's pod template says {labels_text(template)}, so every new pod "
+                    "(a restart, a rollout, a drained node) is left out")
+        return f"service {service}: spec.selector has {said} (deployment {name}'s pods are labelled {labels_text(template)})"
+    owned = {p["metadata"]["name"] for p in live}
+    strays = sorted(str(p["metadata"]["name"]) for p in cluster.list("pods", namespace, labels=labels_text(selector))
+                    if p["metadata"]["name"] not in owned and not p["metadata"].get("deletionTimestamp")
+                    and (p.get("status") or {}).get("phase") in ("Pending", "Running"))
+    if strays:
+        return (f"service {service}: spec.selector {labels_text(selector)} also selects pod(s) {', '.join(strays[:3])}, which are not of "
+                f"deployment {name}: the Service would send some requests to them")
+    return None
+
+
+def _ready_endpoints(cluster: Any, service: str, namespace: str, port: Mapping[str, Any], owned: set[str]) -> int:
+    """Ready endpoints of the Service's port that are pods of the Deployment, as kube-proxy reads
+    the EndpointSlices (a slice without that port gives it no endpoint)."""
+    count = 0
+    for endpoint_slice in cluster.list("endpointslices", namespace, labels=f"kubernetes.io/service-name={service}"):
+        names = {str(p.get("name") or "") for p in endpoint_slice.get("ports") or []}
+        if str(port.get("name") or "") not in names:
+            continue
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            ready = (endpoint.get("conditions") or {}).get("ready")
+            if (ready is None or ready) and (endpoint.get("targetRef") or {}).get("name") in owned:
+                count += 1
+    return count
+
+
+def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
+    cluster, namespace = context.cluster, args.namespace
+    service = find(cluster, "services", args.service, namespace)
+    if service is None:
+        other = elsewhere(cluster, "services", args.service, namespace)
+        return "failed", f"service {args.service} does not exist in {namespace}" + (f" (there is one in {', '.join(other)})" if other else ""), []
+    deployment = find(cluster, "deployments", args.deployment, namespace)
+    other = elsewhere(cluster, "deployments", args.deployment, namespace)
+    beside = [f"the deployment {args.deployment} in {', '.join(other)} is not a backend of service {args.service}: a Service selects "
+              f"pods of its own namespace, {namespace}"] if other else []
+    if deployment is None:
+        return "failed", f"deployment {args.deployment} does not exist in {namespace}", beside
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    if replicas == 0:
+        return "failed", f"deployment {args.deployment} in {namespace} has spec.replicas 0: no pod serves service {args.service}", beside
+    spec = service.get("spec") or {}
+    ports = list(enumerate(spec.get("ports") or []))
+    if args.port is not None:
+        ports = [(i, p) for i, p in ports if p.get("port") == args.port]
+        if not ports:
+            listed = ", ".join(str(p.get("port")) for p in spec.get("ports") or []) or "none"
+            return "failed", (f"service {args.service}: spec.ports has no port {args.port} (it has {listed}); its clients connect to "
+                              f"{args.port}: keep that port and send it to the pods' port with targetPort"), []
+    selector = spec.get("selector") or {}
+    if not selector:
+        return "failed", f"service {args.service} has no spec.selector, so no controller gives it endpoints", []
+    if problem := _selector_problem(cluster, args.service, selector, deployment, namespace):
+        return "failed", problem, []
+    declared = _declared(deployment)
+    for index, port in ports:
+        if problem := _target_problem(args.service, args.deployment, index, port, declared):
+            return "failed", problem, []
+    live = pods_of(cluster, deployment, namespace)
+    owned = {str(p["metadata"]["name"]) for p in live}
+    for index, port in ports:
+        ready = _ready_endpoints(cluster, args.service, namespace, port, owned)
+        if ready:
+            continue
+        problems, _ = pod_problems(cluster, namespace, (deployment.get("spec") or {}).get("selector"))
+        if problems:
+            return "failed", f"service {args.service} has no ready endpoint for port {port.get('port')}: {problems[0]}", problems[1:]
+        return "pending", f"service {args.service} has no ready endpoint for port {port.get('port')} yet; the pods of {args.deployment} are starting", []
+    shown = ", ".join(f"{p.get('port')}->{p.get('targetPort', p.get('port'))}" for _, p in ports)
+    return "passed", f"service {args.service} sends {shown} to the ready pods of deployment {args.deployment}", []
+
+
+KINDS = (CheckKind(model=ServiceRoutes, run=service_routes, watches=("services", "deployments", "pods")),)
