@@ -27,7 +27,7 @@ def assert_every_step_has_its_parts(lab: Lab, *, shows_output: bool = False, exp
     """Instructions that teach (a heading, more than a stub), commands, one to three hints, a
     solution and checks that say what they check; with ``shows_output``, real output in the
     instructions; with ``explains``, every command explained and every step undoable (its reset,
-    or an applied manifest deleted); with ``resets``, a reset of its own on every step."""
+    or a manifest its setup or solution applied, deleted); with ``resets``, a reset of its own on every step."""
     for step in lab.steps:
         text = lab.instructions(step)
         assert text.startswith("# "), f"{step.id}: instructions start with a heading"
@@ -38,7 +38,9 @@ def assert_every_step_has_its_parts(lab: Lab, *, shows_output: bool = False, exp
             assert "```text" in text, f"{step.id}: instructions show real output"
         if explains:
             assert all(command.explain for command in step.commands), step.id
-            assert step.reset is not None or any(a.action == "apply" for a in step.solution), f"{step.id}: says how it is undone"
+            # the default reset deletes what the setup's and the solution's apply: actions created
+            applied = (*step.setup, *step.solution)
+            assert step.reset is not None or any(a.action == "apply" for a in applied), f"{step.id}: says how it is undone"
         if resets:
             assert step.reset is not None, f"{step.id}: says how it is undone"
 

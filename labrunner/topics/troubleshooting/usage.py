@@ -79,8 +79,12 @@ def top_pod_saved(args: TopPodSaved, context: CheckContext) -> Outcome:
     usage = _read(context, namespace, args.labels)
     if isinstance(usage, str):
         return "error", usage, []
-    if not usage:
-        return "pending", f"the metrics API has no figures yet for the pods {where} (kubectl top pods answers once it has scraped them)", []
+    running = [str(p["metadata"]["name"]) for p in context.cluster.list("pods", namespace, labels=labels_text(args.labels))
+               if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+    unmeasured = [pod for pod in running if pod not in usage]
+    if not usage or unmeasured:
+        return "pending", (f"the metrics API has no figures yet for {', '.join(unmeasured) if usage else 'the pods ' + where} "
+                           "(metrics-server scrapes every 15 s; kubectl top pods shows them once it has)"), []
     top = max(usage, key=lambda pod: (usage[pod][resource], pod))
     best = usage[top][resource]
     told = f"the pod {where} using the most {'CPU' if resource == 'cpu' else 'memory'} is {top} ({_shown(resource, usage[top][resource])})"
