@@ -23,6 +23,7 @@ resourcequota controller, with pkg/quota/v1/evaluator/core's evaluators:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -266,7 +267,13 @@ def recount(store: Store, quota: Mapping[str, Any], kinds: Iterable[ResourceType
 
 def counted_kinds(quota: Mapping[str, Any]) -> list[ResourceType]:
     """The kinds whose objects the quota's hard names could count."""
-    names = set((quota.get("spec") or {}).get("hard") or {})
+    return list(_counted_kinds(frozenset((quota.get("spec") or {}).get("hard") or {})))
+
+
+@functools.lru_cache(maxsize=256)
+def _counted_kinds(names: frozenset[str]) -> tuple[ResourceType, ...]:
+    """Remembered per set of names: the resourcequota controller asks for every quota at every
+    pass (a workshop's 100 learner namespaces made it most of a pass)."""
     kinds: list[ResourceType] = []
     for resource in resources.RESOURCES:
         if not resource.namespaced:
@@ -274,7 +281,7 @@ def counted_kinds(quota: Mapping[str, Any]) -> list[ResourceType]:
         if _count_name(resource) in names or any(name in usage_names(resource) for name in names) \
                 or (resource.plural == "persistentvolumeclaims" and not resource.group and any(STORAGE_CLASS in name for name in names)):
             kinds.append(resource)
-    return kinds
+    return tuple(kinds)
 
 
 def usage_names(resource: ResourceType) -> set[str]:
