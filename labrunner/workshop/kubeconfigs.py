@@ -57,6 +57,48 @@ def cluster_entry(files: Sequence[Path], context: str | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class WorkshopContext:
+    """What a learner's kubeconfig context says about their workshop (its extension)."""
+
+    workshop: str
+    learner: str
+    namespace: str
+    records_namespace: str
+    lab: str
+    parameters: Mapping[str, str]
+
+
+def workshop_context(files: Sequence[Path], context: str | None = None) -> WorkshopContext | None:
+    """The workshop the context (``context``, else the first file's current-context, as kubectl
+    picks it) belongs to, from its ``labrunner.dev/workshop`` extension; None for any other
+    context, or an extension that names no workshop and learner."""
+    contexts: dict[str, Any] = {}
+    current: str | None = None
+    for path in files:
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        current = current or document.get("current-context")
+        for item in document.get("contexts") or []:
+            if isinstance(item, dict):
+                contexts.setdefault(str(item.get("name")), item.get("context") or {})
+    chosen = contexts.get(str(context or current)) or {}
+    for entry in chosen.get("extensions") or []:
+        if not isinstance(entry, dict) or entry.get("name") != names.EXTENSION or not isinstance(entry.get("extension"), dict):
+            continue
+        found = entry["extension"]
+        workshop, learner = str(found.get("workshop") or ""), str(found.get("learner") or "")
+        if not workshop or not learner:
+            return None
+        parameters = found.get("parameters") if isinstance(found.get("parameters"), dict) else {}
+        return WorkshopContext(workshop, learner, str(found.get("namespace") or chosen.get("namespace") or ""),
+                               str(found.get("recordsNamespace") or names.namespace(workshop)), str(found.get("lab") or ""),
+                               {str(k): str(v) for k, v in (parameters or {}).items()})
+    return None
+
+
+@dataclass(frozen=True)
 class Handout:
     """One learner's kubeconfig, as written."""
 

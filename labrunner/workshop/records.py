@@ -148,6 +148,8 @@ class ProgressRecord:
     # -- what happens to it (pure: each returns a new record) -----------------------------
 
     def with_result(self, step: str, status: str, checks: Iterable[Mapping[str, Any]], now: float) -> ProgressRecord:
+        if self.current is None:  # a first check says where the learner is, before any move does
+            return self.with_move(step, now).with_result(step, status, checks, now)
         before = self.steps.get(step, StepClaim())
         check, message = first_unmet(checks) if status != "passed" else ("", "")
         same = status != "passed" and message != "" and message == before.message and check == before.check

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from labrunner.workshop import names, objects
-from labrunner.workshop.kubeconfigs import kubeconfig, sheet, text, Handout
+from labrunner.workshop.kubeconfigs import Handout, kubeconfig, sheet, text, workshop_context
 from labrunner.workshop.records import (ProgressRecord, StepClaim, Verification, Verified, WorkshopRecord, LearnerEntry,
                                         parse_stamp, source_of, stamp)
 from labrunner.workshop.sizing import FLOOR, images_in, size_for
@@ -239,3 +239,22 @@ def test_the_kubeconfig_is_written_as_kubectl_writes_one(tmp_path: Path) -> None
     page = sheet("kcd", "networkpolicies", "https://10.0.0.1:6443",
                  [Handout("07", "Ada", tmp_path / "learner-07.yaml", "kcd-07-np", "kcd-07", "2025-01-01T12:00:00Z")])
     assert "| 07 | Ada | `learner-07.yaml` | `kcd-07-np` | 2025-01-01T12:00:00Z | `labrunner tui --kubeconfig learner-07.yaml` |" in page
+
+
+def test_a_learner_s_context_is_recognised_from_its_extension(tmp_path: Path) -> None:
+    document = kubeconfig("kcd", "07", {"server": "https://10.0.0.1:6443"}, "tok", "kcd-07-np", "networkpolicies", {"namespace": "kcd-07-np"})
+    learner = tmp_path / "learner-07.yaml"
+    learner.write_text(text(document))
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"current-context": "home", "contexts": [{"name": "home", "context": {"cluster": "c"}}]}))
+    found = workshop_context([learner])
+    assert found is not None and (found.workshop, found.learner, found.namespace, found.records_namespace, found.lab) == (
+        "kcd", "07", "kcd-07-np", "labrunner-ws-kcd", "networkpolicies")
+    assert found.parameters == {"namespace": "kcd-07-np"}
+    assert workshop_context([other, learner]) is None  # kubectl's current context is the first file's
+    assert workshop_context([other, learner], "kcd-07") == found
+
+
+def test_a_first_check_puts_the_learner_on_that_step() -> None:
+    record = ProgressRecord().with_result("a", "failed", [{"id": "c", "status": "failed", "message": "m"}], T)
+    assert record.current == "a" and record.current_since == T and record.steps["a"].entered == T
