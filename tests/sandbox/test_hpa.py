@@ -188,7 +188,9 @@ def test_an_hpa_scales_a_busy_deployment_up_and_back_down(kubectl: Kubectl, name
 
     eventually(scaled_to(3), "the HPA scaling the busy Deployment to its maximum")
     status = _hpa(kubectl, namespace, "burn")["status"]
-    assert status["currentMetrics"][0]["resource"]["current"]["averageUtilization"] > 50
+    # Busy, well above an idle pod's few per cent; how far above depends on the CPU the machine
+    # gives the simulated loop (49 % was seen on a loaded 2-core machine, ~100 % on an idle one).
+    assert status["currentMetrics"][0]["resource"]["current"]["averageUtilization"] > 25
     assert status["lastScaleTime"].endswith("Z")
     events = kubectl("get", "events", "-n", namespace, "--field-selector", "reason=SuccessfulRescale").stdout
     assert "reason: cpu resource utilization (percentage of request) above target" in events

@@ -162,8 +162,8 @@ def test_status_counts_objects_and_reset_empties_the_cluster(sandbox: SandboxFil
     assert main(["sandbox", "status", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)["objects"]
     # keep-me, the kube-root-ca.crt the root CA publisher puts in each of the 5 namespaces (kind's
-    # local-path-storage among them), and the local-path provisioner's configuration
-    assert counts["configmaps"] == 1 + 5 + 1 and counts["namespaces"] == 5
+    # local-path-storage among them), the local-path provisioner's configuration and CoreDNS's Corefile
+    assert counts["configmaps"] == 1 + 5 + 1 + 1 and counts["namespaces"] == 5
     assert counts["nodes"] == 3
     token = sandbox.token.read_text()
     assert main(["sandbox", "reset"]) == 0
