@@ -106,8 +106,8 @@ def top_pod_saved(args: TopPodSaved, context: CheckContext) -> Outcome:
         by_other = max(usage, key=lambda pod: (usage[pod][other], pod))
         if named == by_other:
             said += f": it is the pod using the most {'memory' if other == 'memory' else 'CPU'}, not the most {resource.upper() if resource == 'cpu' else resource}"
-        return "failed", said, [f"{told} (kubectl top pods -n {namespace}" + (f" -l {labels_text(args.labels)}" if args.labels else "")
-                                + f" --sort-by={resource})"]
+        return "failed", said, [f"{told}: kubectl top pods -n {namespace}" + (f" -l {labels_text(args.labels)}" if args.labels else "")
+                                + f" --sort-by={resource} lists it first"]
     owners = [pod for pod in usage if pod.startswith(named + "-")]
     if owners:
         return "failed", f"{saved_file.path} names {named!r}, the workload; this step wants the name of its pod ({top})", []
