@@ -204,6 +204,14 @@ def test_the_deployment_recreated_under_another_name_is_not_the_repair(scenario:
     assert f"deployments in {s.ns} now: orders-v2" in details, (said, details)
 
 
+def test_orders_scaled_to_zero_stops_the_crashes_and_repairs_nothing(scenario: Scenario) -> None:
+    s = scenario
+    s.setup("crashloop")
+    s.k("patch", "configmap", "orders-config", "-n", s.ns, "--type=merge", "-p", '{"data": {"PAYMENTS_URL": "http://payments:8080"}}')
+    s.k("scale", "deployment/orders", "-n", s.ns, "--replicas=0")
+    s.first("crashloop", "deployment orders has spec.replicas 0: no pod runs it")
+
+
 def test_correct_a_value_from_the_existing_key_instead_of_a_renamed_key(scenario: Scenario) -> None:
     s = scenario
     s.setup("crashloop")

@@ -108,6 +108,8 @@ def env_from_config(args: EnvFromConfig, context: CheckContext) -> Outcome:
     if args.value is not None and value != args.value:
         return "failed", (f"{args.variable} comes from configmap {args.configmap} as {value!r}; this step wants {args.value!r}"), []
     name = str(container.get("name"))
+    if int((deployment.get("spec") or {}).get("replicas", 1)) == 0:
+        return "failed", f"deployment {args.deployment} has spec.replicas 0: no pod runs it, so nothing shows the repair works", []
     pods = pods_of(cluster, deployment, namespace)
     stale, starting = [], 0
     for pod in pods:
