@@ -14,9 +14,9 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
@@ -35,15 +35,22 @@ removes it before then."""
 PROBE_LABEL = {"labrunner.io/probe": "true"}
 
 
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=256)]
+"""An HTTP header's name (RFC 9110's token)."""
+
+
 class ProbeHttp(CheckArgs):
-    """A short-lived busybox pod with ``from_labels`` fetches ``url`` with wget and
-    the outcome is as expected; a reachable page may be required to contain text
-    or to list every row that ``lists_rows_of`` (a SQL file) inserts."""
+    """A short-lived busybox pod with ``from_labels`` fetches ``url`` with wget (sending
+    ``headers``) and the outcome is as expected; a reachable page may be required to contain
+    text or to list every row that ``lists_rows_of`` (a SQL file) inserts."""
 
     kind: Literal["probe-http"]
     namespace: KubeName
     from_labels: Labels
     url: NonEmptyStr = Field(pattern=r"^https?://")
+    headers: dict[HeaderName, Annotated[str, StringConstraints(pattern=r"^[^\r\n]*$")]] = Field(default_factory=dict)
+    """Request headers, each sent with wget's ``--header``: ``Host: shop.example.com`` asks an
+    Ingress controller or a Gateway for that host's routes."""
     expect: Literal["reachable", "timeout", "refused"]
     contains: list[NonEmptyStr] = Field(default_factory=list)
     lists_rows_of: AssetPath | None = None
@@ -106,6 +113,11 @@ def run_in_probe_pod(cluster: ClusterPort, namespace: str, labels: Mapping[str, 
             pass
 
 
+def no_namespace(namespace: str) -> str:
+    """What a probe says when its pod cannot be made: its namespace is not there (yet)."""
+    return f"namespace {namespace} does not exist, so no pod can try from there"
+
+
 def remove_leftover_probes(cluster: ClusterPort, namespace: str) -> list[str]:
     """Delete probe pods a killed check left in ``namespace`` (ended, or older than a probe
     lives); a probe another check is running now is younger, and stays. Returns their names."""
@@ -132,9 +144,14 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     from labrunner.registry import registry
 
     cluster, labels = context.cluster, dict(args.from_labels)
-    stdout, stderr, code = run_in_probe_pod(cluster, args.namespace, labels,
-                                            ["wget", "-q", f"--timeout={args.timeout_seconds}", "-O", "-", args.url])
+    sent = [part for name, value in args.headers.items() for part in ("--header", f"{name}: {value}")]
+    try:
+        stdout, stderr, code = run_in_probe_pod(cluster, args.namespace, labels,
+                                                ["wget", "-q", f"--timeout={args.timeout_seconds}", *sent, "-O", "-", args.url])
+    except errors.NotFound:
+        return "failed", no_namespace(args.namespace), []
     who = labels_text(labels)
+    url = args.url + "".join(f" ({name}: {value})" for name, value in args.headers.items())
     said = (stderr.strip().splitlines() or [""])[0]
     if "timed out" in stderr:
         outcome = "timeout"
@@ -143,22 +160,22 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     elif code == 0:
         outcome = "reachable"
     else:
-        return "failed", f"a pod labelled {who} got: {said or f'exit code {code}'}", []
+        return "failed", f"from a pod labelled {who}, {url} got: {said or f'exit code {code}'}", []
     if outcome != args.expect:
         got = {"timeout": "timed out (the connection was dropped)", "refused": "was refused", "reachable": "loaded"}[outcome]
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
-        return "failed", f"from a pod labelled {who}, {args.url} {got}; expected: {args.expect}", ([said] if said else []) + why
+        return "failed", f"from a pod labelled {who}, {url} {got}; expected: {args.expect}", ([said] if said else []) + why
     if args.expect != "reachable":
-        return "passed", f"from a pod labelled {who}, {args.url} {'times out' if args.expect == 'timeout' else 'is refused'}", []
+        return "passed", f"from a pod labelled {who}, {url} {'times out' if args.expect == 'timeout' else 'is refused'}", []
     absent = [text for text in args.contains if text not in stdout]
     if absent:
-        return "failed", f"the page does not say {absent[0]!r}", [first_line_of_interest(stdout)]
+        return "failed", f"the page at {url} does not say {absent[0]!r}", [first_line_of_interest(stdout)]
     if args.lists_rows_of:
         rows = rows_of(Path(args.lists_rows_of))
         missing = [row for row in rows if not all(value in stdout for value in row)]
         if missing:
             return "failed", f"the page lists {len(rows) - len(missing)} of the {len(rows)} rows", [first_line_of_interest(stdout)]
-    return "passed", f"from a pod labelled {who}, {args.url} loads as expected", []
+    return "passed", f"from a pod labelled {who}, {url} loads as expected", []
 
 
 def first_line_of_interest(page: str) -> str:
@@ -174,7 +191,10 @@ def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
     lookup = ["nslookup", "-timeout=2", "-retry=0"]
     command = [*lookup, args.name] if not args.same_as else \
         ["sh", "-c", f"{' '.join(lookup)} {args.name}; echo {_SEPARATOR}; {' '.join(lookup)} {args.same_as}"]
-    stdout, _, code = run_in_probe_pod(context.cluster, args.namespace, dict(args.from_labels), command)
+    try:
+        stdout, _, code = run_in_probe_pod(context.cluster, args.namespace, dict(args.from_labels), command)
+    except errors.NotFound:
+        return "failed", no_namespace(args.namespace), []
     answer, _, reference = stdout.partition(_SEPARATOR)
     addresses = _addresses(answer)
     resolved = bool(addresses) and (code == 0 or bool(args.same_as))
