@@ -1,0 +1,163 @@
+"""``coredns-alias``: a name CoreDNS sends to another name's addresses (a rewrite rule, a stub
+domain, a hosts entry), asked from a pod as the learner's own would ask it.
+
+The verdict is the lookup's; the explanation reads the Corefile of the ``coredns`` ConfigMap with
+CoreDNS's own loader (the sandbox's, pure: caddy's parser, every plugin's setup and its refusal in
+CoreDNS's words), finds the server block that answers the name (the most specific zone) and the
+rules in it, and reads the CoreDNS pods' logs for the configuration each runs (the reload plugin's
+``Running configuration SHA512``) or its refusal, so it holds on kind as on the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from labrunner.cluster import errors
+from labrunner.lab.check_args import CheckArgs
+from labrunner.lab.fields import DnsName, KubeName, Labels
+from labrunner.registry.types import CheckContext, CheckKind, Outcome
+from labrunner.sandbox.coredns.names import best_zone, normalize
+from labrunner.sandbox.coredns.plugins.forward import Forward
+from labrunner.sandbox.coredns.plugins.hosts import Hosts
+from labrunner.sandbox.coredns.plugins.rewrite import NameRule, Rewrite
+from labrunner.sandbox.coredns.setup import Config, Files, StartError, load
+from labrunner.sandbox.coredns.upstreams import NODE_RESOLV_CONF
+from labrunner.topics.basics.probes import no_namespace, run_in_probe_pod
+from labrunner.topics.services.dns import answered
+
+COREFILE_PATH = "/etc/coredns/Corefile"
+SEPARATOR = "--- labrunner: the name to compare with ---"
+RELOAD_WAIT = ("the reload plugin reads the Corefile every 30 s, give or take 7.5 s; on a real cluster the kubelet also takes up to a "
+               "minute to put a changed ConfigMap into the pods")
+
+
+class CorednsAlias(CheckArgs):
+    """From a short-lived busybox pod in ``namespace`` (labelled ``from_labels``), ``name``
+    resolves to exactly the addresses ``same_as`` resolves to, through the cluster's CoreDNS,
+    whose Corefile (the ConfigMap ``configmap`` in ``configmap_namespace``) it accepts and runs."""
+
+    kind: Literal["coredns-alias"]
+    namespace: KubeName
+    name: DnsName
+    same_as: DnsName
+    from_labels: Labels = Field(default_factory=dict)
+    configmap: KubeName = "coredns"
+    configmap_namespace: KubeName = "kube-system"
+
+
+def _files() -> Files:
+    return Files(read=lambda path: NODE_RESOLV_CONF if path == "/etc/resolv.conf" else None, names=lambda: [])
+
+
+def _running(cluster: Any, namespace: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Each CoreDNS pod's last reload line (``Running configuration SHA512 = ...`` or a refusal),
+    and the pods that are not ready."""
+    pods = cluster.list("pods", namespace, labels="k8s-app=kube-dns")
+    lines, unready = [], []
+    for pod in pods:
+        if pod["metadata"].get("deletionTimestamp"):
+            continue
+        name = str(pod["metadata"]["name"])
+        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or []):
+            unready.append(name)
+            continue
+        try:
+            log = cluster.logs(name, namespace, tail=400)
+        except errors.ClusterError:
+            continue
+        said = [line for line in log.splitlines() if "Running configuration SHA512" in line or "reload failed" in line]
+        if said:
+            lines.append((name, said[-1]))
+    return lines, unready
+
+
+def _rules_for(config: Config, name: str) -> tuple[str, list[str], list[str], set[str]]:
+    """The zone of the server block that answers ``name``; what its plugins do with it; the
+    rewrite rules of other blocks that would have matched it; the plugins of its block."""
+    zones = [zone.zone for zone in config.zones if zone.transport == "dns" and zone.port == 53]
+    zone = best_zone(zones, name)
+    block = next((z.block for z in config.zones if z.zone == zone and z.transport == "dns" and z.port == 53), None)
+    here: list[str] = []
+    elsewhere: list[str] = []
+    for index, plugins in enumerate(config.plugins):
+        for plugin in plugins:
+            if isinstance(plugin, Rewrite):
+                for rule in plugin.rules:
+                    if isinstance(rule, NameRule) and (target := rule.apply(name)) is not None:
+                        source, goal = (rule.source, rule.target) if rule.match == "regex" else (rule.source.rstrip("."), rule.target.rstrip("."))
+                        said = f"rewrite name {rule.match} {source} {goal} (sends it to {target.rstrip('.')})"
+                        (here if index == block else elsewhere).append(said)
+            elif isinstance(plugin, Forward) and index == block and plugin.origin != ".":
+                targets = ", ".join(f"{address}:{port}" for address, port in plugin.upstreams)
+                here.append(f"forward {plugin.origin} to {targets}")
+            elif isinstance(plugin, Hosts) and index == block:
+                here.append("hosts")
+    names = {plugin.name for plugin in config.plugins[block]} if block is not None else set()
+    return zone, here, elsewhere, names
+
+
+def _block_keys(config: Config, zone: str) -> str:
+    return ", ".join(f"{z.zone}:{z.port}" for z in config.zones if z.zone == zone and z.transport == "dns") or "none"
+
+
+def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
+    cluster = context.cluster
+    where = f"configmap {args.configmap} ({args.configmap_namespace})"
+    try:
+        corefile = str((cluster.get("configmaps", args.configmap, args.configmap_namespace).get("data") or {}).get("Corefile") or "")
+    except errors.NotFound:
+        return "failed", f"{where} does not exist: CoreDNS reads its Corefile from it", []
+    try:
+        config = load(corefile, COREFILE_PATH, _files())
+    except StartError as refused:
+        return "failed", f"{where}: CoreDNS refuses this Corefile: {refused}", [
+            "the running CoreDNS pods keep their last configuration (their log: [ERROR] plugin/reload: Corefile changed but reload "
+            "failed); a restarted pod would crash-loop with that line in kubectl logs --previous"]
+    lines, unready = _running(cluster, args.configmap_namespace)
+    refusals = [(pod, line) for pod, line in lines if "reload failed" in line]
+    if refusals:
+        pod, line = refusals[0]
+        return "failed", f"CoreDNS pod {pod} refused the Corefile of {where}: {line.split('] ', 1)[-1]}", []
+    stale = [pod for pod, line in lines if config.reload is not None and not line.endswith(config.digest)]
+    if stale:
+        return "pending", f"CoreDNS pod(s) {', '.join(stale)} still run the previous Corefile: {RELOAD_WAIT}", []
+    lookup = "nslookup -timeout=2 -retry=0"
+    try:
+        stdout, _, code = run_in_probe_pod(cluster, args.namespace, dict(args.from_labels),
+                                           ["sh", "-c", f"{lookup} {args.name}; echo {SEPARATOR}; {lookup} {args.same_as}"])
+    except errors.NotFound:
+        return "failed", no_namespace(args.namespace), []
+    answer, _, reference = stdout.partition(SEPARATOR)
+    got, expected = answered(answer), answered(reference)
+    if not expected:
+        return "failed", f"from a pod in {args.namespace}, {args.same_as} does not resolve, so {args.name} cannot be compared with it", []
+    if got and sorted(got) == sorted(expected):
+        return "passed", f"from a pod in {args.namespace}, {args.name} resolves to {', '.join(got)}, as {args.same_as} does", []
+    name = normalize(args.name)
+    zone, here, elsewhere, plugins = _rules_for(config, name)
+    found = f"resolves to {', '.join(got)}" if got else "does not resolve"
+    lead = f"from a pod in {args.namespace}, {args.name} {found}, where {args.same_as} resolves to {', '.join(expected)}"
+    if not zone:
+        return "failed", f"{lead}: no server block of the Corefile answers {args.name} (CoreDNS refuses the query)", []
+    block = f"the server block {_block_keys(config, zone)}"
+    if not here and elsewhere:
+        return "failed", (f"{lead}: the rule {elsewhere[0]} is in a server block that does not answer {args.name}; {block} answers it "
+                          "(the most specific zone takes a name): move the rule there"), []
+    if not here:
+        return "failed", f"{lead}: no rule of {block}, which answers it, rewrites or forwards {args.name}", [
+            f"{where}'s Corefile is the one CoreDNS runs ({', '.join(pod for pod, _ in lines) or 'no ready pod'})"]
+    if here[0].startswith("rewrite") and not {"kubernetes", "forward", "hosts", "template", "file"} & plugins:
+        return "failed", (f"{lead}: {block} has {here[0]}, but no plugin to answer the new name (a rewrite renames the question "
+                          "inside the block that took it): put the rule in the block with the kubernetes plugin"), []
+    details = [f"{block} does: {said}" for said in here]
+    if unready:
+        details.append(f"CoreDNS pod(s) not ready: {', '.join(unready)}")
+    return "failed", f"{lead}: {block} has {here[0]}, which does not give the same answer", details
+
+
+def _watched(args: object) -> tuple[str, ...]:
+    return ("configmaps", "pods", "services")
+
+
+KINDS = (CheckKind(model=CorednsAlias, run=coredns_alias, watches=_watched, polled=True),)
