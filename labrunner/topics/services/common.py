@@ -39,7 +39,7 @@ def missing(cluster: ClusterPort, plural: str, kind: str, name: str, namespace: 
     others = sorted({str(o["metadata"].get("namespace")) for o in everywhere if o["metadata"]["name"] == name
                      and o["metadata"].get("namespace") != namespace})
     if others:
-        said += f"; there is one in {', '.join(others)}: create it in {namespace} (kubectl ... -n {namespace})"
+        said += f" (there is one in {', '.join(others)}: this step wants it in {namespace}, made with -n {namespace})"
         return said, []
     here = sorted(str(o["metadata"]["name"]) for o in everywhere if o["metadata"].get("namespace") == namespace)
     close = difflib.get_close_matches(name, here, n=1)
