@@ -145,6 +145,7 @@ def gateway_programmed(args: GatewayProgrammed, context: CheckContext) -> Outcom
 
 
 KINDS = (
-    CheckKind(model=GatewayClass, run=gateway_class, watches=("gatewayclasses", "pods"), prerequisite=True),
-    CheckKind(model=GatewayProgrammed, run=gateway_programmed, watches=("gateways", "gatewayclasses"), prerequisite=True),
+    # polled too: a session that began before the Gateway API's CRDs were installed watches nothing of them
+    CheckKind(model=GatewayClass, run=gateway_class, watches=("gatewayclasses", "pods"), prerequisite=True, polled=True),
+    CheckKind(model=GatewayProgrammed, run=gateway_programmed, watches=("gateways", "gatewayclasses"), prerequisite=True, polled=True),
 )

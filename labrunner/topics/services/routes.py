@@ -261,4 +261,7 @@ def _watched(args: object) -> tuple[str, ...]:
     return ("httproutes", "gateways", "referencegrants", "services")
 
 
-KINDS = (CheckKind(model=HttprouteRoutes, run=httproute_routes, watches=_watched, polled=True),)
+KINDS = (
+    # polled too: a session that began before the Gateway API's CRDs were installed watches nothing of them
+    CheckKind(model=HttprouteRoutes, run=httproute_routes, watches=_watched, polled=True),
+)
