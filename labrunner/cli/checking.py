@@ -118,7 +118,23 @@ def open_session(arguments: argparse.Namespace, progress: Any = None, lab: Any =
     cluster = open_cluster(arguments)
     if arguments.writes:
         _refuse_risky(arguments, cluster.info)
-    session = Session(lab, cluster, progress or saved_progress())
+    own_record = progress is None  # selftest keeps a scratch record: never the learner's, never shared
+    progress = progress or saved_progress()
+    from labrunner.session.joining import join, workshop_of
+
+    workshop = workshop_of(cluster.info.kubeconfig, cluster.info.context) if own_record else None
+    if workshop is not None and workshop.lab == lab.id:
+        import atexit
+
+        joined = join(workshop, cluster, progress)
+        progress = joined.progress
+        atexit.register(joined.store.close)  # what the command recorded reaches the instructor before it exits
+        print(f"labrunner: workshop {workshop.workshop}, learner {workshop.learner}: your progress is shared with the instructor",
+              file=sys.stderr)
+    elif workshop is not None:
+        print(f"labrunner: warning: this is workshop {workshop.workshop}'s context, which runs the lab {workshop.lab}, not {lab.id}; "
+              "your progress here stays on this machine", file=sys.stderr)
+    session = Session(lab, cluster, progress)
     if session.images_problem:
         print(f"labrunner: warning: {session.images_problem}", file=sys.stderr)
     return session

@@ -28,8 +28,14 @@ def _load(lab_id: str, arguments: argparse.Namespace) -> Lab:
             f"no lab {lab_id!r}" + did_you_mean(lab_id, known),
             hint="labrunner list shows the labs" if known else "no labs found; labrunner doctor shows where labrunner looks",
         )
+    parameters = dict(getattr(arguments, "params", []))
+    if hasattr(arguments, "context"):  # a command that runs on a cluster: a workshop context names the learner's namespaces
+        from labrunner.session.joining import parameters_for, workshop_for_kubeconfig
+
+        workshop = None if getattr(arguments, "sandbox", False) else workshop_for_kubeconfig(arguments.kubeconfig, arguments.context)
+        parameters = parameters_for(workshop, lab_id, parameters)
     try:
-        return load_lab(entry.directory, dict(getattr(arguments, "params", [])))
+        return load_lab(entry.directory, parameters)
     except LabInvalid as invalid:
         raise _invalid(lab_id, invalid) from None
 

@@ -51,6 +51,9 @@ class LabrunnerApp(App[None]):
         self.lab_id, self.parameters = lab_id, parameters or {}
         self.cluster: Any = None
         self._progress: Any = None
+        self.workshop: Any = None
+        """The workshop the chosen context belongs to (a learner's kubeconfig says so), if any."""
+        self._joined: Any = None
         self.labs: list[Lab] = []
         self.lab_problems: list[str] = []
 
@@ -151,7 +154,17 @@ class LabrunnerApp(App[None]):
 
     @on(ClusterConnected)
     def cluster_connected(self, message: ClusterConnected) -> None:
+        from labrunner.session.joining import workshop_of
+
         self.cluster = message.cluster
+        self.leave_workshop()
+        self.workshop = workshop_of(message.cluster.info.kubeconfig, message.cluster.info.context)
+        if self.workshop is not None:
+            # The learner's namespaces, and straight into the workshop's lab.
+            self.parameters = {**self.workshop.parameters, **self.parameters}
+            self.lab_id = self.lab_id or self.workshop.lab
+            self.notify(f"Workshop {self.workshop.workshop}: you are learner {self.workshop.learner}; your progress is shared "
+                        "with the instructor.", title="Workshop", timeout=10)
         if message.started_sandbox:
             self.notify("The sandbox is running. Your own kubectl can use it: press ! for a shell set up for it.", title="Sandbox")
         self.start_screen().say(f"✓ Connected to {'the sandbox' if message.cluster.info.is_sandbox else message.cluster.info.context}.")
@@ -206,7 +219,20 @@ class LabrunnerApp(App[None]):
         from labrunner.session.session import Session
         from labrunner.tui.workspace import WorkspaceScreen
 
-        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, self.progress())))
+        progress = self.progress()
+        if self.workshop is not None and lab.id == self.workshop.lab:
+            from labrunner.session.joining import join
+
+            if self._joined is None:
+                self._joined = join(self.workshop, self.cluster, progress)
+            progress = self._joined.progress
+        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, progress), workshop=self.workshop))
+
+    def leave_workshop(self) -> None:
+        """Publish what is queued and release the heartbeat (another cluster, or quitting)."""
+        if self._joined is not None:
+            self._joined.store.close()
+            self._joined = None
 
     # -- app-wide actions ----------------------------------------------------------------------
 
@@ -280,7 +306,11 @@ def run(*, kubeconfig: Path | None = None, context: str | None = None, sandbox: 
     path = log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    LabrunnerApp(kubeconfig=kubeconfig, context=context, sandbox=sandbox, lab_id=lab_id, parameters=parameters).run()
+    app = LabrunnerApp(kubeconfig=kubeconfig, context=context, sandbox=sandbox, lab_id=lab_id, parameters=parameters)
+    try:
+        app.run()
+    finally:
+        app.leave_workshop()
 
 
 def run_lab(lab: Lab, cluster: Any) -> None:

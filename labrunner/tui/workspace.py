@@ -39,6 +39,8 @@ class WorkspaceScreen(Screen[None]):
     COMMANDS = {WorkspaceCommands}
     DEFAULT_CSS = """
     WorkspaceScreen #status { height: 1; padding: 0 1; background: $panel; }
+    WorkspaceScreen #workshop { display: none; height: auto; padding: 0 1; background: $accent 25%; }
+    WorkspaceScreen #workshop.-shown { display: block; }
     WorkspaceScreen #banner { display: none; height: auto; padding: 0 1; background: $error 30%; }
     WorkspaceScreen #banner.-shown { display: block; }
     WorkspaceScreen #main { width: 1fr; }
@@ -65,9 +67,14 @@ class WorkspaceScreen(Screen[None]):
         Binding("k", "focus_previous_item", show=False),
     ]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, workshop: Any = None) -> None:
         super().__init__()
         self.session = session
+        self.workshop = workshop
+        """The learner's workshop (labrunner.workshop.kubeconfigs.WorkshopContext), if any: its timer
+        and announcements are shown under the status line."""
+        self.workshop_record: Any = None
+        self.workshop_watcher: Any = None
         self.lab = session.lab
         self.step: Step = session.current
         self.outcomes: dict[str, StepOutcome] = {}
@@ -84,6 +91,7 @@ class WorkspaceScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", markup=False)
+        yield Static(id="workshop", markup=False)
         yield Static(id="banner", markup=False)
         with Horizontal():
             yield StepList(self.lab.steps, id="steps")
@@ -108,9 +116,59 @@ class WorkspaceScreen(Screen[None]):
         self.check_step(self.step)
         self.followed = (self.session.progress_version(), self.session.current.id)
         self.set_interval(FOLLOW_SECONDS, self.follow_progress)
+        if self.workshop is not None:
+            self.follow_workshop()
+            self.set_interval(1.0, self.show_workshop)
 
     def on_unmount(self) -> None:
         self.session.close()  # a worker still solving ends its commands: quitting never waits minutes
+        if self.workshop_watcher is not None:
+            self.workshop_watcher.stop()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="workshop")
+    def follow_workshop(self) -> None:
+        """The workshop's record (timer, announcements), followed with the learner's own credentials."""
+        from labrunner.cluster import errors
+        from labrunner.workshop.reader import NoWorkshop, WorkshopWatcher
+
+        def changed(record: Any) -> None:
+            self.app.call_from_thread(self.workshop_changed, record)
+
+        watcher = WorkshopWatcher(self.session.cluster, self.workshop.workshop, changed)
+        try:
+            watcher.start()
+        except (NoWorkshop, errors.ClusterError) as failure:
+            message = getattr(failure, "message", None) or str(failure)
+            self.app.call_from_thread(self.notify, f"The workshop's timer and announcements cannot be read: {message}",
+                                      title="Workshop", severity="warning", timeout=15)
+            return
+        self.workshop_watcher = watcher
+
+    def workshop_changed(self, record: Any) -> None:
+        before = self.workshop_record
+        self.workshop_record = record
+        if before is not None and record.announcements and record.announcements != before.announcements:
+            self.notify(record.announcements[-1].text, title="From the instructor", timeout=20)
+        self.show_workshop()
+
+    def show_workshop(self) -> None:
+        import time
+
+        line = self.query_one("#workshop", Static)
+        ws = self.workshop
+        parts = [f"Workshop {ws.workshop} · learner {ws.learner}"]
+        record = self.workshop_record
+        if record is not None:
+            now = time.time()
+            if record.timer is not None and record.timer.left(now) > 0:
+                minutes, seconds = divmod(int(record.timer.left(now)), 60)
+                parts.append(f"⏱ {record.timer.label}: {minutes}:{seconds:02d} left")
+            elif record.timer is not None:
+                parts.append(f"⏱ {record.timer.label}: time is up")
+            if record.announcements:
+                parts.append(f"📣 {record.announcements[-1].text}")
+        line.update(" · ".join(parts))
+        line.add_class("-shown")
 
     def refresh_status(self) -> None:
         info = self.session.cluster.info
