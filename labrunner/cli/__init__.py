@@ -184,6 +184,11 @@ def _run(argv: Sequence[str]) -> int:
         sys.stderr.close()
         return int(ExitCode.OK)
     except Exception as unexpected:  # a bug: one line for the user, the traceback in a file
+        from labrunner.session.rules import NotAllowed
+
+        if isinstance(unexpected, NotAllowed):  # what the session refuses under its rules: said, not a crash
+            error(str(unexpected))
+            return int(ExitCode.USAGE)
         log = _write_crash_report(unexpected)
         error(f"internal error: {type(unexpected).__name__}: {unexpected}", hint=f"this is a bug in labrunner; details in {log}")
         return int(ExitCode.UNAVAILABLE)

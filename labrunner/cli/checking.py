@@ -134,7 +134,7 @@ def open_session(arguments: argparse.Namespace, progress: Any = None, lab: Any =
     elif workshop is not None:
         print(f"labrunner: warning: this is workshop {workshop.workshop}'s context, which runs the lab {workshop.lab}, not {lab.id}; "
               "your progress here stays on this machine", file=sys.stderr)
-    session = Session(lab, cluster, progress)
+    session = Session(lab, cluster, progress, in_workshop=workshop is not None and workshop.lab == lab.id)
     if session.images_problem:
         print(f"labrunner: warning: {session.images_problem}", file=sys.stderr)
     return session

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from labrunner.checks.result import CheckResult, Status, step_status
 from labrunner.checks.runner import run_check, run_step
@@ -32,6 +32,9 @@ POLL_SECONDS = 4.0
 rows inside a database, a file on the learner's disk) are re-run while a step waits:
 ``kubectl exec -i ... < db.txt`` changes no object."""
 
+
+INSTRUCTORS_STEP = ("this step needs cluster-wide rights: in this workshop the instructor does it for the room; "
+                    "ask them, or move on to the next step")
 
 SETTLE_SECONDS = 60.0
 """How long solve waits for a step to pass: rollouts and probes take time."""
@@ -100,8 +103,11 @@ class Hints:
 
 class Session:
     def __init__(self, lab: Lab, cluster: ClusterPort, progress: ProgressStore, *, rules: Rules = PRACTICE,
-                 learner: str = "", attempt: str = "") -> None:
+                 learner: str = "", attempt: str = "", in_workshop: bool = False) -> None:
         self.lab = lab
+        self.in_workshop = in_workshop
+        """A workshop learner: the lab's ``scope: cluster`` steps are the instructor's (the learner's
+        rights end at their namespaces), so their solutions are not run and a failing one says so."""
         self.cluster = cluster
         self.progress = progress
         self.rules = rules
@@ -207,6 +213,8 @@ class Session:
             # Its checks would judge a state the learner has not been handed yet.
             return StepOutcome(step, "pending", (self._not_set_up(step),))
         results = tuple(run_step(step, self.cluster, self.lab.placeholder_values))
+        if self.in_workshop and step.scope == "cluster":
+            results = tuple(replace(r, hint=INSTRUCTORS_STEP) if r.status != "passed" else r for r in results)
         return StepOutcome(step, step_status(list(results)), results)
 
     def _remember(self, outcome: StepOutcome, *, advance: bool) -> None:
@@ -290,11 +298,17 @@ class Session:
     def solution_commands(self, step: Step) -> list[str]:
         if not self.rules.solve:
             raise NotAllowed("the solution")
+        if self.in_workshop and step.scope == "cluster":
+            raise NotAllowed(f"running step {step.number}'s solution (it needs cluster-wide rights, which in this workshop only "
+                             "the instructor has)")
         return solution_commands(self.lab, step, self.kind)
 
     def reset_commands(self, step: Step | None) -> list[str]:
         if not self.rules.reset:
             raise NotAllowed("a reset")
+        if self.in_workshop and (step is None or step.scope == "cluster"):
+            raise NotAllowed("undoing " + ("the whole lab" if step is None else f"step {step.number}")
+                             + " (it needs cluster-wide rights: in this workshop the instructor resets learners)")
         return reset_commands(self.lab, step, self.kind)
 
     def solve(self, step: Step, *, on_action: Callable[[str], object] | None = None, settle: float = SETTLE_SECONDS) -> SolveOutcome:

@@ -220,13 +220,14 @@ class LabrunnerApp(App[None]):
         from labrunner.tui.workspace import WorkspaceScreen
 
         progress = self.progress()
-        if self.workshop is not None and lab.id == self.workshop.lab:
+        joined = self.workshop is not None and lab.id == self.workshop.lab
+        if joined:
             from labrunner.session.joining import join
 
             if self._joined is None:
                 self._joined = join(self.workshop, self.cluster, progress)
             progress = self._joined.progress
-        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, progress), workshop=self.workshop))
+        return self.push_screen(WorkspaceScreen(Session(lab, self.cluster, progress, in_workshop=joined), workshop=self.workshop))
 
     def leave_workshop(self) -> None:
         """Publish what is queued and release the heartbeat (another cluster, or quitting)."""

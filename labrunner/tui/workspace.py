@@ -429,7 +429,13 @@ class WorkspaceScreen(Screen[None]):
     def action_solution(self) -> None:
         if self.still_running():
             return
-        commands = self.session.solution_commands(self.step)
+        from labrunner.session.rules import NotAllowed
+
+        try:
+            commands = self.session.solution_commands(self.step)
+        except NotAllowed as refused:
+            self.notify(str(refused), title="Solution", severity="warning", timeout=10)
+            return
         body = "\n".join(f"$ {command}" for command in commands) or "(nothing to run on this cluster)"
 
         def answered(run: bool | None) -> None:
@@ -444,7 +450,13 @@ class WorkspaceScreen(Screen[None]):
     def action_reset(self) -> None:
         if self.still_running():
             return
-        commands = self.session.reset_commands(self.step)
+        from labrunner.session.rules import NotAllowed
+
+        try:
+            commands = self.session.reset_commands(self.step)
+        except NotAllowed as refused:
+            self.notify(str(refused), title="Reset", severity="warning", timeout=10)
+            return
         body = "\n".join(f"$ {command}" for command in commands) or "(nothing to undo on this cluster: the step only becomes current again)"
 
         def answered(run: bool | None) -> None:

@@ -117,3 +117,26 @@ def test_a_learner_s_app_shows_the_workshop_and_an_announcement_as_it_is_made(ro
     asyncio.run(scenario())
     eventually(lambda: learner_state(room, "02")["steps"].get("create-namespace", {}).get("status") == "passed",
                "learner 2's first check, made by the app, published")
+
+
+def test_the_instructor_s_steps_are_not_the_learner_s_to_solve_or_undo(room: Room) -> None:
+    solve = room.labrunner("01", "solve", "workloads", "create-namespace")
+    assert solve.returncode == 2
+    assert ("running step 0's solution (it needs cluster-wide rights, which in this workshop only the instructor has) "
+            "is not allowed in this mode") in solve.stderr
+    undo = room.labrunner("01", "reset", "workloads")
+    assert undo.returncode == 2 and "in this workshop the instructor resets learners" in undo.stderr
+
+
+def test_a_failing_cluster_wide_step_says_it_is_the_instructor_s(lab_tree: Any, tmp_path: Path) -> None:
+    from labrunner.lab.loader import load_lab
+    from labrunner.session.progress import Progress
+    from labrunner.session.session import INSTRUCTORS_STEP, Session
+    from tests.fakes import FakeCluster
+    from tests.session.test_selftest import LAB
+
+    lab = load_lab(lab_tree(LAB.replace("  - id: first\n", "  - id: first\n    scope: cluster\n")))
+    session = Session(lab, FakeCluster(), Progress(tmp_path / "p.sqlite3"), in_workshop=True)
+    outcome = session.check(lab.step("first"))
+    assert outcome.status == "failed" and outcome.results[0].hint == INSTRUCTORS_STEP
+    assert session.check(lab.step("second")).results[0].hint != INSTRUCTORS_STEP  # a learner's own step keeps its hint
