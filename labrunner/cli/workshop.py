@@ -190,8 +190,27 @@ def init(arguments: argparse.Namespace) -> int:
     print(f"labrunner: each learner's namespace: quota {', '.join(f'{k}={v}' for k, v in quota.items())}", file=sys.stderr)
     if cluster.info.is_sandbox or "127.0.0.1" in cluster.info.server or "localhost" in cluster.info.server:
         warn(f"the cluster's address {cluster.info.server} is this machine's own: learners on other machines cannot reach it")
+    _say_instructor_steps(lab, cluster, made)
     print(f"labrunner: next: labrunner workshop doctor {workshop}; labrunner workshop kubeconfigs {workshop} --out DIR", file=sys.stderr)
     return ExitCode.OK
+
+
+def _say_instructor_steps(lab: Any, cluster: Any, made: Any) -> None:
+    """The lab's cluster-wide steps (scope: cluster), checked for the first learner: learners
+    cannot do them, so each is done for the room or the instructor's to do."""
+    from labrunner.workshop.instructor_steps import instructor_steps
+
+    first = next(iter(made.record.learners.values()), None)
+    if first is None:
+        return
+    steps = instructor_steps(lab, cluster, dict(first.parameters))
+    for found in steps:
+        if found.done:
+            print(f"labrunner: step {found.step.number} ({found.step.id}) needs cluster-wide rights and is done for the room", file=sys.stderr)
+        else:
+            warn(f"step {found.step.number} ({found.step.id}) needs cluster-wide rights, which learners do not have, and is not done "
+                 f"yet ({found.found}); do it for the room (labrunner show {lab.id} {found.step.id} --solution), or tell learners "
+                 "to move past it")
 
 
 def kubeconfigs(arguments: argparse.Namespace) -> int:
