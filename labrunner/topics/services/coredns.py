@@ -21,7 +21,8 @@ from labrunner.sandbox.coredns.names import best_zone, normalize
 from labrunner.sandbox.coredns.plugins.forward import Forward
 from labrunner.sandbox.coredns.plugins.hosts import Hosts
 from labrunner.sandbox.coredns.plugins.rewrite import NameRule, Rewrite
-from labrunner.sandbox.coredns.setup import Config, Files, StartError, load
+from labrunner.sandbox.coredns.corefile import CorefileError
+from labrunner.sandbox.coredns.setup import Config, Files, StartError, digest_of, load
 from labrunner.sandbox.coredns.upstreams import NODE_RESOLV_CONF
 from labrunner.topics.basics.probes import no_namespace, run_in_probe_pod
 from labrunner.topics.services.dns import answered
@@ -72,6 +73,15 @@ def _running(cluster: Any, namespace: str) -> tuple[list[tuple[str, str]], list[
     return lines, unready
 
 
+def _runs(lines: list[tuple[str, str]], corefile: str) -> bool:
+    """Whether every CoreDNS pod logs that it runs ``corefile`` (the reload plugin's digest of it)."""
+    try:
+        digest = digest_of(corefile, COREFILE_PATH, _files())
+    except CorefileError:
+        return False
+    return bool(lines) and all(line.endswith(digest) for _, line in lines)
+
+
 def _rules_for(config: Config, name: str) -> tuple[str, list[str], list[str], set[str]]:
     """The zone of the server block that answers ``name``; what its plugins do with it; the
     rewrite rules of other blocks that would have matched it; the plugins of its block."""
@@ -108,18 +118,21 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
         corefile = str((cluster.get("configmaps", args.configmap, args.configmap_namespace).get("data") or {}).get("Corefile") or "")
     except errors.NotFound:
         return "failed", f"{where} does not exist: CoreDNS reads its Corefile from it", []
+    lines, unready = _running(cluster, args.configmap_namespace)
+    config: Config | None
     try:
         config = load(corefile, COREFILE_PATH, _files())
     except StartError as refused:
-        return "failed", f"{where}: CoreDNS refuses this Corefile: {refused}", [
-            "the running CoreDNS pods keep their last configuration (their log: [ERROR] plugin/reload: Corefile changed but reload "
-            "failed); a restarted pod would crash-loop with that line in kubectl logs --previous"]
-    lines, unready = _running(cluster, args.configmap_namespace)
+        if not _runs(lines, corefile):
+            return "failed", f"{where}: CoreDNS refuses this Corefile: {refused}", [
+                "the running CoreDNS pods keep their last configuration (their log: [ERROR] plugin/reload: Corefile changed but reload "
+                "failed); a restarted pod would crash-loop with that line in kubectl logs --previous"]
+        config = None  # what this cluster's CoreDNS runs, beyond what labrunner reads (its own plugins, files it imports)
     refusals = [(pod, line) for pod, line in lines if "reload failed" in line]
     if refusals:
         pod, line = refusals[0]
         return "failed", f"CoreDNS pod {pod} refused the Corefile of {where}: {line.split('] ', 1)[-1]}", []
-    stale = [pod for pod, line in lines if config.reload is not None and not line.endswith(config.digest)]
+    stale = [pod for pod, line in lines if config is not None and config.reload is not None and not line.endswith(config.digest)]
     if stale:
         return "pending", f"CoreDNS pod(s) {', '.join(stale)} still run the previous Corefile: {RELOAD_WAIT}", []
     lookup = "nslookup -timeout=2 -retry=0"
@@ -135,9 +148,12 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
     if got and sorted(got) == sorted(expected):
         return "passed", f"from a pod in {args.namespace}, {args.name} resolves to {', '.join(got)}, as {args.same_as} does", []
     name = normalize(args.name)
-    zone, here, elsewhere, plugins = _rules_for(config, name)
     found = f"resolves to {', '.join(got)}" if got else "does not resolve"
     lead = f"from a pod in {args.namespace}, {args.name} {found}, where {args.same_as} resolves to {', '.join(expected)}"
+    if config is None:
+        return "failed", lead, [f"{where}'s Corefile is one labrunner cannot read rule by rule; kubectl logs -n {args.configmap_namespace} "
+                                "-l k8s-app=kube-dns shows what CoreDNS made of it"]
+    zone, here, elsewhere, plugins = _rules_for(config, name)
     if not zone:
         return "failed", f"{lead}: no server block of the Corefile answers {args.name} (CoreDNS refuses the query)", []
     block = f"the server block {_block_keys(config, zone)}"
