@@ -42,6 +42,9 @@ def test_the_twelve_steps_in_order(lab: Lab) -> None:
     assert [step.id for step in lab.steps] == ORDER
     assert (lab.id, lab.level, lab.tags) == ("services", "intermediate", ("services-networking",))
     assert [step.id for step in lab.steps if step.setup] == ["reference-grant"]
+    # what a workshop's instructor does for the room: namespaces, the Corefile, the controllers and CRDs
+    assert [step.id for step in lab.steps if step.scope == "cluster"] == ["cluster-ip", "cross-namespace", "coredns", "ingress-controller",
+                                                                          "gateway-install", "gateway"]
 
 
 def test_every_step_has_its_five_parts(lab: Lab) -> None:
