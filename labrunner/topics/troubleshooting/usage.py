@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -52,9 +53,9 @@ def _usage(item: Mapping[str, Any]) -> dict[str, Decimal]:
 
 
 def _shown(resource: str, value: Decimal) -> str:
-    """As ``kubectl top`` prints it: millicores, mebibytes."""
+    """As ``kubectl top`` prints it: millicores rounded up (Quantity.MilliValue), whole mebibytes."""
     if resource == "cpu":
-        return f"{int(value * 1000)}m CPU"
+        return f"{math.ceil(value * 1000)}m CPU"
     return f"{int(value / 2**20)}Mi of memory"
 
 
