@@ -54,6 +54,9 @@ def add_commands(commands: Any, lazy: Any) -> None:
     status = verb("status", "every learner's step, time on it, last failure, heartbeat; who is stuck and why", "status")
     status.add_argument("--json", action="store_true")
 
+    verb("watch", "the instructor's screen: the room live, who is stuck and why, learners grouped by failing reason, "
+                  "one learner's checks, pods and events, verify, reset, announcements, a projector view", "watch")
+
     verify = verb("verify", "re-run a learner's checks with your credentials and say where their record disagrees", "verify")
     verify.add_argument("learner", metavar="LEARNER")
     verify.add_argument("--step", metavar="S", help="this step, every check (default: the current step, and what earlier ones keep)")
@@ -251,6 +254,22 @@ def status(arguments: argparse.Namespace) -> int:
         print()
         return ExitCode.OK
     _print_status(document, lab)
+    return ExitCode.OK
+
+
+def watch(arguments: argparse.Namespace) -> int:
+    from labrunner.workshop.reader import read_workshop
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CliError("the instructor's screen needs a terminal", ExitCode.USAGE,
+                       hint=f"for scripts: labrunner workshop status {arguments.workshop} --json")
+    workshop = _name(arguments)
+    with _said():
+        cluster = _cluster(arguments)
+        read_workshop(cluster, workshop)  # no such workshop: one line here, before the screen opens
+    from labrunner.tui.workshop_watch import run_watch  # Textual, only for this command
+
+    run_watch(cluster, workshop)
     return ExitCode.OK
 
 
