@@ -134,7 +134,7 @@ class FakeCluster:
         return {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]}
 
     def watch(self, kind: str, namespace: str | None = None, *, timeout_seconds: int = 60,
-              cursor: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+              cursor: dict[str, str] | None = None, fields: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         self.watched.append((kind, namespace))
         self._answer()
         if namespace is None and self.cluster_wide_watch_forbidden:
