@@ -342,7 +342,9 @@ class WorkshopWatchScreen(Screen[None]):
             try:
                 room = watcher.start()
             except errors.ClusterError as failure:
-                self.post_message(RoomUnavailable(failure.message, failure.hint))
+                hint = ("the instructor's screen reads every learner's record: open it with the context that ran workshop init "
+                        "(--context)") if isinstance(failure, errors.Forbidden) else failure.hint
+                self.post_message(RoomUnavailable(failure.message, hint))
                 deadline = time.monotonic() + RETRY_SECONDS
                 while time.monotonic() < deadline and not (worker.is_cancelled or self.stopped):
                     time.sleep(0.1)
