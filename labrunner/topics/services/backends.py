@@ -82,7 +82,8 @@ def _selector_problem(cluster: Any, args: ServiceBackends, selector: Mapping[str
     return f"service {name}: spec.selector has {said} ({owner}'s pods are labelled {labels_text(template)}), so it selects none of them"
 
 
-def _target_problem(name: str, kind: str, workload: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
+def target_problem(name: str, kind: str, workload: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
+    """What is wrong with a Service port's targetPort for the workload's declared container ports (None: nothing)."""
     target, protocol = port.get("targetPort", port.get("port")), str(port.get("protocol", "TCP"))
     if not declared:
         return None  # nothing declared: only the process knows where it listens
@@ -132,7 +133,7 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
     ports = [(i, p) for i, p in enumerate(spec.get("ports") or []) if args.port is None or p.get("port") == args.port]
     declared = declared_ports(pod_spec(workload))
     for index, port in ports:
-        if problem := _target_problem(name, kind, workload_name, index, port, declared):
+        if problem := target_problem(name, kind, workload_name, index, port, declared):
             return "failed", problem, []
         target = port.get("targetPort", port.get("port"))
         if args.target_port is not None and str(target) != str(args.target_port):

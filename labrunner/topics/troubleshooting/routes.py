@@ -14,6 +14,7 @@ from labrunner.lab.fields import KubeName, Port
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
 from labrunner.topics.basics.selectors import labels_text
 from labrunner.topics.basics.workloads import pod_problems
+from labrunner.topics.services.backends import target_problem
 from labrunner.topics.troubleshooting.common import Obj, elsewhere, find, matches
 from labrunner.topics.workloads.common import pod_spec, pods_of
 
@@ -37,25 +38,6 @@ def _declared(deployment: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     declared += [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
     return [(str(p.get("name") or ""), int(p.get("containerPort", 0)), str(p.get("protocol", "TCP")))
             for c in declared for p in c.get("ports") or []]
-
-
-def _ports_text(declared: list[tuple[str, int, str]]) -> str:
-    return ", ".join(f"{name}={number}/{protocol}" if name else f"{number}/{protocol}" for name, number, protocol in declared)
-
-
-def _target_problem(service: str, deployment: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
-    target, protocol = port.get("targetPort", port.get("port")), str(port.get("protocol", "TCP"))
-    if not declared:
-        return None  # nothing declared: only the process knows where it listens
-    field = f"service {service}: spec.ports[{index}].targetPort"
-    if isinstance(target, str) and not target.isdigit():
-        if any(name == target and p == protocol for name, _, p in declared):
-            return None
-        return (f"{field} is {target!r}, a port name no container of deployment {deployment} declares "
-                f"(they declare {_ports_text(declared)}), so the Service has no endpoint for port {port.get('port')}")
-    if any(number == int(target) and p == protocol for _, number, p in declared):
-        return None
-    return f"{field} is {target}, but the containers of deployment {deployment} declare {_ports_text(declared)}"
 
 
 def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], deployment: Obj, namespace: str) -> str | None:
@@ -126,7 +108,7 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
         return "failed", problem, []
     declared = _declared(deployment)
     for index, port in ports:
-        if problem := _target_problem(args.service, args.deployment, index, port, declared):
+        if problem := target_problem(args.service, "deployment", args.deployment, index, port, declared):
             return "failed", problem, []
     live = pods_of(cluster, deployment, namespace)
     owned = {str(p["metadata"]["name"]) for p in live}

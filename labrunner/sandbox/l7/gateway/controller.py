@@ -50,21 +50,10 @@ class ControlPlane:
 
 def control_planes(pods: list[dict[str, Any]]) -> list[ControlPlane]:
     """Every ready pod running ``gateway static-mode``, with the class and name its flags give."""
-    from labrunner.sandbox.entrypoints import main_process
+    from labrunner.sandbox.l7.servers import running_servers
 
-    found = []
-    for pod in pods:
-        if terminating(pod) or not is_ready(pod):
-            continue
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            image = images.lookup(str(container.get("image", "")))
-            if image is None or image.does != "gateway-controller":
-                continue
-            process = main_process(container)
-            if process is not None and process.kind == "server":
-                found.append(ControlPlane(pod, process.options.get("gatewayclass", "nginx"),
-                                          process.options.get("gateway-ctlr-name", CONTROLLER_NAME)))
-    return found
+    return [ControlPlane(pod, options.get("gatewayclass", "nginx"), options.get("gateway-ctlr-name", CONTROLLER_NAME))
+            for pod, options in running_servers(pods, "gateway-controller")]
 
 
 def kind(plural: str) -> ResourceType | None:

@@ -81,20 +81,9 @@ def config_of(pod: dict[str, Any], options: dict[str, str]) -> Config:
 
 def controllers(pods: list[dict[str, Any]]) -> list[Config]:
     """Every ready, running pod of the ingress-nginx image, with what its arguments say."""
-    from labrunner.sandbox.entrypoints import main_process
+    from labrunner.sandbox.l7.servers import running_servers
 
-    found = []
-    for pod in pods:
-        if terminating(pod) or not is_ready(pod):
-            continue
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            image = images.lookup(str(container.get("image", "")))
-            if image is None or image.does != "ingress-nginx":
-                continue
-            process = main_process(container)
-            if process is not None and process.kind == "server":
-                found.append(config_of(pod, dict(process.options)))
-    return found
+    return [config_of(pod, options) for pod, options in running_servers(pods, "ingress-nginx")]
 
 
 def takes(config: Config, ingress: dict[str, Any], classes: dict[str, dict[str, Any]]) -> bool:
