@@ -33,6 +33,10 @@ them, and set off the check that made the probe, for ever; pod readiness and Ser
 changes already say when they move."""
 
 
+UNSERVED_RETRY_SECONDS = 15.0
+"""How often a watch of a kind the cluster does not serve (yet) is tried again."""
+
+
 def namespaces_of(check_args: Iterable[Mapping[str, Any]]) -> set[str]:
     """Every namespace checks with these arguments name."""
     namespaces: set[str] = set()
@@ -114,7 +118,11 @@ class ChangeWatcher:
                         continue
                     self._changed(f"{event} {kind}/{metadata.get('name', '?')}")
             except errors.NotFound:
-                return  # a kind this cluster does not serve
+                # A kind this cluster does not serve yet: a lab may install its CRDs (the Gateway API) in a
+                # later step. Look again now and then; a watch begun without a cursor starts with every
+                # object that exists by then, so nothing made meanwhile is missed.
+                cursor.clear()
+                self._stop.wait(UNSERVED_RETRY_SECONDS)
             except errors.Forbidden as refused:
                 # A learner with a namespace of their own (workshop mode) may not watch cluster-wide:
                 # one watch per namespace instead; for namespaces themselves, say so once and stop.

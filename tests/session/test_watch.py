@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from labrunner.session.watch import ChangeWatcher
 from tests.fakes import FakeCluster, named
 
@@ -51,3 +53,37 @@ def test_what_is_watched_is_what_the_lab_s_check_kinds_read() -> None:
     assert {"pods", "services", "deployments", "daemonsets", "networkpolicies", "namespaces", "nodes"} == watched
     watcher = ChangeWatcher(namespace_only(), [], lambda reasons: None, resources=sorted(watched))
     assert sorted(watcher.targets) == ["namespaces", "nodes"]  # no namespace named: only the cluster-scoped ones
+
+
+def test_a_kind_not_served_yet_is_watched_once_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lab installs its CRDs (the Gateway API) in a later step: the watch of its kinds begins then."""
+    from labrunner.cluster import errors
+    from labrunner.session import watch
+
+    monkeypatch.setattr(watch, "UNSERVED_RETRY_SECONDS", 0.05)
+    gateway = {"metadata": {"name": "edge", "namespace": "alice-np"}}
+
+    class Installing(FakeCluster):
+        served = False
+
+        def watch(self, kind: str, namespace: str | None = None, **options: object) -> object:  # type: ignore[override]
+            if kind == "gateways" and not self.served:
+                self.served = True  # the CRDs arrive between this look and the next
+                raise errors.NotFound('the server could not find the requested resource')
+            return super().watch(kind, namespace, **options)  # type: ignore[arg-type]
+
+    cluster = Installing(watch_events={("gateways", None): [("ADDED", gateway)]})
+    seen = threading.Event()
+    changes: list[list[str]] = []
+
+    def on_change(reasons: list[str]) -> None:
+        changes.append(reasons)
+        seen.set()
+
+    watcher = ChangeWatcher(cluster, ["alice-np"], on_change, resources=("gateways",), quiet=0.05, latest=0.2).start()
+    try:
+        assert seen.wait(10)
+    finally:
+        watcher.stop()
+        cluster.quiet.set()
+    assert changes[0] == ["ADDED gateways/edge"] and cluster.watched.count(("gateways", None)) == 1
