@@ -44,6 +44,10 @@ from tests.sandbox.test_processes import box, sh  # noqa: F401  the container ev
     ("export X=1; env | grep '^X='", "X=1\n"),
     ("FOO=bar env | grep FOO; echo ${FOO:-unset}", "FOO=bar\nunset\n"),
     ("eval 'echo evaluated'", "evaluated\n"),
+    # POSIX: assignments alone end with the last command substitution's status (if out=$(cmd); ...)
+    ("x=$(false); echo $?; y=$(true); echo $?; z=1; echo $?", "1\n0\n0\n"),
+    ("if out=$(exit 3); then echo ok; else echo failed $?; fi", "failed 3\n"),
+    ("a=$(false) b=$(true); echo $?", "0\n"),
     ("for i in 1 2; do for j in a b; do [ $j = b ] && continue 2; [ $i = 2 ] && break 2; echo $i$j; done; done", "1a\n"),
 ])
 def test_what_sh_prints(box: Container, script: str, expected: str) -> None:

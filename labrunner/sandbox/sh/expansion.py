@@ -25,6 +25,8 @@ class Expansions:
     functions: dict[str, Any]
     positional: list[str]
     status: int
+    substitution_status: int | None = None
+    """The status of the last command substitution of the command being expanded."""
     cwd: str
     locals: list[dict[str, str | None]]
     execute: Callable[..., int]
@@ -154,15 +156,18 @@ class Expansions:
         self.locals.append({})  # a substitution inside a substitution counts as a call
         if len(self.locals) > CALL_LIMIT:
             raise Limit(f"command substitutions nested too deep (the labrunner sandbox stops at {CALL_LIMIT})")
+        code = 0
         try:
-            self.execute(parser.parse(source), Input(b""), out)
-        except Exit:
-            pass
+            code = self.execute(parser.parse(source), Input(b""), out)
+        except Exit as ended:
+            code = ended.code % 256
         except lexer.ShellSyntaxError as error:
             raise ExpansionError(f"syntax error: {error}") from None
         finally:
             self.locals.pop()
             self.variables, self.exported, self.functions, self.positional, self.cwd, status = saved
+        # POSIX: a command of assignments only ends with the status of its last substitution.
+        self.substitution_status = code
         return bytes(out.stdout).decode(errors="replace").rstrip("\n")
 
     def arithmetic(self, expression: str) -> int:

@@ -192,6 +192,7 @@ class Shell(Expansions):
     # -- simple commands --------------------------------------------------------------------
 
     def _simple(self, node: Simple, stdin: Input, out: Output) -> int:
+        self.substitution_status = None
         try:
             words = [value for word in node.words for value in self.expand_word(word)]
             assigned = {name: self.expand_word(value, split=False)[0] for name, value in node.assignments}
@@ -207,7 +208,8 @@ class Shell(Expansions):
         try:
             if not words:
                 self.variables.update(assigned)
-                return 0
+                # POSIX: with no command name, the status of the last command substitution, else 0.
+                return self.substitution_status or 0
             return self._call(words, assigned, inner_in, inner_out)
         finally:
             finish()
