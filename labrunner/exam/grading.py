@@ -69,17 +69,23 @@ def grade_task(task: Lab, number: int, cluster: ClusterPort, *, revealed: bool =
         mine = [results[check_id] for check_id in subtask.checks]
         passed = all(result.status == "passed" for result in mine)
         failing = [result for result in mine if result.status != "passed"]
-        found = "; ".join(result.message for result in (failing or mine))
+        found = "; ".join(_said(result) for result in (failing or mine))
         if failing:
             misplaced = _misplaced(cluster, [checks[result.id] for result in failing])
             if misplaced:
                 found = f"{misplaced} ({found})"
-            details = [detail for result in failing for detail in result.details][:2]
-            if details:
-                found += ": " + "; ".join(details)
         subtasks.append(SubtaskResult(subtask.id, subtask.title, passed, subtask.points if passed else 0, subtask.points, found, subtask.why))
     domain = task.tags[0]
     return TaskResult(number, task.id, domain, revealed, tuple(subtasks))
+
+
+def _said(result: CheckResult) -> str:
+    """A check's finding for the review: its message, and for a failure its first piece of
+    evidence (a shell check's exit code is the script's, not the candidate's: left out)."""
+    if result.status == "passed":
+        return result.title if result.message == "the script's exit code is as expected" else result.message
+    evidence = next((detail for detail in result.details if not detail.startswith("(the script exited")), None)
+    return f"{result.message}: {evidence}" if evidence else result.message
 
 
 def _misplaced(cluster: ClusterPort, checks: Sequence[Check]) -> str | None:

@@ -55,3 +55,15 @@ def test_patterns_say_what_is_wrong() -> None:
     import random
 
     assert len(draw_value(Draw(pattern="{hex6}"), random.Random(1))) == 6
+
+
+def test_the_review_says_each_failing_check_with_its_own_evidence() -> None:
+    from labrunner.checks.result import CheckResult
+    from labrunner.exam.grading import _said
+
+    shell = CheckResult("t.shell", "the file names the pod", "failed", "names catalog-db, the workload", ("wants its pod", "(the script exited with 1, expected 0)"))
+    assert _said(shell) == "names catalog-db, the workload: wants its pod"
+    bare = CheckResult("t.shell", "the file names the pod", "failed", "no file /tmp/x", ("(the script exited with 1, expected 0)",))
+    assert _said(bare) == "no file /tmp/x"
+    passed = CheckResult("t.shell", "the file names the pod", "passed", "the script's exit code is as expected")
+    assert _said(passed) == "the file names the pod"
