@@ -330,13 +330,17 @@ def locate(root: yaml.Node, path: Sequence[str | int]) -> Located:
     return Located(node=node, key_node=key_node, walked=walked)
 
 
-def scalar_nodes(node: yaml.Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], yaml.ScalarNode]]:
-    """Every scalar value node below ``node`` (keys excluded), with its path."""
+def scalar_nodes(node: yaml.Node, path: tuple[str | int, ...] = (), *, keys: bool = False) -> Iterator[tuple[tuple[str | int, ...], yaml.ScalarNode]]:
+    """Every scalar value node below ``node`` (and every key, with ``keys``), with its path (a
+    key's is the path of the value it names)."""
     if isinstance(node, yaml.ScalarNode):
         yield path, node
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from scalar_nodes(item, (*path, index))
+            yield from scalar_nodes(item, (*path, index), keys=keys)
     elif isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            yield from scalar_nodes(value_node, (*path, getattr(key_node, "value", "?")))
+            where = (*path, getattr(key_node, "value", "?"))
+            if keys and isinstance(key_node, yaml.ScalarNode):
+                yield where, key_node
+            yield from scalar_nodes(value_node, where, keys=keys)

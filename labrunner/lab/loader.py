@@ -194,7 +194,7 @@ class _LabReader:
 
     def check_placeholders(self, values: Mapping[str, str]) -> None:
         known = sorted(set(values) | set(BUILTIN_PLACEHOLDERS))
-        for path, node in yamlsource.scalar_nodes(self.root):
+        for path, node in yamlsource.scalar_nodes(self.root, keys=True):
             if path and path[0] == "parameters":
                 if "{{" in node.value:
                     self.problem(path, "parameters cannot refer to other placeholders")

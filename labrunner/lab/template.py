@@ -36,8 +36,8 @@ def render_tree(data: Any, values: Mapping[str, str], numbers: frozenset[str] = 
         if whole and whole.group(1) in numbers and values.get(whole.group(1), "").isdigit():
             return int(values[whole.group(1)])
         return render(data, values)
-    if isinstance(data, dict):
-        return {key: render_tree(value, values, numbers) for key, value in data.items()}
+    if isinstance(data, dict):  # keys too: a label or header name may be drawn ({{label}}: web)
+        return {render(key, values) if isinstance(key, str) else key: render_tree(value, values, numbers) for key, value in data.items()}
     if isinstance(data, list):
         return [render_tree(item, values, numbers) for item in data]
     return data

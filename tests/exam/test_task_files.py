@@ -89,3 +89,15 @@ def test_a_lab_without_an_exam_section_is_not_a_task(lab_tree: Callable[..., Pat
     text = TASK[: TASK.index("exam:")] + TASK[TASK.index("steps:"):]
     said = problems(lab_tree, text.replace('"{{port}}"', "8080").replace("{{port}}", "8080"))
     assert said == ["1: exam: an exam task needs an 'exam:' section (runtime, sub-tasks with points); this is a lab"]
+
+
+def test_placeholders_in_mapping_keys_are_filled_and_an_unknown_one_is_said(lab_tree: Callable[..., Path]) -> None:
+    keyed = TASK.replace('  port: {default: "8080", kind: number, description: the port}',
+                         '  port: {default: "8080", kind: number, description: the port}\n  label: {default: team, description: a label key}')
+    keyed = keyed.replace("        port: \"{{port}}\"\n", "        port: \"{{port}}\"\n      - id: labelled\n        kind: namespace-labels\n"
+                          "        says: the namespace is labelled\n        name: \"{{namespace}}\"\n        present: {\"{{label}}\": \"yes\"}\n")
+    keyed = keyed.replace("checks: [svc]", "checks: [svc, labelled]")
+    task = load_task(lab_tree(keyed), {"label": "tier"})
+    assert task.steps[0].checks[1].args["present"] == {"tier": "yes"}
+    said = problems(lab_tree, keyed.replace('{"{{label}}": "yes"}', '{"{{lable}}": "yes"}'))
+    assert any("unknown placeholder {{lable}}" in p and "(did you mean 'label'?)" in p for p in said)
