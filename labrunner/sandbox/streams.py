@@ -28,6 +28,13 @@ from labrunner.sandbox.timescale import TIME_SCALE
 ERROR, RESIZE = 3, 4
 
 
+EXEC_START_SECONDS = 0.03
+"""The time a container runtime takes to start an exec'd process, before its first byte. Not only
+realism: client-go's WebSocket executor starts reading before it has registered its streams, and
+drops a frame for a stream it does not know yet ("Unknown stream id 1, discarding message", then
+"error: closed all streams"), which output sent the instant the socket opened met on a busy machine."""
+
+
 def _container(pod: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, web.Response | None]:
     """The container a request names (an init container too, as kube-apiserver accepts), or the
     pod's only one; else kube-apiserver's words for what to choose."""
@@ -173,6 +180,7 @@ class PodStreams:
         tty = request.query.get("tty") in ("true", "1")
         socket = web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"), autoping=True)
         await socket.prepare(request)
+        await asyncio.sleep(EXEC_START_SECONDS)
         if wants_stdin and len(argv) == 1 and argv[0].rsplit("/", 1)[-1] in ("sh", "ash", "bash"):
             # kubectl exec -ti POD -- sh: an interactive shell, as attach gives one
             box = self._box(pod, container)
