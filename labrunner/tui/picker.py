@@ -36,7 +36,7 @@ def requirement_states(cluster: Any, wanted: set[str]) -> dict[str, tuple[str, s
 class LabPickerScreen(Screen[None]):
     DEFAULT_CSS = """
     LabPickerScreen Horizontal { height: 1fr; }
-    LabPickerScreen #labs { width: 44; height: 1fr; border: round $panel; }
+    LabPickerScreen #labs { width: 40%; min-width: 36; height: 1fr; border: round $panel; }
     LabPickerScreen #about { width: 1fr; height: 1fr; border: round $panel; padding: 0 1; }
     """
     BINDINGS = [
