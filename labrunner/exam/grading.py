@@ -1,9 +1,10 @@
 """Grading an attempt: each task's sub-tasks against the cluster as it is now.
 
 A sub-task earns its points when every check it names passes; what the checks found is
-kept for the review beside why the sub-task matters. A check that finds nothing in the
-task's namespace asks whether the candidate made it in another one, and says so first:
-that is the exam's most common way to lose points.
+kept for the review beside why the sub-task matters. A failing check whose object is not in
+the task's namespace gets the runner's near miss (the same name in another namespace, a
+similar name), said first in the candidate's terms ("you created Service web in default; the
+task asked for amber-12ab"): that is the exam's most common way to lose points.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labrunner.checks.nearmiss import found_elsewhere
 from labrunner.checks.result import CheckResult
-from labrunner.checks.runner import run_check
+from labrunner.checks.runner import checked, run_check
 from labrunner.cluster.port import ClusterPort
 from labrunner.lab.domains import DOMAINS
-from labrunner.lab.model import Check, Lab
-from labrunner.registry import registry
+from labrunner.lab.model import Lab
 
 PASS_PERCENT = 66.0
 """The CKA's pass mark."""
@@ -62,18 +61,16 @@ def grade_task(task: Lab, number: int, cluster: ClusterPort, *, revealed: bool =
     """Every sub-task of the drawn ``task``, checked now."""
     assert task.exam is not None
     step = task.steps[0]
-    checks = {check.id: check for check in step.checks}
-    results = {check.id: run_check(check, step, cluster, task.placeholder_values) for check in step.checks}
+    results = {check.id: checked(check, step, cluster, task.placeholder_values) for check in step.checks}
     subtasks = []
     for subtask in task.exam.subtasks:
         mine = [results[check_id] for check_id in subtask.checks]
-        passed = all(result.status == "passed" for result in mine)
-        failing = [result for result in mine if result.status != "passed"]
-        found = "; ".join(_said(result) for result in (failing or mine))
-        if failing:
-            misplaced = _misplaced(cluster, [checks[result.id] for result in failing])
-            if misplaced:
-                found = f"{misplaced} ({found})"
+        passed = all(result.own.status == "passed" for result in mine)
+        failing = [result for result in mine if result.own.status != "passed"]
+        found = "; ".join(_said(result.own) for result in (failing or mine))
+        near = next((result.near_miss for result in failing if result.near_miss), None)
+        if near is not None:
+            found = f"{near.review} ({found})"
         subtasks.append(SubtaskResult(subtask.id, subtask.title, passed, subtask.points if passed else 0, subtask.points, found, subtask.why))
     domain = task.tags[0]
     return TaskResult(number, task.id, domain, revealed, tuple(subtasks))
@@ -86,23 +83,6 @@ def _said(result: CheckResult) -> str:
         return result.title if result.message == "the script's exit code is as expected" else result.message
     evidence = next((detail for detail in result.details if not detail.startswith("(the script exited")), None)
     return f"{result.message}: {evidence}" if evidence else result.message
-
-
-def _misplaced(cluster: ClusterPort, checks: Sequence[Check]) -> str | None:
-    """'you created Deployment web in default; the task asked for ns-4f2a', when a failing
-    check's object exists under its name in another namespace."""
-    kinds = registry()
-    for check in checks:
-        arguments = kinds.arguments(check)
-        name, namespace = getattr(arguments, "name", None), getattr(arguments, "namespace", None)
-        if not isinstance(name, str) or not isinstance(namespace, str):
-            continue
-        places = found_elsewhere(cluster, kinds.watched([check]), name, namespace)
-        if places:
-            kind = places[0][0]
-            where = " and ".join(place for _, place in places)
-            return f"you created {kind} {name} in {where}; the task asked for {namespace}"
-    return None
 
 
 def result_document(attempt_id: str, tasks: Sequence[TaskResult], *, deadline_passed: bool) -> dict[str, object]:

@@ -24,6 +24,7 @@ from labrunner.registry.types import (
     CheckContext,
     CheckKind,
     Connection,
+    Expected,
     Outcome,
     Proof,
     ProofStage,
@@ -37,10 +38,17 @@ from labrunner.registry.types import (
 if TYPE_CHECKING:
     from labrunner.lab.model import Check
 
-__all__ = ["CheckContext", "CheckKind", "Connection", "Outcome", "Proof", "ProofStage", "Registry", "RegistryError", "Requirement",
+__all__ = ["CheckContext", "CheckKind", "Connection", "Expected", "Outcome", "Proof", "ProofStage", "Registry", "RegistryError", "Requirement",
            "Resource", "Status", "Topic", "View", "registry", "reload"]
 
 ENTRY_POINT_GROUP = "labrunner.topics"
+
+NAMED_BY_FIELD = {"deployment": "deployments", "service": "services", "configmap": "configmaps", "secret": "secrets",
+                  "statefulset": "statefulsets", "daemonset": "daemonsets", "job": "jobs", "cronjob": "cronjobs",
+                  "claim": "persistentvolumeclaims", "pvc": "persistentvolumeclaims", "serviceaccount": "serviceaccounts"}
+"""Arguments that name an object the check needs, by the field's name (:meth:`Registry.expected`):
+kept to the kinds a learner creates, where the name is unambiguous (``node`` or ``role`` are not:
+a node a step deletes, a role that may be a ClusterRole)."""
 
 
 class RegistryError(Exception):
@@ -134,6 +142,40 @@ class Registry:
             for plural in watches:
                 seen[plural] = None
         return tuple(seen)
+
+    def expected(self, check: Check) -> tuple[Expected, ...]:
+        """The objects ``check`` needs to exist, (plural, name, namespace): the kind's ``expects``,
+        or when it declares none, derived from its arguments:
+
+        - a ``name`` is an object of the kind's first watched resource, in its ``namespace`` (none
+          for a cluster-scoped resource): ``deployment-ready``'s Deployment. Not when the kind
+          watches by its arguments, nor when they name a ``resource`` (then ``name`` is of that);
+        - an argument named after a kind a learner creates (:data:`NAMED_BY_FIELD`: ``deployment``,
+          ``configmap``, ``claim``...) names one, in ``<field>_namespace`` or ``namespace``.
+        """
+        kind = self.kind(check.kind)
+        if kind is None:
+            return ()
+        arguments = self.arguments(check)
+        if kind.expects is not None:
+            return tuple(kind.expects(arguments))
+        fields = kind.model.model_fields
+        namespace = _text(getattr(arguments, "namespace", None)) if "namespace" in fields else None
+        found: dict[Expected, None] = {}
+        name = _text(getattr(arguments, "name", None)) if "name" in fields and "resource" not in fields else None
+        if name and isinstance(kind.watches, tuple) and kind.watches:
+            resource = self._resources.get(kind.watches[0])
+            if resource is not None and (namespace or not resource.namespaced):
+                found[(resource.plural, name, namespace if resource.namespaced else None)] = None
+        for field_name in fields:
+            plural = NAMED_BY_FIELD.get(field_name)
+            value = _text(getattr(arguments, field_name, None)) if plural else None
+            if not plural or not value or "/" in value:
+                continue
+            where = _text(getattr(arguments, f"{field_name}_namespace", None)) or namespace
+            if where:
+                found[(plural, value, where)] = None
+        return tuple(found)
 
     def arguments(self, check: Check) -> Any:
         """The check's typed arguments (the kind's model), as the loader validated them."""
@@ -256,6 +298,10 @@ def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda entry: entry.name)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _resolve(path: str, topic: str) -> Any:

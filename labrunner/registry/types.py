@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:
+    from labrunner.checks.nearmiss import NearMiss
     from labrunner.cluster.port import ClusterPort
     from labrunner.lab.check_args import CheckArgs
 
 Status = Literal["passed", "failed", "error", "pending"]
 Outcome = tuple[Status, str, list[str]]
 """(status, the sentence of what was found, details below it)."""
+Expected = tuple[str, str, str | None]
+"""An object a check needs to exist: (plural, name, namespace; None for a cluster-scoped one)."""
 
 ArgsT = TypeVar("ArgsT", bound="CheckArgs")
 
@@ -32,6 +35,28 @@ class CheckContext:
     cluster: ClusterPort
     parameters: Mapping[str, str] = field(default_factory=dict)
     """The lab's ``{{placeholders}}`` and their values (``namespace``, ``assets``, ...)."""
+    near_misses: dict[Expected, NearMiss | None] = field(default_factory=dict, repr=False, compare=False)
+    """What :meth:`near_object` found, by the object asked for: the runner does not search again."""
+
+    def near_object(self, plural: str, name: str, namespace: str | None) -> str | None:
+        """What exists instead of the absent ``plural`` ``name`` in ``namespace``: the same name in
+        another namespace, a similar name here or elsewhere, in one sentence ("service mysql does
+        not exist in networkdemo; there is a Service mysql-svc there (...)"); None when it exists
+        or nothing near does. Never raises for a refused request."""
+        from labrunner.checks.nearmiss import near_object
+
+        near = near_object(self.cluster, plural, name, namespace)
+        self.near_misses[(plural, name, namespace)] = near
+        return near.sentence if near else None
+
+    def near_labels(self, namespace: str, selector: Mapping[str, str]) -> str | None:
+        """When ``selector`` (matchLabels) picks no pod in ``namespace``: the pods whose labels
+        nearly match, or those with its labels in another namespace, in one sentence ("no pod in
+        networkdemo carries app=mysql; 1 pod carries app=mysqldb (mysql-7d9f4-abcde)"); None when
+        a pod matches or none is near."""
+        from labrunner.checks.nearmiss import pods_near_selector
+
+        return pods_near_selector(self.cluster, namespace, selector)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +82,11 @@ class CheckKind(Generic[ArgsT]):
     such checks pass before its solution."""
     views: tuple[str, ...] = ()
     """Ids of :class:`View` s the TUI offers on a step with this check."""
+    expects: Callable[[ArgsT], tuple[Expected, ...]] | None = None
+    """The objects it needs to exist, (plural, name, namespace): when it fails and one is absent,
+    the runner leads with what exists instead (:mod:`labrunner.checks.nearmiss`). None: derived
+    from the arguments (:meth:`labrunner.registry.Registry.expected`); ``lambda args: ()`` for a
+    kind that needs none (one checking an absence)."""
 
     @property
     def name(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -47,8 +46,7 @@ def namespace_active(args: NamespaceActive, context: CheckContext) -> Outcome:
     try:
         namespace = cluster.get("namespaces", args.name)
     except errors.NotFound:
-        near = difflib.get_close_matches(args.name, [n["metadata"]["name"] for n in cluster.list("namespaces")], n=1, cutoff=0.8)
-        return "failed", f"namespace {args.name} does not exist" + (f" (there is a namespace {near[0]}: a typo?)" if near else ""), []
+        return "failed", context.near_object("namespaces", args.name, None) or f"namespace {args.name} does not exist", []
     phase = (namespace.get("status") or {}).get("phase", "Active")
     if phase != "Active":
         return "failed", f"namespace {args.name} is {phase}", ["a Terminating namespace disappears shortly; create it again after"]
@@ -69,7 +67,7 @@ def namespace_labels(args: NamespaceLabels, context: CheckContext) -> Outcome:
     try:
         labels = context.cluster.get("namespaces", args.name)["metadata"].get("labels") or {}
     except errors.NotFound:
-        return "failed", f"namespace {args.name} does not exist", []
+        return "failed", context.near_object("namespaces", args.name, None) or f"namespace {args.name} does not exist", []
     wrong = [f"{k}={v} (it has {k}={labels[k]})" if k in labels else f"{k}={v}" for k, v in args.present.items() if labels.get(k) != v]
     extra = [f"{k}={labels[k]}" for k in args.absent if k in labels]
     problems = ([f"missing label {', '.join(wrong)}"] if wrong else []) + ([f"still labelled {', '.join(extra)}"] if extra else [])
@@ -80,6 +78,6 @@ def namespace_labels(args: NamespaceLabels, context: CheckContext) -> Outcome:
 
 KINDS = (
     CheckKind(model=NamespaceActive, run=namespace_active, watches=("namespaces",), prerequisite=True),
-    CheckKind(model=NamespaceAbsent, run=namespace_absent, watches=("namespaces",)),
+    CheckKind(model=NamespaceAbsent, run=namespace_absent, watches=("namespaces",), expects=lambda args: ()),
     CheckKind(model=NamespaceLabels, run=namespace_labels, watches=("namespaces",), prerequisite=True),
 )
