@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from labrunner.checks.causes import Cause, Finding, about_in, evidence, root_first
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 from labrunner.lab.check_args import CheckArgs
@@ -41,36 +42,155 @@ def candidates(namespace: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def pod_problems(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None) -> tuple[list[str], bool]:
-    """Why a workload's pods are not ready, and whether they are merely still starting."""
+    """Why a workload's pods are not ready, the cause of the others first, and whether they are
+    merely still starting."""
+    findings, starting = pod_findings(cluster, namespace, selector)
+    return [f.sentence for f in root_first(findings)], starting
+
+
+def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None) -> tuple[list[Finding], bool]:
+    """What keeps each of a workload's pods from being ready, as findings with their cause
+    (an image that cannot be pulled, a Secret not found, a crash, a failing readiness probe),
+    and whether they are merely still starting."""
     pods = cluster.list("pods", namespace, labels=selector_text(selector))
-    problems, starting = [], False
+    problems: list[Finding] = []
+    starting = False
     for pod in pods:
         name = pod["metadata"]["name"]
         status = pod.get("status") or {}
         if not (pod.get("spec") or {}).get("nodeName") and status.get("phase") == "Pending":
             reasons = [c.get("message") for c in status.get("conditions") or [] if c.get("type") == "PodScheduled" and c.get("message")]
-            problems.append(f"pod {name} is Pending: {reasons[0] if reasons else 'not scheduled yet'}")
+            said = reasons[0] if reasons else "not scheduled yet"
+            about = about_in(said)
+            problems.append(Finding(Cause.MISSING if about else Cause.SCHEDULING, f"pod {name} is Pending: {said}", rank=1, about=about))
             continue
         for container in status.get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting") or {}
             reason = waiting.get("reason")
             if reason in ("ErrImagePull", "ImagePullBackOff"):
-                problems.append(f"pod {name} cannot pull image {container.get('image')!r} ({reason}): check the image name and tag")
+                problems.append(Finding(Cause.MISSING, f"pod {name} cannot pull image {container.get('image')!r} ({reason}): check the image name and tag",
+                                        rank=3, about=f"image/{container.get('image')}"))
             elif reason == "CrashLoopBackOff":
                 try:
                     tail = cluster.logs(name, namespace, container=container.get("name"), tail=5).strip().splitlines()
                 except errors.ClusterError:
                     tail = []
-                problems.append(f"container {container.get('name')} of pod {name} keeps crashing (CrashLoopBackOff)"
-                                + (": last log lines: " + " | ".join(tail) if tail else ""))
-            elif reason in ("CreateContainerConfigError", "CreateContainerError"):
-                problems.append(f"pod {name}: {waiting.get('message', reason)}")
+                problems.append(Finding(Cause.CRASH, f"container {container.get('name')} of pod {name} keeps crashing (CrashLoopBackOff)"
+                                        + (": last log lines: " + " | ".join(tail) if tail else "")))
+            elif reason == "CreateContainerConfigError":
+                message = str(waiting.get("message", reason))
+                problems.append(Finding(Cause.MISSING, f"pod {name}: {message}", rank=4, about=about_in(message)))
+            elif reason == "CreateContainerError":
+                problems.append(Finding(Cause.CRASH, f"pod {name}: {waiting.get('message', reason)}"))
             elif "running" in (container.get("state") or {}) and not container.get("ready") \
                     and (failing := _readiness_failure(cluster, namespace, pod, str(container.get("name")))):
-                problems.append(failing)
+                problems.append(Finding(Cause.NOT_READY, failing))
             elif reason == "ContainerCreating" or not container.get("ready"):
                 starting = True
     return problems, starting
+
+
+def template_findings(cluster: ClusterPort, namespace: str, spec: Mapping[str, Any]) -> list[Finding]:
+    """The objects a pod template refers to that do not exist in ``namespace``, in the order
+    Kubernetes meets them: its ServiceAccount (the API server refuses the pods), its claims (no
+    node takes them), its ConfigMap and Secret volumes (the kubelet cannot mount them), the
+    ConfigMaps and Secrets its containers read (they cannot be created). References marked
+    ``optional`` are left out; an object the learner may not read is not claimed missing."""
+    seen: dict[tuple[str, str], bool] = {}
+
+    def absent(plural: str, name: str) -> bool:
+        if (plural, name) not in seen:
+            try:
+                cluster.get(plural, name, namespace)
+                seen[(plural, name)] = False
+            except errors.NotFound:
+                seen[(plural, name)] = True
+            except errors.ClusterError:
+                seen[(plural, name)] = False
+        return seen[(plural, name)]
+
+    found: list[Finding] = []
+
+    def missing(rank: int, plural: str, word: str, name: Any, how: str) -> None:
+        if isinstance(name, str) and name and absent(plural, name) and not any(f.about == f"{word}/{name}" for f in found):
+            found.append(Finding(Cause.MISSING, f"they {how}, which does not exist in {namespace}", rank=rank,
+                                 about=f"{word}/{name}", whole=True, aside=f"its pods also {how}, which does not exist in {namespace}"))
+
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    if account and account != "default":
+        missing(0, "serviceaccounts", "serviceaccount", account, f"run as serviceaccount {account}")
+    volumes = spec.get("volumes") or []
+    for volume in volumes:
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        missing(1, "persistentvolumeclaims", "persistentvolumeclaim", claim, f"mount persistentvolumeclaim {claim} (volume {volume.get('name')})")
+    for volume in volumes:
+        sources = [("configmaps", "configmap", volume.get("configMap"), "name"), ("secrets", "secret", volume.get("secret"), "secretName")]
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            sources += [("configmaps", "configmap", source.get("configMap"), "name"), ("secrets", "secret", source.get("secret"), "name")]
+        for plural, word, ref, key in sources:
+            if isinstance(ref, dict) and not ref.get("optional"):
+                missing(2, plural, word, ref.get(key), f"mount {word} {ref.get(key)} (volume {volume.get('name')})")
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        for variable in container.get("env") or []:
+            source = variable.get("valueFrom") or {}
+            for plural, word, ref in (("configmaps", "configmap", source.get("configMapKeyRef")), ("secrets", "secret", source.get("secretKeyRef"))):
+                if isinstance(ref, dict) and not ref.get("optional"):
+                    missing(4, plural, word, ref.get("name"), f"read {word} {ref.get('name')} (env {variable.get('name')})")
+        for source in container.get("envFrom") or []:
+            for plural, word, ref in (("configmaps", "configmap", source.get("configMapRef")), ("secrets", "secret", source.get("secretRef"))):
+                if isinstance(ref, dict) and not ref.get("optional"):
+                    missing(4, plural, word, ref.get("name"), f"read {word} {ref.get('name')} (envFrom)")
+    return found
+
+
+def refused_findings(cluster: ClusterPort, namespace: str, owner: Mapping[str, Any]) -> list[Finding]:
+    """The controller's ``FailedCreate`` events for ``owner`` (a ReplicaSet, a StatefulSet, a
+    DaemonSet): the API server refused its pods (a ServiceAccount that does not exist, a quota)."""
+    try:
+        events = cluster.events(namespace, involved=owner["metadata"]["name"])
+    except errors.ClusterError:
+        return []
+    said = [str(e.get("message", "")) for e in events if e.get("reason") == "FailedCreate"]
+    if not said:
+        return []
+    about = about_in(said[-1])
+    return [Finding(Cause.MISSING if about else Cause.REFUSED, f"{owner.get('kind', 'replicaset').lower()} {owner['metadata']['name']} "
+                    f"cannot create pods: {said[-1]}", about=about)]
+
+
+def workload_findings(cluster: ClusterPort, namespace: str, workload: Mapping[str, Any]) -> tuple[list[Finding], bool]:
+    """Everything that keeps a workload's pods from being ready, the cause of the others first:
+    what its pod template refers to and does not exist, its controller's refusals, then each
+    pod's state; and whether its pods are merely still starting."""
+    spec = workload.get("spec") or {}
+    findings = template_findings(cluster, namespace, ((spec.get("template") or {}).get("spec")) or {})
+    owners: list[Mapping[str, Any]] = [workload]
+    if workload.get("kind") == "Deployment":
+        uid = workload["metadata"].get("uid")
+        owners = [rs for rs in cluster.list("replicasets", namespace, labels=selector_text(spec.get("selector")))
+                  if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])]
+        owners = sorted(owners, key=_revision)[-1:]
+    for owner in owners:
+        findings += refused_findings(cluster, namespace, {"kind": owner.get("kind", "ReplicaSet"), **owner})
+    pods, starting = pod_findings(cluster, namespace, spec.get("selector"))
+    return root_first(findings + pods), starting
+
+
+def _revision(obj: Mapping[str, Any]) -> int:
+    try:
+        return int(((obj.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision", 0))
+    except ValueError:
+        return 0
+
+
+def said_first(subject: str, state: str, finding: Finding) -> str:
+    """A workload's first sentence: a finding about its pod template as what its pods cannot do
+    (``deployment mysql's pods cannot start: they read secret mysql-root (env ...), which does
+    not exist in networkdemo``), any other after the workload's state (``deployment mysql has
+    0/1 ready replica(s): pod ... cannot pull image ...``)."""
+    if finding.whole:
+        return f"{subject}'s pods cannot start: {finding.sentence}"
+    return f"{subject} {state}: {finding.sentence}"
 
 
 def _readiness_failure(cluster: ClusterPort, namespace: str, pod: Mapping[str, Any], container: str) -> str | None:
@@ -137,14 +257,18 @@ def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
     # left, every updated one available (ready old pods alone do not make a rollout done)
     if ready >= wanted and updated >= wanted and total <= updated and available >= updated:
         return "passed", f"deployment {args.name} has {ready}/{wanted} ready replica(s)", []
-    problems, _ = pod_problems(cluster, namespace, spec.get("selector"))
-    if problems and ready >= wanted:  # a rollout stuck behind pods that still serve, said as kubectl rollout status says it
+    findings, _ = workload_findings(cluster, namespace, {"kind": "Deployment", **deployment})
+    if findings and ready >= wanted:  # a rollout stuck behind pods that still serve, said as kubectl rollout status says it
         progress = (f"{updated} out of {wanted} new replicas have been updated" if updated < wanted
                     else f"{total - updated} old replica(s) are pending termination" if total > updated
                     else f"{available} of {updated} updated replicas are available")
-        return "failed", f"deployment {args.name}'s rollout is stuck ({progress}; the old pods still serve): {problems[0]}", problems[1:]
-    if problems:
-        return "failed", f"deployment {args.name} has {ready}/{wanted} ready replica(s): {problems[0]}", problems[1:]
+        first = findings[0]
+        if first.whole:
+            return "failed", f"deployment {args.name}'s new pods cannot start: {first.sentence}", [
+                f"its rollout is stuck ({progress}; the old pods still serve)", *evidence(findings)]
+        return "failed", f"deployment {args.name}'s rollout is stuck ({progress}; the old pods still serve): {first.sentence}", evidence(findings)
+    if findings:
+        return "failed", said_first(f"deployment {args.name}", f"has {ready}/{wanted} ready replica(s)", findings[0]), evidence(findings)
     return "pending", f"deployment {args.name} has {ready}/{wanted} ready replica(s); its pods are starting", []
 
 
@@ -159,9 +283,9 @@ def daemonset_ready(args: DaemonSetReady, context: CheckContext) -> Outcome:
         desired, ready = int(status.get("desiredNumberScheduled", 0)), int(status.get("numberReady", 0))
         if desired and ready == desired:
             return "passed", f"daemonset {args.name} in {namespace} is ready on {ready}/{desired} node(s)", []
-        problems, _ = pod_problems(cluster, namespace, (daemon_set.get("spec") or {}).get("selector"))
-        if problems:
-            return "failed", f"daemonset {args.name} is ready on {ready}/{desired} node(s): {problems[0]}", problems[1:]
+        findings, _ = workload_findings(cluster, namespace, {"kind": "DaemonSet", **daemon_set})
+        if findings:
+            return "failed", said_first(f"daemonset {args.name}", f"is ready on {ready}/{desired} node(s)", findings[0]), evidence(findings)
         return "pending", f"daemonset {args.name} is ready on {ready}/{desired} node(s)", []
     return "failed", f"daemonset {args.name} does not exist in {' or '.join(candidates(args.namespace))}", []
 

@@ -11,15 +11,17 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from labrunner.checks.causes import Cause, Finding, evidence, root_first
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, Port
 from labrunner.registry.types import CheckContext, CheckKind, Outcome, Status
 from labrunner.topics.basics.selectors import labels_text
-from labrunner.topics.basics.workloads import pod_problems
+from labrunner.topics.basics.workloads import workload_findings
 from labrunner.topics.services.common import Obj, declared_ports, find, matches, missing, ports_text, template_labels, workload_of
 from labrunner.topics.workloads.common import pod_spec, pods_of
 
 Workload = str
+KINDS_OF = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 WORKLOAD_PATTERN = r"^(deployment|statefulset|daemonset)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 
 
@@ -65,8 +67,9 @@ def _spec_problem(args: ServiceBackends, service: Obj) -> tuple[Status, str] | N
     return None
 
 
-def _selector_problem(cluster: Any, args: ServiceBackends, selector: Mapping[str, str], kind: str, workload: Obj) -> str | None:
-    name, namespace = args.name, args.namespace
+def selector_problem(cluster: Any, name: str, namespace: str, selector: Mapping[str, str], kind: str, workload: Obj) -> str | None:
+    """Why service ``name``'s selector does not pick the pods of ``workload`` (a ``kind``): a
+    selector copied from another app (it picks that app's pods), or the labels it differs by."""
     template = template_labels(workload)
     owner = f"{kind} {workload['metadata']['name']}"
     if matches(template, selector):
@@ -128,24 +131,32 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
     selector = spec.get("selector") or {}
     if not selector:
         return "failed", f"service {name} has no spec.selector, so no controller gives it endpoints (the pods of {kind} {workload_name} are not chosen)", []
-    if problem := _selector_problem(cluster, args, selector, kind, workload):
-        return "failed", problem, []
+    findings: list[Finding] = []
+    if problem := selector_problem(cluster, name, namespace, selector, kind, workload):
+        findings.append(Finding(Cause.SELECTOR, problem))
     ports = [(i, p) for i, p in enumerate(spec.get("ports") or []) if args.port is None or p.get("port") == args.port]
     declared = declared_ports(pod_spec(workload))
     for index, port in ports:
         if problem := target_problem(name, kind, workload_name, index, port, declared):
-            return "failed", problem, []
+            findings.append(Finding(Cause.PORT, problem))
+            break
         target = port.get("targetPort", port.get("port"))
         if args.target_port is not None and str(target) != str(args.target_port):
             wanted = f"the port name {args.target_port}" if isinstance(args.target_port, str) else str(args.target_port)
-            return "failed", f"service {name}: spec.ports[{index}].targetPort is {target}; this step wants {wanted}", []
+            findings.append(Finding(Cause.PORT, f"service {name}: spec.ports[{index}].targetPort is {target}; this step wants {wanted}"))
+            break
+    if findings:  # the selector first: it decides whose ports the targetPort must name
+        ordered = root_first(findings)
+        return "failed", ordered[0].sentence, evidence(ordered)
     owned = {str(p["metadata"]["name"]) for p in pods_of(cluster, workload, namespace)}
     ready = _ready_endpoints(cluster, name, namespace, ports[0][1] if ports else None, owned)
     if ready < args.ready:
-        problems, starting = pod_problems(cluster, namespace, (workload.get("spec") or {}).get("selector"))
         said = f"service {name} has {ready} ready endpoint(s) among the pods of {kind} {workload_name}, {args.ready} needed"
-        if problems:
-            return "failed", f"{said}: {problems[0]}", problems[1:]
+        why, starting = workload_findings(cluster, namespace, {"kind": KINDS_OF[kind], **workload})
+        if why and why[0].whole:
+            return "failed", f"{kind} {workload_name}'s pods cannot start: {why[0].sentence}", [said, *evidence(why)]
+        if why:
+            return "failed", f"{said}: {why[0].sentence}", evidence(why)
         return "pending", f"{said}; its pods are starting" if starting or owned else said, []
     shape = "headless" if args.headless else spec.get("type", "ClusterIP")
     shown = ", ".join(f"{p.get('port')}" + (f":{p['nodePort']}" if p.get("nodePort") else "") + f" -> {p.get('targetPort', p.get('port'))}"

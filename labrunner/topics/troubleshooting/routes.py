@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from labrunner.checks.causes import Cause, Finding, evidence, root_first
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, Port
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
 from labrunner.topics.basics.selectors import labels_text
-from labrunner.topics.basics.workloads import pod_problems
-from labrunner.topics.services.backends import target_problem
+from labrunner.topics.basics.workloads import workload_findings
+from labrunner.topics.services.backends import selector_problem, target_problem
 from labrunner.topics.troubleshooting.common import Obj, elsewhere, find, matches
 from labrunner.topics.workloads.common import pod_spec, pods_of
 
@@ -45,14 +46,11 @@ def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], d
     template = ((deployment.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
     live = pods_of(cluster, deployment, namespace)
     if not matches(template, selector):
-        differing = [(k, v, template.get(k)) for k, v in sorted(selector.items()) if template.get(k) != v]
-        said = "; ".join(f"{k}={v}, where the pods have {k}={mine}" if mine is not None else f"{k}={v}, a label the pods do not have"
-                         for k, v, mine in differing)
         if live and all(matches(p["metadata"].get("labels"), selector) for p in live):
             return (f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} only because "
                     f"they were relabelled by hand: the Deployment's pod template says {labels_text(template)}, so every new pod "
                     "(a restart, a rollout, a drained node) is left out")
-        return f"service {service}: spec.selector has {said} (deployment {name}'s pods are labelled {labels_text(template)})"
+        return selector_problem(cluster, service, namespace, selector, "deployment", deployment)
     owned = {p["metadata"]["name"] for p in live}
     strays = sorted(str(p["metadata"]["name"]) for p in cluster.list("pods", namespace, labels=labels_text(selector))
                     if p["metadata"]["name"] not in owned and not p["metadata"].get("deletionTimestamp")
@@ -104,22 +102,30 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
     selector = spec.get("selector") or {}
     if not selector:
         return "failed", f"service {args.service} has no spec.selector, so no controller gives it endpoints", []
+    findings: list[Finding] = []
     if problem := _selector_problem(cluster, args.service, selector, deployment, namespace):
-        return "failed", problem, []
+        findings.append(Finding(Cause.SELECTOR, problem))
     declared = _declared(deployment)
     for index, port in ports:
         if problem := target_problem(args.service, "deployment", args.deployment, index, port, declared):
-            return "failed", problem, []
+            findings.append(Finding(Cause.PORT, problem))
+            break
+    if findings:  # the selector first: it decides whose ports the targetPort must name
+        ordered = root_first(findings)
+        return "failed", ordered[0].sentence, evidence(ordered)
     live = pods_of(cluster, deployment, namespace)
     owned = {str(p["metadata"]["name"]) for p in live}
     for index, port in ports:
         ready = _ready_endpoints(cluster, args.service, namespace, port, owned)
         if ready:
             continue
-        problems, _ = pod_problems(cluster, namespace, (deployment.get("spec") or {}).get("selector"))
-        if problems:
-            return "failed", f"service {args.service} has no ready endpoint for port {port.get('port')}: {problems[0]}", problems[1:]
-        return "pending", f"service {args.service} has no ready endpoint for port {port.get('port')} yet; the pods of {args.deployment} are starting", []
+        said = f"service {args.service} has no ready endpoint for port {port.get('port')}"
+        why, _ = workload_findings(cluster, namespace, {"kind": "Deployment", **deployment})
+        if why and why[0].whole:
+            return "failed", f"deployment {args.deployment}'s pods cannot start: {why[0].sentence}", [said, *evidence(why)]
+        if why:
+            return "failed", f"{said}: {why[0].sentence}", evidence(why)
+        return "pending", f"{said} yet; the pods of {args.deployment} are starting", []
     shown = ", ".join(f"{p.get('port')}->{p.get('targetPort', p.get('port'))}" for _, p in ports)
     return "passed", f"service {args.service} sends {shown} to the ready pods of deployment {args.deployment}", []
 

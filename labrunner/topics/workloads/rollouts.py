@@ -14,7 +14,8 @@ from labrunner.cluster.port import ClusterPort
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
-from labrunner.topics.basics.workloads import pod_problems
+from labrunner.checks.causes import Cause, Finding, evidence, root_first
+from labrunner.topics.basics.workloads import pod_problems, workload_findings
 from labrunner.topics.workloads.common import TEMPLATE, containers, find, image_key, replica_sets
 
 
@@ -152,12 +153,16 @@ def deployment_rollout(args: DeploymentRollout, context: CheckContext) -> Outcom
     if updated >= replicas and ready >= replicas and available >= replicas and total == replicas:
         return "passed", f"deployment {name} has rolled out: {ready}/{replicas} ready, all of its newest ReplicaSet", []
     said = f"deployment {name} is rolling out: {updated}/{replicas} updated, {ready} ready, {total - updated} old pod(s) left"
-    problems, _ = pod_problems(cluster, namespace, spec.get("selector"))
+    findings, _ = workload_findings(cluster, namespace, {"kind": "Deployment", **deployment})
     for condition in status.get("conditions") or []:
         if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
-            problems.insert(0, f"condition Progressing is False (ProgressDeadlineExceeded): {condition.get('message')}")
-    if problems:
-        return "failed", f"{said}: {problems[0]}", problems[1:]
+            # the rollout's state: said after what keeps its pods from being ready
+            findings = root_first([*findings, Finding(Cause.COUNT, f"condition Progressing is False (ProgressDeadlineExceeded): "
+                                                                   f"{condition.get('message')}")])
+    if findings and findings[0].whole:
+        return "failed", f"deployment {name}'s new pods cannot start: {findings[0].sentence}", [said, *evidence(findings)]
+    if findings:
+        return "failed", f"{said}: {findings[0].sentence}", evidence(findings)
     return "pending", said, []
 
 
