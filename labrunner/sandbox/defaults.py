@@ -249,3 +249,19 @@ def secret_defaults(obj: dict[str, Any]) -> None:
     for key, value in string_data.items():
         data[key] = base64.b64encode(str(value).encode()).decode()
     obj.setdefault("type", "Opaque")
+
+
+def network_policy_defaults(obj: dict[str, Any]) -> None:
+    """SetDefaults_NetworkPolicy and SetDefaults_NetworkPolicyPort (pkg/apis/networking/v1):
+    ``policyTypes`` written out when absent (Ingress, plus Egress when there are egress
+    rules) and every port's protocol TCP, so what ``kubectl get -o yaml`` shows is what
+    the policy means."""
+    spec = obj.setdefault("spec", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            if isinstance(rule, dict):
+                for port in rule.get("ports") or []:
+                    if isinstance(port, dict) and port.get("protocol") is None:
+                        port["protocol"] = "TCP"

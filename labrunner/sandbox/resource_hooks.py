@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labrunner.sandbox import names, resources
-from labrunner.sandbox.defaults import InvalidService, generate_job_selector, secret_defaults, service_defaults, workload_defaults
+from labrunner.sandbox.defaults import (
+    InvalidService,
+    generate_job_selector,
+    network_policy_defaults,
+    secret_defaults,
+    service_defaults,
+    workload_defaults,
+)
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.store import Store, now
 
@@ -414,6 +421,7 @@ HOOKS: dict[tuple[str, str], Hooks] = {
     ("", "persistentvolumeclaims"): Hooks(defaults=_storage("claim_defaults"), admit=_storage_admit("admit_claim"), finalizers=True),
     ("", "limitranges"): Hooks(defaults=_limit_range_defaults, admit=_limit_range_admit),
     ("", "resourcequotas"): Hooks(admit=_resource_quota_admit),
+    ("networking.k8s.io", "networkpolicies"): Hooks(defaults=lambda obj, store, previous: network_policy_defaults(obj)),
     ("networking.k8s.io", "ingresses"): Hooks(defaults=_ingress("ingress_defaults"), admit=_ingress("admit_ingress")),
     ("networking.k8s.io", "ingressclasses"): Hooks(admit=_ingress("admit_ingress_class")),
     ("scheduling.k8s.io", "priorityclasses"): Hooks(defaults=_priority_class_defaults, admit=_admit_priority_class),

@@ -164,7 +164,8 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     if outcome != args.expect:
         got = {"timeout": "timed out (the connection was dropped)", "refused": "was refused", "reachable": "loaded"}[outcome]
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
-        return "failed", f"from a pod labelled {who}, {url} {got}; expected: {args.expect}", ([said] if said else []) + why
+        cause = next((f", {line}" for line in why if line.startswith("because ")), "")
+        return "failed", f"from a pod labelled {who}, {url} {got}{cause}; expected: {args.expect}", ([said] if said else []) + why
     if args.expect != "reachable":
         return "passed", f"from a pod labelled {who}, {url} {'times out' if args.expect == 'timeout' else 'is refused'}", []
     absent = [text for text in args.contains if text not in stdout]
@@ -202,7 +203,9 @@ def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
     who = labels_text(args.from_labels)
     if resolved != wanted:
         said = answer.strip().splitlines()[-1] if answer.strip() else f"exit code {code}"
-        return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}", [said]
+        why = _why_no_answer(context.cluster, args) if wanted else []
+        cause = next((f", {line}" for line in why if line.startswith("because ")), "")
+        return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}{cause}", [said, *why]
     if args.same_as:
         expected = _addresses(reference)
         if not expected:
@@ -216,6 +219,17 @@ def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
 
 
 _SEPARATOR = "--- labrunner: the name to compare with ---"
+CLUSTER_DNS = "dns://kube-dns.kube-system.svc:53"
+"""The cluster's DNS Service, where a probe pod's lookups go (kubeadm, kind, k3s and the
+sandbox all name it kube-dns)."""
+
+
+def _why_no_answer(cluster: ClusterPort, args: ProbeDns) -> list[str]:
+    """What the topics say of the probe pod's queries to the cluster DNS (a policy that keeps
+    them in, ...). An explainer's line starting with "because " names the cause."""
+    from labrunner.registry import registry
+
+    return registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=dict(args.from_labels), url=CLUSTER_DNS))
 
 
 def _addresses(nslookup_output: str) -> list[str]:

@@ -4,7 +4,6 @@ own policy file free of the classic mistakes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,28 +102,22 @@ def policy_meaning(args: PolicyMeaning, context: CheckContext) -> Outcome:
     if any(result.same for result in results):
         listed = ", ".join(sorted(p["metadata"]["name"] for p in theirs_objects)) or "no policies"
         return "passed", f"your policies in {namespace} ({listed}) mean what this step asks", []
-    first = results[0].summary(limit=4, focus=namespace)
-    # A selector that matches no pod is the classic cause; say it before the connections it explains.
-    pods_here = [pod for pod in world.pods if pod.namespace == namespace]
-    idle = [f"{policy.name}'s podSelector {policy.pod_selector.describe()} selects no pod in {namespace} "
-            f"(its pods: {', '.join(sorted({_pod_labels_text(pod.labels) for pod in pods_here})) or 'none'})"
-            for policy in mine if pods_here and not any(policy.pod_selector.matches(pod.labels) for pod in pods_here)]
-    if idle:
-        first = [idle[0], *first]
     mine_names = {p["metadata"]["name"] for p in theirs_objects}
     misplaced = sorted({(p["metadata"]["name"], p["metadata"].get("namespace", "")) for p in cluster.list("networkpolicies")
                         if p["metadata"].get("namespace") != namespace and p["metadata"]["name"] not in mine_names
                         and p["metadata"]["name"] in {policy.name for policy in references[0]}})
+    evidence_of = results.index(min(results, key=lambda result: len(result.differences)))
+    evidence = results[evidence_of].summary(limit=3, focus=namespace)
     if misplaced:
         where = ", ".join(f"{name} is in {elsewhere}" for name, elsewhere in misplaced)
         return "failed", (f"{where}, not {namespace}: a NetworkPolicy only selects pods in its own namespace "
-                          f"(apply it with -n {namespace})"), first
-    return "failed", f"your policies in {namespace} do not mean what this step asks: {first[0]}", first[1:]
+                          f"(apply it with -n {namespace})"), evidence
+    from labrunner.topics.networkpolicy.diagnosis import diagnose
 
-
-def _pod_labels_text(labels: Mapping[str, str]) -> str:
-    shown = {k: v for k, v in labels.items() if k != "pod-template-hash"}
-    return ",".join(f"{k}={v}" for k, v in sorted(shown.items())) or "no labels"
+    said = diagnose(cluster, namespace, world, theirs_objects, mine, references[evidence_of])
+    if not said:
+        return "failed", f"your policies in {namespace} do not mean what this step asks: {evidence[0]}", evidence[1:]
+    return "failed", said[0], [*said[1:], *evidence]
 
 
 def policy_lint(args: PolicyLint, context: CheckContext) -> Outcome:

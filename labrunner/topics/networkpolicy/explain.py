@@ -1,8 +1,13 @@
 """Why a probe's connection got the answer it did, in the engine's words: the policy
-and rule responsible for the first hop (the Service's pods, on its target port)."""
+and rule responsible for the first hop (the Service's pods, on its target port).
+
+A denied connection whose isolating policies hold a peer that can match nothing in this
+cluster (a namespaceSelector no namespace carries the labels of) is explained first by that
+peer, in a line starting with "because ": probes put such a line in their first sentence."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 from labrunner.cluster import errors
@@ -45,4 +50,27 @@ def engine_says(cluster: ClusterPort, connection: Connection) -> list[str]:
         verdict = evaluate(world, source, destination, protocol, port)
     except (errors.ClusterError, ObjectError, KeyError, ValueError):
         return []
-    return [f"labrunner's policy engine: {verdict.sentence()}"]
+    return [*_dead_peers(world, verdict, destination), f"labrunner's policy engine: {verdict.sentence()}"]
+
+
+def _dead_peers(world: Any, verdict: Any, destination: Any) -> list[str]:
+    """"because P's egress rule 1 has namespaceSelector name=kube-system, which matches no
+    namespace (...)", for each side that denied the connection."""
+    from labrunner.topics.networkpolicy import wording
+
+    found = []
+    for side, other_namespace in ((verdict.egress, destination.namespace), (verdict.ingress, None)):
+        if side.allowed or not side.is_pod:
+            continue
+        for policy in side.isolating:
+            for number, rule in enumerate(policy.rules(side.direction), start=1):
+                for peer in rule.peers:
+                    selector = peer.namespace_selector
+                    if selector is None or wording.namespaces_matching(world, selector):
+                        continue
+                    carried = ""
+                    if other_namespace is not None:
+                        carried = f" ({other_namespace} carries {wording.labels(dict(world.namespace_labels(other_namespace)))})"
+                    found.append(f"because {policy.name}'s {side.direction} rule {number} has namespaceSelector "
+                                 f"{wording.selector(selector)}, which matches no namespace{carried}")
+    return found[:1]

@@ -1,0 +1,78 @@
+"""Why the learner's policies do not mean what the step asks, said as an instructor would:
+the policy, the field and its value, the line in their file, what the step wanted.
+
+In order: an obsolete annotation standing in for a policy, fields the API server dropped
+(a mis-indented manifest applied with ``--validate=false``), then the parts the meaning-diff
+blames (:mod:`pinpoint`). The connections that differ follow as evidence, from the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from labrunner import yamlsource
+from labrunner.cluster import errors
+from labrunner.cluster.port import ClusterPort
+from labrunner.topics.networkpolicy import manifests
+from labrunner.topics.networkpolicy.model import Cluster, Policy
+
+_PEER_KEYS = ("podSelector", "namespaceSelector", "ipBlock")
+
+
+def diagnose(cluster: ClusterPort, namespace: str, world: Cluster, objects: Sequence[Mapping[str, Any]],
+             mine: Sequence[Policy], reference: Sequence[Policy]) -> list[str]:
+    """Sentences, the cause first; empty when nothing more precise than the connections can be said."""
+    from labrunner.topics.networkpolicy.diff import diff
+    from labrunner.topics.networkpolicy.lint import OBSOLETE_ANNOTATION
+    from labrunner.topics.networkpolicy.pinpoint import pinpoint
+
+    said: list[str] = []
+    try:
+        annotations = (cluster.get("namespaces", namespace).get("metadata") or {}).get("annotations") or {}
+    except errors.ClusterError:
+        annotations = {}
+    if OBSOLETE_ANNOTATION in annotations:
+        said.append(f"{namespace}'s annotation {OBSOLETE_ANNOTATION} (Weave's pre-v1 DefaultDeny) isolates nothing today: "
+                    "write a NetworkPolicy instead")
+    declared: dict[str, dict[str, Any]] = {}
+    by_name = {policy.name: policy for policy in mine}
+    for obj in objects:
+        name = str((obj.get("metadata") or {}).get("name"))
+        manifest = manifests.declared(obj)
+        if manifest is None:
+            continue
+        declared[name] = manifest
+        for path in manifests.dropped(manifest)[:1]:
+            said.append(_dropped(name, path, by_name.get(name)))
+    files: dict[str, manifests.LearnerFile | None] = {}
+
+    def at(policy_name: str, path: tuple[str | int, ...]) -> str:
+        if policy_name not in files:
+            policy = by_name.get(policy_name)
+            files[policy_name] = manifests.learner_file(policy, Path.cwd()) if policy is not None else None
+        found = files[policy_name]
+        return found.at(path) if found is not None and path else ""
+
+    judged: dict[tuple[Policy, ...], int] = {}
+
+    def judge(policies: tuple[Policy, ...]) -> int:
+        if policies not in judged:
+            judged[policies] = len(diff(world, policies, reference).differences)
+        return judged[policies]
+
+    for culprit in pinpoint(world, mine, reference, judge, declared=declared):
+        said.append(culprit.sentence(at(culprit.policy, culprit.path)))
+    return said
+
+
+def _dropped(name: str, path: tuple[str | int, ...], stored: Policy | None) -> str:
+    shown = yamlsource.format_path(path)
+    if len(path) == 4 and path[0] == "spec" and path[1] in ("ingress", "egress") and isinstance(path[2], int) and path[3] in _PEER_KEYS:
+        direction, index = str(path[1]), path[2]
+        rules = stored.rules(direction) if stored is not None else ()  # type: ignore[arg-type]
+        empty = index < len(rules) and not rules[index].peers and not rules[index].ports
+        return (f"{name}'s {shown} was dropped: {path[3]} is not a field of an {direction} rule (mis-indented, applied with "
+                f"--validate=false)" + (f", so rule {index + 1} is stored as {{}} and admits everyone" if empty else ""))
+    return f"{name}'s {shown} was dropped by the API server: it is not a field there (applied with --validate=false?)"
