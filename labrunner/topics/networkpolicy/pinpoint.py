@@ -61,15 +61,25 @@ def pinpoint(world: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]
              declared: Mapping[str, Mapping[str, Any]] | None = None, limit: int = 3) -> list[Culprit]:
     """The mistakes in ``mine``, the one whose repair helps most first. ``declared`` holds
     the learner's own manifests by policy name (as kubectl's last-applied annotation or
-    their file has them), to tell a field they wrote from one the API server defaulted."""
+    their file has them), to tell a field they wrote from one the API server defaulted.
+    A judge may raise TimeoutError: the mistakes found by then are returned."""
     culprits: list[Culprit] = []
-    current, remaining = tuple(mine), judge(tuple(mine))
+    try:
+        _search(world, tuple(mine), reference, judge, declared or {}, limit, culprits)
+    except TimeoutError:  # the judge's time is up: say what was found
+        pass
+    return culprits[:limit]
+
+
+def _search(world: Cluster, mine: tuple[Policy, ...], reference: Sequence[Policy], judge: Judge,
+            declared: Mapping[str, Mapping[str, Any]], limit: int, culprits: list[Culprit]) -> None:
+    current, remaining = mine, judge(mine)
     seen: set[Path] = set()
     while remaining and len(culprits) < limit:
-        edits = [edit for edit in _edits(world, current, tuple(reference), declared or {}) if (edit.policy, *edit.path) not in seen]
+        edits = [edit for edit in _edits(world, current, tuple(reference), declared) if (edit.policy, *edit.path) not in seen]
         scored = [(edit.fallback, judge(edit.result), -edit.depth, number) for number, edit in enumerate(edits)]
         helping = sorted(rank for rank in scored if rank[1] < remaining)
-        chosen = [edits[helping[0][3]]] if helping and not helping[0][0] else _two_at_once(world, current, reference, declared or {}, edits, remaining, judge)
+        chosen = [edits[helping[0][3]]] if helping and not helping[0][0] else _two_at_once(world, current, reference, declared, edits, remaining, judge)
         if not chosen and helping:
             chosen = [edits[helping[0][3]]]
         if not chosen:
@@ -79,7 +89,6 @@ def pinpoint(world: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]
             culprits.append(Culprit(edit.policy, edit.path, edit.head, edit.tail, left))
             seen.add((edit.policy, *edit.path))
         current, remaining = chosen[-1].result, judge(chosen[-1].result)
-    return culprits[:limit]
 
 
 def _two_at_once(world: Cluster, current: tuple[Policy, ...], reference: Sequence[Policy], declared: Mapping[str, Mapping[str, Any]],
