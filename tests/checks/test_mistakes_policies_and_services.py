@@ -168,7 +168,7 @@ def test_web_server_policy_whose_pod_selector_matches_nothing(clean: KubeCluster
     policy(clean, "allow-ingress-webserver", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "interpoddem"}}))
     status, message, details = check(clean, "allow-ingress-webserver", "policy-meaning")
     assert status == "failed"
-    assert message == ("allow-ingress-webserver's podSelector is app=interpoddem, which selects no pod in networkdemo "
+    assert message == ("allow-ingress-webserver's podSelector app=interpoddem selects no pod in networkdemo "
                        "(its pods: app=interpoddemo, app=mysql); this step selects app=interpoddemo")
     # The connections it explains follow, the learner's own namespace first.
     assert details[0].startswith("yours does not allow networkdemo/") and "TCP 80" in details[0]
@@ -243,8 +243,8 @@ def test_dns_opened_on_udp_only(clean: KubeCluster) -> None:
 
 def test_dns_opened_to_every_pod_in_kube_system(clean: KubeCluster) -> None:
     status, message, details = _dns_step(clean, lambda d: d["spec"]["egress"][0]["to"][0].pop("podSelector"))
-    assert (status, message) == ("failed", "egress-allow-dns's egress rule 1's to item has namespaceSelector "
-                                           "kubernetes.io/metadata.name=kube-system and no podSelector, so every pod there is allowed; "
+    assert (status, message) == ("failed", "egress-allow-dns's egress rule 1 has namespaceSelector "
+                                           "kubernetes.io/metadata.name=kube-system and no podSelector: every pod there is allowed; "
                                            "this step allows only k8s-app=kube-dns")
     assert "in kube-system on TCP 53, UDP 53" in details[0]
 
@@ -281,7 +281,6 @@ def test_mysql_whose_secret_is_misnamed_names_the_secret_and_then_recovers(clean
             time.sleep(0.3)
         status, message, details = found
         assert status == "failed"
-        assert 'secret "mysql-secret" not found' in "\n".join([message, *details])
         # The cause first: the new pods read a Secret that does not exist; the stuck rollout (its old pod
         # keeps serving while the new one cannot start) is what that causes.
         assert message == ("deployment mysql's new pods cannot start: they read secret mysql-secret (env MYSQL_ROOT_PASSWORD), "
@@ -325,7 +324,7 @@ def test_the_mysql_service_selecting_the_web_pods(clean: KubeCluster) -> None:
 def test_the_database_isolated_with_a_misspelt_selector(clean: KubeCluster) -> None:
     policy(clean, "deny-ingress-db", lambda d: d["spec"].update(podSelector={"matchLabels": {"app": "mysq"}}))
     status, message, details = check(clean, "deny-ingress-db", "policy-meaning")
-    assert (status, message) == ("failed", "deny-ingress-db's podSelector is app=mysq, which selects no pod in networkdemo "
+    assert (status, message) == ("failed", "deny-ingress-db's podSelector app=mysq selects no pod in networkdemo "
                                            "(its pods: app=interpoddemo, app=mysql); this step selects app=mysql")
     assert "yours also allows" in details[0] and "-> networkdemo/mysql-" in details[0]
 

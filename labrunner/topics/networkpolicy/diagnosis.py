@@ -91,6 +91,6 @@ def _dropped(name: str, path: tuple[str | int, ...], stored: Policy | None) -> s
         direction, index = str(path[1]), path[2]
         rules = stored.rules(direction) if stored is not None else ()  # type: ignore[arg-type]
         empty = index < len(rules) and not rules[index].peers and not rules[index].ports
-        return (f"{name}'s {shown} was dropped: {path[3]} is not a field of an {direction} rule (mis-indented, applied with "
-                f"--validate=false)" + (f", so rule {index + 1} is stored as {{}} and admits everyone" if empty else ""))
-    return f"{name}'s {shown} was dropped by the API server: it is not a field there (applied with --validate=false?)"
+        return (f"{name} lost {shown}: not a field of an {direction} rule (mis-indented; --validate=false let it through)"
+                + (f", so rule {index + 1} is {{}} and admits everyone" if empty else ""))
+    return f"{name} lost {shown}: the API server dropped it, not a field there (--validate=false let it through)"

@@ -68,9 +68,9 @@ def _dead_peers(world: Any, verdict: Any, destination: Any) -> list[str]:
                     selector = peer.namespace_selector
                     if selector is None or wording.namespaces_matching(world, selector):
                         continue
-                    carried = ""
+                    found.append(f"because {policy.name}'s {side.direction} rule {number}: namespaceSelector "
+                                 f"{wording.selector(selector)} matches no namespace")
                     if other_namespace is not None:
-                        carried = f" ({other_namespace} carries {wording.labels(dict(world.namespace_labels(other_namespace)))})"
-                    found.append(f"because {policy.name}'s {side.direction} rule {number} has namespaceSelector "
-                                 f"{wording.selector(selector)}, which matches no namespace{carried}")
-    return found[:1]
+                        found.append(f"{other_namespace}'s labels: {wording.labels(dict(world.namespace_labels(other_namespace)))}")
+                    return found
+    return found

@@ -122,8 +122,8 @@ def _edits(world: Cluster, mine: tuple[Policy, ...], reference: tuple[Policy, ..
         else:
             yield _Edit(r.name, (), 0, (*mine, r), f"{r.namespace} has no NetworkPolicy", f"; this step wants {r.name}, which {wording.gist(r)}")
     for m in extra:
-        yield _Edit(m.name, (), 0, tuple(p for p in mine if p is not m), f"{m.name} is not part of what this step asks",
-                    f": it {wording.gist(m)}; remove it or make it do what the step says")
+        yield _Edit(m.name, (), 0, tuple(p for p in mine if p is not m), f"{m.name} is not part of this step",
+                    f": it {wording.gist(m)}; remove it")
 
 
 def _pair(world: Cluster, mine: Sequence[Policy], reference: Sequence[Policy]) -> tuple[list[tuple[Policy, Policy]], list[Policy], list[Policy]]:
@@ -266,8 +266,8 @@ def _merged_or_split(m: Policy, direction: Direction, i: int, ours: Rule, theirs
             peers = (*ours.peers[:a], alone_ns, alone_pods, *ours.peers[a + 1:])
             yield _Edit(m.name, ("spec", direction, i, word, a), 4, edit(dataclasses.replace(ours, peers=peers)),
                         f"{m.name}'s {direction} rule {number} has namespaceSelector {wording.selector(peer.namespace_selector)} "
-                        f"and podSelector {wording.selector(peer.pod_selector)} in one {word} item",
-                        ": a peer must match both; this step allows either (two items, each with a dash)")
+                        f"and podSelector {wording.selector(peer.pod_selector)} in one peer",
+                        ", so both must match; this step wants two peers")
     for a, first in enumerate(ours.peers):
         for b, second in enumerate(ours.peers):
             if first.namespace_selector is None or first.pod_selector is not None or first.ip_block is not None:
@@ -279,8 +279,8 @@ def _merged_or_split(m: Policy, direction: Direction, i: int, ours: Rule, theirs
                 peers = tuple(p for k, p in enumerate(ours.peers) if k not in (a, b)) + (merged,)
                 yield _Edit(m.name, ("spec", direction, i, word, max(a, b)), 4, edit(dataclasses.replace(ours, peers=peers)),
                             f"{m.name}'s {direction} rule {number} has namespaceSelector {wording.selector(first.namespace_selector)} "
-                            f"and podSelector {wording.selector(second.pod_selector)} as two items",
-                            ", so either admits; this step wants one item (no dash before podSelector)")
+                            f"and podSelector {wording.selector(second.pod_selector)} as two peers",
+                            ", so either admits; this step wants one")
 
 
 def _peer_edits(world: Cluster, m: Policy, direction: Direction, i: int, a: int, rule: Rule, ours: Peer, theirs: Peer,
@@ -297,8 +297,8 @@ def _peer_edits(world: Cluster, m: Policy, direction: Direction, i: int, a: int,
     if (ours.pod_selector is None and theirs.pod_selector is not None and ours.namespace_selector is not None
             and ours.namespace_selector == theirs.namespace_selector):
         yield _Edit(m.name, path, 4, with_peer(theirs),
-                    f"{where}'s {word} item has namespaceSelector {wording.selector(ours.namespace_selector)} and no podSelector",
-                    f", so every pod there is allowed; this step allows only {wording.selector(theirs.pod_selector)}")
+                    f"{where} has namespaceSelector {wording.selector(ours.namespace_selector)} and no podSelector",
+                    f": every pod there is allowed; this step allows only {wording.selector(theirs.pod_selector)}")
     yield _Edit(m.name, path, 4, with_peer(theirs), f"{where} allows {word} {wording.peer(ours, m.namespace)}",
                 f"; this step allows {word} {wording.peer(theirs, m.namespace)}")
     if ours.namespace_selector != theirs.namespace_selector and ours.namespace_selector is not None and theirs.namespace_selector is not None:
@@ -324,9 +324,9 @@ def _namespace_tail(world: Cluster, ours: Any, theirs: Any) -> str:
         if len(meant) == 1:
             carried = wording.labels(dict(world.namespace_labels(meant[0])))
             if carried == wording.selector(theirs):
-                return f", which matches no namespace ({meant[0]} carries only {carried})"
-            return f", which matches no namespace ({meant[0]} carries {carried}); this step selects {wording.selector(theirs)}"
-        return f", which matches no namespace; this step selects {wording.selector(theirs)}"
+                return f", matching no namespace ({meant[0]} has only {carried})"
+            return f", matching no namespace ({meant[0]} has {carried}); this step selects {wording.selector(theirs)}"
+        return f", matching no namespace; this step selects {wording.selector(theirs)}"
     return f"; this step selects {wording.selector(theirs)}"
 
 
@@ -338,13 +338,14 @@ def _selector_words(world: Cluster, m: Policy, r: Policy) -> tuple[str, str]:
     ours, theirs = wording.picked(world, namespace, m.pod_selector), wording.picked(world, namespace, r.pod_selector)
     head = f"{m.name}'s podSelector is {wording.selector(m.pod_selector)}"
     wanted = wording.selector(r.pod_selector)
+    present = wording.pods_of(world, namespace)
+    if not m.pod_selector.is_empty and not ours and present:
+        return (f"{m.name}'s podSelector {wording.selector(m.pod_selector)}",
+                f" selects no pod in {namespace} (its pods: {', '.join(present[:3])}); this step selects {wanted}")
     if m.pod_selector.is_empty:
         others = [labels for labels in ours if labels not in theirs]
         also = f" ({', '.join(others[:2])} too)" if others else ""
         return head, f", so it selects every pod in {namespace}{also}; this step selects only {wanted}"
-    present = wording.pods_of(world, namespace)
-    if not ours and present:
-        return head, f", which selects no pod in {namespace} (its pods: {', '.join(present[:3])}); this step selects {wanted}"
     if r.pod_selector.is_empty:
         return head, f", so it leaves out the other pods of {namespace}; this step selects every pod ({{}})"
     return head, f", which selects {', '.join(ours[:2]) or 'no pod'}; this step selects {wanted}"
