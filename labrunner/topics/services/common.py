@@ -1,12 +1,13 @@
-"""What the Services topic's kinds share: finding an object (and where else it is when it is not
-where it should be), a workload's pod template and the ports it declares, status conditions."""
+"""What the Services topic's kinds share: finding an object (and what exists instead when it is
+not where it should be: :mod:`labrunner.checks.nearmiss`), a workload's pod template and the
+ports it declares, status conditions."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from labrunner.checks.nearmiss import near_object
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 
@@ -29,22 +30,16 @@ def listed(cluster: ClusterPort, plural: str, namespace: str | None = None) -> l
 
 
 def missing(cluster: ClusterPort, plural: str, kind: str, name: str, namespace: str) -> tuple[str, list[str]]:
-    """``kind name does not exist in namespace``, with where an object of that name is and the
-    names that are there (a misspelling)."""
+    """``kind name does not exist in namespace``, or the near miss instead (the same name in another
+    namespace, a misspelt one); without one, the names that are there."""
+    near = near_object(cluster, plural, name, namespace, known_absent=True)
+    if near is not None:
+        return near.sentence, []
     said = f"{kind} {name} does not exist in {namespace}"
     try:
-        everywhere = cluster.list(plural)
+        here = sorted(str(o["metadata"]["name"]) for o in cluster.list(plural, namespace))
     except errors.ClusterError:
-        everywhere = []
-    others = sorted({str(o["metadata"].get("namespace")) for o in everywhere if o["metadata"]["name"] == name
-                     and o["metadata"].get("namespace") != namespace})
-    if others:
-        said += f" (there is one in {', '.join(others)}: this step wants it in {namespace}, made with -n {namespace})"
-        return said, []
-    here = sorted(str(o["metadata"]["name"]) for o in everywhere if o["metadata"].get("namespace") == namespace)
-    close = difflib.get_close_matches(name, here, n=1)
-    if close:
-        return f"{said} (there is a {kind} {close[0]}: a misspelt name?)", []
+        here = []
     return said, [f"{kind}s in {namespace}: {', '.join(here[:8])}"] if here else []
 
 

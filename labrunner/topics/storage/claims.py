@@ -10,12 +10,12 @@ still holding the deleted claim's uid). The controller's latest event is quoted.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
+from labrunner.checks.nearmiss import similar
 from labrunner.cluster import errors
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, NonEmptyStr
@@ -68,20 +68,21 @@ def default_classes(classes: list[Obj]) -> list[Obj]:
     return [c for c in classes if any(((c.get("metadata") or {}).get("annotations") or {}).get(a) == "true" for a in DEFAULT_ANNOTATIONS)]
 
 
-def _find_claim(context: CheckContext, namespace: str, name: str) -> tuple[Obj | None, list[str]]:
+def _find_claim(context: CheckContext, namespace: str, name: str) -> tuple[Obj | None, str, list[str]]:
+    """The claim; or the sentence saying it is absent (what exists instead: the near miss) and the
+    other claims of the namespace."""
     try:
-        return context.cluster.get("persistentvolumeclaims", name, namespace), []
+        return context.cluster.get("persistentvolumeclaims", name, namespace), "", []
     except errors.NotFound:
         pass
+    said = context.near_object("persistentvolumeclaims", name, namespace)
+    if said:
+        return None, said, []
     try:
-        everywhere = context.cluster.list("persistentvolumeclaims")
+        here = sorted(c["metadata"]["name"] for c in context.cluster.list("persistentvolumeclaims", namespace))
     except errors.ClusterError:
-        everywhere = []
-    near = [f"a claim {c['metadata']['name']} is in namespace {c['metadata']['namespace']}" for c in everywhere
-            if c["metadata"]["name"] == name]
-    near += [f"there is a claim {c['metadata']['name']} in {namespace}" for c in everywhere
-             if c["metadata"].get("namespace") == namespace and c["metadata"]["name"] != name][:3]
-    return None, near
+        here = []
+    return None, f"PersistentVolumeClaim {name} does not exist in {namespace}", [f"there is a claim {n} in {namespace}" for n in here[:3]]
 
 
 def _recency(event: Mapping[str, Any]) -> tuple[str, bool, int]:
@@ -155,7 +156,7 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
     else:
         class_name = str(requested)
         if class_name and class_name not in by_name:
-            near = difflib.get_close_matches(class_name, sorted(by_name), n=1, cutoff=0.6)
+            near = similar(class_name, sorted(by_name), cutoff=0.6)
             lines.append(f"storageClassName {class_name}: no StorageClass {class_name} exists (classes: {', '.join(sorted(by_name)) or 'none'}), "
                          f"so only a PersistentVolume of class {class_name} can take it" + (f"; did you mean {near[0]}?" if near else ""))
         elif not class_name:
@@ -193,9 +194,9 @@ def why_unbound(context: CheckContext, claim: Obj) -> list[str]:
 
 
 def claim_bound(args: ClaimBound, context: CheckContext) -> Outcome:
-    claim, near = _find_claim(context, args.namespace, args.name)
+    claim, absent, others = _find_claim(context, args.namespace, args.name)
     if claim is None:
-        return "failed", f"PersistentVolumeClaim {args.name} does not exist in {args.namespace}", near
+        return "failed", absent, others
     phase = (claim.get("status") or {}).get("phase", "Pending")
     if phase != "Bound":
         return "failed", f"PersistentVolumeClaim {args.name} is {phase}", why_unbound(context, claim)
@@ -217,9 +218,9 @@ def claim_bound(args: ClaimBound, context: CheckContext) -> Outcome:
 
 
 def claim_waits(args: ClaimWaits, context: CheckContext) -> Outcome:
-    claim, near = _find_claim(context, args.namespace, args.name)
+    claim, absent, others = _find_claim(context, args.namespace, args.name)
     if claim is None:
-        return "failed", f"PersistentVolumeClaim {args.name} does not exist in {args.namespace}", near
+        return "failed", absent, others
     spec = claim.get("spec") or {}
     phase = (claim.get("status") or {}).get("phase", "Pending")
     if phase == "Bound":

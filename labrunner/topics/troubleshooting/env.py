@@ -13,7 +13,7 @@ from labrunner.cluster import errors
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, NonEmptyStr
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
-from labrunner.topics.troubleshooting.common import elsewhere, find
+from labrunner.topics.troubleshooting.common import find
 from labrunner.topics.workloads.common import TEMPLATE, containers, pods_of
 from labrunner.topics.workloads.rollouts import DeploymentRollout, deployment_rollout
 
@@ -90,8 +90,7 @@ def env_from_config(args: EnvFromConfig, context: CheckContext) -> Outcome:
     cluster, namespace = context.cluster, args.namespace
     configmap = find(cluster, "configmaps", args.configmap, namespace)
     if configmap is None:
-        other = elsewhere(cluster, "configmaps", args.configmap, namespace)
-        return "failed", f"configmap {args.configmap} does not exist in {namespace}" + (f" (there is one in {', '.join(other)})" if other else ""), []
+        return "failed", context.near_object("configmaps", args.configmap, namespace) or f"configmap {args.configmap} does not exist in {namespace}", []
     deployment = find(cluster, "deployments", args.deployment, namespace)
     if deployment is None:
         others = sorted(str(d["metadata"]["name"]) for d in cluster.list("deployments", namespace))
