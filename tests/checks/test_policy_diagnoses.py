@@ -469,3 +469,10 @@ def test_a_dns_probe_passes_with_the_right_label(clean: KubeCluster) -> None:
     policy(clean, "egress-allow-dns")
     status, message, _ = check(clean, "allow-dns", "probe-dns")
     assert status == "passed", message
+
+
+def test_the_policy_to_repair_saved_under_a_misspelt_name(clean: KubeCluster) -> None:
+    policy(clean, "ingress-egress-policy", lambda d: d["metadata"].update(name="ingress-egres-policy"), namespace="default")
+    message, _ = failing(clean, "fix-broken-policy")
+    assert message == ("NetworkPolicy ingress-egress-policy does not exist in default; there is a NetworkPolicy ingress-egres-policy "
+                       "there (the step asks for the name ingress-egress-policy)")

@@ -108,6 +108,9 @@ def policy_meaning(args: PolicyMeaning, context: CheckContext) -> Outcome:
                         and p["metadata"]["name"] in {policy.name for policy in references[0]}})
     evidence_of = results.index(min(results, key=lambda result: len(result.differences)))
     evidence = results[evidence_of].summary(limit=3, focus=namespace)
+    for name in args.policies:
+        if name not in mine_names and (near := context.near_object("networkpolicies", name, namespace)):
+            return "failed", near, evidence
     if misplaced:
         where = ", ".join(f"{name} is in {elsewhere}" for name, elsewhere in misplaced)
         return "failed", (f"{where}, not {namespace}: a NetworkPolicy only selects pods in its own namespace "
