@@ -10,8 +10,12 @@ the task asked for amber-12ab"). Three things are looked for, cheapest and likel
   field selector on the name;
 - a similar name in the namespace asked (``mysql-svc`` or ``mysq1`` for ``mysql``): the
   namespace's list, names compared by containment and difflib's ratio;
-- a similar name in another namespace: one list across namespaces (not for pods and other
-  resources a cluster holds thousands of).
+- a similar name in another namespace, misspelt only (other namespaces hold other apps'
+  ``web-*``): one list across namespaces (not for pods and other resources a cluster holds
+  thousands of).
+
+A sibling is never a near miss: ``archive`` for ``archive-restored``, ``data-ledger-0`` for
+``data-ledger-1`` (the step's new object beside an earlier step's, a StatefulSet's ordinals).
 
 And for a selector that matches no pod, the pods whose labels nearly match it. Every request
 may fail (forbidden, a resource the cluster does not serve): that is "nothing found", never an
@@ -165,27 +169,36 @@ def near_object(cluster: ClusterPort, plural: str, name: str, namespace: str | N
     if namespace is None or plural in NOT_LISTED_EVERYWHERE:
         return None
     everywhere = [o for o in search.list(plural, None) if _namespace(o) != namespace]
-    close = similar(name, {_name(o) for o in everywhere})
+    close = similar(name, {_name(o) for o in everywhere}, decorated=False)  # other namespaces hold other apps' web-*
     if not close:
         return None
     places = [_namespace(o) for o in _newest_first(o for o in everywhere if _name(o) == close[0])]
     return NearMiss(resource.kind, name, namespace, close[0], tuple(places[:SHOWN_PLACES]), max(0, len(places) - SHOWN_PLACES))
 
 
-def similar(name: str, names: Iterable[str], cutoff: float = SIMILAR) -> list[str]:
-    """The names one would take for ``name`` misspelt or decorated (``mysql-svc``,
-    ``web-deployment``, ``mysq1``), closest first (``cutoff``: difflib's ratio from which a
-    name counts)."""
+def similar(name: str, names: Iterable[str], cutoff: float = SIMILAR, *, decorated: bool = True) -> list[str]:
+    """The names one would take for ``name`` misspelt (``mysq1``, ``app-conf``) or, with
+    ``decorated``, with words added (``mysql-svc``, ``web-deployment``), closest first (``cutoff``:
+    difflib's ratio from which a name counts). Never a sibling: a name that is ``name`` without
+    its last words (``archive`` for ``archive-restored``: the step's new object beside an earlier
+    one) or differs only in a trailing number (``data-ledger-0`` for ``data-ledger-1``,
+    ``interpoddemo`` for ``interpoddemo2``)."""
     scored: dict[str, float] = {}
     for other in names:
-        if other == name or other in scored:
+        if other == name or other in scored or _sibling(name, other):
             continue
         score = difflib.SequenceMatcher(None, name, other).ratio()
-        if _contains(name, other):
+        if decorated and _contains(name, other):
             score = max(score, 0.9)
         if score >= cutoff:
             scored[other] = score
     return sorted(scored, key=lambda other: (-scored[other], other))
+
+
+def _sibling(name: str, other: str) -> bool:
+    if name.startswith(other) and name[len(other):len(other) + 1] in ("-", "."):
+        return True
+    return re.sub(r"-?\d+$", "", name) == re.sub(r"-?\d+$", "", other)
 
 
 def _contains(one: str, other: str) -> bool:

@@ -100,10 +100,10 @@ def test_unrelated_names_and_other_kinds_are_no_near_miss() -> None:
 
 
 def test_pods_are_not_listed_across_the_cluster_for_a_similar_name() -> None:
-    cluster = FakeCluster({"pods": [named("client-1", "default", "Pod")]})
+    cluster = FakeCluster({"pods": [named("clinet", "default", "Pod")]})
     assert missing_object(cluster, "pods", "client", "shop") is None
     assert missing_object(cluster, "pods", "client", "default") == (
-        "pod client does not exist in default; there is a Pod client-1 there (the step asks for the name client)")
+        "pod client does not exist in default; there is a Pod clinet there (the step asks for the name client)")
 
 
 @pytest.mark.parametrize("lost", [False, True])
@@ -116,8 +116,25 @@ def test_a_refused_or_lost_cluster_finds_nothing_and_raises_nothing(lost: bool) 
 
 def test_similar_names() -> None:
     assert similar("mysql", ["mysql-svc", "mysq1", "postgres", "mysql"]) == ["mysql-svc", "mysq1"]
-    assert similar("web", ["web-1", "api", "my-web", "webapp"]) == ["my-web", "web-1"]
+    assert similar("web", ["web-1", "api", "my-web", "webapp"]) == ["my-web"]  # web-1 is a sibling
     assert similar("db", ["db-backup"]) == []  # too short to be contained
+    assert similar("web", ["web-deployment"], decorated=False) == []
+
+
+@pytest.mark.parametrize(("asked", "there"), [("archive-restored", "archive"), ("data-ledger-1", "data-ledger-0"),
+                                              ("interpoddemo2", "interpoddemo"), ("web-v2", "web")])
+def test_an_earlier_steps_sibling_is_no_near_miss(asked: str, there: str) -> None:
+    cluster = FakeCluster({"persistentvolumeclaims": [named(there, "shop", "PersistentVolumeClaim")]})
+    assert similar(asked, [there]) == []
+    assert missing_object(cluster, "persistentvolumeclaims", asked, "shop") is None
+
+
+def test_other_namespaces_count_a_misspelling_not_a_decorated_name() -> None:
+    cluster = FakeCluster({"deployments": [named("web-app", "team-b", "Deployment"), named("wbe", "team-c", "Deployment")]})
+    assert missing_object(cluster, "deployments", "web", "shop") is None
+    cluster = FakeCluster({"deployments": [named("web-app", "team-b", "Deployment"), named("web-ap", "team-c", "Deployment")]})
+    assert missing_object(cluster, "deployments", "web-app", "shop") == (
+        "deployment web-app is not in shop: there is a Deployment web-app in team-b (applied without -n shop?)")
 
 
 def test_a_near_miss_said_by_the_check_itself_is_recognised() -> None:
