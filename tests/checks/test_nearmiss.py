@@ -179,3 +179,64 @@ def test_a_matching_pod_or_nothing_near_is_no_near_miss() -> None:
     assert pods_near_selector(cluster, "shop", {"app": "mysql"}) is None
     assert pods_near_selector(cluster, "shop", {"app": "postgres"}) is None
     assert pods_near_selector(cluster, "shop", {}) is None
+
+
+# -- the runner ----------------------------------------------------------------------------------
+
+
+class Counting(FakeCluster):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.requests: list[tuple[str, str | None, str]] = []
+
+    def list(self, kind: str, namespace: str | None = None, *, labels: str = "", fields: str = "") -> list[dict[str, Any]]:
+        self.requests.append((kind, namespace, fields))
+        return super().list(kind, namespace, labels=labels, fields=fields)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """Not counted: only the search's lists are."""
+        for obj in super().list(kind, namespace):
+            if obj["metadata"]["name"] == name:
+                return obj
+        raise errors.NotFound(f'{kind} "{name}" not found')
+
+
+def test_the_runner_leads_a_failing_check_with_the_near_miss_and_keeps_its_own_sentence() -> None:
+    from labrunner.checks.runner import checked
+    from labrunner.lab.loader import load_lab
+    from tests.conftest import REPO
+
+    lab = load_lab(REPO / "labs" / "networkpolicies")
+    step = lab.step("deploy-mysql")
+    cluster = Counting({"deployments": [named("mysql", "default", "Deployment")]})
+    found = checked(step.checks[0], step, cluster, lab.placeholder_values)
+    assert found.result.status == "failed"
+    assert found.result.message == "deployment mysql is not in networkdemo: there is a Deployment mysql in default (applied without -n networkdemo?)"
+    assert found.result.details[0] == found.own.message and found.own.message.startswith("deployment mysql")
+    assert found.near_miss is not None and found.near_miss.review == "you created Deployment mysql in default; the task asked for networkdemo"
+
+
+def test_a_near_miss_the_check_said_itself_is_not_said_twice_nor_searched_again() -> None:
+    from labrunner.checks.runner import checked
+    from labrunner.lab.loader import load_lab
+    from tests.conftest import REPO
+
+    lab = load_lab(REPO / "labs" / "networkpolicies", {"namespace": "alice-np"})
+    step = lab.step("create-namespace")
+    cluster = Counting({"namespaces": [named("alice-pn", None, "Namespace")]})
+    found = checked(step.checks[0], step, cluster)
+    assert found.result == found.own and found.near_miss is not None
+    assert found.result.message == "namespace alice-np does not exist; there is a Namespace alice-pn (the step asks for the name alice-np)"
+    assert cluster.requests == [("namespaces", None, "")]  # the check's one search; the runner reused it
+
+
+def test_a_passing_check_pays_for_no_search() -> None:
+    from labrunner.checks.runner import checked
+    from labrunner.lab.loader import load_lab
+    from tests.conftest import REPO
+
+    lab = load_lab(REPO / "labs" / "networkpolicies")
+    step = lab.step("create-namespace")
+    cluster = Counting({"namespaces": [named("networkdemo", None, "Namespace"), named("networkdemo2", None, "Namespace")]})
+    found = checked(step.checks[0], step, cluster)
+    assert found.result.status == "passed" and found.near_miss is None and cluster.requests == []
