@@ -197,8 +197,8 @@ def test_a_misspelt_secret(cluster: KubeCluster) -> None:
 
 
 def test_a_misspelt_namespace(cluster: KubeCluster) -> None:
-    asked = fresh_name("alice")
-    typo = asked[:-2] + asked[-1] + asked[-2]
+    asked = fresh_name("alice") + "-np"
+    typo = asked[:-2] + "pn"  # (not a trailing number: two that differ only there are siblings, web-1 and web-2)
     policies = load_lab(REPO / "labs" / "networkpolicies", {"namespace": asked})
     namespace(cluster, typo)
     result = check(policies, cluster, "create-namespace")
