@@ -9,6 +9,7 @@ task asked for amber-12ab"): that is the exam's most common way to lose points.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,12 +78,19 @@ def grade_task(task: Lab, number: int, cluster: ClusterPort, *, revealed: bool =
 
 
 def _said(result: CheckResult) -> str:
-    """A check's finding for the review: its message, and for a failure its first piece of
-    evidence (a shell check's exit code is the script's, not the candidate's: left out)."""
+    """A check's finding for the review, whole: its message, and for a failure what follows it
+    (the next mistakes a diagnosis names, its first piece of evidence; a shell check's exit code
+    is the script's, not the candidate's: left out). Checks speak of "this step", as in a lab;
+    here it is the task."""
     if result.status == "passed":
-        return result.title if result.message == "the script's exit code is as expected" else result.message
-    evidence = next((detail for detail in result.details if not detail.startswith("(the script exited")), None)
-    return f"{result.message}: {evidence}" if evidence else result.message
+        said = result.title if result.message == "the script's exit code is as expected" else result.message
+    else:
+        following = [detail for detail in result.details if not detail.startswith("(the script exited")][:2]
+        said = ": ".join([result.message, "; ".join(following)]) if following else result.message
+    return _TASK_WORDS.sub("the task", said)
+
+
+_TASK_WORDS = re.compile(r"\b(this|the) step\b")
 
 
 def result_document(attempt_id: str, tasks: Sequence[TaskResult], *, deadline_passed: bool) -> dict[str, object]:
