@@ -245,7 +245,8 @@ def test_a_claim_made_in_another_namespace_is_found_there(kubectl: Kubectl, chec
     kubectl("create", "namespace", elsewhere)
     try:
         kubectl("apply", "-n", elsewhere, "-f", str(ASSETS / "notes-claim.yaml"))  # forgot -n NAMESPACE
-        failed(checks, "claim-waits", f"PersistentVolumeClaim notes does not exist in {ns}", f"a claim notes is in namespace {elsewhere}")
+        failed(checks, "claim-waits", f"PersistentVolumeClaim notes is not in {ns}: there is a PersistentVolumeClaim notes in {elsewhere} "
+                                      f"(applied without -n {ns}?)")
     finally:
         kubectl("delete", "namespace", elsewhere, "--wait=false")
 
@@ -291,8 +292,9 @@ def test_a_claim_asking_read_write_many_quotes_the_provisioner_s_refusal(kubectl
 def test_a_deployment_naming_a_claim_that_does_not_exist(kubectl: Kubectl, checks: Any, solve: Any, ns: str) -> None:
     solve("create-namespace", "claim-waits")
     apply(kubectl, asset("notes-app.yaml", ("claimName: notes", "claimName: note")), ns)
+    # The cause first: the pods mount a claim that does not exist (their not being ready follows from it).
     text = failed(checks, "first-consumer", "the Deployment notes has no volume of the claim notes",
-                  "deployment notes has 0/1 ready replica(s)")
+                  f"deployment notes's pods cannot start: they mount persistentvolumeclaim note (volume notes), which does not exist in {ns}")
     assert "PersistentVolumeClaim notes is Pending" in text  # and the real claim still waits
 
 
