@@ -476,3 +476,24 @@ def test_the_policy_to_repair_saved_under_a_misspelt_name(clean: KubeCluster) ->
     message, _ = failing(clean, "fix-broken-policy")
     assert message == ("NetworkPolicy ingress-egress-policy does not exist in default; there is a NetworkPolicy ingress-egres-policy "
                        "there (the step asks for the name ingress-egress-policy)")
+
+
+def test_the_web_server_opened_only_to_an_address_range(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress")
+    policy(clean, "allow-ingress-webserver", lambda d: d["spec"]["ingress"][0].update({"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}))
+    message, _ = failing(clean, "allow-ingress-webserver")
+    assert message == ("allow-ingress-webserver's ingress rule 1 allows only from addresses in 10.0.0.0/8; "
+                       "this step allows from anyone (no from)")
+
+
+def test_the_database_opened_to_the_web_pods_of_every_namespace(clean: KubeCluster) -> None:
+    policy(clean, "deny-ingress-db")
+    policy(clean, "allow-ingress-db", lambda d: d["spec"]["ingress"][0]["from"][0].update(namespaceSelector={}))
+    message, _ = failing(clean, "allow-ingress-db")
+    assert message == ("allow-ingress-db's ingress rule 1 allows from app=interpoddemo pods in every namespace; "
+                       "this step allows from app=interpoddemo pods in networkdemo")
+
+
+def test_deny_and_allow_written_as_one_policy_is_correct(clean: KubeCluster) -> None:
+    policy(clean, "allow-ingress-db")
+    passes(clean, "allow-ingress-db")

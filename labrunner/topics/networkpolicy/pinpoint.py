@@ -232,6 +232,11 @@ def _rule_edits(world: Cluster, mine: tuple[Policy, ...], m: Policy, direction: 
                     f"{m.name}'s {direction} rule {number} has no {word}",
                     f", so it allows anyone; this step allows only {word} {wording.peers(theirs.peers, home)}")
         return
+    if not theirs.peers:
+        yield _Edit(m.name, peers_path, 3, edit(dataclasses.replace(ours, peers=())),
+                    f"{m.name}'s {direction} rule {number} allows only {word} {wording.peers(ours.peers, home)}",
+                    f"; this step allows {word} anyone (no {word})")
+        return
     yield from _merged_or_split(m, direction, i, ours, theirs, edit)
     yield _Edit(m.name, peers_path, 3, edit(dataclasses.replace(ours, peers=theirs.peers)),
                 f"{m.name}'s {direction} rule {number} allows {word} {wording.peers(ours.peers, home)}",
