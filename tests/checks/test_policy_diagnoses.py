@@ -442,12 +442,15 @@ def test_weaves_obsolete_annotation_used_instead_of_a_policy(clean: KubeCluster)
         message, _ = failing(clean, "deny-ingress")
         assert message == (f"networkdemo's annotation {WEAVE} (Weave's pre-v1 DefaultDeny) isolates nothing today: "
                            "write a NetworkPolicy instead")
+        policy(clean, "deny-ingress", lambda d: d["spec"].update(policyTypes=["Egress"]))
+        message, details = failing(clean, "deny-ingress")  # beside a policy, the policy's mistake leads; the annotation is a remark
+        assert message.startswith("deny-ingress's policyTypes is [Egress]") and any(WEAVE in line for line in details)
         policy(clean, "deny-ingress")
         passes(clean, "deny-ingress")  # the annotation does no harm beside a policy
     finally:
         current = clean.get("namespaces", NS)
         current["metadata"]["annotations"].pop(WEAVE, None)
-        clean.apply(current)
+        clean.update(current)  # a replace: an apply would merge the annotation back
 
 
 # -- the state behind a probe ---------------------------------------------------------------------------

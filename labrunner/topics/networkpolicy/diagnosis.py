@@ -37,9 +37,12 @@ def diagnose(cluster: ClusterPort, namespace: str, world: Cluster, objects: Sequ
         annotations = (cluster.get("namespaces", namespace).get("metadata") or {}).get("annotations") or {}
     except errors.ClusterError:
         annotations = {}
+    weave = None
     if OBSOLETE_ANNOTATION in annotations:
-        said.append(f"{namespace}'s annotation {OBSOLETE_ANNOTATION} (Weave's pre-v1 DefaultDeny) isolates nothing today: "
+        weave = (f"{namespace}'s annotation {OBSOLETE_ANNOTATION} (Weave's pre-v1 DefaultDeny) isolates nothing today: "
                     "write a NetworkPolicy instead")
+        if not mine:  # standing in for a policy; beside the learner's policies it is only a remark
+            said.append(weave)
     declared: dict[str, dict[str, Any]] = {}
     by_name = {policy.name: policy for policy in mine}
     for obj in objects:
@@ -72,6 +75,8 @@ def diagnose(cluster: ClusterPort, namespace: str, world: Cluster, objects: Sequ
 
     for culprit in pinpoint(world, mine, reference, judge, declared=declared):
         said.append(culprit.sentence(at(culprit.policy, culprit.path)))
+    if weave is not None and mine:
+        said.append(weave)
     return said
 
 
