@@ -176,22 +176,42 @@ def diff(arguments: argparse.Namespace) -> int:
     from labrunner.topics.networkpolicy.diff import diff as compare
     from labrunner.topics.networkpolicy.model import Cluster
 
-    _, mine_cluster, _ = _read(arguments.mine)
+    _, mine_cluster, mine_origins = _read(arguments.mine)
     _, reference_cluster, _ = _read(arguments.reference)
     namespaces = {**reference_cluster.namespaces, **mine_cluster.namespaces}
     pods = {pod.ref: pod for pod in (*reference_cluster.pods, *mine_cluster.pods)}
     world = Cluster(namespaces=namespaces, pods=tuple(pods.values()), policies=())
     result = compare(world, mine_cluster.policies, reference_cluster.policies)
+    mistakes = [] if result.same else _mistakes(world, mine_cluster.policies, reference_cluster.policies, mine_origins)
     if arguments.json:
-        _json({"same": result.same, "summary": result.summary(), "differences": [d.as_json() for d in result.differences],
+        _json({"same": result.same, "mistakes": mistakes, "summary": result.summary(),
+               "differences": [d.as_json() for d in result.differences],
                "universe": {"pods": result.universe_pods, "ports": result.universe_ports}})
     elif result.same:
         print(f"Same meaning: every connection is decided alike ({result.universe_pods} pods, real and synthetic, on {result.universe_ports} ports).")
     else:
+        if mistakes:
+            print("Why:")
+            for mistake in mistakes:
+                print(f"  - {mistake['sentence']}")
         print("Different meaning:")
         for line in result.summary(limit=10):
             print(f"  - {line}")
     return ExitCode.OK if result.same else ExitCode.FAILED
+
+
+def _mistakes(world: Any, mine: Any, reference: Any, origins: dict[int, SourceObject]) -> list[dict[str, Any]]:
+    """The parts of ``mine`` that make it mean something else, each with its place in its file."""
+    from labrunner.topics.networkpolicy.pinpoint import judge_of, pinpoint
+
+    found = []
+    by_name = {policy.name: origins.get(id(policy)) for policy in mine}
+    for culprit in pinpoint(world, mine, reference, judge_of(world, reference, 10.0)):
+        source = by_name.get(culprit.policy)
+        where = source.where(culprit.path) if source is not None and culprit.path else None
+        found.append({"policy": culprit.policy, "field": ".".join(str(part) for part in culprit.path), "where": where,
+                      "sentence": culprit.sentence(f" ({where})" if where else "").replace("this step", "the reference")})
+    return found
 
 
 def lint(arguments: argparse.Namespace) -> int:

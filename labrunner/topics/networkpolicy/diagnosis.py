@@ -8,7 +8,6 @@ blames (:mod:`pinpoint`). The connections that differ follow as evidence, from t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from labrunner import yamlsource
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
 from labrunner.topics.networkpolicy import manifests
-from labrunner.topics.networkpolicy.model import Cluster, Pod, Policy
+from labrunner.topics.networkpolicy.model import Cluster, Policy
 
 _PEER_KEYS = ("podSelector", "namespaceSelector", "ipBlock")
 JUDGING_SECONDS = 4.0
@@ -28,9 +27,8 @@ found by then is said (the connections are always said)."""
 def diagnose(cluster: ClusterPort, namespace: str, world: Cluster, objects: Sequence[Mapping[str, Any]],
              mine: Sequence[Policy], reference: Sequence[Policy]) -> list[str]:
     """Sentences, the cause first; empty when nothing more precise than the connections can be said."""
-    from labrunner.topics.networkpolicy.diff import diff
     from labrunner.topics.networkpolicy.lint import OBSOLETE_ANNOTATION
-    from labrunner.topics.networkpolicy.pinpoint import pinpoint
+    from labrunner.topics.networkpolicy.pinpoint import judge_of, pinpoint
 
     said: list[str] = []
     try:
@@ -62,32 +60,13 @@ def diagnose(cluster: ClusterPort, namespace: str, world: Cluster, objects: Sequ
         found = files[policy_name]
         return found.at(path) if found is not None and path else ""
 
-    judged: dict[tuple[Policy, ...], int] = {}
-    alike = _one_of_each(world)
-    deadline = time.monotonic() + JUDGING_SECONDS
-
-    def judge(policies: tuple[Policy, ...]) -> int:
-        if policies not in judged:
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            judged[policies] = len(diff(alike, policies, reference).differences)
-        return judged[policies]
+    judge = judge_of(world, reference, JUDGING_SECONDS)
 
     for culprit in pinpoint(world, mine, reference, judge, declared=declared):
         said.append(culprit.sentence(at(culprit.policy, culprit.path)))
     if weave is not None and mine:
         said.append(weave)
     return said
-
-
-def _one_of_each(world: Cluster) -> Cluster:
-    """One pod of each kind (namespace, labels, ports): replicas are judged alike by every
-    policy, so a Deployment of 300 costs what one pod does. Only counts of differences are
-    compared, and those change alike for every replica."""
-    seen: dict[object, Pod] = {}
-    for pod in world.pods:
-        seen.setdefault((pod.namespace, tuple(sorted(pod.labels.items())), pod.ports), pod)
-    return Cluster(namespaces=world.namespaces, pods=tuple(seen.values()), policies=())
 
 
 def _dropped(name: str, path: tuple[str | int, ...], stored: Policy | None) -> str:

@@ -13,12 +13,13 @@ blame a field that is fine. Repeated on the repaired set, it finds the next mist
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from labrunner.topics.networkpolicy import wording
-from labrunner.topics.networkpolicy.model import Cluster, Direction, Peer, Policy, Rule
+from labrunner.topics.networkpolicy.model import Cluster, Direction, Peer, Pod, Policy, Rule
 
 Path = tuple[str | int, ...]
 Judge = Callable[[tuple[Policy, ...]], int]
@@ -106,6 +107,30 @@ def _two_at_once(world: Cluster, current: tuple[Policy, ...], reference: Sequenc
             if left < remaining and (best is None or rank < best[:2]):
                 best = (*rank, [first, second])
     return best[2] if best is not None else []
+
+
+def judge_of(world: Cluster, reference: Sequence[Policy], seconds: float) -> Judge:
+    """A judge counting the meaning-diff's differences with ``reference``, each set judged once,
+    over one pod of each kind (replicas are alike to every policy, so a Deployment of 300 costs
+    what one pod does; only counts are compared, and those change alike for every replica). It
+    raises TimeoutError once ``seconds`` have passed."""
+    from labrunner.topics.networkpolicy.diff import diff
+
+    seen: dict[object, Pod] = {}
+    for pod in world.pods:
+        seen.setdefault((pod.namespace, tuple(sorted(pod.labels.items())), pod.ports), pod)
+    alike = Cluster(namespaces=world.namespaces, pods=tuple(seen.values()), policies=())
+    judged: dict[tuple[Policy, ...], int] = {}
+    deadline = time.monotonic() + seconds
+
+    def judge(policies: tuple[Policy, ...]) -> int:
+        if policies not in judged:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            judged[policies] = len(diff(alike, policies, reference).differences)
+        return judged[policies]
+
+    return judge
 
 
 # -- proposing edits ------------------------------------------------------------------

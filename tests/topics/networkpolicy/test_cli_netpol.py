@@ -109,6 +109,14 @@ def test_diff_accepts_an_equivalent_policy_and_explains_a_wrong_one(world: Path,
     data = json.loads(out)
     assert code == 1 and data["same"] is False
     assert "yours also allows networkdemo/demopod -> networkdemo/mysql-0 on TCP 3306" in data["summary"]
+    # Why, before the connections: the field responsible, with its place in the file.
+    [mistake] = data["mistakes"]
+    assert mistake["policy"] == "only-web-to-db" and mistake["field"] == "spec.ingress.0.from.0.podSelector"
+    assert mistake["where"] == f"{mine / 'db.yaml'}:7:26"
+    assert mistake["sentence"] == (f"only-web-to-db's ingress rule 1 allows from podSelector {{}} ({mine / 'db.yaml'}:7:26); "
+                                   "the reference allows app=interpoddemo")
+    code, out, _ = run(capsys, "netpol", "diff", "--mine", str(world / "cluster.yaml"), str(mine), "--reference", *reference)
+    assert code == 1 and out.startswith(f"Why:\n  - {mistake['sentence']}\nDifferent meaning:\n")
 
 
 def test_lint_exit_codes(world: Path, capsys: pytest.CaptureFixture[str]) -> None:
