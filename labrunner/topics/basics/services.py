@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
@@ -57,9 +58,13 @@ def service_exposes(args: ServiceExposes, context: CheckContext) -> Outcome:
     if wrong := wrong_pods(cluster, name, namespace, selector, port, pods):
         finding, intended, owner = wrong
         findings.append(finding)
-    if selector and not pods and not findings:
-        findings.append(Finding(Cause.SELECTOR, f"service {name}'s selector {chosen} matches no pod in {namespace}",
-                                ("compare it with the pods' labels: kubectl get pods --show-labels -n " + namespace,)))
+    if selector and not pods:
+        near = context.near_labels(namespace, selector)  # the pods it nearly picks: a misspelt label, another namespace
+        if findings:
+            findings[0] = replace(findings[0], details=(*((near,) if near else ()), *findings[0].details))
+        else:
+            findings.append(Finding(Cause.SELECTOR, f"service {name}'s selector {chosen} matches no pod in {namespace}",
+                                    (near or "compare it with the pods' labels: kubectl get pods --show-labels -n " + namespace,)))
     if (mismatch := target_port_mismatch(name, args.port, port, intended, owner)) is not None:
         findings.append(Finding(Cause.PORT, mismatch, ("the targetPort must be a port the container listens on: kubectl get pods -o yaml -n "
                                                        + namespace + " shows containerPort",)))

@@ -48,11 +48,13 @@ def pod_problems(cluster: ClusterPort, namespace: str, selector: Mapping[str, An
     return [f.sentence for f in root_first(findings)], starting
 
 
-def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None) -> tuple[list[Finding], bool]:
-    """What keeps each of a workload's pods from being ready, as findings with their cause
-    (an image that cannot be pulled, a Secret not found, a crash, a failing readiness probe),
-    and whether they are merely still starting."""
-    pods = cluster.list("pods", namespace, labels=selector_text(selector))
+def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None,
+                 pods: list[dict[str, Any]] | None = None) -> tuple[list[Finding], bool]:
+    """What keeps each of a workload's pods (``pods``, or those ``selector`` picks) from being
+    ready, as findings with their cause (an image that cannot be pulled, a Secret not found, a
+    crash, a failing readiness probe), and whether they are merely still starting."""
+    if pods is None:
+        pods = cluster.list("pods", namespace, labels=selector_text(selector))
     problems: list[Finding] = []
     starting = False
     for pod in pods:
@@ -165,15 +167,23 @@ def workload_findings(cluster: ClusterPort, namespace: str, workload: Mapping[st
     spec = workload.get("spec") or {}
     findings = template_findings(cluster, namespace, ((spec.get("template") or {}).get("spec")) or {})
     owners: list[Mapping[str, Any]] = [workload]
+    pods = cluster.list("pods", namespace, labels=selector_text(spec.get("selector")))
+    old: list[dict[str, Any]] = []
     if workload.get("kind") == "Deployment":
         uid = workload["metadata"].get("uid")
         owners = [rs for rs in cluster.list("replicasets", namespace, labels=selector_text(spec.get("selector")))
                   if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])]
         owners = sorted(owners, key=_revision)[-1:]
+        newest = ((owners[0]["metadata"].get("labels") or {}).get("pod-template-hash") if owners else None)
+        if newest:  # the pods of older revisions show what was wrong before: said after the newest's
+            old = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") not in (newest, None)]
+            pods = [p for p in pods if p not in old]
     for owner in owners:
         findings += refused_findings(cluster, namespace, {"kind": owner.get("kind", "ReplicaSet"), **owner})
-    pods, starting = pod_findings(cluster, namespace, spec.get("selector"))
-    return root_first(findings + pods), starting
+    current, starting = pod_findings(cluster, namespace, None, pods)
+    before, _ = pod_findings(cluster, namespace, None, old) if old else ([], False)
+    earlier = [Finding(Cause.COUNT, f"{f.sentence} (a pod of an earlier revision)", rank=1) for f in root_first(before)]
+    return root_first(findings + current) + earlier, starting
 
 
 def _revision(obj: Mapping[str, Any]) -> int:

@@ -67,7 +67,7 @@ def _spec_problem(args: ServiceBackends, service: Obj) -> tuple[Status, str] | N
     return None
 
 
-def selector_problem(cluster: Any, name: str, namespace: str, selector: Mapping[str, str], kind: str, workload: Obj) -> str | None:
+def selector_problem(cluster: Any, name: str, namespace: str, selector: Mapping[str, str], kind: str, workload: Obj) -> Finding | None:
     """Why service ``name``'s selector does not pick the pods of ``workload`` (a ``kind``): a
     selector copied from another app (it picks that app's pods), or the labels it differs by."""
     template = template_labels(workload)
@@ -77,12 +77,14 @@ def selector_problem(cluster: Any, name: str, namespace: str, selector: Mapping[
     for plural, word in (("deployments", "deployment"), ("statefulsets", "statefulset"), ("daemonsets", "daemonset")):
         for other in cluster.list(plural, namespace):
             if other["metadata"].get("uid") != workload["metadata"].get("uid") and matches(template_labels(other), selector):
-                return (f"service {name}: spec.selector {labels_text(selector)} selects the pods of {word} {other['metadata']['name']}, "
-                        f"not those of {owner} (labelled {labels_text(template)}): a selector copied from another app")
+                return Finding(Cause.SELECTOR, f"service {name}: spec.selector {labels_text(selector)} selects the pods of {word} "
+                                               f"{other['metadata']['name']}, not those of {owner} (labelled {labels_text(template)})",
+                               (f"a selector copied from another app: {owner}'s pods are picked by {labels_text(template)}",))
     differing = [(key, value, template.get(key)) for key, value in sorted(selector.items()) if template.get(key) != value]
     said = "; ".join(f"{key}={value}, where the pods have {key}={mine}" if mine is not None else f"{key}={value}, a label the pods do not have"
                      for key, value, mine in differing)
-    return f"service {name}: spec.selector has {said} ({owner}'s pods are labelled {labels_text(template)}), so it selects none of them"
+    return Finding(Cause.SELECTOR, f"service {name}: spec.selector has {said} ({owner}'s pods are labelled {labels_text(template)}), "
+                                   "so it selects none of them")
 
 
 def target_problem(name: str, kind: str, workload: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
@@ -132,8 +134,8 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
     if not selector:
         return "failed", f"service {name} has no spec.selector, so no controller gives it endpoints (the pods of {kind} {workload_name} are not chosen)", []
     findings: list[Finding] = []
-    if problem := selector_problem(cluster, name, namespace, selector, kind, workload):
-        findings.append(Finding(Cause.SELECTOR, problem))
+    if wrong := selector_problem(cluster, name, namespace, selector, kind, workload):
+        findings.append(wrong)
     ports = [(i, p) for i, p in enumerate(spec.get("ports") or []) if args.port is None or p.get("port") == args.port]
     declared = declared_ports(pod_spec(workload))
     for index, port in ports:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from labrunner.checks.causes import Cause, Finding, evidence, root_first
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import DnsName, KubeName, Labels
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
@@ -141,9 +142,10 @@ def _service_record(cluster: Any, args: DnsRecord, service: Obj | None, got: lis
         f"its names: {args.service}.{target_namespace}, {args.service}.{target_namespace}.svc, {fqdn}"]
 
 
-def _pod_record(cluster: Any, args: DnsRecord, pod: Obj) -> str | None:
-    """Why a pod's own name is not published: its hostname and subdomain, the headless Service its
-    subdomain names (a StatefulSet's serviceName), its readiness."""
+def _pod_record(cluster: Any, args: DnsRecord, pod: Obj) -> tuple[str, list[str]] | None:
+    """Why a pod's own name is not published, the cause first: its hostname and subdomain, the
+    headless Service its subdomain names (a StatefulSet's serviceName), its readiness. (a
+    clause, evidence: what else is wrong once that is mended) or None."""
     namespace = pod["metadata"]["namespace"]
     spec = pod.get("spec") or {}
     owner = next((ref for ref in pod["metadata"].get("ownerReferences") or [] if ref.get("kind") == "StatefulSet"), None)
@@ -153,27 +155,40 @@ def _pod_record(cluster: Any, args: DnsRecord, pod: Obj) -> str | None:
         subdomain = (statefulset.get("spec") or {}).get("serviceName") or subdomain
     where = f"statefulset {statefulset['metadata']['name']}: spec.serviceName" if statefulset is not None else f"pod {args.pod}: spec.subdomain"
     if not subdomain:
-        return f"{where} is not set: a pod has a DNS name of its own only under a headless Service its subdomain names"
+        return f"{where} is not set: a pod has a DNS name of its own only under a headless Service its subdomain names", []
+    findings: list[Finding] = []
     service = find(cluster, "services", str(subdomain), namespace)
+    # the Service the name asked for (cache-0.cache: cache), judged too when the subdomain names another
+    asked = args.name.split(".")[1] if args.name.count(".") >= 1 else None
     if service is None:
         here = sorted(str(s["metadata"]["name"]) for s in cluster.list("services", namespace))
-        return (f"{where} is {subdomain!r}, but no Service {subdomain} exists in {namespace} (Services: {', '.join(here) or 'none'}): "
-                "the pods' names hang off the headless Service it names"
-                + ("; serviceName cannot be changed, so delete the StatefulSet and create it again" if statefulset is not None else ""))
-    if (service.get("spec") or {}).get("clusterIP") != "None":
-        return (f"service {subdomain}: spec.clusterIP is {(service.get('spec') or {}).get('clusterIP')}, not None: only a headless Service "
-                "gives its pods names of their own; clusterIP cannot be changed, so delete the Service and create it with clusterIP: None")
-    selector = (service.get("spec") or {}).get("selector") or {}
-    labels = pod["metadata"].get("labels") or {}
-    if not matches(labels, selector):
-        return (f"service {subdomain}'s selector {labels_text(selector) or '(none)'} does not select pod {args.pod} "
-                f"(labelled {labels_text(labels)}), so CoreDNS has no endpoint to name")
+        findings.append(Finding(Cause.MISSING, f"{where} is {subdomain!r}, but no Service {subdomain} exists in {namespace} "
+                                               f"(Services: {', '.join(here) or 'none'})",
+                                ("the pods' names hang off the headless Service it names"
+                                 + ("; serviceName cannot be changed, so delete the StatefulSet and create it again" if statefulset is not None else ""),)))
+        service = find(cluster, "services", asked, namespace) if asked and asked != subdomain else None
+    if service is not None:
+        named = service["metadata"]["name"]
+        service_spec = service.get("spec") or {}
+        if service_spec.get("clusterIP") != "None":
+            findings.append(Finding(Cause.SELECTOR, f"service {named}: spec.clusterIP is {service_spec.get('clusterIP')}, not None: only a "
+                                                    "headless Service gives its pods names of their own; clusterIP cannot be changed, so "
+                                                    "delete the Service and create it with clusterIP: None"))
+        selector = service_spec.get("selector") or {}
+        labels = pod["metadata"].get("labels") or {}
+        if not matches(labels, selector):
+            findings.append(Finding(Cause.SELECTOR, f"service {named}'s selector {labels_text(selector) or '(none)'} does not select pod "
+                                                    f"{args.pod} (labelled {labels_text(labels)}), so CoreDNS has no endpoint to name"))
+    if findings:
+        ordered = root_first(findings)
+        return ordered[0].sentence, evidence(ordered)
+    assert service is not None
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
     if not ready and not (service.get("spec") or {}).get("publishNotReadyAddresses"):
-        return f"pod {args.pod} is not ready: CoreDNS publishes the records of ready endpoints only"
+        return f"pod {args.pod} is not ready: CoreDNS publishes the records of ready endpoints only", []
     expected = f"{spec.get('hostname') or args.pod}.{subdomain}.{namespace}.svc.{CLUSTER_DOMAIN}"
     if expected not in search_path(args.name, args.namespace):
-        return f"pod {args.pod}'s name is {expected}; {args.name} is not it (the form is HOSTNAME.SERVICE.NAMESPACE.svc.{CLUSTER_DOMAIN})"
+        return f"pod {args.pod}'s name is {expected}; {args.name} is not it (the form is HOSTNAME.SERVICE.NAMESPACE.svc.{CLUSTER_DOMAIN})", []
     return None
 
 
@@ -197,7 +212,7 @@ def dns_record(args: DnsRecord, context: CheckContext) -> Outcome:
         explained = _service_record(cluster, args, found, got)
         why, more = explained if explained else ("", [])
     else:
-        why, more = _pod_record(cluster, args, found) or "", []
+        why, more = _pod_record(cluster, args, found) or ("", [])
     nslookup = [f"nslookup says: {said}"] if not got else []
     if got:
         lead = f"from a pod in {args.namespace}, {args.name} resolves to {', '.join(got)}, not to {target} ({', '.join(wanted or [])})"

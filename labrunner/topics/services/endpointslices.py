@@ -84,6 +84,9 @@ def service_endpoints(args: ServiceEndpoints, context: CheckContext) -> Outcome:
     if args.ready is not None and len(ready_pods) != args.ready:
         said = (f"service {name}'s EndpointSlices list {len(ready_pods)} ready endpoint(s)"
                 + (f" ({', '.join(ready_pods)})" if ready_pods else "") + f"; this step wants {args.ready}")
+        if len(ready_pods) < args.ready and selector and not cluster.list("pods", namespace, labels=labels_text(selector)):
+            near = context.near_labels(namespace, selector)  # the pods it nearly picks
+            return "failed", f"service {name}'s selector {labels_text(selector)} matches no pod in {namespace}", [said, *([near] if near else [])]
         if len(ready_pods) < args.ready:
             problems, starting = pod_problems(cluster, namespace, {"matchLabels": dict(selector)} if selector else None)
             problems = [p for p in problems if not any(p.startswith(f"container ") and f" of pod {n} " in p for n in args.not_ready)]

@@ -41,23 +41,23 @@ def _declared(deployment: Mapping[str, Any]) -> list[tuple[str, int, str]]:
             for c in declared for p in c.get("ports") or []]
 
 
-def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], deployment: Obj, namespace: str) -> str | None:
+def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], deployment: Obj, namespace: str) -> Finding | None:
     name = deployment["metadata"]["name"]
     template = ((deployment.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
     live = pods_of(cluster, deployment, namespace)
     if not matches(template, selector):
         if live and all(matches(p["metadata"].get("labels"), selector) for p in live):
-            return (f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} only because "
-                    f"they were relabelled by hand: the Deployment's pod template says {labels_text(template)}, so every new pod "
-                    "(a restart, a rollout, a drained node) is left out")
+            return Finding(Cause.SELECTOR, f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} "
+                                           f"only because they were relabelled by hand: the Deployment's pod template says {labels_text(template)}, "
+                                           "so every new pod (a restart, a rollout, a drained node) is left out")
         return selector_problem(cluster, service, namespace, selector, "deployment", deployment)
     owned = {p["metadata"]["name"] for p in live}
     strays = sorted(str(p["metadata"]["name"]) for p in cluster.list("pods", namespace, labels=labels_text(selector))
                     if p["metadata"]["name"] not in owned and not p["metadata"].get("deletionTimestamp")
                     and (p.get("status") or {}).get("phase") in ("Pending", "Running"))
     if strays:
-        return (f"service {service}: spec.selector {labels_text(selector)} also selects pod(s) {', '.join(strays[:3])}, which are not of "
-                f"deployment {name}: the Service would send some requests to them")
+        return Finding(Cause.SELECTOR, f"service {service}: spec.selector {labels_text(selector)} also selects pod(s) {', '.join(strays[:3])}, "
+                                       f"which are not of deployment {name}: the Service would send some requests to them")
     return None
 
 
@@ -103,8 +103,8 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
     if not selector:
         return "failed", f"service {args.service} has no spec.selector, so no controller gives it endpoints", []
     findings: list[Finding] = []
-    if problem := _selector_problem(cluster, args.service, selector, deployment, namespace):
-        findings.append(Finding(Cause.SELECTOR, problem))
+    if wrong := _selector_problem(cluster, args.service, selector, deployment, namespace):
+        findings.append(wrong)
     declared = _declared(deployment)
     for index, port in ports:
         if problem := target_problem(args.service, "deployment", args.deployment, index, port, declared):
