@@ -181,9 +181,11 @@ def workload_findings(cluster: ClusterPort, namespace: str, workload: Mapping[st
     for owner in owners:
         findings += refused_findings(cluster, namespace, {"kind": owner.get("kind", "ReplicaSet"), **owner})
     current, starting = pod_findings(cluster, namespace, None, pods)
+    ordered = root_first(findings + current)
+    if not ordered:  # the newest pods are fine or starting: older ones on their way out are no reason
+        return [], starting or bool(old)
     before, _ = pod_findings(cluster, namespace, None, old) if old else ([], False)
-    earlier = [Finding(Cause.COUNT, f"{f.sentence} (a pod of an earlier revision)", rank=1) for f in root_first(before)]
-    return root_first(findings + current) + earlier, starting
+    return ordered + [Finding(Cause.COUNT, f"{f.sentence} (a pod of an earlier revision)", rank=1) for f in root_first(before)], starting
 
 
 def _revision(obj: Mapping[str, Any]) -> int:
