@@ -173,8 +173,8 @@ def test_a_service_made_in_another_namespace_is_found_there(kubectl: Kubectl, ow
     try:
         apply(kubectl, elsewhere, asset("backend-service.yaml"))  # forgot -n
         # (other tests' namespaces, on their way out, may hold one too)
-        says(lab, own[1], "cluster-ip", "service-backends", f"service backend does not exist in {ns} (there is one in ", elsewhere,
-             f": this step wants it in {ns}, made with -n {ns})")
+        says(lab, own[1], "cluster-ip", "service-backends", f"service backend is not in {ns}: there is a Service backend in ", elsewhere,
+             f"(applied without -n {ns}?)")
     finally:
         kubectl("delete", "namespace", elsewhere, "--wait=false")
 

@@ -493,7 +493,7 @@ def test_an_allow_rule_opened_to_every_source_lets_batch_in(scenario: Scenario) 
     s.setup("policy-blocks")
     s.patch("networkpolicy", "allow-web-to-ledger", {"op": "replace", "path": "/spec/ingress/0",
                                                        "value": {"ports": [{"protocol": "TCP", "port": 80}]}}, namespace=s.net)
-    s.first("policy-blocks", "also allows", "batch")
+    s.first("policy-blocks", "allow-web-to-ledger's ingress rule 1 has no from, so it allows anyone; this step allows only from app=web pods")
 
 
 def test_correct_the_allow_rule_on_the_pod_s_named_port(scenario: Scenario) -> None:
