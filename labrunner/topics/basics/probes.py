@@ -203,7 +203,8 @@ def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
     who = labels_text(args.from_labels)
     if resolved != wanted:
         said = answer.strip().splitlines()[-1] if answer.strip() else f"exit code {code}"
-        why = _why_no_answer(context.cluster, args) if wanted else []
+        unanswered = "timed out" in answer or "no servers could be reached" in answer  # no answer at all, not NXDOMAIN
+        why = _why_no_answer(context.cluster, args) if wanted and unanswered else []
         cause = next((f", {line}" for line in why if line.startswith("because ")), "")
         return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}{cause}", [said, *why]
     if args.same_as:
