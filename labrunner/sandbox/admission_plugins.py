@@ -2,7 +2,8 @@
 update whoever sends it (a learner through the API, or a controller making a ReplicaSet's pods).
 
 On a pod's create: LimitRanger's defaults (mutating), then the pod's resource requirements
-validated as ValidateResourceRequirements does (a request above its limit is a 422), then
+validated as ValidateResourceRequirements does (a request above its limit is a 422), the
+ServiceAccount plugin (a named account must exist: 403), then
 LimitRanger's constraints, the Priority plugin (``spec.priority`` from the pod's PriorityClass,
 priority.py), DefaultTolerationSeconds (tolerationseconds.py) and ResourceQuota (validating, 403). A claim: LimitRanger's storage
 constraints and ResourceQuota. Anything else: ResourceQuota's object counts.
@@ -17,7 +18,7 @@ from labrunner.sandbox.quantity import parse
 from labrunner.sandbox.resource_hooks import FieldError, Refused, invalid_object
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.scheduling import qos_class
-from labrunner.sandbox.store import Store
+from labrunner.sandbox.store import NotFound, Store
 
 
 def _core(resource: ResourceType, plural: str) -> bool:
@@ -84,6 +85,7 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
     if _core(resource, "pods"):
         ranges = _limit_ranges(store, namespace)
         limitranges.default_pod(obj, ranges)
+        _service_account(store, resource, obj, namespace)
         if errors := resource_problems(obj.get("spec") or {}):
             raise invalid_object("Pod", "", str(obj["metadata"].get("name", "")), errors)
         if broken := limitranges.violations(obj, "pods", ranges):
@@ -94,6 +96,25 @@ def admit_create(store: Store, resource: ResourceType, obj: dict[str, Any], *, d
     else:
         _claim_or_template(store, resource, obj, namespace)
     quota.admit(store, resource, obj, None, dry_run=dry_run)
+
+
+def _service_account(store: Store, resource: ResourceType, obj: dict[str, Any], namespace: str) -> None:
+    """The ServiceAccount plugin (plugin/pkg/admission/serviceaccount): a pod's account must exist.
+    ``default`` is the serviceaccount controller's to make, and the plugin waits for it (ten lookups
+    in a row), so only a named account that does not exist refuses the pod, with the plugin's 403.
+
+    Raises:
+        Refused: ``pods "web-x" is forbidden: error looking up service account ns/sa: ...``.
+    """
+    spec = obj.setdefault("spec", {})
+    name = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    kind = resources.lookup("", "v1", "serviceaccounts")
+    if name == "default" or kind is None or not namespace:
+        return
+    try:
+        store.get(kind, namespace, name)
+    except NotFound:
+        raise quota.forbidden(resource, obj, f'error looking up service account {namespace}/{name}: serviceaccount "{name}" not found') from None
 
 
 def _claim_or_template(store: Store, resource: ResourceType, obj: dict[str, Any], namespace: str) -> None:
