@@ -162,10 +162,13 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     else:
         return "failed", f"from a pod labelled {who}, {url} got: {said or f'exit code {code}'}", []
     if outcome != args.expect:
-        got = {"timeout": "timed out (the connection was dropped)", "refused": "was refused", "reachable": "loaded"}[outcome]
+        got = {"timeout": "timed out", "refused": "was refused", "reachable": "loaded"}[outcome]
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
         cause = next((f", {line}" for line in why if line.startswith("because ")), "")
-        return "failed", f"from a pod labelled {who}, {url} {got}{cause}; expected: {args.expect}", ([said] if said else []) + why
+        meaning = ["a timeout is a dropped connection: nothing answered, as when a NetworkPolicy drops it (a refusal would be "
+                   "a port nobody listens on)"] if outcome == "timeout" else []
+        return ("failed", f"from a pod labelled {who}, {url} {got}{cause}; expected: {args.expect}",
+                ([said] if said else []) + meaning + [line for line in why if not line.startswith("because ")])
     if args.expect != "reachable":
         return "passed", f"from a pod labelled {who}, {url} {'times out' if args.expect == 'timeout' else 'is refused'}", []
     absent = [text for text in args.contains if text not in stdout]
