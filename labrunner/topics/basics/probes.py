@@ -209,7 +209,8 @@ def probe_dns(args: ProbeDns, context: CheckContext) -> Outcome:
         unanswered = "timed out" in answer or "no servers could be reached" in answer  # no answer at all, not NXDOMAIN
         why = _why_no_answer(context.cluster, args) if wanted and unanswered else []
         cause = next((f", {line}" for line in why if line.startswith("because ")), "")
-        return "failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}{cause}", [said, *why]
+        return ("failed", f"from a pod labelled {who}, {args.name} {'does not resolve' if wanted else 'still resolves'}{cause}",
+                [said, *(line for line in why if not line.startswith("because "))])
     if args.same_as:
         expected = _addresses(reference)
         if not expected:
