@@ -7,6 +7,7 @@ This module stays cheap to import (no pydantic): the kinds are named, and loaded
 from __future__ import annotations
 
 from labrunner.registry.types import Requirement, Resource, Topic
+from labrunner.topics.basics import behind
 
 RESOURCES = (
     Resource(plural="namespaces", kind="Namespace", namespaced=False),
@@ -42,4 +43,5 @@ TOPIC = Topic(
     kinds="labrunner.topics.basics.kinds:KINDS",
     resources=RESOURCES,
     requirements=REQUIREMENTS,
+    explainers=(behind.service_state,),
 )

@@ -160,7 +160,10 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     elif code == 0:
         outcome = "reachable"
     else:
-        return "failed", f"from a pod labelled {who}, {url} got: {said or f'exit code {code}'}", []
+        why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
+        cause = next((f", {line}" for line in why if line.startswith("because ")), "")
+        return "failed", f"from a pod labelled {who}, {url} got: {said or f'exit code {code}'}{cause}", \
+            [line for line in why if not line.startswith("because ")]
     if outcome != args.expect:
         got = {"timeout": "timed out", "refused": "was refused", "reachable": "loaded"}[outcome]
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
