@@ -165,7 +165,10 @@ class Session:
         self.progress.move_to(self.key, step.id)
 
     def missing_before(self, step: Step) -> list[StepOutcome]:
-        """The steps before ``step`` whose prerequisite checks do not pass now."""
+        """The steps before ``step`` whose prerequisite checks do not pass now; nothing when
+        feedback is off (an exam): what is missing is a verdict too."""
+        if not self.rules.feedback:
+            return []
         missing = []
         for earlier in self.lab.steps[: step.number]:
             # Only what later steps build on: a policy, a probe's verdict or an absence is what a

@@ -54,3 +54,17 @@ def test_practice_and_exam_progress_are_kept_apart(exam: tuple[Session, FakeClus
     session.grade()
     practice = Session(session.lab, cluster, session.progress)  # type: ignore[arg-type]
     assert practice.last_results() == {} and practice.key.attempt == "" and session.key.attempt == "attempt-1"
+
+
+def test_an_exam_says_no_diagnosis_before_the_grade(exam: tuple[Session, FakeCluster]) -> None:
+    """A near miss ('there is a Namespace networkdemp') is a diagnosis: with feedback off it
+    is neither in a check's answer nor in what a jump says is missing before a step."""
+    session, cluster = exam
+    cluster.add(namespace("networkdemp"))
+    step = session.lab.step("create-namespace")
+    session.go(step)
+    shown = session.check()
+    assert all("networkdemp" not in r.message and not r.details for r in shown.results)
+    assert session.jump(session.lab.step("deploy-app")) == []  # the missing namespace is a verdict too
+    [graded] = [o for o in session.grade().outcomes if o.step.id == "create-namespace"]
+    assert any("networkdemp" in r.message for r in graded.results)  # the grade says it whole
