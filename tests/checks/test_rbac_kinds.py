@@ -58,9 +58,10 @@ def test_a_user_subject_where_the_service_account_was_meant_is_named(kubectl: Ku
     outcome = run(cluster, {"kind": "access", "subject": sa(namespace), "verb": "list", "resource": "pods", "namespace": namespace})
     # the binding that almost names the subject is the mistake, said first
     assert outcome[0] == "failed" and outcome[1] == (
-        f"ServiceAccount {namespace}/deployer cannot list pods in namespace {namespace}: "
-        f"RoleBinding {namespace}/reads names User deployer, a user, not the ServiceAccount {namespace}/deployer: "
-        f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:deployer)")
+        f"RoleBinding {namespace}/reads names User deployer, a user, not the ServiceAccount {namespace}/deployer")
+    # then its fix, then the verdict it explains
+    assert outcome[2][:2] == [f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:deployer)",
+                              f"ServiceAccount {namespace}/deployer cannot list pods in namespace {namespace}"]
     assert not any("names User deployer" in line for line in outcome[2])
 
 
@@ -110,22 +111,31 @@ def test_rbac_grants_compares_meaning_and_least_privilege(kubectl: Kubectl, clus
     kubectl("create", "role", "ci-more", "--verb=delete", "--resource=deployments.apps", "-n", namespace)
     kubectl("create", "rolebinding", "ci-more", "--role=ci-more", f"--serviceaccount={namespace}:ci", "-n", namespace)
     extra = run(cluster, wanted)
-    assert extra[0] == "failed" and "least privilege" in extra[1]
+    assert extra[0] == "failed" and extra[1] == (f"RoleBinding {namespace}/ci-more -> Role ci-more also lets ServiceAccount "
+                                                 f"{namespace}/ci delete deployments.apps, more than this step asks")
+    assert extra[2][0] == (f"ServiceAccount {namespace}/ci holds more than this step asks in namespace {namespace}; "
+                           "least privilege grants only what is needed")
     assert (f"extra: yours also lets ServiceAccount {namespace}/ci delete deployments.apps in namespace {namespace} "
             f"(RoleBinding {namespace}/ci-more -> Role ci-more)") in extra[2]
     assert run(cluster, {**wanted, "exactly": False})[0] == "passed"
 
 
-def test_kubeconfig_user_follows_the_chain_and_names_the_broken_link(sandbox: SandboxFiles, cluster: Any, tmp_path: Path) -> None:
+def test_kubeconfig_user_follows_the_chain_and_names_the_broken_link(sandbox: SandboxFiles, cluster: Any, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     good = certificate_kubeconfig(sandbox, tmp_path / "jane.kubeconfig", "jane", ("dev",))
     check = {"kind": "kubeconfig-user", "kubeconfig": str(good), "context": "labrunner-sandbox", "user": "jane", "groups": ["dev"]}
     assert run(cluster, check) == ("passed", f"context labrunner-sandbox of {good} authenticates as jane (groups dev, system:authenticated)", [])
     assert run(cluster, {**check, "context": "jane"})[1] == f"{good} has no context jane"
+    monkeypatch.chdir(tmp_path)  # a file below the working directory is named relative to it, as the learner typed it
+    assert run(cluster, {**check, "context": "jane"})[1] == "jane.kubeconfig has no context jane"
+    assert run(cluster, {**check, "kubeconfig": "jane.kubeconfig", "context": "jane"})[1] == "jane.kubeconfig has no context jane"
     wrong_cn = certificate_kubeconfig(sandbox, tmp_path / "j.kubeconfig", "Jane", ("dev",))
     assert run(cluster, {**check, "kubeconfig": str(wrong_cn)})[1] == "context labrunner-sandbox authenticates as 'Jane', not 'jane'"
     no_group = certificate_kubeconfig(sandbox, tmp_path / "g.kubeconfig", "jane")
     assert "without dev" in run(cluster, {**check, "kubeconfig": str(no_group)})[1]
     forged = certificate_kubeconfig(sandbox, tmp_path / "f.kubeconfig", "jane", ("dev",), own_ca=True)
     refused = run(cluster, {**check, "kubeconfig": str(forged)})
-    assert refused[0] == "failed" and "not signed by this cluster's CA" in text(refused)
-    assert run(cluster, {**check, "kubeconfig": str(tmp_path / "missing")})[1] == f"there is no kubeconfig file {tmp_path / 'missing'}"
+    assert refused[0] == "failed" and refused[1].startswith("context labrunner-sandbox could not reach the cluster at https://")
+    assert "not signed by this cluster's CA" in text(refused)
+    assert run(cluster, {**check, "kubeconfig": str(tmp_path / "missing")})[1] == "there is no kubeconfig file missing"
+    assert run(cluster, {**check, "kubeconfig": "/nowhere/jane.kubeconfig"})[1] == "there is no kubeconfig file /nowhere/jane.kubeconfig"

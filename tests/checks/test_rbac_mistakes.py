@@ -38,8 +38,10 @@ RBAC = "rbac.authorization.k8s.io"
 
 
 @pytest.fixture
-def lab(namespace: str, tmp_path: Path) -> Lab:
-    """The lab as a learner runs it: in the test's namespace, with a working folder of its own."""
+def lab(namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    """The lab as a learner runs it: in the test's namespace, with a working folder of its own,
+    from the folder above it (so the checks name jane's files as work/jane.key)."""
+    monkeypatch.chdir(tmp_path)
     return load_lab(LAB_DIR, {"namespace": namespace, "workdir": str(tmp_path / "work")})
 
 
@@ -60,6 +62,13 @@ def failed(results: list[tuple[str, Outcome]], *texts: str) -> str:
     for text in texts:
         assert text in said, f"{text!r} not in:\n{said}"
     return said
+
+
+def first(results: list[tuple[str, Outcome]]) -> Outcome:
+    """The first failing check's outcome: its sentence is the first the learner reads."""
+    failing = [outcome for _, outcome in results if outcome[0] != "passed"]
+    assert failing, f"the step passed: {results}"
+    return failing[0]
 
 
 def passed(results: list[tuple[str, Outcome]]) -> None:
@@ -138,9 +147,10 @@ def test_serviceaccount_without_namespace_is_refused_and_a_user_subject_is_named
     assert refused.returncode == 1 and refused.stderr.strip() == "error: serviceaccount must be <namespace>:<name>"
     assert refused.stderr.strip() in lab.instructions(lab.step("role-binding"))
     kubectl("create", "rolebinding", "deployer-pod-reader", "--role=pod-reader", "--user=deployer", "-n", namespace)
-    failed(checks("role-binding"), f"ServiceAccount {namespace}/deployer cannot list pods in namespace {namespace}",
-           f"RoleBinding {namespace}/deployer-pod-reader names User deployer, a user, not the ServiceAccount {namespace}/deployer: "
-           f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:deployer)")
+    _, sentence, details = first(checks("role-binding"))
+    assert sentence == f"RoleBinding {namespace}/deployer-pod-reader names User deployer, a user, not the ServiceAccount {namespace}/deployer"
+    assert details[:2] == [f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:deployer)",
+                           f"ServiceAccount {namespace}/deployer cannot list pods in namespace {namespace}"]
 
 
 def test_nothing_bound_yet_is_said_by_rbac_grants(kubectl: Kubectl, checks: Any, namespace: str) -> None:
@@ -186,8 +196,8 @@ def test_a_rolebinding_in_another_namespace_and_a_subject_in_another_namespace(k
         # In the right namespace, but naming the ServiceAccount of another namespace.
         kubectl("create", "rolebinding", "deployer-pod-reader", "--role=pod-reader", f"--serviceaccount={elsewhere}:deployer",
                 "-n", namespace)
-        failed(checks("role-binding"), f"RoleBinding {namespace}/deployer-pod-reader names ServiceAccount {elsewhere}/deployer, "
-                                       f"in namespace {elsewhere}, not {namespace}")
+        assert first(checks("role-binding"))[1] == (f"RoleBinding {namespace}/deployer-pod-reader names ServiceAccount "
+                                                    f"{elsewhere}/deployer, in namespace {elsewhere}, not {namespace}")
     finally:
         kubectl("delete", "namespace", elsewhere, "--wait=false", check=False)
 
@@ -281,7 +291,9 @@ def test_a_user_named_ops_is_not_the_group_and_a_missing_verb_is_named(kubectl: 
                                                                       cluster_wide: Callable[[str, str], str]) -> None:
     name = cluster_wide("clusterrolebinding", f"{namespace}-ops")
     kubectl("create", "clusterrolebinding", name, f"--clusterrole={node_reader}", "--user=ops")
-    failed(checks("cluster-role"), f"ClusterRoleBinding {name} names User ops, not the Group ops")
+    _, sentence, details = first(checks("cluster-role"))
+    assert sentence == f"ClusterRoleBinding {name} names User ops, not the Group ops"
+    assert details[0] == "the group ops cannot list nodes cluster-wide"
     kubectl("delete", "clusterrolebinding", name)
     getter = cluster_wide("clusterrole", f"{namespace}-node-getter")
     kubectl("create", "clusterrole", getter, "--verb=get", "--resource=nodes")
@@ -342,18 +354,20 @@ def test_wrong_usages_make_the_csr_fail_and_the_signer_s_reason_is_quoted(kubect
 
 def test_pending_then_issued_but_not_saved_then_saved_encoded(kubectl: Kubectl, checks: Any, lab: Lab, cluster_wide: Any) -> None:
     work = Path(lab.placeholder_values["workdir"])
-    failed(checks("user-certificate"), f"there is no private key {work}/jane.key")
+    assert first(checks("user-certificate"))[1:] == ("there is no private key work/jane.key",
+                                                     ["openssl genrsa -out work/jane.key 2048", "(the script exited with 1, expected 0)"])
     key_and_request(work)
-    failed(checks("user-certificate"), f"there is no certificate {work}/jane.crt, and no CertificateSigningRequest jane")
+    failed(checks("user-certificate"), "there is no certificate work/jane.crt, and no CertificateSigningRequest jane")
     submit(kubectl, work, approve=False)
-    failed(checks("user-certificate"), "csr jane is Pending: approve it with kubectl certificate approve jane")
+    assert first(checks("user-certificate"))[1:3] == ("csr jane is Pending", ["approve it with kubectl certificate approve jane",
+                                                                              "(the script exited with 1, expected 0)"])
     kubectl("certificate", "approve", "jane")
     eventually(lambda: bool(kubectl("get", "csr", "jane", "-o", "jsonpath={.status.certificate}").stdout), "csr jane issued")
-    failed(checks("user-certificate"), f"csr jane is issued, but {work}/jane.crt does not hold the certificate yet",
-           f"| base64 -d > {work}/jane.crt")
+    failed(checks("user-certificate"), "csr jane is issued, but work/jane.crt does not hold the certificate yet",
+           "| base64 -d > work/jane.crt")
     # Saved without base64 -d: the file holds base64 text, not PEM.
     (work / "jane.crt").write_text(kubectl("get", "csr", "jane", "-o", "jsonpath={.status.certificate}").stdout)
-    failed(checks("user-certificate"), f"{work}/jane.crt is not a PEM certificate")
+    assert first(checks("user-certificate"))[1] == "work/jane.crt is not a PEM certificate"
     save(kubectl, work)
     passed(checks("user-certificate"))
 
@@ -363,8 +377,9 @@ def test_a_request_without_o_gives_jane_no_group(kubectl: Kubectl, checks: Any, 
     key_and_request(work, "/CN=jane")
     submit(kubectl, work)
     save(kubectl, work)
-    failed(checks("user-certificate"), f"{work}/jane.crt is for jane without O=dev-team (subject CN=jane)",
-           "each O is a group, so jane is in no group dev-team")
+    _, sentence, details = first(checks("user-certificate"))
+    assert sentence == "work/jane.crt is for jane without O=dev-team"
+    assert details[0] == "each O is a group, so jane is in no group dev-team" and "its subject: CN=jane" in details
 
 
 def test_another_cn_and_a_key_made_again_after_the_request(kubectl: Kubectl, checks: Any, lab: Lab, cluster_wide: Any) -> None:
@@ -372,12 +387,14 @@ def test_another_cn_and_a_key_made_again_after_the_request(kubectl: Kubectl, che
     key_and_request(work, "/CN=Jane/O=dev-team")
     submit(kubectl, work)
     save(kubectl, work)
-    failed(checks("user-certificate"), f"{work}/jane.crt is for CN=Jane, not jane")
+    _, sentence, details = first(checks("user-certificate"))
+    assert sentence == "work/jane.crt is for CN=Jane, not jane" and "its subject: CN=Jane,O=dev-team" in details
     key_and_request(work)
     submit(kubectl, work)
     save(kubectl, work)
     openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(work / "jane.key"))
-    failed(checks("user-certificate"), f"{work}/jane.crt does not belong to {work}/jane.key")
+    assert first(checks("user-certificate"))[1:3] == ("work/jane.crt does not belong to work/jane.key", [
+        "the certificate was requested with another key (generated again since?)", "(the script exited with 1, expected 0)"])
 
 
 def test_correct_variant_rsa_key_and_more_usages(kubectl: Kubectl, checks: Any, lab: Lab, cluster_wide: Any) -> None:
@@ -434,15 +451,15 @@ def test_a_context_naming_the_admin_user_and_a_context_of_another_name(kubectl: 
     work = Path(lab.placeholder_values["workdir"])
     signed_by_the_sandbox(sandbox, work)
     file = jane_kubeconfig(kubectl, sandbox, work, user="kubernetes-admin")
-    failed(checks("user-kubeconfig"), f"context jane names user 'kubernetes-admin', which {file} does not define")
+    assert first(checks("user-kubeconfig"))[1] == "context jane names user 'kubernetes-admin', which work/jane.kubeconfig does not define"
     file.unlink()
     jane_kubeconfig(kubectl, sandbox, work, context="jane@rbac-lab")
-    failed(checks("user-kubeconfig"), f"{file} has no context jane", "its contexts: jane@rbac-lab")
+    assert first(checks("user-kubeconfig"))[1:] == ("work/jane.kubeconfig has no context jane", ["its contexts: jane@rbac-lab"])
 
 
 def test_a_certificate_without_the_group_and_no_file_at_all(kubectl: Kubectl, checks: Any, lab: Lab, sandbox: SandboxFiles) -> None:
     work = Path(lab.placeholder_values["workdir"])
-    failed(checks("user-kubeconfig"), f"there is no kubeconfig file {work}/jane.kubeconfig")
+    assert first(checks("user-kubeconfig"))[1] == "there is no kubeconfig file work/jane.kubeconfig"
     signed_by_the_sandbox(sandbox, work, groups=())
     jane_kubeconfig(kubectl, sandbox, work)
     failed(checks("user-kubeconfig"), "context jane is jane in groups system:authenticated, without dev-team",
@@ -540,8 +557,9 @@ def test_a_label_that_does_not_match_leaves_monitoring_empty(kubectl: Kubectl, c
                labels={"rbac.example.com/aggregate-to-monitring": "yes"}))
     crb = cluster_wide("clusterrolebinding", f"{namespace}-monitoring")
     kubectl("create", "clusterrolebinding", crb, "--clusterrole=monitoring", f"--serviceaccount={namespace}:prometheus")
-    failed(checks("aggregated-role"), "ClusterRole monitoring has gathered no rules: no ClusterRole has labels its selectors match",
-           "rbac.example.com/aggregate-to-monitoring",
+    assert first(checks("aggregated-role"))[1] == ("ClusterRole monitoring has gathered no rules: no ClusterRole has labels its "
+                                                    "selectors match")
+    failed(checks("aggregated-role"), "its clusterRoleSelectors: [{\"matchLabels\":{\"rbac.example.com/aggregate-to-monitoring\":\"true\"}}]",
            f"ClusterRoleBinding {crb} binds ClusterRole monitoring to ServiceAccount {namespace}/prometheus, but ClusterRole monitoring has no rules")
     kubectl("label", "clusterrole", joining, "rbac.example.com/aggregate-to-monitoring=true", "--overwrite")
     eventually(lambda: "pods" in kubectl("get", "clusterrole", "monitoring", "-o", "jsonpath={.rules}").stdout, "monitoring aggregated")
@@ -554,8 +572,9 @@ def test_monitoring_without_an_aggregation_rule_and_bound_by_a_rolebinding(kubec
     kubectl("create", "clusterrole", "monitoring", "--verb=get,list,watch", "--resource=pods,services,endpoints")
     kubectl("create", "rolebinding", "prometheus-monitoring", "--clusterrole=monitoring", f"--serviceaccount={namespace}:prometheus",
             "-n", namespace)
+    assert first(checks("aggregated-role"))[1:3] == ("ClusterRole monitoring has no aggregationRule", [
+        "its rules are its own, not gathered from labelled ClusterRoles", "(the script exited with 1, expected 0)"])
     failed(checks("aggregated-role"),
-           "ClusterRole monitoring has no aggregationRule: its rules are its own, not gathered from labelled ClusterRoles",
            f"ServiceAccount {namespace}/prometheus cannot list pods cluster-wide",
            f"RoleBinding {namespace}/prometheus-monitoring is in namespace {namespace}: a RoleBinding grants only in its own "
            "namespace, not in kube-system")
@@ -585,9 +604,10 @@ def test_the_broken_binding_is_diagnosed_one_mistake_at_a_time(kubectl: Kubectl,
     kubectl("create", "namespace", namespace)
     kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", namespace)
     kubectl("apply", "-n", namespace, "-f", str(lab.assets_dir / "broken-binding.yaml"))
-    failed(checks("repair-binding"),
-           f"RoleBinding {namespace}/release-bot names User release-bot, a user, not the ServiceAccount {namespace}/release-bot: "
-           f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:release-bot)")
+    _, sentence, details = first(checks("repair-binding"))
+    assert sentence == f"RoleBinding {namespace}/release-bot names User release-bot, a user, not the ServiceAccount {namespace}/release-bot"
+    assert details[:2] == [f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:release-bot)",
+                           f"ServiceAccount {namespace}/release-bot cannot patch deployments.apps in namespace {namespace}"]
     kubectl("patch", "rolebinding", "release-bot", "-n", namespace, "--type=json", "-p",
             json.dumps([{"op": "replace", "path": "/subjects/0", "value": sa(namespace, "release-bot")}]))
     failed(checks("repair-binding"),
@@ -657,8 +677,12 @@ def test_a_star_verb_and_a_missing_verb_are_named_as_permissions(kubectl: Kubect
     ci(kubectl, namespace)
     kubectl("create", "role", "ci-deployer", "--verb=*", "--resource=deployments.apps", "-n", namespace)
     kubectl("create", "rolebinding", "ci-deployer", "--role=ci-deployer", f"--serviceaccount={namespace}:ci", "-n", namespace)
-    failed(checks("least-privilege"), f"ServiceAccount {namespace}/ci holds more than this step asks in namespace {namespace}",
-           f"extra: yours also lets ServiceAccount {namespace}/ci every verb on deployments.apps in namespace {namespace} "
+    _, sentence, details = first(checks("least-privilege"))
+    assert sentence == (f"RoleBinding {namespace}/ci-deployer -> Role ci-deployer also lets ServiceAccount {namespace}/ci every verb "
+                        "on deployments.apps, more than this step asks")
+    assert details[0] == (f"ServiceAccount {namespace}/ci holds more than this step asks in namespace {namespace}; least privilege "
+                          "grants only what is needed")
+    failed(checks("least-privilege"), f"extra: yours also lets ServiceAccount {namespace}/ci every verb on deployments.apps in namespace {namespace} "
            f"(RoleBinding {namespace}/ci-deployer -> Role ci-deployer)")
     apply(kubectl, role("ci-deployer", rule("get,list,create", "deployments", "apps")), namespace=namespace)
     failed(checks("least-privilege"), f"missing: ServiceAccount {namespace}/ci may not update deployments.apps in namespace {namespace}")

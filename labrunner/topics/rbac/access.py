@@ -9,6 +9,7 @@ service account in another namespace, a RoleBinding in the wrong namespace).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints, model_validator
@@ -86,17 +87,17 @@ def access(args: Access, context: CheckContext) -> Outcome:
         return "passed", sentence, [reason] if reason else []
     policies, unreadable = read_policies(context.cluster, args.namespace)
     details = [unreadable] if policies is None else _why(policies, user, groups, attributes, args)
+    almost = near_misses(policies, args) if policies is not None else []
     if not allowed:
         target = args.resource or f"the path {args.path}"
         details += mistakes.elsewhere(context.cluster, Identity(user=user, groups=groups), args.namespace or "", target)
+    said = [f"the cluster says: {reason}"] if reason else []
     if allowed:
-        return "failed", f"{who} can {what}, which this step must not allow", details + ([f"the cluster says: {reason}"] if reason else [])
-    # a binding that almost names the subject is the mistake itself: it leads, the evidence follows
-    almost = near_misses(policies, args) if policies is not None else []
-    if almost:
-        return "failed", f"{who} cannot {what}: {almost[0]}", [line for line in details if line != almost[0]] + (
-            [f"the cluster says: {reason}"] if reason else [])
-    return "failed", f"{who} cannot {what}", details + ([f"the cluster says: {reason}"] if reason else [])
+        return "failed", f"{who} can {what}, which this step must not allow", details + [m.whole() for m in almost] + said
+    if almost:  # a binding that almost names the subject is the mistake itself: it leads, its fix and the verdict follow
+        return "failed", almost[0].mistake, [*almost[0].more, f"{who} cannot {what}", *details,
+                                             *(m.whole() for m in almost[1:]), *said]
+    return "failed", f"{who} cannot {what}", details + [m.whole() for m in almost] + said
 
 
 def _why(policies: Policies, user: str, groups: tuple[str, ...], attributes: Attributes, args: Access) -> list[str]:
@@ -104,43 +105,58 @@ def _why(policies: Policies, user: str, groups: tuple[str, ...], attributes: Att
     each missed (the API server's own bindings, which every authenticated user has, left out)."""
     verdict = decide(policies, user, groups, attributes)
     if verdict.allowed:
-        return [verdict.explain()[0].removeprefix("allowed: ")] + near_misses(policies, args)
+        return [verdict.explain()[0].removeprefix("allowed: ")]
     lines = [line for considered in verdict.considered if not considered.binding.default for line in considered.describe()]
     if not lines:
         groups_too = f" or its groups {', '.join(args.subject.groups)}" if args.subject.user and args.subject.groups else ""
         lines = [mistakes.nothing_names(args.subject.describe() + groups_too, args.namespace or "")]
     identity = Identity(user=user, groups=groups)
-    return lines + mistakes.dangling(policies, identity, args.namespace or "") + near_misses(policies, args)
+    return lines + mistakes.dangling(policies, identity, args.namespace or "")
 
 
-def near_misses(policies: Policies, args: Access) -> list[str]:
+@dataclass(frozen=True)
+class NearMiss:
+    """A binding that almost names the subject: the ``mistake`` (object, field, value, what was
+    meant) in a short sentence, and ``more`` (why, and the fix) to read after it."""
+
+    mistake: str
+    more: tuple[str, ...] = ()
+
+    def whole(self) -> str:
+        """The mistake and its explanation in one line, as a detail among others."""
+        return ": ".join((self.mistake, *self.more))
+
+
+def near_misses(policies: Policies, args: Access) -> list[NearMiss]:
     """Bindings that almost name the subject: the mistakes learners make writing subjects."""
     subject = args.subject
-    found: list[str] = []
+    found: list[NearMiss] = []
     for binding in policies.bindings:
         for named in binding.subjects:
             where = binding.describe()
             if subject.serviceaccount:
                 namespace, _, name = subject.serviceaccount.partition(":")
                 if named.kind == "User" and named.name == name:
-                    found.append(f"{where} names User {name}, a user, not the ServiceAccount {namespace}/{name}: write kind "
-                                 f"ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:{name})")
+                    found.append(NearMiss(f"{where} names User {name}, a user, not the ServiceAccount {namespace}/{name}", (
+                        f"write kind ServiceAccount with namespace {namespace} (kubectl: --serviceaccount={namespace}:{name})",)))
                 elif named.kind == "ServiceAccount" and named.name == name:
                     actual = named.namespace or binding.namespace
                     if not actual:
-                        found.append(f"{where} names ServiceAccount {name} without a namespace, which in a ClusterRoleBinding "
-                                     f"matches no one: add namespace: {namespace}")
+                        found.append(NearMiss(f"{where} names ServiceAccount {name} without a namespace", (
+                            f"in a ClusterRoleBinding it matches no one: add namespace: {namespace}",)))
                     elif actual != namespace:
-                        found.append(f"{where} names ServiceAccount {actual}/{name}, in namespace {actual}, not {namespace}"
-                                     + ("" if named.namespace else f" (a subject without a namespace is in the RoleBinding's, {actual})"))
+                        found.append(NearMiss(f"{where} names ServiceAccount {actual}/{name}, in namespace {actual}, not {namespace}",
+                                              () if named.namespace else (
+                                                  f"a subject without a namespace is in the RoleBinding's, {actual}",)))
             elif subject.user:
                 if named.kind == "User" and named.name.lower() == subject.user.lower() and named.name != subject.user:
-                    found.append(f"{where} names User {named.name}; user names are case-sensitive: {subject.user} is another user")
+                    found.append(NearMiss(f"{where} names User {named.name}, not {subject.user}", (
+                        f"user names are case-sensitive: {subject.user} is another user",)))
                 elif named.kind in ("Group", "ServiceAccount") and named.name == subject.user:
-                    found.append(f"{where} names {named.kind} {named.name}, not the User {subject.user}")
+                    found.append(NearMiss(f"{where} names {named.kind} {named.name}, not the User {subject.user}"))
                 elif named.kind == "User" and named.name.startswith(SERVICE_ACCOUNT_PREFIX) and subject.user == named.name.rsplit(":", 1)[-1]:
-                    found.append(f"{where} names {named.name}, a service account, not the User {subject.user}")
+                    found.append(NearMiss(f"{where} names {named.name}, a service account, not the User {subject.user}"))
             for group in subject.groups:
                 if named.kind == "User" and named.name == group:
-                    found.append(f"{where} names User {group}, not the Group {group}")
+                    found.append(NearMiss(f"{where} names User {group}, not the Group {group}"))
     return list(dict.fromkeys(found))

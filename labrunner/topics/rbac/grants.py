@@ -82,13 +82,12 @@ def rbac_grants(args: RbacGrants, context: CheckContext) -> Outcome:
         details.append(f"and {hidden} more")
     if difference.missing:
         details[:0] = _binding_mistakes(args, policies, context)
-    if difference.missing:
-        sentence = f"{who} lacks {len(difference.missing)} permission(s) this step asks{where}"
-    else:  # the binding that grants too much is the mistake: it leads
-        extra = difference.extra[0]
-        role = f"{extra.binding.role_ref.kind} {extra.binding.role_ref.name}"
-        sentence = (f"{who} holds more than this step asks{where}: {extra.binding.describe()} -> {role} also lets it "
-                    f"{extra.permission.describe()}; least privilege grants only what is needed")
+        return "failed", f"{who} lacks {len(difference.missing)} permission(s) this step asks{where}", details
+    # the binding that grants too much is the mistake: it leads, least privilege follows
+    extra = difference.extra[0]
+    role = f"{extra.binding.role_ref.kind} {extra.binding.role_ref.name}"
+    sentence = f"{extra.binding.describe()} -> {role} also lets {who} {extra.permission.describe()}, more than this step asks"
+    details.insert(0, f"{who} holds more than this step asks{where}; least privilege grants only what is needed")
     return "failed", sentence, details
 
 
