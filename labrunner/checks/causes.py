@@ -14,8 +14,9 @@ stuck on the image, as ``kubectl get pods`` shows it.
 
 A thing is said once: findings ``about`` the same object (the pod template's missing Secret
 and a pod's ``secret "x" not found``) keep only the first, and a sentence repeated by every
-replica is said once. The check leads with the first finding's sentence and keeps the rest
-as evidence (:func:`evidence`).
+replica is said once. The check leads with the first finding's sentence, short (the object,
+the field and the value), and keeps the rest as evidence (:func:`evidence`): the first
+finding's own details (what the kubelet said, the fix), then the others.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class Finding:
     whole: bool = field(default=False, compare=False)
     """About every pod of a workload (its pod template), not one pod."""
     aside: str = field(default="", compare=False)
-    """How it is said after another finding leads (``its pods also read ...``); the sentence when empty."""
+    """How it is said after another finding leads (``its pods also read ...``), or alone with its
+    details folded in; the sentence when empty."""
 
 
 _NOT_FOUND = re.compile(r'\b(secret|configmap|persistentvolumeclaim|serviceaccount)s? "([^"]+)" not found')
@@ -103,9 +105,10 @@ def root_first(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
-def evidence(ordered: Sequence[Finding]) -> list[str]:
-    """What follows the first finding's sentence: its own details, then each other finding."""
+def evidence(ordered: Sequence[Finding], then: Sequence[str] = ()) -> list[str]:
+    """What follows the first finding's sentence: its own details, then ``then`` (the state of
+    the object it explains: a rollout's progress), then each other finding."""
     if not ordered:
-        return []
+        return [*then]
     first, *rest = ordered
-    return [*first.details, *(f.aside or f.sentence for f in rest)]
+    return [*first.details, *then, *(f.aside or f.sentence for f in rest)]

@@ -254,7 +254,12 @@ def test_a_missing_secret_before_a_probe_on_the_wrong_port(cluster: KubeCluster,
                    'secret "mysql-secret" not found')  # the kubelet's words, as evidence
     assert details[0].startswith("pod mysql-"), details
     put(cluster, {**copy.deepcopy(MYSQL[0]), "metadata": {"name": "mysql-secret"}}, namespace)  # the Secret made: now the probe
-    starts(cluster, lab, "deploy-mysql", "deployment-ready", "its readinessProbe (tcpSocket port 3307) fails")
+    _, message, details = starts(cluster, lab, "deploy-mysql", "deployment-ready", "deployment mysql has 0/1 ready replica(s): container mysql of pod mysql-",
+                                 " fails its readinessProbe (tcpSocket port 3307)")
+    assert len(message) < 160 and message.endswith(" fails its readinessProbe (tcpSocket port 3307)"), message
+    assert details[0].startswith("it runs, but the kubelet's probe fails: dial tcp ") and details[0].endswith(":3307: connect: connection refused")
+    assert details[1:3] == ["the container declares port(s) mysql=3306",
+                            "fix the probe in the Deployment's pod template (a new pod replaces this one)"], details
     put(cluster, MYSQL[0], namespace)
     put(cluster, MYSQL[1], namespace)
     passes(cluster, lab, "deploy-mysql", "deployment-ready")
@@ -271,6 +276,7 @@ def test_an_image_typo_and_a_missing_configmap_in_the_order_the_kubelet_meets_th
 
     put(cluster, _mysql(env_from), namespace)  # the image is pulled before the environment is read
     _, message, details = starts(cluster, lab, "deploy-mysql", "deployment-ready", "cannot pull image 'mysqll:8.4'")
+    assert details[0] == "check the image name and tag", details  # the image's own evidence first, then what else is wrong
     assert f"its pods also read configmap mysql-config (envFrom), which does not exist in {namespace}" in details, details
 
     def volume(d: dict[str, Any]) -> None:

@@ -28,9 +28,12 @@ spec:
 
 
 def _check(cluster: Any, namespace: str) -> tuple[str, str]:
-    status, message, _ = deployment_ready(DeploymentReady(kind="deployment-ready", says="web is ready", namespace=namespace, name="web"),
-                                          CheckContext(cluster))
+    status, message, _ = _outcome(cluster, namespace)
     return status, message
+
+
+def _outcome(cluster: Any, namespace: str) -> tuple[str, str, list[str]]:
+    return deployment_ready(DeploymentReady(kind="deployment-ready", says="web is ready", namespace=namespace, name="web"), CheckContext(cluster))
 
 
 def test_a_readiness_probe_on_the_wrong_port_is_named_with_the_port_nothing_listens_on(
@@ -38,8 +41,10 @@ def test_a_readiness_probe_on_the_wrong_port_is_named_with_the_port_nothing_list
     kubectl("create", "namespace", namespace)
     kubectl("apply", "-f", "-", stdin=WEB.format(namespace=namespace, port=8080))
     eventually(lambda: _check(cluster, namespace)[0] == "failed", "the check seeing the failing probe")
-    message = _check(cluster, namespace)[1]
-    assert "its readinessProbe (tcpSocket port 8080) fails: dial tcp" in message and ":8080: connect: connection refused" in message
-    assert "declares port(s) http=80" in message
+    _, message, details = _outcome(cluster, namespace)
+    assert message.startswith("deployment web has 0/1 ready replica(s): container nginx of pod web-"), message
+    assert message.endswith(" fails its readinessProbe (tcpSocket port 8080)"), message
+    assert details[0].startswith("it runs, but the kubelet's probe fails: dial tcp ") and details[0].endswith(":8080: connect: connection refused")
+    assert details[1] == "the container declares port(s) http=80", details
     kubectl("apply", "-f", "-", stdin=WEB.format(namespace=namespace, port="http"))  # the fix
     eventually(lambda: _check(cluster, namespace)[0] == "passed", "the fixed Deployment becoming ready")

@@ -45,7 +45,12 @@ def pod_problems(cluster: ClusterPort, namespace: str, selector: Mapping[str, An
     """Why a workload's pods are not ready, the cause of the others first, and whether they are
     merely still starting."""
     findings, starting = pod_findings(cluster, namespace, selector)
-    return [f.sentence for f in root_first(findings)], starting
+    return [_whole(f) for f in root_first(findings)], starting
+
+
+def _whole(finding: Finding) -> str:
+    """A finding said alone in one line, its evidence folded in (``aside``)."""
+    return finding.aside or finding.sentence
 
 
 def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, Any] | None,
@@ -70,15 +75,17 @@ def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, An
             waiting = (container.get("state") or {}).get("waiting") or {}
             reason = waiting.get("reason")
             if reason in ("ErrImagePull", "ImagePullBackOff"):
-                problems.append(Finding(Cause.MISSING, f"pod {name} cannot pull image {container.get('image')!r} ({reason}): check the image name and tag",
-                                        rank=3, about=f"image/{container.get('image')}"))
+                said = f"pod {name} cannot pull image {container.get('image')!r} ({reason})"
+                problems.append(Finding(Cause.MISSING, said, ("check the image name and tag",), rank=3,
+                                        about=f"image/{container.get('image')}", aside=f"{said}: check the image name and tag"))
             elif reason == "CrashLoopBackOff":
                 try:
                     tail = cluster.logs(name, namespace, container=container.get("name"), tail=5).strip().splitlines()
                 except errors.ClusterError:
                     tail = []
-                problems.append(Finding(Cause.CRASH, f"container {container.get('name')} of pod {name} keeps crashing (CrashLoopBackOff)"
-                                        + (": last log lines: " + " | ".join(tail) if tail else "")))
+                said = f"container {container.get('name')} of pod {name} keeps crashing (CrashLoopBackOff)"
+                lines = "last log lines: " + " | ".join(tail)
+                problems.append(Finding(Cause.CRASH, said, (lines,) if tail else (), aside=f"{said}: {lines}" if tail else ""))
             elif reason == "CreateContainerConfigError":
                 message = str(waiting.get("message", reason))
                 problems.append(Finding(Cause.MISSING, f"pod {name}: {message}", rank=4, about=about_in(message)))
@@ -86,7 +93,7 @@ def pod_findings(cluster: ClusterPort, namespace: str, selector: Mapping[str, An
                 problems.append(Finding(Cause.CRASH, f"pod {name}: {waiting.get('message', reason)}"))
             elif "running" in (container.get("state") or {}) and not container.get("ready") \
                     and (failing := _readiness_failure(cluster, namespace, pod, str(container.get("name")))):
-                problems.append(Finding(Cause.NOT_READY, failing))
+                problems.append(failing)
             elif reason == "ContainerCreating" or not container.get("ready"):
                 starting = True
     return problems, starting
@@ -185,7 +192,7 @@ def workload_findings(cluster: ClusterPort, namespace: str, workload: Mapping[st
     if not ordered:  # the newest pods are fine or starting: older ones on their way out are no reason
         return [], starting or bool(old)
     before, _ = pod_findings(cluster, namespace, None, old) if old else ([], False)
-    return ordered + [Finding(Cause.COUNT, f"{f.sentence} (a pod of an earlier revision)", rank=1) for f in root_first(before)], starting
+    return ordered + [Finding(Cause.COUNT, f"{_whole(f)} (a pod of an earlier revision)", rank=1) for f in root_first(before)], starting
 
 
 def _revision(obj: Mapping[str, Any]) -> int:
@@ -205,10 +212,11 @@ def said_first(subject: str, state: str, finding: Finding) -> str:
     return f"{subject} {state}: {finding.sentence}"
 
 
-def _readiness_failure(cluster: ClusterPort, namespace: str, pod: Mapping[str, Any], container: str) -> str | None:
+def _readiness_failure(cluster: ClusterPort, namespace: str, pod: Mapping[str, Any], container: str) -> Finding | None:
     """A running container kept out of its Services by its readiness probe, said as the probe it
-    is (``tcpSocket`` port 8080) beside what the kubelet saw (the last ``Readiness probe failed``
-    event) and the ports the container declares; None when no probe failed (it is starting)."""
+    is (``tcpSocket`` port 8080), with what the kubelet saw (the last ``Readiness probe failed``
+    event) and the ports the container declares as evidence; None when no probe failed (it is
+    starting)."""
     spec: Mapping[str, Any] = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
     probe = spec.get("readinessProbe")
     if not isinstance(probe, dict):
@@ -224,10 +232,13 @@ def _readiness_failure(cluster: ClusterPort, namespace: str, pod: Mapping[str, A
         return None
     ports = ", ".join(f"{p['name']}={p.get('containerPort')}" if p.get("name") else str(p.get("containerPort"))
                       for p in spec.get("ports") or [])
-    return (f"container {container} of pod {name} runs but is not ready: its readinessProbe ({_probe_text(probe)}) fails: "
-            f"{said[-1].removeprefix('Readiness probe failed: ')}"
-            + (f"; the container declares port(s) {ports}" if ports else "")
-            + "; fix the probe in the Deployment's pod template (a new pod replaces this one)")
+    seen = str(said[-1]).removeprefix("Readiness probe failed: ")
+    declared = f"the container declares port(s) {ports}" if ports else ""
+    fix = "fix the probe in the Deployment's pod template (a new pod replaces this one)"
+    return Finding(Cause.NOT_READY, f"container {container} of pod {name} fails its readinessProbe ({_probe_text(probe)})",
+                   (f"it runs, but the kubelet's probe fails: {seen}", *([declared] if declared else []), fix),
+                   aside=f"container {container} of pod {name} runs but is not ready: its readinessProbe ({_probe_text(probe)}) "
+                         f"fails: {seen}" + (f"; {declared}" if declared else "") + f"; {fix}")
 
 
 def _probe_text(probe: Mapping[str, Any]) -> str:
@@ -274,11 +285,10 @@ def deployment_ready(args: DeploymentReady, context: CheckContext) -> Outcome:
         progress = (f"{updated} out of {wanted} new replicas have been updated" if updated < wanted
                     else f"{total - updated} old replica(s) are pending termination" if total > updated
                     else f"{available} of {updated} updated replicas are available")
-        first = findings[0]
+        first, stuck = findings[0], f"its rollout is stuck ({progress}; the old pods still serve)"
         if first.whole:
-            return "failed", f"deployment {args.name}'s new pods cannot start: {first.sentence}", [
-                f"its rollout is stuck ({progress}; the old pods still serve)", *evidence(findings)]
-        return "failed", f"deployment {args.name}'s rollout is stuck ({progress}; the old pods still serve): {first.sentence}", evidence(findings)
+            return "failed", f"deployment {args.name}'s new pods cannot start: {first.sentence}", [stuck, *evidence(findings)]
+        return "failed", f"deployment {args.name}'s rollout is stuck: {first.sentence}", evidence(findings, then=[stuck])
     if findings:
         return "failed", said_first(f"deployment {args.name}", f"has {ready}/{wanted} ready replica(s)", findings[0]), evidence(findings)
     return "pending", f"deployment {args.name} has {ready}/{wanted} ready replica(s); its pods are starting", []

@@ -35,16 +35,15 @@ def _cpu_target(hpa: Mapping[str, Any]) -> Any:
     return None
 
 
-def _missing_request(deployment: Mapping[str, Any] | None, name: str, message: str) -> list[str]:
+def _missing_request(deployment: Mapping[str, Any] | None, name: str, message: str) -> str | None:
+    """The containers of the Deployment without a CPU request, when the HPA says one is missing."""
     if deployment is None:
-        return []
+        return None
     bare = [f"{TEMPLATE}.containers[{i}] ({c.get('name')})" for i, c in containers(deployment)
             if "cpu" not in ((c.get("resources") or {}).get("requests") or {})]
     if "missing request for cpu" not in message or not bare:
-        return []
-    return [f"deployment {name}: {', '.join(bare)} has no resources.requests.cpu: the HPA computes CPU utilization as a "
-            f"percentage of each container's CPU request, so without one it has nothing to divide by. Add one: "
-            f"kubectl set resources deployment/{name} --requests=cpu=100m"]
+        return None
+    return f"deployment {name}'s {', '.join(bare)} has no resources.requests.cpu"
 
 
 def hpa_scales(args: HpaScales, context: CheckContext) -> Outcome:
@@ -56,8 +55,8 @@ def hpa_scales(args: HpaScales, context: CheckContext) -> Outcome:
         if hpas:
             ref = (hpas[0].get("spec") or {}).get("scaleTargetRef") or {}
             return "failed", (f"hpa {hpas[0]['metadata']['name']}: spec.scaleTargetRef is {ref.get('kind')} {ref.get('name')}; "
-                              f"this step wants Deployment {name}"
-                              + (" (a ReplicaSet the Deployment owns is resized back by the Deployment)" if ref.get("kind") == "ReplicaSet" else "")), []
+                              f"this step wants Deployment {name}"), (
+                ["a ReplicaSet the Deployment owns is resized back by the Deployment"] if ref.get("kind") == "ReplicaSet" else [])
         return "failed", f"no HorizontalPodAutoscaler in {namespace} scales deployment {name}", []
     hpa = mine[0]
     hpa_name, spec, status = hpa["metadata"]["name"], hpa.get("spec") or {}, hpa.get("status") or {}
@@ -75,9 +74,14 @@ def hpa_scales(args: HpaScales, context: CheckContext) -> Outcome:
         return "pending", f"hpa {hpa_name} has not looked at its target yet (no ScalingActive condition)", []
     if active.get("status") != "True":
         message = str(active.get("message", ""))
-        deployment = find(cluster, "deployments", name, namespace)
-        return "failed", f"hpa {hpa_name}: condition ScalingActive is False ({active.get('reason')}): {message}", \
-            _missing_request(deployment, name, message)
+        condition = f"condition ScalingActive is False ({active.get('reason')})"
+        bare = _missing_request(find(cluster, "deployments", name, namespace), name, message)
+        if bare is None:
+            return "failed", f"hpa {hpa_name}: {condition}", [message] if message else []
+        return "failed", f"hpa {hpa_name} cannot get CPU utilization: {bare}", [
+            f"its {condition}: {message}",
+            "the HPA computes CPU utilization as a percentage of each container's CPU request, so without one it has nothing to divide by",
+            f"add one: kubectl set resources deployment/{name} --requests=cpu=100m"]
     current = next((m.get("resource", {}).get("current", {}).get("averageUtilization") for m in status.get("currentMetrics") or []
                     if m.get("type") == "Resource"), None)
     return "passed", (f"hpa {hpa_name} scales deployment {name} between {spec.get('minReplicas', 1)} and "

@@ -72,7 +72,11 @@ def _env_references(container: Mapping[str, Any], ref_kind: str) -> list[tuple[s
     return found
 
 
-def _env_problem(args: ConfigConsumed, deployment: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+Problem = tuple[str, list[str]]
+"""A mistake: the sentence that names it, and its evidence (why it matters, the fix)."""
+
+
+def _env_problem(args: ConfigConsumed, deployment: Mapping[str, Any], data: Mapping[str, Any]) -> Problem | None:
     _, said, name = _source(args)
     ref_kind = "configMap" if args.configmap else "secret"
     references = [(index, path, ref, key) for index, c in containers(deployment) for path, ref, key in _env_references(c, ref_kind)]
@@ -80,24 +84,25 @@ def _env_problem(args: ConfigConsumed, deployment: Mapping[str, Any], data: Mapp
     if not mine:
         if references:
             index, path, ref, _ = references[0]
-            return (f"deployment {args.deployment}: {TEMPLATE}.containers[{index}].{path} is {ref!r}, not {name!r}"
-                    + (f": no {said} {ref} exists, so the pod waits in CreateContainerConfigError" if ref != name else ""))
-        other = "secretKeyRef/secretRef" if args.configmap else "configMapKeyRef/configMapRef"
+            return (f"deployment {args.deployment}: {TEMPLATE}.containers[{index}].{path} is {ref!r}, not {name!r}",
+                    [f"no {said} {ref} exists, so the pod waits in CreateContainerConfigError"] if ref != name else [])
+        other, right = (("secretKeyRef/secretRef", "configMapKeyRef/configMapRef") if args.configmap
+                        else ("configMapKeyRef/configMapRef", "secretKeyRef/secretRef"))
         crossed = [(i, p) for i, c in containers(deployment)
                    for p, ref, _ in _env_references(c, "secret" if args.configmap else "configMap") if ref == name]
         if crossed:
-            return (f"deployment {args.deployment}: {TEMPLATE}.containers[{crossed[0][0]}].{crossed[0][1]} names {name} "
-                    f"through {other}: {name} is a {said}, so reference it as one")
-        return (f"deployment {args.deployment}: no container's env or envFrom reads {said} {name} "
-                f"(envFrom: [{{{ref_kind}Ref: {{name: {name}}}}}], or env[].valueFrom.{ref_kind}KeyRef)")
+            return (f"deployment {args.deployment}: {TEMPLATE}.containers[{crossed[0][0]}].{crossed[0][1]} names {name}, "
+                    f"which is a {said}", [f"it names {name} through {other}: {name} is a {said}, so reference it as one ({right})"])
+        return (f"deployment {args.deployment}: no container's env or envFrom reads {said} {name}",
+                [f"envFrom: [{{{ref_kind}Ref: {{name: {name}}}}}], or env[].valueFrom.{ref_kind}KeyRef"])
     for index, path, _, key in mine:
         if key is not None and key not in data:
             return (f"deployment {args.deployment}: {TEMPLATE}.containers[{index}].{path}.key is {key!r}, which is not a key "
-                    f"of {said} {name} (it has {', '.join(sorted(data)) or 'no keys'})")
+                    f"of {said} {name}", [f"{said} {name} has {', '.join(sorted(data)) or 'no keys'}"])
     return None
 
 
-def _files_problem(args: ConfigConsumed, deployment: Mapping[str, Any]) -> str | None:
+def _files_problem(args: ConfigConsumed, deployment: Mapping[str, Any]) -> Problem | None:
     _, said, name = _source(args)
     spec = pod_spec(deployment)
     volumes = {}
@@ -105,19 +110,19 @@ def _files_problem(args: ConfigConsumed, deployment: Mapping[str, Any]) -> str |
         if (volume.get("configMap") or {}).get("name") == name or (volume.get("secret") or {}).get("secretName") == name:
             volumes[str(volume.get("name"))] = volume
     if not volumes:
-        return (f"deployment {args.deployment}: {TEMPLATE}.volumes has no volume of {said} {name} "
-                + ("(configMap: {name: ...})" if args.configmap else "(secret: {secretName: ...})"))
+        return (f"deployment {args.deployment}: {TEMPLATE}.volumes has no volume of {said} {name}",
+                ["configMap: {name: ...}" if args.configmap else "secret: {secretName: ...}"])
     for volume_name, volume in volumes.items():
         if args.secret and "configMap" in volume:
-            return (f"deployment {args.deployment}: volume {volume_name} is a configMap volume naming {name}, which is "
-                    f"a Secret: mount it with secret: {{secretName: {name}}}")
+            return (f"deployment {args.deployment}: volume {volume_name} is a configMap volume naming {name}, which is a Secret",
+                    [f"mount it with secret: {{secretName: {name}}}"])
         if args.configmap and "secret" in volume:
-            return (f"deployment {args.deployment}: volume {volume_name} is a secret volume naming {name}, which is "
-                    f"a ConfigMap: mount it with configMap: {{name: {name}}}")
+            return (f"deployment {args.deployment}: volume {volume_name} is a secret volume naming {name}, which is a ConfigMap",
+                    [f"mount it with configMap: {{name: {name}}}"])
     mounts = [(index, m_index, mount) for index, c in containers(deployment)
               for m_index, mount in enumerate(c.get("volumeMounts") or []) if mount.get("name") in volumes]
     if not mounts:
-        return f"deployment {args.deployment}: volume {next(iter(volumes))} is declared but no container mounts it (volumeMounts)"
+        return f"deployment {args.deployment}: volume {next(iter(volumes))} is declared but no container mounts it (volumeMounts)", []
     wanted = str(args.files_at).rstrip("/")
     for index, m_index, mount in mounts:
         if str(mount.get("mountPath", "")).rstrip("/") == wanted and not mount.get("subPath"):
@@ -125,10 +130,10 @@ def _files_problem(args: ConfigConsumed, deployment: Mapping[str, Any]) -> str |
     index, m_index, mount = mounts[0]
     path = f"{TEMPLATE}.containers[{index}].volumeMounts[{m_index}]"
     if mount.get("subPath"):
-        return (f"deployment {args.deployment}: {path} mounts one key with subPath {mount['subPath']!r} at "
-                f"{mount.get('mountPath')!r}; this step wants the whole {said} as files under {wanted} (and a subPath "
-                f"mount never sees the {said}'s later edits on a real kubelet)")
-    return f"deployment {args.deployment}: {path}.mountPath is {mount.get('mountPath')!r}; this step wants {wanted!r}"
+        return (f"deployment {args.deployment}: {path}.subPath is {mount['subPath']!r}; this step wants the whole {said} under {wanted}",
+                [f"it mounts one key with subPath {mount['subPath']!r} at {mount.get('mountPath')!r}; this step wants the whole "
+                 f"{said} as files under {wanted}", f"a subPath mount never sees the {said}'s later edits on a real kubelet"])
+    return f"deployment {args.deployment}: {path}.mountPath is {mount.get('mountPath')!r}; this step wants {wanted!r}", []
 
 
 def config_consumed(args: ConfigConsumed, context: CheckContext) -> Outcome:
@@ -143,7 +148,7 @@ def config_consumed(args: ConfigConsumed, context: CheckContext) -> Outcome:
     data = {**(source.get("data") or {}), **(source.get("binaryData") or {})}
     problem = (_env_problem(args, deployment, data) if args.env else None) or (_files_problem(args, deployment) if args.files_at else None)
     if problem:
-        return "failed", problem, []
+        return "failed", problem[0], problem[1]
     status, message, details = deployment_rollout(
         DeploymentRollout(kind="deployment-rollout", says=args.says, namespace=namespace, name=args.deployment), context)
     if status != "passed":

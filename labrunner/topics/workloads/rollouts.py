@@ -83,26 +83,27 @@ def _autoscaled_by(cluster: ClusterPort, namespace: str, name: str) -> str | Non
     return None
 
 
-def _template_mismatch(args: DeploymentRollout, deployment: Mapping[str, Any]) -> str | None:
+def _template_mismatch(args: DeploymentRollout, deployment: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """What in the Deployment's spec is not as the step asks: the sentence and its evidence."""
     name = args.name
     if args.image is not None:
         chosen = containers(deployment, args.container)
         if not chosen:
-            return f"deployment {name} has no container named {args.container!r} in {TEMPLATE}.containers"
+            return f"deployment {name} has no container named {args.container!r} in {TEMPLATE}.containers", []
         if not any(image_key(str(c.get("image", ""))) == image_key(args.image) for _, c in chosen):
             index, first = chosen[0]
             return (f"deployment {name}: {TEMPLATE}.containers[{index}].image ({first.get('name')}) is "
-                    f"{first.get('image')!r}; this step wants {args.image!r}")
+                    f"{first.get('image')!r}; this step wants {args.image!r}"), []
     strategy = (deployment.get("spec") or {}).get("strategy") or {}
     if args.max_surge is not None or args.max_unavailable is not None:
         if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-            return (f"deployment {name}: spec.strategy.type is {strategy.get('type')!r}: Recreate stops every old pod "
-                    "before starting new ones; this step wants RollingUpdate")
+            return (f"deployment {name}: spec.strategy.type is {strategy.get('type')!r}; this step wants RollingUpdate",
+                    ["Recreate stops every old pod before starting new ones"])
         rolling = strategy.get("rollingUpdate") or {}
         for field, wanted in (("maxSurge", args.max_surge), ("maxUnavailable", args.max_unavailable)):
             have = rolling.get(field, "25%")
             if wanted is not None and str(have) != str(wanted):
-                return f"deployment {name}: spec.strategy.rollingUpdate.{field} is {have!r}; this step wants {wanted!r}"
+                return f"deployment {name}: spec.strategy.rollingUpdate.{field} is {have!r}; this step wants {wanted!r}", []
     return None
 
 
@@ -133,7 +134,7 @@ def deployment_rollout(args: DeploymentRollout, context: CheckContext) -> Outcom
         autoscaler = _autoscaled_by(cluster, namespace, name)
         if autoscaler:
             return "failed", (f"deployment {name}: spec.replicas is {replicas}; this step wants {args.replicas}, but "
-                              f"{autoscaler} sets it now: a kubectl scale is undone at the autoscaler's next look"), []
+                              f"{autoscaler} sets it now"), ["a kubectl scale is undone at the autoscaler's next look"]
         return "failed", f"deployment {name}: spec.replicas is {replicas}; this step wants {args.replicas}", []
     mismatch = _template_mismatch(args, deployment)
     if mismatch:
@@ -141,10 +142,10 @@ def deployment_rollout(args: DeploymentRollout, context: CheckContext) -> Outcom
         details = [f"replicaset {edited} has {args.image} in its template: a ReplicaSet's template is a copy the "
                    f"Deployment made; editing it starts no new pod, and the Deployment never reads it back. "
                    f"Change the Deployment (kubectl set image deployment/{name} ...)"] if edited else []
-        return "failed", mismatch, details
+        return "failed", mismatch[0], [*details, *mismatch[1]]
     if spec.get("paused"):
-        return "failed", (f"deployment {name}: spec.paused is true: the rollout is paused, so template changes wait "
-                          f"and no new ReplicaSet is made"), [f"resume it: kubectl rollout resume deployment/{name}"]
+        return "failed", f"deployment {name}: spec.paused is true: the rollout is paused", [
+            "template changes wait and no new ReplicaSet is made", f"resume it: kubectl rollout resume deployment/{name}"]
     generation, observed = deployment["metadata"].get("generation"), status.get("observedGeneration")
     if generation is not None and (observed is None or int(observed) < int(generation)):
         return "pending", f"deployment {name} was changed and its controller has not caught up yet", []
@@ -161,8 +162,8 @@ def deployment_rollout(args: DeploymentRollout, context: CheckContext) -> Outcom
                                                                    f"{condition.get('message')}")])
     if findings and findings[0].whole:
         return "failed", f"deployment {name}'s new pods cannot start: {findings[0].sentence}", [said, *evidence(findings)]
-    if findings:
-        return "failed", f"{said}: {findings[0].sentence}", evidence(findings)
+    if findings:  # the cause leads; the rollout's progress follows its evidence
+        return "failed", f"deployment {name} is rolling out: {findings[0].sentence}", evidence(findings, then=[said])
     return "pending", said, []
 
 
@@ -180,11 +181,15 @@ def rollout_stuck(args: RolloutStuck, context: CheckContext) -> Outcome:
     images = ", ".join(str(c.get("image")) for _, c in containers(newest))
     if not pulls:
         return "failed", (f"deployment {name}'s newest replicaset {newest['metadata']['name']} ({images}) has no pod "
-                          "failing to pull its image: this step wants a rollout stuck on an image that does not exist"), []
+                          "failing to pull its image"), ["this step wants a rollout stuck on an image that does not exist"]
     serving = sum(int((rs.get("status") or {}).get("readyReplicas", 0)) for rs in previous)
     if not serving:
-        return "failed", (f"deployment {name}: no pod of an older ReplicaSet is ready: the bad image took the whole "
-                          "Deployment down (is maxUnavailable 100%, or the strategy Recreate?)"), pulls
+        strategy = (deployment.get("spec") or {}).get("strategy") or {}
+        rolling = strategy.get("rollingUpdate") or {}
+        has = f"spec.strategy.type {strategy.get('type', 'RollingUpdate')}" + (
+            f", maxUnavailable {rolling['maxUnavailable']}" if "maxUnavailable" in rolling else "")
+        return "failed", f"deployment {name}: no pod of an older ReplicaSet is ready: the bad image took the whole Deployment down", [
+            f"is maxUnavailable 100%, or the strategy Recreate? (it has {has})", *pulls]
     return "passed", (f"deployment {name}'s rollout is stuck: replicaset {newest['metadata']['name']} ({images}) cannot "
                       f"pull its image while {serving} pod(s) of the previous version still serve"), pulls
 
