@@ -203,11 +203,12 @@ def test_web_tolerating_the_control_plane_lands_there_and_web_elsewhere_is_not_f
 
 def test_a_taint_of_another_effect_or_value_and_a_label_where_a_taint_was_meant(k: Kubectl, checks: Any) -> None:
     k("label", "node", NODE, "dedicated=batch")
-    fails(checks, "dedicate-node", f"node {NODE} has the label dedicated=batch but not the taint dedicated=batch:NoSchedule: "
-                                   "a label lets pods choose the node, a taint keeps the others off")
+    fails(checks, "dedicate-node", f"node {NODE} has the label dedicated=batch but not the taint dedicated=batch:NoSchedule\n"
+                                   f"a label lets pods choose the node, a taint keeps the others off\n"
+                                   f"kubectl taint node {NODE} dedicated=batch:NoSchedule")
     k("taint", "node", NODE, "dedicated=batch:PreferNoSchedule")
-    fails(checks, "dedicate-node", f"node {NODE} has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule "
-                                   "(PreferNoSchedule only discourages the scheduler; NoSchedule forbids)")
+    fails(checks, "dedicate-node", f"node {NODE} has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule\n"
+                                   "PreferNoSchedule only discourages the scheduler; NoSchedule forbids")
     k("taint", "node", NODE, "dedicated-")
     k("taint", "node", NODE, "dedicated=batch-team:NoSchedule")
     fails(checks, "dedicate-node", f"node {NODE} has the taint dedicated=batch-team:NoSchedule: this step wants the value batch")
@@ -317,7 +318,7 @@ def test_1g_is_not_a_quarter_requests_without_limits_and_a_limit_below_its_reque
                                                                                      team_on_node: None, lab: Lab) -> None:
     k("set", "resources", "deployment/batch", "-n", ns, "--requests=cpu=500m,memory=1G", "--limits=cpu=500m,memory=1G")
     fails(checks, "requests", "deployment batch: spec.template.spec.containers[0].resources.requests.memory is '1G'; this step "
-                              "wants 1Gi (M, G are powers of ten; Mi, Gi powers of two")
+                              "wants 1Gi\nM, G are powers of ten; Mi, Gi powers of two: 1G is 1,000,000,000 bytes, 1Gi is 1,073,741,824")
     k("patch", "deployment", "batch", "-n", ns, "--type=json",
       "-p", '[{"op": "replace", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]')
     fails(checks, "requests", "limits.cpu is not set; this step wants 500m")
@@ -405,7 +406,7 @@ def test_dropping_the_selector_or_the_requests_is_not_a_repair_and_the_file_fixe
 def test_the_taint_left_behind_and_the_team_s_workload_left_running(k: Kubectl, checks: Any, ns: str, team_on_node: None,
                                                                     lab: Lab) -> None:
     k("label", "node", NODE, "dedicated-")
-    fails(checks, "release-node", f"node {NODE} still has the taint dedicated=batch:NoSchedule (kubectl taint node {NODE} dedicated- removes it)",
+    fails(checks, "release-node", f"node {NODE} still has the taint dedicated=batch:NoSchedule\nkubectl taint node {NODE} dedicated- removes it",
           f"deployments batch still exists in {ns}")
     k("taint", "node", NODE, "dedicated-")
     # What the instructions say of a workload left behind: its next pod has nowhere to go.
@@ -441,18 +442,21 @@ def released(solve: Any) -> None:
 
 def test_replicas_apart_by_luck_or_by_preference_are_not_kept_apart(k: Kubectl, checks: Any, ns: str, released: None) -> None:
     apply(k, ns, cache())
-    said = fails(checks, "spread", "nothing in cache's pod template keeps its replicas apart: they are on different nodes now only "
+    said = fails(checks, "spread", "nothing in cache's pod template keeps its replicas apart\nthey are on different nodes now only "
                                    "because the scheduler's scores spread them")
     assert nodes_of(k, ns, "cache") == [NODE, OTHER], said  # the scores did spread them
     apply(k, ns, cache(affinity=anti({"matchLabels": {"app": "cache"}}, how="preferred")))
-    fails(checks, "spread", "cache's podAntiAffinity is only preferred")
+    fails(checks, "spread", "cache's podAntiAffinity is only preferred; this step wants requiredDuringSchedulingIgnoredDuringExecution\n"
+                            "the scheduler may still put both replicas on one node")
 
 
 def test_a_selector_missing_the_pods_labels_and_a_zone_key(k: Kubectl, checks: Any, ns: str, released: None) -> None:
     apply(k, ns, cache(affinity=anti({"matchLabels": {"app": "redis"}})))
-    fails(checks, "spread", 'cache\'s required podAntiAffinity selects {"app":"redis"}, but its pods are labelled {"app":"cache"}')
+    fails(checks, "spread", 'cache\'s required podAntiAffinity selects {"app":"redis"}, but its pods are labelled {"app":"cache"}\n'
+                            "a selector that misses the pods' own labels keeps nothing apart")
     apply(k, ns, cache(affinity=anti({"matchLabels": {"app": "cache"}}, key="topology.kubernetes.io/zone")))
-    fails(checks, "spread", "has no term with topologyKey kubernetes.io/hostname (it has: topology.kubernetes.io/zone )")
+    fails(checks, "spread", "cache's required podAntiAffinity has topologyKey topology.kubernetes.io/zone; this step wants kubernetes.io/hostname\n"
+                            "a zone key keeps replicas in different zones, not on different nodes")
 
 
 def test_a_third_replica_waits_and_the_event_is_the_one_quoted(k: Kubectl, checks: Any, ns: str, released: None, lab: Lab) -> None:
@@ -564,7 +568,7 @@ def test_defaults_that_came_after_the_pods_and_the_quota_in_another_namespace(k:
     k("apply", "-n", ns, "-f", str(ASSETS / "limits.yaml"))
     k("apply", "-n", "default", "-f", str(ASSETS / "quota.yaml"))
     try:
-        fails(checks, "quota-limits", "request no CPU: they were created before the LimitRange, which only fills in new pods",
+        fails(checks, "quota-limits", "have no resources.requests.cpu\nthey were created before the LimitRange, which only fills in new pods",
               f"kubectl rollout restart deployment/web -n {ns}")
         fails(checks, "quota-limits", "ResourceQuota compute is in namespace default: it applies only there")
     finally:

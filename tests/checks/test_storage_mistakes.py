@@ -190,10 +190,12 @@ def test_a_class_with_the_defaults_delete_and_no_expansion_is_named_field_by_fie
     solve("create-namespace")
     apply(kubectl, asset("resizable-class.yaml", ("reclaimPolicy: Retain\n", ""), ("allowVolumeExpansion: true\n", ""),
                          ("WaitForFirstConsumer", "Immediate")))
-    failed(checks, "storage-class", "its reclaimPolicy is Delete: the volume and its data would go with the claim; Retain keeps them",
-           "its volumeBindingMode is Immediate: a local volume must be made on the node its first pod goes to",
-           "allowVolumeExpansion is not set: claims of the class could not grow (true)",
-           "provisioner, reclaimPolicy and volumeBindingMode cannot be changed: kubectl delete sc resizable, then create it again")
+    failed(checks, "storage-class", "StorageClass resizable: reclaimPolicy is Delete; this step wants Retain\n"
+                                    "with Delete the volume and its data would go with the claim; Retain keeps them\n"
+                                    "also its volumeBindingMode is Immediate; this step wants WaitForFirstConsumer: "
+                                    "a local volume must be made on the node its first pod goes to\n"
+                                    "also its allowVolumeExpansion is not set; this step wants true: without it, claims of the class could not grow\n"
+                                    "provisioner, reclaimPolicy and volumeBindingMode cannot be changed: kubectl delete sc resizable, then create it again")
     refused = kubectl("patch", "sc", "resizable", "-p", '{"reclaimPolicy":"Retain"}', check=False)
     assert refused.returncode == 1
     assert 'The StorageClass "resizable" is invalid: reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden.' in refused.stderr
@@ -206,7 +208,8 @@ def test_a_class_with_the_defaults_delete_and_no_expansion_is_named_field_by_fie
 def test_a_class_naming_another_provisioner_is_said(kubectl: Kubectl, checks: Any, solve: Any) -> None:
     solve("create-namespace")
     apply(kubectl, asset("resizable-class.yaml", ("provisioner: rancher.io/local-path", "provisioner: kubernetes.io/aws-ebs")))
-    failed(checks, "storage-class", "its provisioner is kubernetes.io/aws-ebs; this cluster's volumes come from rancher.io/local-path")
+    failed(checks, "storage-class", "StorageClass resizable: provisioner is kubernetes.io/aws-ebs; this cluster's volumes come from "
+                                    "rancher.io/local-path\nkubectl get sc standard shows it")
 
 
 # -- step 1: the claim that waits ----------------------------------------------------------------
@@ -266,7 +269,8 @@ def test_a_volume_mounted_at_the_wrong_path_is_named_and_loses_the_data(kubectl:
     assert kubectl("exec", "deploy/notes", "-n", ns, "--", "cat", "/data/starts.log").stdout.endswith("started\n")
     kubectl("delete", "pod", "-n", ns, "-l", "app=notes", "--wait=true")
     kubectl("rollout", "status", "deployment/notes", "-n", ns, "--timeout=60s")
-    failed(checks, "data-survives", "nothing is mounted at /data in the Deployment notes")
+    failed(checks, "data-survives", "nothing is mounted at /data in the Deployment notes\n"
+                                    "the file is in the container's own layer and goes with each pod")
     assert len(kubectl("exec", "deploy/notes", "-n", ns, "--", "cat", "/data/starts.log").stdout.splitlines()) == 1
 
 
@@ -319,8 +323,8 @@ def test_a_claim_without_the_volume_s_class_gets_the_default_class_and_a_new_vol
            "the class standard binds when the first pod using the claim is scheduled (WaitForFirstConsumer)",
            f"PersistentVolume {ns}-archive is Available; this step wants Bound")
     kubectl("apply", "-n", ns, "-f", str(ASSETS / "archiver.yaml"))
-    failed(checks, "static-volume", "PersistentVolumeClaim archive is bound, but not as this step asks",
-           f"this step wants {ns}-archive", "its storageClassName is standard; this step wants manual")
+    failed(checks, "static-volume", "PersistentVolumeClaim archive is bound to PersistentVolume pvc-",
+           f"; this step wants {ns}-archive\nPersistentVolumeClaim archive: spec.storageClassName is standard; this step wants manual")
     assert phase(kubectl, "pv", f"{ns}-archive") == "Available"  # a new volume was provisioned beside it
 
 
@@ -409,8 +413,8 @@ def test_a_claim_of_the_default_class_cannot_grow_and_cannot_shrink(kubectl: Kub
     refused = kubectl("patch", "pvc", "reports", "-n", ns, "-p", '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}', check=False)
     assert refused.stderr == ('Error from server (Forbidden): persistentvolumeclaims "reports" is forbidden: only dynamically provisioned '
                               "pvc can be resized and the storageclass that provisions the pvc must support resize\n")
-    failed(checks, "expand-claim", "its storageClassName is standard; this step wants resizable",
-           "the claim reports asks for 1Gi; this step wants 2Gi",)
+    failed(checks, "expand-claim", "PersistentVolumeClaim reports: spec.storageClassName is standard; this step wants resizable",
+           "the claim reports: spec.resources.requests.storage is 1Gi; this step wants 2Gi\nchange it on the bound claim")
     kubectl("delete", "pod", "reporter", "-n", ns, "--wait=true")
     kubectl("delete", "pvc", "reports", "-n", ns, "--wait=true")
     solve("expand-claim")
@@ -489,8 +493,10 @@ def test_deleting_the_namespace_leaves_the_retained_volumes_which_are_listed(kub
     solve("create-namespace", "static-volume", "storage-class")
     kubectl("delete", "namespace", ns, "--timeout=60s")
     eventually(lambda: phase(kubectl, "pv", f"{ns}-archive") == "Released", "the volume Released with its namespace")
-    failed(checks, "clean-up", f"volumes of {ns} are left (Retain keeps them after their claims):", f"{ns}-archive Released",
-           "the StorageClass resizable is still there: kubectl delete storageclass resizable")
+    text = failed(checks, "clean-up", f"PersistentVolume(s) of {ns} left: {ns}-archive Released",
+                  f"Retain keeps them after their claims: kubectl delete pv {ns}-archive",
+                  "the StorageClass resizable is still there\nkubectl delete storageclass resizable")
+    assert text.count(f"{ns}-archive Released") == 1, text  # each volume once
 
 
 # -- correct variants ----------------------------------------------------------------------------
@@ -537,7 +543,7 @@ def test_variant_expansion_with_kubectl_edit(kubectl: Kubectl, checks: Any, solv
     solve("create-namespace", "storage-class")
     kubectl("apply", "-n", ns, "-f", str(ASSETS / "reports.yaml"))
     kubectl("wait", "--for=condition=Ready", "pod/reporter", "-n", ns, "--timeout=60s")
-    failed(checks, "expand-claim", "the claim reports asks for 1Gi; this step wants 2Gi")
+    failed(checks, "expand-claim", "the claim reports: spec.resources.requests.storage is 1Gi; this step wants 2Gi")
     kubectl("edit", "pvc", "reports", "-n", ns, extra_env={"KUBE_EDITOR": "sed -i s/storage:\\ 1Gi/storage:\\ 2Gi/"})
     passed(checks, "expand-claim")
     assert checks("expand-claim")[2][1][0] == "passed"  # and the advisory one: the sandbox's provisioner resizes

@@ -42,7 +42,11 @@ class NodeState(CheckArgs):
     drained: bool = False
 
 
-def _taint_problems(args: NodeState, node: Mapping[str, Any]) -> list[str]:
+Said = tuple[str, ...]
+"""A mistake: the sentence that names it, then its evidence (why, the command that fixes it)."""
+
+
+def _taint_problems(args: NodeState, node: Mapping[str, Any]) -> list[Said]:
     has = list((node.get("spec") or {}).get("taints") or ())
     name = args.node
     said = []
@@ -56,34 +60,35 @@ def _taint_problems(args: NodeState, node: Mapping[str, Any]) -> list[str]:
             if theirs.get("effect") != wanted.effect:
                 why = {"PreferNoSchedule": "PreferNoSchedule only discourages the scheduler; NoSchedule forbids",
                        "NoExecute": "NoExecute also evicts the pods already running there"}.get(str(theirs.get("effect")), "")
-                said.append(f"node {name} has the taint {taint_text(theirs)}: this step wants effect {wanted.effect}"
-                            + (f" ({why})" if why else ""))
+                said.append((f"node {name} has the taint {taint_text(theirs)}: this step wants effect {wanted.effect}",
+                             *([why] if why else [])))
             else:
-                said.append(f"node {name} has the taint {taint_text(theirs)}: this step wants the value {wanted.value or '(none)'}")
+                said.append((f"node {name} has the taint {taint_text(theirs)}: this step wants the value {wanted.value or '(none)'}",))
             continue
         labels = (node.get("metadata") or {}).get("labels") or {}
         if labels.get(wanted.key) == wanted.value:
-            said.append(f"node {name} has the label {wanted.key}={wanted.value} but not the taint {taint_text(want)}: a label "
-                        f"lets pods choose the node, a taint keeps the others off (kubectl taint node {name} {taint_text(want)})")
+            said.append((f"node {name} has the label {wanted.key}={wanted.value} but not the taint {taint_text(want)}",
+                         "a label lets pods choose the node, a taint keeps the others off",
+                         f"kubectl taint node {name} {taint_text(want)}"))
         else:
-            said.append(f"node {name} has no taint {taint_text(want)} (its taints: "
-                        f"{', '.join(taint_text(t) for t in has) or 'none'})")
+            said.append((f"node {name} has no taint {taint_text(want)} (its taints: "
+                         f"{', '.join(taint_text(t) for t in has) or 'none'})",))
     for key in args.untainted:
-        said += [f"node {name} still has the taint {taint_text(t)} (kubectl taint node {name} {key}- removes it)"
+        said += [(f"node {name} still has the taint {taint_text(t)}", f"kubectl taint node {name} {key}- removes it")
                  for t in has if t.get("key") == key]
     return said
 
 
-def _label_problems(args: NodeState, node: Mapping[str, Any]) -> list[str]:
+def _label_problems(args: NodeState, node: Mapping[str, Any]) -> list[Said]:
     labels = (node.get("metadata") or {}).get("labels") or {}
-    said = []
+    said: list[Said] = []
     for key, value in sorted(args.labels.items()):
         if key not in labels:
             near = [k for k in labels if k.lower() == key.lower() or k.split("/")[-1] == key.split("/")[-1]]
-            said.append(f"node {args.node} has no label {key}" + (f" (it has {near[0]}={labels[near[0]]})" if near else ""))
+            said.append((f"node {args.node} has no label {key}" + (f" (it has {near[0]}={labels[near[0]]})" if near else ""),))
         elif labels[key] != value:
-            said.append(f"node {args.node} has {key}={labels[key]}; this step wants {key}={value}")
-    said += [f"node {args.node} still has the label {key}={labels[key]} (kubectl label node {args.node} {key}- removes it)"
+            said.append((f"node {args.node} has {key}={labels[key]}; this step wants {key}={value}",))
+    said += [(f"node {args.node} still has the label {key}={labels[key]}", f"kubectl label node {args.node} {key}- removes it")
              for key in args.unlabelled if key in labels]
     return said
 
@@ -98,20 +103,20 @@ def _stays(pod: Mapping[str, Any]) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or bool(metadata.get("deletionTimestamp"))
 
 
-def _drain_problems(args: NodeState, node: Mapping[str, Any], context: CheckContext) -> list[str]:
-    said = []
+def _drain_problems(args: NodeState, node: Mapping[str, Any], context: CheckContext) -> list[Said]:
+    said: list[Said] = []
     if not (node.get("spec") or {}).get("unschedulable"):
-        said.append(f"node {args.node} is not cordoned: drain cordons it first (kubectl drain {args.node} --ignore-daemonsets)")
+        said.append((f"node {args.node} is not cordoned: drain cordons it first", f"kubectl drain {args.node} --ignore-daemonsets"))
     on_node = [p for p in context.cluster.list("pods", fields=f"spec.nodeName={args.node}") if (p.get("spec") or {}).get("nodeName") == args.node]
     left = [p for p in on_node if not _stays(p)]
     for pod in left[:3]:
         owner = next(iter((pod.get("metadata") or {}).get("ownerReferences") or ()), None)
         by = f" (owned by {owner.get('kind')} {owner.get('name')})" if owner else " (a bare pod: drain needs --force, and it is gone for good)"
-        said.append(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}{by} still runs on {args.node}")
+        said.append((f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']}{by} still runs on {args.node}",))
     if len(left) > 3:
-        said.append(f"and {len(left) - 3} more pod(s)")
+        said.append((f"and {len(left) - 3} more pod(s)",))
     if left:
-        said += _why_left(context, on_node, left, args.node)
+        said += [(cause,) for cause in _why_left(context, on_node, left, args.node)]
     return said
 
 
@@ -152,12 +157,12 @@ def node_state(args: NodeState, context: CheckContext) -> Outcome:
     problems = _taint_problems(args, node) + _label_problems(args, node)
     cordoned = bool((node.get("spec") or {}).get("unschedulable"))
     if args.unschedulable is not None and cordoned != args.unschedulable:
-        problems.append(f"node {args.node} is cordoned (spec.unschedulable: true): kubectl uncordon {args.node}" if cordoned
-                        else f"node {args.node} is not cordoned: kubectl cordon {args.node}")
+        problems.append((f"node {args.node} is cordoned (spec.unschedulable: true): kubectl uncordon {args.node}",) if cordoned
+                        else (f"node {args.node} is not cordoned: kubectl cordon {args.node}",))
     if args.drained:
         problems += _drain_problems(args, node, context)
-    if problems:  # the first mistake is the sentence, the others follow it
-        return "failed", problems[0], problems[1:]
+    if problems:  # the first mistake is the sentence, its evidence and the others follow it
+        return "failed", problems[0][0], [line for said in problems for line in said][1:]
     parts = [taint_text({"key": t.key, "value": t.value, "effect": t.effect}) for t in args.taints]
     parts += [labels_text(args.labels)] if args.labels else []
     parts += ["drained"] if args.drained else (["cordoned"] if args.unschedulable else [])

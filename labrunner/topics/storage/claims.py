@@ -203,17 +203,18 @@ def claim_bound(args: ClaimBound, context: CheckContext) -> Outcome:
     spec, status = claim.get("spec") or {}, claim.get("status") or {}
     problems: list[str] = []
     if args.volume and spec.get("volumeName") != args.volume:
-        problems.append(f"it is bound to PersistentVolume {spec.get('volumeName')}; this step wants {args.volume}")
+        problems.append(f"is bound to PersistentVolume {spec.get('volumeName')}; this step wants {args.volume}")
     if args.storage_class and spec.get("storageClassName") != args.storage_class:
-        problems.append(f"its storageClassName is {spec.get('storageClassName') or '(none)'}; this step wants {args.storage_class}")
+        problems.append(f": spec.storageClassName is {spec.get('storageClassName') or '(none)'}; this step wants {args.storage_class}")
     capacity = (status.get("capacity") or {}).get("storage")
     if args.capacity and (_size(capacity) or 0) < (_size(args.capacity) or 0):
-        problems.append(f"its volume holds {capacity}; this step wants at least {args.capacity}")
+        problems.append(f": its volume holds {capacity}; this step wants at least {args.capacity}")
     missing = [m for m in args.access_modes if m not in (status.get("accessModes") or spec.get("accessModes") or ())]
     if missing:
-        problems.append(f"it offers {', '.join(status.get('accessModes') or ())}, not {', '.join(missing)}")
-    if problems:
-        return "failed", f"PersistentVolumeClaim {args.name} is bound, but not as this step asks: {problems[0]}", problems[1:]
+        problems.append(f"offers {', '.join(status.get('accessModes') or ())}, not {', '.join(missing)}")
+    if problems:  # each a sentence of its own, the first leads
+        said = [f"PersistentVolumeClaim {args.name}{'' if p.startswith(':') else ' '}{p}" for p in problems]
+        return "failed", said[0], said[1:]
     return "passed", f"PersistentVolumeClaim {args.name} is Bound to {spec.get('volumeName')} ({capacity})", []
 
 

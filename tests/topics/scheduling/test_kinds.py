@@ -109,10 +109,12 @@ def test_a_taint_of_another_effect_a_label_instead_of_a_taint_and_a_deleted_node
     soft = FakeCluster({"nodes": [node("worker-1", {"dedicated": "batch"}, [{**WORKER_TAINT, "effect": "PreferNoSchedule"}])]})
     taint = {"key": "dedicated", "value": "batch", "effect": "NoSchedule"}
     status, sentence, details = state(soft, node="worker-1", taints=[taint])  # the first mistake is the sentence
-    assert (sentence, details) == ("node worker-1 has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule "
-                                   "(PreferNoSchedule only discourages the scheduler; NoSchedule forbids)", [])
+    assert (sentence, details) == ("node worker-1 has the taint dedicated=batch:PreferNoSchedule: this step wants effect NoSchedule",
+                                   ["PreferNoSchedule only discourages the scheduler; NoSchedule forbids"])
     labelled = FakeCluster({"nodes": [node("worker-1", {"dedicated": "batch"})]})
-    assert "a taint keeps the others off" in state(labelled, node="worker-1", taints=[taint])[1]
+    assert state(labelled, node="worker-1", taints=[taint])[1:] == (
+        "node worker-1 has the label dedicated=batch but not the taint dedicated=batch:NoSchedule",
+        ["a label lets pods choose the node, a taint keeps the others off", "kubectl taint node worker-1 dedicated=batch:NoSchedule"])
     gone = FakeCluster({"nodes": [node("worker-2")]})
     status, sentence, details = state(gone, node="worker-1", drained=True)
     assert sentence == "node worker-1 does not exist" and "deleting a Node object is not draining it" in details[1]

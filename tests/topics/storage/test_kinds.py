@@ -80,7 +80,11 @@ def test_a_claim_fixed_that_was_rightly_waiting() -> None:
 def test_bound_but_smaller_than_asked_and_a_missing_claim_found_elsewhere() -> None:
     fake = context(persistentvolumeclaims=[claim(phase="Bound", size="1Gi", volumeName="pv-1", storageClassName="standard")])
     assert bound(fake, capacity="2Gi")[1:] == (  # the mistake is the sentence
-        "PersistentVolumeClaim data is bound, but not as this step asks: its volume holds 1Gi; this step wants at least 2Gi", [])
+        "PersistentVolumeClaim data: its volume holds 1Gi; this step wants at least 2Gi", [])
+    assert bound(fake, capacity="2Gi", storage_class="fast", volume="pv-2")[1:] == (  # each mistake a sentence, the first leads
+        "PersistentVolumeClaim data is bound to PersistentVolume pv-1; this step wants pv-2",
+        ["PersistentVolumeClaim data: spec.storageClassName is standard; this step wants fast",
+         "PersistentVolumeClaim data: its volume holds 1Gi; this step wants at least 2Gi"])
     assert bound(fake, capacity="1024Mi", storage_class="standard")[0] == "passed"
     other = claim()
     other["metadata"]["namespace"] = "default"
