@@ -95,30 +95,36 @@ def results(lab: Lab, cluster: Any, step_id: str, *kinds: str) -> Results:
     return [(says, outcome) for (says, outcome), check in zip(found, lab.step(step_id).checks) if not kinds or check.kind in kinds]
 
 
-def first_failure(lab: Lab, cluster: Any, step_id: str, *kinds: str, seconds: float = 20) -> str:
-    """The first sentence the learner reads of the step's first failing check, once it is failing
-    (not pending: the cluster settles)."""
+def first_failure(lab: Lab, cluster: Any, step_id: str, *kinds: str, seconds: float = 20) -> Outcome:
+    """The step's first failing check's outcome (the first sentence the learner reads, and its
+    details), once it is failing (not pending: the cluster settles)."""
     deadline = time.monotonic() + seconds
     while True:
         found = results(lab, cluster, step_id, *kinds)
         failing = [outcome for _, outcome in found if outcome[0] == "failed"]
         if failing:
-            return failing[0][1]
+            return failing[0]
         if time.monotonic() > deadline:
             raise AssertionError(f"{step_id} never failed: {found}")
         time.sleep(0.2)
 
 
-def says(lab: Lab, cluster: Any, step_id: str, kind: str, *texts: str, seconds: float = 20) -> str:
-    """The step's check of ``kind`` fails, and its first sentence says each of ``texts``."""
+def explains(lab: Lab, cluster: Any, step_id: str, kind: str, *texts: str, seconds: float = 20) -> tuple[str, list[str]]:
+    """The step's check of ``kind`` fails, and its first sentence says each of ``texts``: that
+    sentence, and the details below it."""
     deadline = time.monotonic() + seconds
     while True:
-        sentence = first_failure(lab, cluster, step_id, kind, seconds=seconds)
+        _, sentence, details = first_failure(lab, cluster, step_id, kind, seconds=seconds)
         if all(text in sentence for text in texts):
-            return sentence
+            return sentence, list(details)
         if time.monotonic() > deadline:
             raise AssertionError(f"{[t for t in texts if t not in sentence]!r} not in: {sentence}")
         time.sleep(0.2)
+
+
+def says(lab: Lab, cluster: Any, step_id: str, kind: str, *texts: str, seconds: float = 20) -> str:
+    """The step's check of ``kind`` fails, and its first sentence says each of ``texts``."""
+    return explains(lab, cluster, step_id, kind, *texts, seconds=seconds)[0]
 
 
 def passes(lab: Lab, cluster: Any, step_id: str, *kinds: str, seconds: float = 30) -> None:
@@ -155,16 +161,17 @@ def ready(kubectl: Kubectl, namespace: str, *workloads: str) -> None:
 def test_a_target_port_where_the_pods_do_not_listen_names_the_port_they_declare(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("backend.yaml"))
     apply(kubectl, ns, asset("backend-service.yaml", ("targetPort: http", "targetPort: 8080")))
-    assert says(lab, own[1], "cluster-ip", "service-backends") == (
-        "service backend: spec.ports[0].targetPort is 8080, but the containers of deployment backend declare http=80/TCP: "
-        "nothing listens on 8080")
+    assert explains(lab, own[1], "cluster-ip", "service-backends") == (
+        "service backend: spec.ports[0].targetPort is 8080, but the containers of deployment backend declare http=80/TCP",
+        ["nothing listens on 8080"])
 
 
 def test_a_selector_with_a_typo_names_the_label_the_pods_have(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("backend.yaml"))
     apply(kubectl, ns, asset("backend-service.yaml", ("app: backend", "app: backnd")))
-    says(lab, own[1], "cluster-ip", "service-backends",
-         "service backend: spec.selector has app=backnd, where the pods have app=backend")
+    assert explains(lab, own[1], "cluster-ip", "service-backends", "app=backnd") == (
+        "service backend: spec.selector has app=backnd, where the pods have app=backend, so it selects none of them",
+        ["deployment backend's pods are labelled app=backend"])
 
 
 def test_a_service_made_in_another_namespace_is_found_there(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
@@ -190,11 +197,12 @@ def test_a_selector_copied_from_another_app_names_the_app_it_selects(kubectl: Ku
 def test_a_misspelt_named_target_port_names_the_ports_the_containers_declare(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("api.yaml"))
     apply(kubectl, ns, asset("api-service.yaml", ("targetPort: http-api", "targetPort: http-ap")))
-    assert says(lab, own[1], "nodeport", "service-backends") == (
+    assert explains(lab, own[1], "nodeport", "service-backends") == (
         "service api: spec.ports[0].targetPort is 'http-ap', a port name no container of deployment api declares (they declare "
-        "http-api=5678/TCP), so the Service has no endpoint for its port 80")
+        "http-api=5678/TCP)", ["so the Service has no endpoint for its port 80"])
     # and the request says what the data plane does with it: no backend for the port
-    says(lab, own[1], "nodeport", "probe-http", "http://api was refused; expected: reachable", seconds=1)
+    says(lab, own[1], "nodeport", "probe-http", "http://api was refused, because service api sends port 80 to targetPort 'http-ap'",
+         "; expected: reachable", seconds=1)
 
 
 def test_a_cluster_ip_service_where_a_node_port_was_asked(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
@@ -206,7 +214,9 @@ def test_a_cluster_ip_service_where_a_node_port_was_asked(kubectl: Kubectl, own:
 def test_port_and_target_port_swapped_names_the_port_clients_use(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("api.yaml"))
     apply(kubectl, ns, asset("api-service.yaml", ("port: 80", "port: 5678")))
-    says(lab, own[1], "nodeport", "service-backends", "service api: spec.ports has no port 80 (it has 5678)")
+    assert explains(lab, own[1], "nodeport", "service-backends", "no port 80") == (
+        "service api: spec.ports has no port 80 (it has 5678)",
+        ["clients connect to the Service's port, 80, and targetPort says where the pods listen"])
 
 
 def test_a_service_made_with_kubectl_expose_and_a_numbered_target_port_passes(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
@@ -222,18 +232,26 @@ def test_a_service_made_with_kubectl_expose_and_a_numbered_target_port_passes(ku
 def test_a_service_with_a_cluster_ip_gives_the_statefulsets_pods_no_names(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("cache.yaml", ("  clusterIP: None\n", "")))
     ready(kubectl, ns, "statefulset/cache")
-    sentence = says(lab, own[1], "headless", "service-backends", "service cache: spec.clusterIP is 10.96.", ", not None")
-    assert sentence.endswith("clusterIP cannot be changed, so delete the Service and create it with clusterIP: None")
-    says(lab, own[1], "headless", "dns-record", f"from a pod in {ns}, cache-0.cache.{ns}.svc.cluster.local does not resolve: "
-         "service cache: spec.clusterIP is 10.96.")
+    sentence, details = explains(lab, own[1], "headless", "service-backends", "service cache: spec.clusterIP is 10.96.")
+    assert sentence.endswith(", not None (this step wants a headless Service)")
+    assert details == ["a Service with a cluster IP has one virtual address and no DNS record per pod",
+                       "clusterIP cannot be changed, so delete the Service and create it with clusterIP: None"]
+    # a full name is the same from every namespace: the sentence names it alone
+    sentence, details = explains(lab, own[1], "headless", "dns-record",
+                                 f"cache-0.cache.{ns}.svc.cluster.local does not resolve: service cache: spec.clusterIP is 10.96.")
+    assert sentence.endswith(", not None")
+    assert details[:2] == ["only a headless Service gives its pods names of their own",
+                           "clusterIP cannot be changed, so delete the Service and create it with clusterIP: None"]
+    assert details[-1].startswith(f"nslookup cache-0.cache.{ns}.svc.cluster.local, from a pod in {ns}, says: ")
 
 
 def test_a_service_name_the_statefulset_does_not_have_is_named(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("cache.yaml", ("serviceName: cache", "serviceName: caches")))
     ready(kubectl, ns, "statefulset/cache")
-    says(lab, own[1], "headless", "dns-record",
-         f"from a pod in {ns}, cache-0.cache.{ns}.svc.cluster.local does not resolve: statefulset cache: spec.serviceName is 'caches', "
-         f"but no Service caches exists in {ns} (Services: cache)")
+    sentence, details = explains(lab, own[1], "headless", "dns-record", "statefulset cache")
+    assert sentence == (f"cache-0.cache.{ns}.svc.cluster.local does not resolve: statefulset cache: spec.serviceName is 'caches', "
+                        "but no Service caches exists")
+    assert details[0] == f"Services in {ns}: cache"
 
 
 def test_a_headless_service_made_with_kubectl_create_passes(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
@@ -251,16 +269,17 @@ def test_a_canary_labelled_otherwise_is_in_no_slice(kubectl: Kubectl, own: Any, 
     apply(kubectl, ns, asset("backend.yaml") + "---\n" + asset("backend-service.yaml"))
     apply(kubectl, ns, asset("backend-canary.yaml", ("app: backend", "app: canary")))
     ready(kubectl, ns, "deployment/backend")
-    assert says(lab, own[1], "endpointslices", "service-endpoints") == (
-        "pod backend-canary is in no EndpointSlice of service backend: its labels app=canary,track=canary do not match the Service's "
-        "selector app=backend")
+    assert explains(lab, own[1], "endpointslices", "service-endpoints") == (
+        "pod backend-canary's labels app=canary,track=canary do not match service backend's selector app=backend",
+        ["so pod backend-canary is in no EndpointSlice of service backend"])
 
 
 def test_a_canary_left_healthy_is_said_to_get_traffic(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     apply(kubectl, ns, asset("backend.yaml") + "---\n" + asset("backend-service.yaml") + "---\n" + asset("backend-canary.yaml"))
     kubectl("wait", "--for=condition=Ready", "pod/backend-canary", "-n", ns, "--timeout=60s")
-    says(lab, own[1], "endpointslices", "service-endpoints", "pod backend-canary is listed ready in EndpointSlice backend-",
-         "of service backend: container nginx's readinessProbe (httpGet / on port http) passes, so kube-proxy sends it traffic")
+    sentence, details = explains(lab, own[1], "endpointslices", "service-endpoints", "pod backend-canary is listed ready")
+    assert sentence == "pod backend-canary is listed ready by service backend: container nginx's readinessProbe (httpGet / on port http) passes"
+    assert details[0].startswith("EndpointSlice backend-") and details[0].endswith(" lists it ready, so kube-proxy sends it traffic")
     kubectl("exec", "-n", ns, "backend-canary", "--", "rm", "/usr/share/nginx/html/index.html")
     passes(lab, own[1], "endpointslices", "service-endpoints")
 
@@ -271,18 +290,22 @@ def test_a_canary_left_healthy_is_said_to_get_traffic(kubectl: Kubectl, own: Any
 def test_the_short_name_from_another_namespace_names_the_search_path(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     kubectl("create", "namespace", f"{ns}-catalog")
     apply(kubectl, f"{ns}-catalog", asset("catalog.yaml"))
-    sentence = says(lab, own[1], "cross-namespace", "dns-record", f"from a pod in {ns}, catalog does not resolve")
-    assert sentence == (f"from a pod in {ns}, catalog does not resolve: the short name is looked up as catalog.{ns}.svc.cluster.local first "
-                        f"(a pod's search path starts with its own namespace), and service catalog is in {ns}-catalog")
+    sentence, details = explains(lab, own[1], "cross-namespace", "dns-record", f"from a pod in {ns}, catalog does not resolve")
+    assert sentence == (f"from a pod in {ns}, catalog does not resolve: service catalog is in {ns}-catalog, and a short name is looked up "
+                        f"in {ns} first")
+    assert details[0] == (f"the short name is looked up as catalog.{ns}.svc.cluster.local first (a pod's search path starts with its "
+                          "own namespace)")
 
 
 def test_an_external_name_that_is_no_full_name_is_named(kubectl: Kubectl, own: Any, lab: Lab, ns: str) -> None:
     kubectl("create", "namespace", f"{ns}-catalog")
     apply(kubectl, f"{ns}-catalog", asset("catalog.yaml"))
     kubectl("create", "service", "externalname", "catalog", "-n", ns, f"--external-name=catalog.{ns}-catalog")
-    says(lab, own[1], "cross-namespace", "dns-record",
-         f"from a pod in {ns}, catalog does not resolve: it is looked up as catalog.{ns}.svc.cluster.local, service catalog of {ns}, "
-         f"an ExternalName for catalog.{ns}-catalog")
+    sentence, details = explains(lab, own[1], "cross-namespace", "dns-record", "externalName")
+    assert sentence == f"from a pod in {ns}, catalog does not resolve: service catalog's spec.externalName catalog.{ns}-catalog is no full name"
+    assert details[:2] == [f"it is looked up as catalog.{ns}.svc.cluster.local, service catalog of {ns}, an ExternalName for "
+                           f"catalog.{ns}-catalog: CoreDNS answers with that name as it is (a CNAME's target is never searched)",
+                           f"set spec.externalName: catalog.{ns}-catalog.svc.cluster.local"]
 
 
 # -- step 5: CoreDNS -----------------------------------------------------------------------------------
@@ -311,17 +334,23 @@ RULE = "rewrite name exact catalog.shop.internal catalog.shop-catalog.svc.cluste
 
 def test_a_rewrite_in_a_block_that_does_not_take_the_name_says_which_block_does(base: Lab, own: Any, corefile: Any) -> None:
     corefile(kubeadm(after=f"example.internal:53 {{\n    errors\n    {RULE}\n    forward . /etc/resolv.conf\n}}\n"))
-    assert says(base, own[1], "coredns", "coredns-alias", "the rule") == (
-        "from a pod in shop, catalog.shop.internal does not resolve, where catalog.shop-catalog.svc.cluster.local resolves to "
-        f"{cluster_ip(own[0], 'shop-catalog', 'catalog')}: the rule {RULE} (sends it to catalog.shop-catalog.svc.cluster.local) is "
-        "in a server block that does not answer catalog.shop.internal; the server block .:53 answers it (the most specific zone "
-        "takes a name): move the rule there")
+    assert explains(base, own[1], "coredns", "coredns-alias", "rewrite") == (
+        "the Corefile's rewrite of catalog.shop.internal is in server block example.internal.:53, which does not answer it; .:53 does",
+        ["move the rule into the server block .:53 of configmap coredns (kube-system): CoreDNS gives a name to the server block of its "
+         "most specific zone",
+         f"the rule: {RULE} (sends it to catalog.shop-catalog.svc.cluster.local)",
+         "from a pod in shop, catalog.shop.internal does not resolve, where catalog.shop-catalog.svc.cluster.local resolves to "
+         f"{cluster_ip(own[0], 'shop-catalog', 'catalog')}"])
 
 
 def test_a_rewrite_in_a_block_of_its_own_has_nothing_to_answer_with(base: Lab, own: Any, corefile: Any) -> None:
     corefile(kubeadm(after=f"shop.internal:53 {{\n    errors\n    {RULE}\n}}\n"))
-    says(base, own[1], "coredns", "coredns-alias", "the server block shop.internal.:53 has rewrite name exact catalog.shop.internal",
-         "but no plugin to answer the new name")
+    sentence, details = explains(base, own[1], "coredns", "coredns-alias", "no plugin")
+    assert sentence == ("the server block shop.internal.:53 of the Corefile rewrites catalog.shop.internal, but has no plugin to answer "
+                        "the new name")
+    assert details[:2] == ["a rewrite renames the question inside the block that took it: put the rule in the block with the "
+                           "kubernetes plugin",
+                           f"the server block shop.internal.:53 has {RULE} (sends it to catalog.shop-catalog.svc.cluster.local)"]
 
 
 def test_a_typo_coredns_refuses_is_quoted_in_its_words(base: Lab, own: Any, corefile: Any) -> None:
@@ -332,8 +361,13 @@ def test_a_typo_coredns_refuses_is_quoted_in_its_words(base: Lab, own: Any, core
 
 def test_a_rewrite_to_a_name_that_does_not_exist_names_the_rule(base: Lab, own: Any, corefile: Any) -> None:
     corefile(kubeadm(RULE.replace("shop-catalog.svc", "shopcatalog.svc")))
-    says(base, own[1], "coredns", "coredns-alias", "catalog.shop.internal does not resolve",
-         "the server block .:53 has rewrite name exact catalog.shop.internal catalog.shopcatalog.svc.cluster.local")
+    sentence, details = explains(base, own[1], "coredns", "coredns-alias", "shopcatalog")
+    assert sentence == ("the server block .:53 rewrites catalog.shop.internal to catalog.shopcatalog.svc.cluster.local, not to "
+                        "catalog.shop-catalog.svc.cluster.local")
+    assert details[0].startswith("from a pod in shop, catalog.shop.internal does not resolve, where catalog.shop-catalog.svc.cluster.local "
+                                 "resolves to ")
+    assert details[1] == ("the server block .:53 does: rewrite name exact catalog.shop.internal catalog.shopcatalog.svc.cluster.local "
+                          "(sends it to catalog.shopcatalog.svc.cluster.local)")
 
 
 def test_a_regex_rewrite_passes(base: Lab, own: Any, corefile: Any) -> None:
@@ -382,17 +416,17 @@ def apps(kubectl: Kubectl, ns: str, base: Lab) -> str:
 
 def test_an_ingress_without_a_class_is_said_to_depend_on_the_controllers_flags(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
     apply(kubectl, apps, ingress(apps, path("/api", "api"), path("/", "backend"), class_line=""))
-    sentence = says(lab, own[1], "ingress", "ingress-routes", "ingress shop has no ingressClassName")
-    assert sentence.startswith("ingress shop has no ingressClassName and no IngressClass is the cluster's default, so no controller is "
-                               "bound to serve it")
-    assert sentence.endswith("set spec.ingressClassName: nginx")
+    sentence, details = explains(lab, own[1], "ingress", "ingress-routes", "ingressClassName is not set")
+    assert sentence == ("ingress shop: spec.ingressClassName is not set, and no IngressClass is the cluster's default; this step's class "
+                        "is nginx")
+    assert details[0] == "so no controller is bound to serve it" and details[-1] == "set spec.ingressClassName: nginx"
 
 
 def test_an_exact_path_where_prefix_was_meant_falls_through_to_the_root(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
     apply(kubectl, apps, ingress(apps, path("/api", "api", kind="Exact"), path("/", "backend")))
-    assert says(lab, own[1], "ingress", "ingress-routes") == (
-        "ingress shop: spec.rules[0].http.paths[0] path /api is Exact, so /api/orders does not match it (Prefix takes the path and "
-        "everything below it); it falls through to / and gets service backend: /api/orders should reach service api")
+    assert explains(lab, own[1], "ingress", "ingress-routes") == (
+        "ingress shop: spec.rules[0].http.paths[0] path /api is Exact, so /api/orders does not match it; it should reach service api",
+        ["Prefix takes the path and everything below it; Exact, that path alone", "/api/orders falls through to / and gets service backend"])
 
 
 def test_a_backend_port_name_the_service_lacks_is_named(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
@@ -404,8 +438,9 @@ def test_a_backend_port_name_the_service_lacks_is_named(kubectl: Kubectl, own: A
 
 def test_an_ingress_for_another_host_names_the_hosts_it_has(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
     apply(kubectl, apps, ingress(apps, path("/api", "api"), path("/", "backend"), host="shop.example.com"))
-    says(lab, own[1], "ingress", "ingress-routes",
-         f"no Ingress of class nginx in {apps} has a rule for host shop.{apps}.example (their hosts: shop.example.com)")
+    assert explains(lab, own[1], "ingress", "ingress-routes", "has a rule for host") == (
+        f"no Ingress of class nginx in {apps} has a rule for host shop.{apps}.example (their hosts: shop.example.com)",
+        ["so a request for it gets the default backend's 404"])
 
 
 def test_a_misspelt_ingress_class_is_named(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
@@ -433,9 +468,10 @@ def test_a_gateway_of_a_misspelt_class_is_never_programmed(kubectl: Kubectl, own
           gatewayClassName: ngnix
           listeners: [{name: http, protocol: HTTP, port: 80, hostname: "*.shop.example"}]
     """)
-    assert says(lab, own[1], "gateway", "gateway-programmed") == (
-        "gateway edge: spec.gatewayClassName is 'ngnix'; no GatewayClass ngnix exists (classes: nginx), so its controller does not "
-        "program it; this step wants nginx (gatewayClassName cannot be changed: delete the Gateway and create it again)")
+    assert explains(lab, own[1], "gateway", "gateway-programmed") == (
+        "gateway edge: spec.gatewayClassName is 'ngnix', a class that does not exist; this step wants nginx",
+        ["GatewayClasses: nginx", "so the controller of nginx does not program it",
+         "gatewayClassName cannot be changed: delete the Gateway and create it again"])
 
 
 def test_a_second_gateway_of_the_class_is_said_to_conflict(kubectl: Kubectl, own: Any, ns: str, base: Lab) -> None:
@@ -449,8 +485,10 @@ def test_a_second_gateway_of_the_class_is_said_to_conflict(kubectl: Kubectl, own
           gatewayClassName: nginx
           listeners: [{name: http, protocol: HTTP, port: 80, hostname: "*.shop.example"}]
     """)
-    says(lab, own[1], "gateway", "gateway-programmed", "gateway edge is not accepted: Accepted False (GatewayConflict",
-         "NGINX Gateway Fabric 1.x programs one Gateway of its class, the oldest")
+    sentence, details = explains(lab, own[1], "gateway", "gateway-programmed", "GatewayConflict")
+    assert sentence == "gateway edge is not accepted: Accepted False (GatewayConflict)"
+    assert details[0].startswith("its controller says: ")
+    assert details[-1] == "NGINX Gateway Fabric 1.x programs one Gateway of its class, the oldest: delete the other or use it"
 
 
 GATEWAY = """
@@ -498,9 +536,9 @@ def catalog(kubectl: Kubectl, apps: str) -> str:
 
 def test_a_parent_ref_without_the_gateways_namespace_names_both_namespaces(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
     apply(kubectl, apps, route(apps, "shop", *SHOP_RULES, parent="{name: edge, sectionName: any}"))
-    assert says(lab, own[1], "httproute", "httproute-routes") == (
-        f"httproute shop: spec.parentRefs[0] names gateway 'edge' in namespace {apps} (its own, as no namespace is given), and the "
-        "Gateway edge is in namespace edge: set spec.parentRefs[0].namespace: edge")
+    assert explains(lab, own[1], "httproute", "httproute-routes") == (
+        f"httproute shop: spec.parentRefs[0].namespace is not set, so it names gateway 'edge' in {apps}, the route's own; gateway edge is "
+        "in edge", ["set spec.parentRefs[0].namespace: edge"])
 
 
 def test_a_section_name_the_gateway_lacks_names_its_listeners(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
@@ -518,15 +556,18 @@ def test_hostnames_no_listener_serves_are_named(kubectl: Kubectl, own: Any, lab:
 def test_a_listener_for_its_own_namespace_only_is_named(own: Any, lab: Lab, apps: str, gateway: Kubectl) -> None:
     gateway("apply", "-n", "edge", "-f", "-", stdin=GATEWAY.replace(", allowedRoutes: {namespaces: {from: All}}", ""))
     apply(gateway, apps, route(apps, "shop", *SHOP_RULES))
-    assert says(lab, own[1], "httproute", "httproute-routes") == (
-        "gateway edge's listener http admits routes from its own namespace only (allowedRoutes.namespaces.from: Same, the default), "
-        f"and httproute shop is in {apps}")
+    assert explains(lab, own[1], "httproute", "httproute-routes") == (
+        f"gateway edge's listener http: allowedRoutes.namespaces.from is Same (the default), and httproute shop is in {apps}",
+        ["a listener admits routes from its own namespace (edge) only, unless its allowedRoutes.namespaces say otherwise (from: All, "
+         "or from: Selector)"])
 
 
 def test_an_exact_path_where_path_prefix_was_meant(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
     apply(kubectl, apps, route(apps, "shop", rule("api", "/api", kind="Exact"), rule("backend")))
-    says(lab, own[1], "httproute", "httproute-routes",
-         "httproute shop: spec.rules[0].matches[0].path is Exact /api, so /api/orders does not match it")
+    sentence, details = explains(lab, own[1], "httproute", "httproute-routes", "Exact /api")
+    assert sentence == "httproute shop: spec.rules[0].matches[0].path is Exact /api, so /api/orders does not match it; it should reach service api"
+    assert details == ["PathPrefix takes the path and everything below it; Exact, that path alone",
+                       "httproute shop: spec.rules[1] (PathPrefix /) takes it and sends it to backend"]
 
 
 def test_a_backend_service_that_does_not_exist_is_named(kubectl: Kubectl, own: Any, lab: Lab, apps: str) -> None:
@@ -545,9 +586,9 @@ def test_two_routes_and_a_selector_listener_pass(own: Any, lab: Lab, apps: str, 
 
 
 def test_no_reference_grant_is_said_as_the_gateway_api_says_it(own: Any, lab: Lab, apps: str, catalog: str) -> None:
-    assert says(lab, own[1], "reference-grant", "httproute-routes") == (
-        f"httproute catalog: spec.rules[0].backendRefs[0]: backendRef catalog in namespace {catalog} is not permitted: no "
-        f"ReferenceGrant in {catalog} lets HTTPRoutes from {apps} refer to Services")
+    assert explains(lab, own[1], "reference-grant", "httproute-routes") == (
+        f"httproute catalog: spec.rules[0].backendRefs[0], service catalog of {catalog}, is not permitted",
+        [f"no ReferenceGrant in {catalog} lets HTTPRoutes from {apps} refer to Services"])
 
 
 def grant(source: str, service: str = "catalog") -> str:
@@ -560,16 +601,17 @@ def grant(source: str, service: str = "catalog") -> str:
 def test_a_reference_grant_in_the_routes_namespace_is_said_to_belong_beside_the_service(kubectl: Kubectl, own: Any, lab: Lab, apps: str,
                                                                                          catalog: str) -> None:
     apply(kubectl, apps, grant(apps))
-    assert says(lab, own[1], "reference-grant", "httproute-routes") == (
-        f"httproute catalog: spec.rules[0].backendRefs[0]: backendRef catalog in namespace {catalog} is not permitted: no "
-        f"ReferenceGrant in {catalog} lets HTTPRoutes from {apps} refer to Services: the ReferenceGrant shop-routes is in namespace "
-        f"{apps}, and a grant must be in the namespace of what it lets others refer to ({catalog})")
+    assert explains(lab, own[1], "reference-grant", "httproute-routes") == (
+        f"ReferenceGrant shop-routes is in namespace {apps}; a grant for service catalog must be in {catalog}, beside it",
+        [f"httproute catalog: spec.rules[0].backendRefs[0], service catalog of {catalog}, is not permitted: no ReferenceGrant in "
+         f"{catalog} lets HTTPRoutes from {apps} refer to Services",
+         "a grant must be in the namespace of what it lets others refer to"])
 
 
 def test_a_reference_grant_for_another_service_is_named(kubectl: Kubectl, own: Any, lab: Lab, apps: str, catalog: str) -> None:
     apply(kubectl, catalog, grant(apps, "catalogue"))
     says(lab, own[1], "reference-grant", "httproute-routes",
-         "ReferenceGrant shop-routes permits only the Service(s) catalogue (spec.to[].name)")
+         "ReferenceGrant shop-routes permits only the Service(s) catalogue (spec.to[].name), not catalog")
 
 
 def test_a_reference_grant_from_another_namespace_is_named(kubectl: Kubectl, own: Any, lab: Lab, apps: str, catalog: str) -> None:

@@ -14,7 +14,7 @@ from pydantic import Field
 from labrunner.checks.causes import Cause, Finding, evidence, root_first
 from labrunner.lab.check_args import CheckArgs
 from labrunner.lab.fields import KubeName, Port
-from labrunner.registry.types import CheckContext, CheckKind, Outcome, Status
+from labrunner.registry.types import CheckContext, CheckKind, Outcome
 from labrunner.topics.basics.selectors import labels_text
 from labrunner.topics.basics.workloads import workload_findings
 from labrunner.topics.services.common import Obj, declared_ports, find, matches, missing, ports_text, template_labels, workload_of
@@ -41,29 +41,31 @@ class ServiceBackends(CheckArgs):
     ready: int = Field(default=1, ge=0)
 
 
-def _spec_problem(args: ServiceBackends, service: Obj) -> tuple[Status, str] | None:
-    """(status, sentence) when the Service's own spec is not what the step asks."""
+RECREATE_HEADLESS = "clusterIP cannot be changed, so delete the Service and create it with clusterIP: None"
+
+
+def _spec_problem(args: ServiceBackends, service: Obj) -> Outcome | None:
+    """(status, sentence, details) when the Service's own spec is not what the step asks."""
     name, spec = args.name, service.get("spec") or {}
     cluster_ip = spec.get("clusterIP")
     if args.headless and cluster_ip != "None":
-        return "failed", (f"service {name}: spec.clusterIP is {cluster_ip}, not None: a Service with a cluster IP has one virtual "
-                          "address and no DNS record per pod; clusterIP cannot be changed, so delete the Service and create it "
-                          "with clusterIP: None")
+        return "failed", f"service {name}: spec.clusterIP is {cluster_ip}, not None (this step wants a headless Service)", [
+            "a Service with a cluster IP has one virtual address and no DNS record per pod", RECREATE_HEADLESS]
     if not args.headless and cluster_ip == "None":
-        return "failed", (f"service {name} is headless (spec.clusterIP: None): its name resolves to each ready pod, with no "
-                          "virtual address for kube-proxy to balance; this step wants a cluster IP")
+        return "failed", f"service {name} is headless (spec.clusterIP: None); this step wants a cluster IP", [
+            "its name resolves to each ready pod, with no virtual address for kube-proxy to balance"]
     kind = spec.get("type", "ClusterIP")
     if kind != args.type:
-        return "failed", f"service {name}: spec.type is {kind}; this step wants {args.type}"
+        return "failed", f"service {name}: spec.type is {kind}; this step wants {args.type}", []
     if args.port is None:
         return None
     port = next((p for p in spec.get("ports") or [] if p.get("port") == args.port), None)
     if port is None:
         listed = ", ".join(f"{p.get('port')}" for p in spec.get("ports") or []) or "none"
-        return "failed", (f"service {name}: spec.ports has no port {args.port} (it has {listed}); clients connect to the Service's "
-                          f"port, {args.port}, and targetPort says where the pods listen")
+        return "failed", f"service {name}: spec.ports has no port {args.port} (it has {listed})", [
+            f"clients connect to the Service's port, {args.port}, and targetPort says where the pods listen"]
     if args.type in ("NodePort", "LoadBalancer") and not port.get("nodePort"):
-        return "pending", f"service {name} has no nodePort for port {args.port} yet"
+        return "pending", f"service {name} has no nodePort for port {args.port} yet", []
     return None
 
 
@@ -83,11 +85,12 @@ def selector_problem(cluster: Any, name: str, namespace: str, selector: Mapping[
     differing = [(key, value, template.get(key)) for key, value in sorted(selector.items()) if template.get(key) != value]
     said = "; ".join(f"{key}={value}, where the pods have {key}={mine}" if mine is not None else f"{key}={value}, a label the pods do not have"
                      for key, value, mine in differing)
-    return Finding(Cause.SELECTOR, f"service {name}: spec.selector has {said} ({owner}'s pods are labelled {labels_text(template)}), "
-                                   "so it selects none of them")
+    labelled = f"{owner}'s pods are labelled {labels_text(template)}"
+    return Finding(Cause.SELECTOR, f"service {name}: spec.selector has {said}, so it selects none of them", (labelled,),
+                   aside=f"service {name}: spec.selector has {said} ({labelled}), so it selects none of them")
 
 
-def target_problem(name: str, kind: str, workload: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> str | None:
+def target_problem(name: str, kind: str, workload: str, index: int, port: Mapping[str, Any], declared: list[tuple[str, int, str]]) -> Finding | None:
     """What is wrong with a Service port's targetPort for the workload's declared container ports (None: nothing)."""
     target, protocol = port.get("targetPort", port.get("port")), str(port.get("protocol", "TCP"))
     if not declared:
@@ -96,11 +99,13 @@ def target_problem(name: str, kind: str, workload: str, index: int, port: Mappin
     if isinstance(target, str) and not target.isdigit():
         if any(label == target and p == protocol for label, _, p in declared):
             return None
-        return (f"{field} is {target!r}, a port name no container of {kind} {workload} declares (they declare {ports_text(declared)}), "
-                f"so the Service has no endpoint for its port {port.get('port')}")
+        said = f"{field} is {target!r}, a port name no container of {kind} {workload} declares (they declare {ports_text(declared)})"
+        consequence = f"so the Service has no endpoint for its port {port.get('port')}"
+        return Finding(Cause.PORT, said, (consequence,), aside=f"{said}, {consequence}")
     if any(number == int(target) and p == protocol for _, number, p in declared):
         return None
-    return f"{field} is {target}, but the containers of {kind} {workload} declare {ports_text(declared)}: nothing listens on {target}"
+    said = f"{field} is {target}, but the containers of {kind} {workload} declare {ports_text(declared)}"
+    return Finding(Cause.PORT, said, (f"nothing listens on {target}",), aside=f"{said}: nothing listens on {target}")
 
 
 def _ready_endpoints(cluster: Any, name: str, namespace: str, port: Mapping[str, Any] | None, owned: set[str]) -> int:
@@ -124,7 +129,7 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
         said, details = missing(cluster, "services", "service", name, namespace)
         return "failed", said, details
     if spec_problem := _spec_problem(args, service):
-        return spec_problem[0], spec_problem[1], []
+        return spec_problem
     kind, workload_name, workload = workload_of(cluster, args.backends, namespace)
     if workload is None:
         said, details = missing(cluster, f"{kind}s", kind, workload_name, namespace)
@@ -132,7 +137,8 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
     spec = service.get("spec") or {}
     selector = spec.get("selector") or {}
     if not selector:
-        return "failed", f"service {name} has no spec.selector, so no controller gives it endpoints (the pods of {kind} {workload_name} are not chosen)", []
+        return "failed", f"service {name} has no spec.selector, so no controller gives it endpoints", [
+            f"the pods of {kind} {workload_name} are not chosen"]
     findings: list[Finding] = []
     if wrong := selector_problem(cluster, name, namespace, selector, kind, workload):
         findings.append(wrong)
@@ -140,7 +146,7 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
     declared = declared_ports(pod_spec(workload))
     for index, port in ports:
         if problem := target_problem(name, kind, workload_name, index, port, declared):
-            findings.append(Finding(Cause.PORT, problem))
+            findings.append(problem)
             break
         target = port.get("targetPort", port.get("port"))
         if args.target_port is not None and str(target) != str(args.target_port):
@@ -158,7 +164,7 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
         if why and why[0].whole:
             return "failed", f"{kind} {workload_name}'s pods cannot start: {why[0].sentence}", [said, *evidence(why)]
         if why:
-            return "failed", f"{said}: {why[0].sentence}", evidence(why)
+            return "failed", why[0].sentence, [said, *evidence(why)]
         return "pending", f"{said}; its pods are starting" if starting or owned else said, []
     shape = "headless" if args.headless else spec.get("type", "ClusterIP")
     shown = ", ".join(f"{p.get('port')}" + (f":{p['nodePort']}" if p.get("nodePort") else "") + f" -> {p.get('targetPort', p.get('port'))}"

@@ -83,5 +83,18 @@ def condition_text(found: Mapping[str, Any] | None) -> str:
     return f"{found.get('type')} {found.get('status')} ({found.get('reason')}: {found.get('message')})"
 
 
+def condition_short(found: Mapping[str, Any] | None) -> str:
+    """``Accepted False (NotAllowedByListeners)``: the condition without the controller's message."""
+    if not found:
+        return "not reported"
+    return f"{found.get('type')} {found.get('status')} ({found.get('reason')})"
+
+
+def condition_said(found: Mapping[str, Any] | None) -> list[str]:
+    """The controller's message on the condition, as a detail (none when it wrote none)."""
+    message = (found or {}).get("message")
+    return [f"its controller says: {message}"] if message else []
+
+
 def is_true(status: Mapping[str, Any] | None, kind: str) -> bool:
     return (condition(status, kind) or {}).get("status") == "True"

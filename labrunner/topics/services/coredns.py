@@ -9,6 +9,7 @@ rules in it, and reads the CoreDNS pods' logs for the configuration each runs (t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -82,27 +83,44 @@ def _runs(lines: list[tuple[str, str]], corefile: str) -> bool:
     return bool(lines) and all(line.endswith(digest) for _, line in lines)
 
 
-def _rules_for(config: Config, name: str) -> tuple[str, list[str], list[str], set[str]]:
-    """The zone of the server block that answers ``name``; what its plugins do with it; the
-    rewrite rules of other blocks that would have matched it; the plugins of its block."""
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the Corefile that takes the name."""
+
+    said: str
+    """As written: ``rewrite name exact A B (sends it to B)``, ``forward A to 10.0.0.1:53``, ``hosts``."""
+    does: str
+    """What it does with the name: ``rewrites A to B``, ``forwards A to 10.0.0.1:53``."""
+    block: str
+    """The keys of its server block: ``.:53``."""
+    target: str = ""
+    """The name a rewrite sends it to."""
+
+
+def _rules_for(config: Config, name: str, asked: str) -> tuple[str, list[Rule], list[Rule], set[str]]:
+    """The zone of the server block that answers ``name`` (``asked``, as the step writes it); what
+    its plugins do with it; the rewrite rules of other blocks that would have matched it; the
+    plugins of its block."""
     zones = [zone.zone for zone in config.zones if zone.transport == "dns" and zone.port == 53]
     zone = best_zone(zones, name)
     block = next((z.block for z in config.zones if z.zone == zone and z.transport == "dns" and z.port == 53), None)
-    here: list[str] = []
-    elsewhere: list[str] = []
+    here: list[Rule] = []
+    elsewhere: list[Rule] = []
     for index, plugins in enumerate(config.plugins):
+        keys = ", ".join(f"{z.zone}:{z.port}" for z in config.zones if z.block == index and z.transport == "dns") or "none"
         for plugin in plugins:
             if isinstance(plugin, Rewrite):
                 for rule in plugin.rules:
                     if isinstance(rule, NameRule) and (target := rule.apply(name)) is not None:
                         source, goal = (rule.source, rule.target) if rule.match == "regex" else (rule.source.rstrip("."), rule.target.rstrip("."))
-                        said = f"rewrite name {rule.match} {source} {goal} (sends it to {target.rstrip('.')})"
-                        (here if index == block else elsewhere).append(said)
+                        sent = target.rstrip(".")
+                        found = Rule(f"rewrite name {rule.match} {source} {goal} (sends it to {sent})", f"rewrites {asked} to {sent}", keys, sent)
+                        (here if index == block else elsewhere).append(found)
             elif isinstance(plugin, Forward) and index == block and plugin.origin != ".":
                 targets = ", ".join(f"{address}:{port}" for address, port in plugin.upstreams)
-                here.append(f"forward {plugin.origin} to {targets}")
+                here.append(Rule(f"forward {plugin.origin} to {targets}", f"forwards {asked} to {targets}", keys))
             elif isinstance(plugin, Hosts) and index == block:
-                here.append("hosts")
+                here.append(Rule("hosts", f"answers {asked} from its hosts plugin", keys))
     names = {plugin.name for plugin in config.plugins[block]} if block is not None else set()
     return zone, here, elsewhere, names
 
@@ -134,7 +152,7 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
         return "failed", f"CoreDNS pod {pod} refused the Corefile of {where}: {line.split('] ', 1)[-1]}", []
     stale = [pod for pod, line in lines if config is not None and config.reload is not None and not line.endswith(config.digest)]
     if stale:
-        return "pending", f"CoreDNS pod(s) {', '.join(stale)} still run the previous Corefile: {RELOAD_WAIT}", []
+        return "pending", f"CoreDNS pod(s) {', '.join(stale)} still run the previous Corefile", [RELOAD_WAIT]
     lookup = "nslookup -timeout=2 -retry=0"
     try:
         stdout, _, code = run_in_probe_pod(cluster, args.namespace, dict(args.from_labels),
@@ -144,7 +162,7 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
     answer, _, reference = stdout.partition(SEPARATOR)
     got, expected = answered(answer), answered(reference)
     if not expected:
-        return "failed", f"from a pod in {args.namespace}, {args.same_as} does not resolve, so {args.name} cannot be compared with it", []
+        return "failed", f"from a pod in {args.namespace}, {args.same_as} does not resolve", [f"so {args.name} cannot be compared with it"]
     if got and sorted(got) == sorted(expected):
         return "passed", f"from a pod in {args.namespace}, {args.name} resolves to {', '.join(got)}, as {args.same_as} does", []
     name = normalize(args.name)
@@ -153,23 +171,30 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
     if config is None:
         return "failed", lead, [f"{where}'s Corefile is one labrunner cannot read rule by rule; kubectl logs -n {args.configmap_namespace} "
                                 "-l k8s-app=kube-dns shows what CoreDNS made of it"]
-    zone, here, elsewhere, plugins = _rules_for(config, name)
+    zone, here, elsewhere, plugins = _rules_for(config, name, args.name)
     if not zone:
-        return "failed", f"{lead}: no server block of the Corefile answers {args.name} (CoreDNS refuses the query)", []
-    block = f"the server block {_block_keys(config, zone)}"
+        return "failed", f"no server block of the Corefile in {where} answers {args.name}", ["CoreDNS refuses the query", lead]
+    keys = _block_keys(config, zone)
+    block = f"the server block {keys}"
     if not here and elsewhere:
-        return "failed", (f"{lead}: the rule {elsewhere[0]} is in a server block that does not answer {args.name}; {block} answers it "
-                          "(the most specific zone takes a name): move the rule there"), []
+        rule = elsewhere[0]
+        return "failed", (f"the Corefile's rewrite of {args.name} is in server block {rule.block}, which does not answer it; {keys} "
+                          "does"), [f"move the rule into {block} of {where}: CoreDNS gives a name to the server block of its most "
+                                    "specific zone", f"the rule: {rule.said}", lead]
     if not here:
-        return "failed", f"{lead}: no rule of {block}, which answers it, rewrites or forwards {args.name}", [
-            f"{where}'s Corefile is the one CoreDNS runs ({', '.join(pod for pod, _ in lines) or 'no ready pod'})"]
-    if here[0].startswith("rewrite") and not {"kubernetes", "forward", "hosts", "template", "file"} & plugins:
-        return "failed", (f"{lead}: {block} has {here[0]}, but no plugin to answer the new name (a rewrite renames the question "
-                          "inside the block that took it): put the rule in the block with the kubernetes plugin"), []
-    details = [f"{block} does: {said}" for said in here]
+        return "failed", f"no rule of {block}, which answers {args.name}, rewrites or forwards it", [
+            lead, f"{where}'s Corefile is the one CoreDNS runs ({', '.join(pod for pod, _ in lines) or 'no ready pod'})"]
+    first = here[0]
+    if first.target and not {"kubernetes", "forward", "hosts", "template", "file"} & plugins:
+        return "failed", f"{block} of the Corefile rewrites {args.name}, but has no plugin to answer the new name", [
+            "a rewrite renames the question inside the block that took it: put the rule in the block with the kubernetes plugin",
+            f"{block} has {first.said}", lead]
+    details = [lead, *(f"{block} does: {rule.said}" for rule in here)]
     if unready:
         details.append(f"CoreDNS pod(s) not ready: {', '.join(unready)}")
-    return "failed", f"{lead}: {block} has {here[0]}, which does not give the same answer", details
+    if first.target and normalize(first.target) != normalize(args.same_as):
+        return "failed", f"{block} {first.does}, not to {args.same_as}", details
+    return "failed", f"{block} {first.does}, which does not answer as {args.same_as} does", details
 
 
 def _watched(args: object) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ from labrunner.topics.basics.selectors import labels_text
 from labrunner.topics.services.common import Obj, find, matches, missing
 
 CLUSTER_DOMAIN = "cluster.local"
+HEADLESS_ONLY = "only a headless Service gives its pods names of their own"
+RECREATE_HEADLESS = "clusterIP cannot be changed, so delete the Service and create it with clusterIP: None"
 
 
 class DnsRecord(CheckArgs):
@@ -122,23 +124,25 @@ def _service_record(cluster: Any, args: DnsRecord, service: Obj | None, got: lis
     if first is not None and first[1]["metadata"].get("uid") != service["metadata"].get("uid"):
         hit, other = first
         spec = other.get("spec") or {}
+        other_name, other_namespace = other["metadata"]["name"], other["metadata"]["namespace"]
         if spec.get("type") == "ExternalName":
             target = str(spec.get("externalName") or "").rstrip(".")
             if target != fqdn:
-                return (f"it is looked up as {hit}, service {other['metadata']['name']} of {other['metadata']['namespace']}, an ExternalName "
-                        f"for {target}: CoreDNS answers with that name as it is (a CNAME's target is never searched), and "
-                        f"{target} is no full name"), [f"set spec.externalName: {fqdn}"]
+                return f"service {other_name}'s spec.externalName {target} is no full name", [
+                    f"it is looked up as {hit}, service {other_name} of {other_namespace}, an ExternalName for {target}: CoreDNS answers "
+                    "with that name as it is (a CNAME's target is never searched)", f"set spec.externalName: {fqdn}"]
             return None
-        return (f"it is looked up as {hit} first, and finds service {other['metadata']['name']} of {other['metadata']['namespace']} "
-                f"(a pod's search path starts with its own namespace)"), [f"write {args.service}.{target_namespace} or {fqdn}"]
+        return f"it finds service {other_name} of {other_namespace} first, as {hit}", [
+            "a pod's search path starts with its own namespace", f"write {args.service}.{target_namespace} or {fqdn}"]
     if fqdn in tried:
         return None
     if args.name.rstrip(".") == args.service and target_namespace != args.namespace:
-        return (f"the short name is looked up as {tried[0]} first (a pod's search path starts with its own namespace), and service "
-                f"{args.service} is in {target_namespace}"), [
+        return f"service {args.service} is in {target_namespace}, and a short name is looked up in {args.namespace} first", [
+            f"the short name is looked up as {tried[0]} first (a pod's search path starts with its own namespace)",
             f"from another namespace, write {args.service}.{target_namespace} or {fqdn}, or give {args.namespace} a Service "
             f"{args.service} of type ExternalName whose externalName is {fqdn}"]
-    return (f"it is looked up as {', '.join(tried[:-1])} and {tried[-1]}, none of them service {args.service} of {target_namespace}"), [
+    return f"none of the names it is looked up as is service {args.service} of {target_namespace}", [
+        f"it is looked up as {', '.join(tried[:-1])} and {tried[-1]}",
         f"its names: {args.service}.{target_namespace}, {args.service}.{target_namespace}.svc, {fqdn}"]
 
 
@@ -155,40 +159,41 @@ def _pod_record(cluster: Any, args: DnsRecord, pod: Obj) -> tuple[str, list[str]
         subdomain = (statefulset.get("spec") or {}).get("serviceName") or subdomain
     where = f"statefulset {statefulset['metadata']['name']}: spec.serviceName" if statefulset is not None else f"pod {args.pod}: spec.subdomain"
     if not subdomain:
-        return f"{where} is not set: a pod has a DNS name of its own only under a headless Service its subdomain names", []
+        return f"{where} is not set", ["a pod has a DNS name of its own only under a headless Service its subdomain names"]
     findings: list[Finding] = []
     service = find(cluster, "services", str(subdomain), namespace)
     # the Service the name asked for (cache-0.cache: cache), judged too when the subdomain names another
     asked = args.name.split(".")[1] if args.name.count(".") >= 1 else None
     if service is None:
         here = sorted(str(s["metadata"]["name"]) for s in cluster.list("services", namespace))
-        findings.append(Finding(Cause.MISSING, f"{where} is {subdomain!r}, but no Service {subdomain} exists in {namespace} "
-                                               f"(Services: {', '.join(here) or 'none'})",
-                                ("the pods' names hang off the headless Service it names"
-                                 + ("; serviceName cannot be changed, so delete the StatefulSet and create it again" if statefulset is not None else ""),)))
+        findings.append(Finding(Cause.MISSING, f"{where} is {subdomain!r}, but no Service {subdomain} exists",
+                                (f"Services in {namespace}: {', '.join(here) or 'none'}",
+                                 "the pods' names hang off the headless Service it names"
+                                 + ("; serviceName cannot be changed, so delete the StatefulSet and create it again" if statefulset is not None else "")),
+                                aside=f"{where} is {subdomain!r}, but no Service {subdomain} exists in {namespace}"))
         service = find(cluster, "services", asked, namespace) if asked and asked != subdomain else None
     if service is not None:
         named = service["metadata"]["name"]
         service_spec = service.get("spec") or {}
         if service_spec.get("clusterIP") != "None":
-            findings.append(Finding(Cause.SELECTOR, f"service {named}: spec.clusterIP is {service_spec.get('clusterIP')}, not None: only a "
-                                                    "headless Service gives its pods names of their own; clusterIP cannot be changed, so "
-                                                    "delete the Service and create it with clusterIP: None"))
+            said = f"service {named}: spec.clusterIP is {service_spec.get('clusterIP')}, not None"
+            findings.append(Finding(Cause.SELECTOR, said, (HEADLESS_ONLY, RECREATE_HEADLESS), aside=f"{said}: {HEADLESS_ONLY}"))
         selector = service_spec.get("selector") or {}
         labels = pod["metadata"].get("labels") or {}
         if not matches(labels, selector):
-            findings.append(Finding(Cause.SELECTOR, f"service {named}'s selector {labels_text(selector) or '(none)'} does not select pod "
-                                                    f"{args.pod} (labelled {labels_text(labels)}), so CoreDNS has no endpoint to name"))
+            said = f"service {named}'s selector {labels_text(selector) or '(none)'} does not select pod {args.pod}"
+            findings.append(Finding(Cause.SELECTOR, said, (f"pod {args.pod} is labelled {labels_text(labels)}", "so CoreDNS has no endpoint to name"),
+                                    aside=f"{said} (labelled {labels_text(labels)})"))
     if findings:
         ordered = root_first(findings)
         return ordered[0].sentence, evidence(ordered)
     assert service is not None
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
     if not ready and not (service.get("spec") or {}).get("publishNotReadyAddresses"):
-        return f"pod {args.pod} is not ready: CoreDNS publishes the records of ready endpoints only", []
+        return f"pod {args.pod} is not ready", ["CoreDNS publishes the records of ready endpoints only"]
     expected = f"{spec.get('hostname') or args.pod}.{subdomain}.{namespace}.svc.{CLUSTER_DOMAIN}"
     if expected not in search_path(args.name, args.namespace):
-        return f"pod {args.pod}'s name is {expected}; {args.name} is not it (the form is HOSTNAME.SERVICE.NAMESPACE.svc.{CLUSTER_DOMAIN})", []
+        return f"pod {args.pod}'s name is {expected}, not {args.name}", [f"the form is HOSTNAME.SERVICE.NAMESPACE.svc.{CLUSTER_DOMAIN}"]
     return None
 
 
@@ -213,11 +218,14 @@ def dns_record(args: DnsRecord, context: CheckContext) -> Outcome:
         why, more = explained if explained else ("", [])
     else:
         why, more = _pod_record(cluster, args, found) or ("", [])
-    nslookup = [f"nslookup says: {said}"] if not got else []
+    # a full name is the same from every namespace: the pod's is said with the evidence, not in the sentence
+    full = args.name.rstrip(".").endswith(f".svc.{CLUSTER_DOMAIN}")
+    asked = f"{args.name}" if full else f"from a pod in {args.namespace}, {args.name}"
+    nslookup = [f"nslookup {args.name}" + (f", from a pod in {args.namespace}," if full else "") + f" says: {said}"] if not got else []
     if got:
-        lead = f"from a pod in {args.namespace}, {args.name} resolves to {', '.join(got)}, not to {target} ({', '.join(wanted or [])})"
-        return "failed", f"{lead}: {why}" if why else lead, more
-    lead = f"from a pod in {args.namespace}, {args.name} does not resolve"
+        lead = f"{asked} resolves to {', '.join(got)}, not to {target} ({', '.join(wanted or [])})"
+        return "failed", f"{lead}: {why}" if why else lead, more + ([f"looked up from a pod in {args.namespace}"] if full else [])
+    lead = f"{asked} does not resolve"
     return "failed", f"{lead}: {why}" if why else lead, more + nslookup
 
 

@@ -55,8 +55,8 @@ def _absent(cluster: Any, args: ServiceEndpoints, pod_name: str, selector: Mappi
         return missing(cluster, "pods", "pod", pod_name, args.namespace)
     labels = pod["metadata"].get("labels") or {}
     if not matches(labels, selector):
-        return (f"pod {pod_name} is in no EndpointSlice of service {args.service}: its labels {labels_text(labels) or '(none)'} do not "
-                f"match the Service's selector {labels_text(selector)}"), []
+        return (f"pod {pod_name}'s labels {labels_text(labels) or '(none)'} do not match service {args.service}'s selector "
+                f"{labels_text(selector)}"), [f"so pod {pod_name} is in no EndpointSlice of service {args.service}"]
     if not (pod.get("status") or {}).get("podIP"):
         return f"pod {pod_name} has no IP yet ({(pod.get('status') or {}).get('phase')}), so no EndpointSlice lists it", []
     return f"pod {pod_name} is in no EndpointSlice of service {args.service} yet", []
@@ -78,8 +78,8 @@ def service_endpoints(args: ServiceEndpoints, context: CheckContext) -> Outcome:
         ready, slice_name = listed[pod_name]
         if ready:
             pod = find(cluster, "pods", pod_name, namespace) or {}
-            return "failed", (f"pod {pod_name} is listed ready in EndpointSlice {slice_name} of service {name}: {_why_ready(pod)}, "
-                              "so kube-proxy sends it traffic"), []
+            return "failed", f"pod {pod_name} is listed ready by service {name}: {_why_ready(pod)}", [
+                f"EndpointSlice {slice_name} lists it ready, so kube-proxy sends it traffic"]
     ready_pods = sorted(pod for pod, (ready, _) in listed.items() if ready)
     if args.ready is not None and len(ready_pods) != args.ready:
         said = (f"service {name}'s EndpointSlices list {len(ready_pods)} ready endpoint(s)"
@@ -91,7 +91,7 @@ def service_endpoints(args: ServiceEndpoints, context: CheckContext) -> Outcome:
             problems, starting = pod_problems(cluster, namespace, {"matchLabels": dict(selector)} if selector else None)
             problems = [p for p in problems if not any(p.startswith(f"container ") and f" of pod {n} " in p for n in args.not_ready)]
             if problems:
-                return "failed", f"{said}: {problems[0]}", problems[1:]
+                return "failed", problems[0], [said, *problems[1:]]
             return ("pending" if starting else "failed"), said, []
         return "failed", said, []
     names = ", ".join(sorted({slice_name for _, slice_name in listed.values()})) or "none"
