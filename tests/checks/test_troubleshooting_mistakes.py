@@ -104,12 +104,16 @@ class Scenario:
     def first(self, step_id: str, *texts: str, seconds: float = 30) -> str:
         """The step fails, and the first sentence the learner reads (the first failing check's)
         says each of ``texts`` once the cluster has settled."""
+        return self.explain(step_id, *texts, seconds=seconds)[0]
+
+    def explain(self, step_id: str, *texts: str, seconds: float = 30) -> tuple[str, list[str]]:
+        """As :meth:`first`: that sentence, and the details below it."""
         deadline = time.monotonic() + seconds
         while True:
             failing = [outcome for outcome in self.until_failing(step_id) if outcome[0] != "passed"]
             said = failing[0][1] if failing else ""
             if said and all(text in said for text in texts):
-                return said
+                return said, list(failing[0][2])
             if time.monotonic() > deadline:
                 missing = [text for text in texts if text not in said]
                 everything = "\n".join(f"{o[1]}\n  " + "\n  ".join(o[2]) for o in failing)
@@ -160,16 +164,20 @@ def test_deleting_the_crashing_pods_changes_nothing_and_the_missing_key_is_named
     s.setup("crashloop")
     s.wait("the crash loop", crash_looping(s, "app=orders"))
     s.k("delete", "pods", "-n", s.ns, "-l", "app=orders")
-    s.first("crashloop", "configmap orders-config has no key PAYMENTS_URL", "its keys: LOG_LEVEL, PAYMENT_URL",
-            "envFrom[0] gives the container LOG_LEVEL, PAYMENT_URL and no PAYMENTS_URL")
+    assert s.explain("crashloop", "configmap orders-config has no key PAYMENTS_URL") == (
+        "configmap orders-config has no key PAYMENTS_URL (its keys: LOG_LEVEL, PAYMENT_URL)",
+        ["so spec.template.spec.containers[0].envFrom[0] of deployment orders gives the container LOG_LEVEL, PAYMENT_URL and no PAYMENTS_URL"])
 
 
 def test_the_value_written_into_the_deployment_then_a_value_typed_wrong(scenario: Scenario) -> None:
     s = scenario
     s.setup("crashloop")
     s.k("set", "env", "deployment/orders", "-n", s.ns, "PAYMENTS_URL=http://payments:8080")
-    s.first("crashloop", "deployment orders: spec.template.spec.containers[0].env[0] writes PAYMENTS_URL into the Deployment",
-            "as the value 'http://payments:8080'", "this step wants it from configmap orders-config")
+    assert s.explain("crashloop", "env[0] sets PAYMENTS_URL") == (
+        "deployment orders: spec.template.spec.containers[0].env[0] sets PAYMENTS_URL to 'http://payments:8080', not from configmap "
+        "orders-config",
+        ["this step wants it from configmap orders-config, where the app's settings are kept: a copy written into the Deployment drifts "
+         "from it"])
     # taken back, and the key added to the ConfigMap with a value typed wrong
     s.k("set", "env", "deployment/orders", "-n", s.ns, "PAYMENTS_URL-")
     s.k("patch", "configmap", "orders-config", "-n", s.ns, "--type=merge", "-p", '{"data": {"PAYMENTS_URL": "http://payment:8080"}}')
@@ -185,8 +193,10 @@ def test_the_key_added_without_a_restart_leaves_the_crashing_pods_named(scenario
     s.wait("four restarts", lambda: all(c.get("restartCount", 0) >= 4 for pod in s.pods("app=orders")
                                         for c in (pod.get("status") or {}).get("containerStatuses") or []) and bool(s.pods("app=orders")))
     s.k("patch", "configmap", "orders-config", "-n", s.ns, "--type=merge", "-p", '{"data": {"PAYMENTS_URL": "http://payments:8080"}}')
-    said = s.first("crashloop", "still crash-loops", "'FATAL config: PAYMENTS_URL is not set", "started before the fix")
+    said, details = s.explain("crashloop", "still crash-loops: it started before the fix")
     assert said.startswith("pod orders-")
+    assert details[0].startswith("its last run said 'FATAL config: PAYMENTS_URL is not set")
+    assert details[1] == "a container reads its environment when it starts"
 
 
 def test_the_deployment_recreated_under_another_name_is_not_the_repair(scenario: Scenario) -> None:
@@ -228,8 +238,10 @@ def test_the_tag_fixed_but_not_the_probe(scenario: Scenario) -> None:
     s = scenario
     s.setup("never-ready")
     s.k("set", "image", "deployment/storefront", "-n", s.ns, "web=nginx:1.27")
-    s.first("never-ready", "container web of pod storefront-", "its readinessProbe (httpGet / on port 8080) fails",
-            "dial tcp", ":8080: connect: connection refused", "the container declares port(s) http=80")
+    said, details = s.explain("never-ready", "container web of pod storefront-", "fails its readinessProbe (httpGet / on port 8080)")
+    assert said.startswith("deployment storefront is rolling out: ")
+    assert "dial tcp" in details[0] and ":8080: connect: connection refused" in details[0]
+    assert details[1] == "the container declares port(s) http=80"
 
 
 def test_the_probe_removed_is_named_as_missing(scenario: Scenario) -> None:
@@ -247,8 +259,8 @@ def test_the_container_port_moved_to_the_probe_s_instead_of_the_probe(scenario: 
     s.patch("deployment", "storefront", {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:1.27"},
             {"op": "replace", "path": "/spec/template/spec/containers/0/ports/0/containerPort", "value": 8080})
     # declaring 8080 does not make nginx listen there
-    s.first("never-ready", "its readinessProbe (httpGet / on port 8080) fails", "connection refused",
-            "the container declares port(s) http=8080")
+    said, details = s.explain("never-ready", "fails its readinessProbe (httpGet / on port 8080)")
+    assert "connection refused" in details[0] and details[1] == "the container declares port(s) http=8080"
 
 
 def test_correct_an_alpine_tag_and_the_probe_on_port_80(scenario: Scenario) -> None:
@@ -268,8 +280,9 @@ def test_pods_relabelled_by_hand_are_not_the_repair(scenario: Scenario) -> None:
     s.setup("no-endpoints")
     s.k("rollout", "status", "deployment/catalog", "-n", s.ns, "--timeout=60s")
     s.k("label", "pods", "-n", s.ns, "-l", "app=catalog", "tier=api", "--overwrite")
-    s.first("no-endpoints", "service catalog: spec.selector app=catalog,tier=api selects the pods of deployment catalog only because "
-            "they were relabelled by hand", "the Deployment's pod template says app=catalog,tier=backend")
+    assert s.explain("no-endpoints", "relabelled by hand") == (
+        "service catalog: spec.selector app=catalog,tier=api selects the pods of deployment catalog only because they were relabelled by hand",
+        ["the Deployment's pod template says app=catalog,tier=backend, so every new pod (a restart, a rollout, a drained node) is left out"])
 
 
 def test_a_selector_value_misspelt_in_the_repair(scenario: Scenario) -> None:
@@ -435,14 +448,17 @@ class TestCorefile:
     def test_the_upstream_put_back_and_the_corporate_zone_dropped(self, broken: tuple[Scenario, str]) -> None:
         s, text = broken
         write_corefile(s, text.replace("forward . 10.10.0.53", "forward . /etc/resolv.conf"))
-        s.first("dns-corefile", "configmap coredns in kube-system: no server block sends corp.example.com to 10.10.0.53: "
-                "the server block .:53 forwards its names to /etc/resolv.conf with every other name")
+        assert s.explain("dns-corefile", "no server block sends") == (
+            "configmap coredns in kube-system: no server block sends corp.example.com to 10.10.0.53; .:53 forwards it to /etc/resolv.conf",
+            ["the server block .:53 forwards its names to /etc/resolv.conf with every other name",
+             "a server block corp.example.com:53 with forward . 10.10.0.53 does"])
 
     def test_the_stub_domain_added_but_every_name_still_sent_to_the_corporate_server(self, broken: tuple[Scenario, str]) -> None:
         s, text = broken
         write_corefile(s, text + "\n" + STUB)
-        s.first("dns-corefile", "configmap coredns in kube-system: forward . (line 13) sends every name outside the cluster to "
-                "10.10.0.53, a server meant for corp.example.com only")
+        assert s.explain("dns-corefile", "forward . (line 13)") == (
+            "configmap coredns in kube-system: forward . (line 13) sends every name outside the cluster to 10.10.0.53, a server meant for "
+            "corp.example.com only", ["so other names (www.example.com) no longer resolve"])
 
     def test_a_misspelt_directive_is_coredns_s_own_refusal(self, broken: tuple[Scenario, str]) -> None:
         s, text = broken
@@ -461,7 +477,8 @@ class TestCorefile:
         s, text = broken
         s.k("delete", "configmap", "coredns", "-n", "kube-system")
         try:
-            s.first("dns-corefile", "configmap coredns was deleted from kube-system: CoreDNS mounts its Corefile from it")
+            said, details = s.explain("dns-corefile", "configmap coredns was deleted from kube-system; this step keeps it")
+            assert details[0] == "CoreDNS mounts its Corefile from it; repair the Corefile in it"
         finally:
             write_corefile(s, text)
 
@@ -484,8 +501,8 @@ def test_the_default_deny_deleted_is_named_first(scenario: Scenario) -> None:
     s = scenario
     s.setup("policy-blocks")
     s.k("delete", "networkpolicy", "default-deny", "-n", s.net)
-    s.first("policy-blocks", f"networkpolicy default-deny was deleted from {s.net}",
-            "it is what keeps every other pod (batch) away from the ledger")
+    said, details = s.explain("policy-blocks", f"networkpolicy default-deny was deleted from {s.net}; this step keeps it")
+    assert details[0].startswith("it is what keeps every other pod (batch) away from the ledger")
 
 
 def test_an_allow_rule_opened_to_every_source_lets_batch_in(scenario: Scenario) -> None:
@@ -513,8 +530,10 @@ def test_cluster_admin_bound_instead_passes_access_and_fails_least_privilege(sce
     name = f"{s.ns}-deployer-admin"
     s.k("create", "clusterrolebinding", name, "--clusterrole=cluster-admin", f"--serviceaccount={s.ns}:deployer")
     try:
-        s.first("forbidden", f"ServiceAccount {s.ns}/deployer holds more than this step asks in namespace {s.ns}: "
-                f"ClusterRoleBinding {name} -> ClusterRole cluster-admin also lets it every verb on every resource")
+        said, details = s.explain("forbidden", f"ClusterRoleBinding {name} -> ClusterRole cluster-admin also lets ServiceAccount "
+                                  f"{s.ns}/deployer every verb on every resource")
+        assert said.endswith(", more than this step asks")
+        assert details[0].startswith(f"ServiceAccount {s.ns}/deployer holds more than this step asks in namespace {s.ns}")
     finally:
         s.k("delete", "clusterrolebinding", name, "--ignore-not-found")
 
@@ -523,12 +542,13 @@ def test_a_user_subject_where_the_service_account_was_meant(scenario: Scenario) 
     s = scenario
     s.setup("forbidden")
     # as handed over: the subject's namespace is the mistake, said first
-    s.first("forbidden", f"ServiceAccount {s.ns}/deployer cannot patch deployments.apps in namespace {s.ns}: "
-            f"RoleBinding {s.ns}/deployer names ServiceAccount default/deployer, in namespace default, not {s.ns}")
+    said, details = s.explain("forbidden", f"RoleBinding {s.ns}/deployer names ServiceAccount default/deployer, in namespace default, "
+                              f"not {s.ns}")
+    assert f"ServiceAccount {s.ns}/deployer cannot patch deployments.apps in namespace {s.ns}" in details
     s.patch("rolebinding", "deployer", {"op": "replace", "path": "/subjects/0", "value": {
         "kind": "User", "name": "deployer", "apiGroup": "rbac.authorization.k8s.io"}})
-    s.first("forbidden", f"ServiceAccount {s.ns}/deployer cannot patch deployments.apps in namespace {s.ns}: "
-            f"RoleBinding {s.ns}/deployer names User deployer, a user, not the ServiceAccount {s.ns}/deployer")
+    said, details = s.explain("forbidden", f"RoleBinding {s.ns}/deployer names User deployer, a user, not the ServiceAccount {s.ns}/deployer")
+    assert f"ServiceAccount {s.ns}/deployer cannot patch deployments.apps in namespace {s.ns}" in details
 
 
 def test_the_binding_recreated_under_another_name_is_not_the_repair(scenario: Scenario) -> None:
@@ -560,7 +580,8 @@ def test_the_wrong_node_uncordoned_leaves_the_node_and_the_replica_waiting(node:
     s = node
     s.setup("cordoned-node")
     s.k("uncordon", OTHER)
-    s.first("cordoned-node", f"node {NODE} is cordoned (spec.unschedulable: true): kubectl uncordon {NODE}")
+    said, details = s.explain("cordoned-node", f"node {NODE} is cordoned (spec.unschedulable: true)")
+    assert f"kubectl uncordon {NODE}" in [said.rpartition(": ")[2], *details]  # the fix, in the sentence or after it
 
 
 def test_the_anti_affinity_removed_instead_of_the_cordon(node: Scenario) -> None:
@@ -569,7 +590,8 @@ def test_the_anti_affinity_removed_instead_of_the_cordon(node: Scenario) -> None
     # the new pods, without the rule, still may not join the old one on the other worker (its own rule
     # keeps them off: anti-affinity is symmetric), so they wait for the cordoned node as well
     s.patch("deployment", "cache", {"op": "remove", "path": "/spec/template/spec/affinity"})
-    s.first("cordoned-node", f"node {NODE} is cordoned (spec.unschedulable: true): kubectl uncordon {NODE}")
+    said, details = s.explain("cordoned-node", f"node {NODE} is cordoned (spec.unschedulable: true)")
+    assert f"kubectl uncordon {NODE}" in [said.rpartition(": ")[2], *details]  # the fix, in the sentence or after it
 
 
 # -- 11 sidecar-logs, 12 top-cpu: answers saved to files; one setup each, shared ------------------------
@@ -603,29 +625,37 @@ LOG = "audit-shipper.log"
 def test_the_app_container_s_log_saved_for_the_sidecar_s(saved: Scenario) -> None:
     s = saved
     write(s, LOG, _logs(s, "checkout"))
-    s.first("sidecar-logs", f"{s.work / LOG}: the file holds the log of container checkout, not audit-shipper",
-            "kubectl logs without -c reads the pod's default container, checkout")
+    # the file named as the lab's workdir gives it (here a folder outside the working directory: in full)
+    assert s.explain("sidecar-logs", "container checkout") == (
+        f"{s.work / LOG} holds the log of container checkout, not audit-shipper",
+        ["kubectl logs without -c reads the pod's default container, checkout; -c audit-shipper reads audit-shipper's"])
 
 
 def test_the_previous_run_of_the_sidecar_saved(saved: Scenario) -> None:
     s = saved
     write(s, LOG, _logs(s, "audit-shipper", "--previous"))
-    s.first("sidecar-logs", "the file holds the log of the previous run of container audit-shipper", "(kubectl logs --previous)",
-            "this step wants the log of the run going on now")
+    said, details = s.explain("sidecar-logs", "previous run")
+    assert said == f"{s.work / LOG} holds container audit-shipper's previous run (kubectl logs --previous), not the run going on now"
+    assert details[0].endswith("that ended; this step wants the log of the run going on now")
 
 
 def test_every_container_s_log_saved_at_once(saved: Scenario) -> None:
     s = saved
     write(s, LOG, str(s.k("logs", "-n", s.ns, "deployment/checkout", "--all-containers").stdout))
-    s.first("sidecar-logs", "the file mixes the logs of containers audit-shipper and checkout (kubectl logs --all-containers)")
+    assert s.explain("sidecar-logs", "mixes") == (
+        f"{s.work / LOG} mixes the logs of containers audit-shipper and checkout (kubectl logs --all-containers)",
+        ["this step wants audit-shipper's alone"])
 
 
 def test_only_the_end_of_the_log_saved(saved: Scenario) -> None:
     s = saved
     s.wait("a few shipped lines", lambda: _logs(s, "audit-shipper").count("shipped:") >= 2)
     write(s, LOG, _logs(s, "audit-shipper", "--tail=1"))
-    s.first("sidecar-logs", "the file starts at line", "not at its first line ('audit-shipper 1.4 starting')",
-            "save the whole log, without --tail or --since")
+    said, details = s.explain("sidecar-logs", "starts at line", "of container audit-shipper's log, not at its first line")
+    assert said.startswith(f"{s.work / LOG} starts at line ")
+    assert details[0].startswith("the file's first line: 'shipped: ")
+    assert details[0].endswith(": 'audit-shipper 1.4 starting'")
+    assert details[1] == "save the whole log, without --tail or --since"
 
 
 def test_correct_the_sidecar_s_log_saved_with_timestamps(saved: Scenario) -> None:
@@ -649,7 +679,9 @@ def test_the_pod_using_the_most_memory_named_for_the_most_cpu(saved: Scenario) -
     s = saved
     pods = media(s)
     write(s, TOP, pods["media-db"] + "\n")
-    s.first("top-cpu", f"names {pods['media-db']}, which uses", "m CPU: it is the pod using the most memory, not the most CPU")
+    said, details = s.explain("top-cpu", f"names {pods['media-db']}")
+    assert said == f"{s.work / TOP} names {pods['media-db']}, the pod using the most memory, not the most CPU"
+    assert details[0].startswith("it uses ") and details[0].endswith("m CPU")
 
 
 def test_the_workload_named_for_its_pod(saved: Scenario) -> None:
@@ -670,7 +702,10 @@ def test_kubectl_top_s_whole_table_saved(saved: Scenario) -> None:
     s = saved
     media(s)
     write(s, TOP, s.k("top", "pods", "-n", s.ns, "-l", "team=media", "--sort-by=cpu").stdout)
-    s.first("top-cpu", "holds 5 lines ('NAME", "this step wants only the pod's name")
+    said, details = s.explain("top-cpu", "holds 5 lines")
+    assert said == f"{s.work / TOP} holds 5 lines; this step wants only the pod's name"
+    assert details == ["its first line: 'NAME                           CPU(cores)   MEMORY(bytes)'",
+                       "kubectl top prints a table: take the NAME of its first row"]
 
 
 def test_a_pod_of_another_namespace_named(saved: Scenario) -> None:

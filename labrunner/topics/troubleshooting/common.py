@@ -11,6 +11,7 @@ from typing import Any
 
 from labrunner.cluster import errors
 from labrunner.cluster.port import ClusterPort
+from labrunner.lab.problems import display_path
 
 Obj = dict[str, Any]
 
@@ -47,6 +48,9 @@ class LearnerFile:
     """A file the step asked the learner to write, as read now."""
 
     path: Path
+    shown: str
+    """The path as the learner typed it (``~/lab/x.log``, ``x.log``); an absolute path below the
+    working directory, relative to it."""
     text: str | None
     """None when it cannot be read; ``problem`` says why."""
     problem: str = ""
@@ -59,18 +63,19 @@ class LearnerFile:
 def read_learner_file(name: str) -> LearnerFile:
     """The file ``name`` (``~`` expanded, relative paths from where labrunner runs)."""
     path = Path(name).expanduser()
+    shown = display_path(path) if Path(name).is_absolute() else name
     if not path.exists():
-        return LearnerFile(path, None, f"there is no file {path} yet")
+        return LearnerFile(path, shown, None, f"there is no file {shown} yet")
     if not path.is_file():
-        return LearnerFile(path, None, f"{path} is not a file")
+        return LearnerFile(path, shown, None, f"{shown} is not a file")
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE + 1)
     except OSError as error:
-        return LearnerFile(path, None, f"{path} cannot be read: {error.strerror or error}")
+        return LearnerFile(path, shown, None, f"{shown} cannot be read: {error.strerror or error}")
     if len(data) > MAX_FILE:
-        return LearnerFile(path, None, f"{path} is over 1 MiB: that is more than this step asked to save")
-    return LearnerFile(path, data.decode("utf-8", errors="replace"))
+        return LearnerFile(path, shown, None, f"{shown} is over 1 MiB: that is more than this step asked to save")
+    return LearnerFile(path, shown, data.decode("utf-8", errors="replace"))
 
 
 def without_timestamp(line: str) -> str:

@@ -141,7 +141,7 @@ def corefile_serves(args: CorefileServes, context: CheckContext) -> Outcome:
     where = f"configmap {args.configmap} in {args.namespace}"
     configmap = find(context.cluster, "configmaps", args.configmap, args.namespace)
     if configmap is None:
-        return "failed", f"{where} does not exist: CoreDNS mounts its Corefile from it", []
+        return "failed", f"{where} does not exist", ["CoreDNS mounts its Corefile from it"]
     text = (configmap.get("data") or {}).get("Corefile")
     if text is None:
         return "failed", f"{where} has no key Corefile (it has {', '.join(sorted(configmap.get('data') or {})) or 'none'})", []
@@ -157,39 +157,40 @@ def corefile_serves(args: CorefileServes, context: CheckContext) -> Outcome:
     domain = _fqdn(args.domain)
     block = _serving(blocks, domain)
     if block is None:
-        return "failed", f"{where}: no server block of the Corefile serves {domain} on port 53, so Service names get no answer", []
+        return "failed", f"{where}: no server block of the Corefile serves {domain} on port 53", ["so Service names get no answer"]
     kubernetes = block.directives.get("kubernetes", ())
     if not kubernetes:
-        return "failed", (f"{where}: {block.said()} serves {domain} but has no kubernetes plugin, so nothing answers the names of "
-                          "Services and pods"), []
+        return "failed", f"{where}: {block.said()} serves {domain} but has no kubernetes plugin", [
+            "so nothing answers the names of Services and pods"]
     line, zones = kubernetes[0]
     covered = [_fqdn(z) for z in zones] or list(block.zones)
     if not any(_within(zone, domain) for zone in covered):
-        return "failed", (f"{where}: the kubernetes plugin (line {line}) serves {' '.join(zones)}, not {args.domain}: names of Services "
-                          f"(web.default.svc.{args.domain}) are not answered from the cluster"), []
+        return "failed", f"{where}: the kubernetes plugin (line {line}) serves {' '.join(zones)}, not {args.domain}", [
+            f"names of Services (web.default.svc.{args.domain}) are not answered from the cluster"]
     stubs = {server for servers in args.forward_zones.values() for server in servers}
     if args.upstream:
         root = _serving(blocks, "www.example.com.")
         targets = None if root is None else _forward_targets(root, "www.example.com.")
         if root is None or targets is None:
             return "failed", (f"{where}: " + (f"{root.said()} has no forward for the root zone (forward . /etc/resolv.conf)"
-                                                if root else "no server block serves the root zone .")
-                              + ": names outside the cluster (www.example.com) get no answer"), []
+                                                if root else "no server block serves the root zone .")), [
+                "so names outside the cluster (www.example.com) get no answer"]
         if any(_same_server(target, stub) for target in targets for stub in stubs):
             line = next(line for line, arguments in root.directives["forward"] if list(arguments[1:]) == targets)
             return "failed", (f"{where}: forward . (line {line}) sends every name outside the cluster to {' '.join(targets)}, a server "
-                              f"meant for {', '.join(args.forward_zones)} only: other names (www.example.com) no longer resolve"), []
+                              f"meant for {', '.join(args.forward_zones)} only"), ["so other names (www.example.com) no longer resolve"]
     for zone, servers in args.forward_zones.items():
         serving = _serving(blocks, zone)
         targets = None if serving is None else _forward_targets(serving, zone)
         if serving is None or targets is None:
-            return "failed", (f"{where}: no forward sends {zone} to {' '.join(servers)}: a server block {zone}:53 with "
-                              f"forward . {' '.join(servers)} does"), []
+            return "failed", f"{where}: no forward sends {zone} to {' '.join(servers)}", [
+                f"a server block {zone}:53 with forward . {' '.join(servers)} does"]
         if not all(any(_same_server(target, server) for target in targets) for server in servers):
             if _fqdn(zone) not in serving.zones:  # a broader block takes the zone's names with the rest
-                return "failed", (f"{where}: no server block sends {zone} to {' '.join(servers)}: {serving.said()} forwards its names "
-                                  f"to {' '.join(targets)} with every other name; a server block {zone}:53 with forward . "
-                                  f"{' '.join(servers)} does"), []
+                return "failed", (f"{where}: no server block sends {zone} to {' '.join(servers)}; {serving.keys} forwards it to "
+                                  f"{' '.join(targets)}"), [
+                    f"{serving.said()} forwards its names to {' '.join(targets)} with every other name",
+                    f"a server block {zone}:53 with forward . {' '.join(servers)} does"]
             return "failed", f"{where}: {serving.said()} forwards {zone} to {' '.join(targets)}, not {' '.join(servers)}", []
     forwarded = "".join(f", {zone} to {' '.join(servers)}" for zone, servers in args.forward_zones.items())
     return "passed", f"{where}: the Corefile gives {args.domain} to the kubernetes plugin{forwarded}" + (

@@ -33,24 +33,25 @@ class EnvFromConfig(CheckArgs):
 
 
 def _source(container: Mapping[str, Any], variable: str, configmap: str, data: Mapping[str, str],
-            where: str, deployment: str) -> tuple[str | None, str | None]:
-    """(the value the template gives ``variable``, or None; the problem, or None)."""
+            where: str, deployment: str) -> tuple[str | None, tuple[str, list[str]] | None]:
+    """(the value the template gives ``variable``, or None; the problem and its details, or None)."""
     for index, entry in reversed(list(enumerate(container.get("env") or []))):  # env wins over envFrom, the last entry over earlier ones
         if entry.get("name") != variable:
             continue
         path = f"deployment {deployment}: {where}.env[{index}]"
         if "value" in entry and "valueFrom" not in entry:
-            return None, (f"{path} writes {variable} into the Deployment as the value {entry.get('value')!r}; this step wants it "
-                          f"from configmap {configmap}, where the app's settings are kept (a copy in the Deployment drifts from it)")
+            return None, (f"{path} sets {variable} to {entry.get('value')!r}, not from configmap {configmap}", [
+                f"this step wants it from configmap {configmap}, where the app's settings are kept: a copy written into the Deployment "
+                "drifts from it"])
         ref = (entry.get("valueFrom") or {}).get("configMapKeyRef") or {}
         if not ref:
-            return None, f"{path}.valueFrom takes {variable} from something other than a ConfigMap; this step wants configmap {configmap}"
+            return None, (f"{path}.valueFrom takes {variable} from something other than a ConfigMap; this step wants configmap {configmap}", [])
         if ref.get("name") != configmap:
-            return None, f"{path}.valueFrom.configMapKeyRef.name is {ref.get('name')!r}; the app's settings are in configmap {configmap}"
+            return None, (f"{path}.valueFrom.configMapKeyRef.name is {ref.get('name')!r}; the app's settings are in configmap {configmap}", [])
         key = str(ref.get("key"))
         if key not in data:
             return None, (f"{path}.valueFrom.configMapKeyRef.key is {key!r}, which configmap {configmap} does not have "
-                          f"(its keys: {', '.join(sorted(data)) or 'none'})")
+                          f"(its keys: {', '.join(sorted(data)) or 'none'})", [])
         return data[key], None
     for index, source in enumerate(container.get("envFrom") or []):
         ref = source.get("configMapRef") or {}
@@ -60,10 +61,10 @@ def _source(container: Mapping[str, Any], variable: str, configmap: str, data: M
         if variable.startswith(prefix) and variable[len(prefix):] in data:
             return data[variable[len(prefix):]], None
         made = ", ".join(prefix + key for key in sorted(data)) or "none"
-        return None, (f"configmap {configmap} has no key {variable[len(prefix):]} (its keys: {', '.join(sorted(data)) or 'none'}), so "
-                      f"{where}.envFrom[{index}] gives the container {made} and no {variable}")
-    return None, (f"deployment {deployment}: {where} has no env entry {variable} and no envFrom of configmap {configmap}, "
-                  f"so the container starts without {variable}")
+        return None, (f"configmap {configmap} has no key {variable[len(prefix):]} (its keys: {', '.join(sorted(data)) or 'none'})", [
+            f"so {where}.envFrom[{index}] of deployment {deployment} gives the container {made} and no {variable}"])
+    return None, (f"deployment {deployment}: {where} has no env entry {variable} and no envFrom of configmap {configmap}", [
+        f"so the container starts without {variable}"])
 
 
 def _printenv(context: CheckContext, pod: Mapping[str, Any], namespace: str, container: str, variable: str) -> tuple[str, str | None]:
@@ -103,27 +104,30 @@ def env_from_config(args: EnvFromConfig, context: CheckContext) -> Outcome:
     data = {str(k): str(v) for k, v in (configmap.get("data") or {}).items()}
     value, problem = _source(container, args.variable, args.configmap, data, f"{TEMPLATE}.containers[{index}]", args.deployment)
     if problem:
-        return "failed", problem, []
+        return "failed", problem[0], problem[1]
     if args.value is not None and value != args.value:
         return "failed", (f"{args.variable} comes from configmap {args.configmap} as {value!r}; this step wants {args.value!r}"), []
     name = str(container.get("name"))
     if int((deployment.get("spec") or {}).get("replicas", 1)) == 0:
         return "failed", f"deployment {args.deployment} has spec.replicas 0: no pod runs it, so nothing shows the repair works", []
     pods = pods_of(cluster, deployment, namespace)
-    stale, starting = [], 0
+    stale: list[tuple[str, str]] = []  # (what the pod does, what it said)
+    starting = 0
     for pod in pods:
         state, seen = _printenv(context, pod, namespace, name, args.variable)
         if state == "starting":
             starting += 1
         elif state == "crashing":
-            stale.append(f"pod {pod['metadata']['name']} still crash-loops" + (f" (its last run said {seen!r})" if seen else ""))
+            stale.append((f"pod {pod['metadata']['name']} still crash-loops", f"its last run said {seen!r}" if seen else ""))
         elif seen != value:
-            stale.append(f"pod {pod['metadata']['name']} runs with {args.variable}={seen!r}" if seen is not None
-                         else f"pod {pod['metadata']['name']} runs without {args.variable}")
+            stale.append((f"pod {pod['metadata']['name']} runs with {args.variable}={seen!r}" if seen is not None
+                          else f"pod {pod['metadata']['name']} runs without {args.variable}", ""))
     if stale:
-        return "failed", f"{stale[0]}: a container reads its environment when it starts, and this one started before the fix", [
-            *stale[1:], f"a crash-looping container is restarted ever more slowly (up to 5 minutes); start new pods now: "
-                        f"kubectl rollout restart deployment/{args.deployment} -n {namespace}"]
+        (first, said), others = stale[0], [f"{doing} ({said})" if said else doing for doing, said in stale[1:]]
+        return "failed", f"{first}: it started before the fix", [
+            *([said] if said else []), "a container reads its environment when it starts", *others,
+            f"a crash-looping container is restarted ever more slowly (up to 5 minutes); start new pods now: "
+            f"kubectl rollout restart deployment/{args.deployment} -n {namespace}"]
     if starting or not pods:
         return "pending", f"the pods of deployment {args.deployment} are starting", []
     status, message, details = deployment_rollout(

@@ -62,9 +62,9 @@ def objects_kept(args: ObjectsKept, context: CheckContext) -> Outcome:
             continue
         others = sorted(str(o["metadata"]["name"]) for o in cluster.list(wanted.resource, namespace))
         reason = wanted.why or "this step repairs it where it is, rather than removing it"
-        details = [f"{wanted.resource} in {namespace} now: {', '.join(others)}" if others else f"no {wanted.resource} are left in {namespace}",
+        details = [reason, f"{wanted.resource} in {namespace} now: {', '.join(others)}" if others else f"no {wanted.resource} are left in {namespace}",
                    "to start over from the state the step handed you, reset the step and open it again"]
-        return "failed", f"{word} {wanted.name} was deleted from {namespace}: {reason}", details
+        return "failed", f"{word} {wanted.name} was deleted from {namespace}; this step keeps it", details
     return "passed", f"{', '.join(kept)} {'is' if len(kept) == 1 else 'are'} still in {namespace}", []
 
 

@@ -47,17 +47,18 @@ def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], d
     live = pods_of(cluster, deployment, namespace)
     if not matches(template, selector):
         if live and all(matches(p["metadata"].get("labels"), selector) for p in live):
-            return Finding(Cause.SELECTOR, f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} "
-                                           f"only because they were relabelled by hand: the Deployment's pod template says {labels_text(template)}, "
-                                           "so every new pod (a restart, a rollout, a drained node) is left out")
+            said = f"service {service}: spec.selector {labels_text(selector)} selects the pods of deployment {name} only because they were relabelled by hand"
+            why = (f"the Deployment's pod template says {labels_text(template)}, so every new pod (a restart, a rollout, a drained node) "
+                   "is left out")
+            return Finding(Cause.SELECTOR, said, (why,), aside=f"{said}: {why}")
         return selector_problem(cluster, service, namespace, selector, "deployment", deployment)
     owned = {p["metadata"]["name"] for p in live}
     strays = sorted(str(p["metadata"]["name"]) for p in cluster.list("pods", namespace, labels=labels_text(selector))
                     if p["metadata"]["name"] not in owned and not p["metadata"].get("deletionTimestamp")
                     and (p.get("status") or {}).get("phase") in ("Pending", "Running"))
     if strays:
-        return Finding(Cause.SELECTOR, f"service {service}: spec.selector {labels_text(selector)} also selects pod(s) {', '.join(strays[:3])}, "
-                                       f"which are not of deployment {name}: the Service would send some requests to them")
+        said = f"service {service}: spec.selector {labels_text(selector)} also selects pod(s) {', '.join(strays[:3])}, which are not of deployment {name}"
+        return Finding(Cause.SELECTOR, said, ("the Service would send some requests to them",), aside=f"{said}: the Service would send some requests to them")
     return None
 
 
@@ -97,8 +98,8 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
         ports = [(i, p) for i, p in ports if p.get("port") == args.port]
         if not ports:
             listed = ", ".join(str(p.get("port")) for p in spec.get("ports") or []) or "none"
-            return "failed", (f"service {args.service}: spec.ports has no port {args.port} (it has {listed}); its clients connect to "
-                              f"{args.port}: keep that port and send it to the pods' port with targetPort"), []
+            return "failed", f"service {args.service}: spec.ports has no port {args.port} (it has {listed}); its clients connect to {args.port}", [
+                "keep that port and send it to the pods' port with targetPort"]
     selector = spec.get("selector") or {}
     if not selector:
         return "failed", f"service {args.service} has no spec.selector, so no controller gives it endpoints", []
@@ -108,7 +109,7 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
     declared = _declared(deployment)
     for index, port in ports:
         if problem := target_problem(args.service, "deployment", args.deployment, index, port, declared):
-            findings.append(Finding(Cause.PORT, problem))
+            findings.append(problem)
             break
     if findings:  # the selector first: it decides whose ports the targetPort must name
         ordered = root_first(findings)
@@ -124,7 +125,7 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
         if why and why[0].whole:
             return "failed", f"deployment {args.deployment}'s pods cannot start: {why[0].sentence}", [said, *evidence(why)]
         if why:
-            return "failed", f"{said}: {why[0].sentence}", evidence(why)
+            return "failed", why[0].sentence, [said, *evidence(why)]
         return "pending", f"{said} yet; the pods of {args.deployment} are starting", []
     shown = ", ".join(f"{p.get('port')}->{p.get('targetPort', p.get('port'))}" for _, p in ports)
     return "passed", f"service {args.service} sends {shown} to the ready pods of deployment {args.deployment}", []
