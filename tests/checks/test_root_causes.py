@@ -382,7 +382,8 @@ def test_a_statefulset_naming_no_service_before_the_service_not_headless(cluster
                            for p in cluster.list("pods", namespace) if p["metadata"]["name"] == "cache-0"
                            for c in (p.get("status") or {}).get("conditions") or []), "cache-0 ready")
     _, message, details = starts(cluster, lab, "headless", "dns-record", "does not resolve: statefulset cache: spec.serviceName is 'caches'")
-    assert message.endswith(f"but no Service caches exists in {namespace} (Services: cache)"), message
+    assert message.endswith("but no Service caches exists"), message
+    assert details[0] == f"Services in {namespace}: cache", details
     assert any(d.startswith("service cache: spec.clusterIP is ") for d in details), details
     for kind, name in (("statefulsets", "cache"), ("services", "cache")):
         cluster.delete(kind, name, namespace)
