@@ -125,11 +125,24 @@ def related(found: Path_, changed: Path_) -> bool:
     return found[:shortest] == changed[:shortest]
 
 
-def cases() -> Iterator[Any]:
+def changed_sets() -> Iterator[tuple[str, str, int, Path_, Callable[[dict[str, Any]], None], bool]]:
+    """Every change, and whether it changes the meaning in the lab's world (a change to a rule of
+    mysql's policy means nothing once every pod's egress is denied, as in the DNS step)."""
+    here = world()
     for set_name, (names, namespace) in SETS.items():
         docs = documents(names, namespace)
+        reference = tuple(policy_from_object(d) for d in docs)
         for what, n, path, change in mutations(docs):
-            yield pytest.param(set_name, n, path, change, id=f"{set_name}-{docs[n]['metadata']['name']}-{what}")
+            changed = copy.deepcopy(docs)
+            change(changed[n])
+            differs = not diff(here, tuple(policy_from_object(d) for d in changed), reference).same
+            yield set_name, f"{set_name}-{docs[n]['metadata']['name']}-{what}", n, path, change, differs
+
+
+def cases() -> Iterator[Any]:
+    for set_name, name, n, path, change, differs in changed_sets():
+        if differs:
+            yield pytest.param(set_name, n, path, change, id=name)
 
 
 @pytest.mark.parametrize(("set_name", "n", "path", "change"), list(cases()))
@@ -141,8 +154,6 @@ def test_one_field_changed_is_the_one_blamed(set_name: str, n: int, path: Path_,
     change(changed[n])
     mine: tuple[Policy, ...] = tuple(policy_from_object(d) for d in changed)
     here = world()
-    if diff(here, mine, reference).same:
-        pytest.skip("this change means the same in this world")
     culprits = pinpoint(here, mine, reference, judge_of(here, reference, 30.0))
     assert culprits, "no part of the changed policy was blamed"
     first = culprits[0]
@@ -153,7 +164,7 @@ def test_one_field_changed_is_the_one_blamed(set_name: str, n: int, path: Path_,
 
 def test_every_kind_of_change_is_tried() -> None:
     tried = [case.id for case in cases()]
-    assert len(tried) >= 60
+    assert len(tried) >= 55 and sum(1 for *_, differs in changed_sets() if not differs) <= 15
     for kind in ("podSelector {}", "policyTypes", "emptied", "port+1", "protocol", "no ports", "namespaceSelector",
                  "except dropped", "cidr", "dropped", "split"):
         assert any(kind in case for case in tried), kind
