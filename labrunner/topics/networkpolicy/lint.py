@@ -74,6 +74,26 @@ class Finding:
         }
 
 
+def unknown_fields(data: Any) -> list[tuple[str | int, ...]]:
+    """The paths of fields a NetworkPolicy does not have (a strict API server refuses them; one
+    told not to validate drops them)."""
+    unknown: list[tuple[str | int, ...]] = []
+
+    def walk(data: Any, schema: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(schema, dict) and isinstance(data, dict):
+            for key, value in data.items():
+                if key not in schema:
+                    unknown.append((*path, key))
+                else:
+                    walk(value, schema[key], (*path, key))
+        elif isinstance(schema, list) and isinstance(data, list):
+            for index, item in enumerate(data):
+                walk(item, schema[0], (*path, index))
+
+    walk(data, NETWORK_POLICY_FIELDS, ())
+    return unknown
+
+
 class _Linter:
     def __init__(self, objects: Sequence[SourceObject]) -> None:
         self.objects = objects
@@ -88,21 +108,7 @@ class _Linter:
     # -- structure ----------------------------------------------------------------
 
     def unknown_fields(self, obj: SourceObject) -> list[tuple[str | int, ...]]:
-        unknown: list[tuple[str | int, ...]] = []
-
-        def walk(data: Any, schema: Any, path: tuple[str | int, ...]) -> None:
-            if isinstance(schema, dict) and isinstance(data, dict):
-                for key, value in data.items():
-                    if key not in schema:
-                        unknown.append((*path, key))
-                    else:
-                        walk(value, schema[key], (*path, key))
-            elif isinstance(schema, list) and isinstance(data, list):
-                for index, item in enumerate(data):
-                    walk(item, schema[0], (*path, index))
-
-        walk(obj.data, NETWORK_POLICY_FIELDS, ())
-        return unknown
+        return unknown_fields(obj.data)
 
     def structure(self, obj: SourceObject) -> None:
         unknown = self.unknown_fields(obj)

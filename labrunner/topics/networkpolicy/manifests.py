@@ -38,23 +38,9 @@ def declared(obj: Mapping[str, Any]) -> dict[str, Any] | None:
 def dropped(manifest: Mapping[str, Any]) -> list[tuple[str | int, ...]]:
     """Fields of the learner's manifest a NetworkPolicy does not have (the API server drops
     them when told not to validate)."""
-    from labrunner.topics.networkpolicy.lint import NETWORK_POLICY_FIELDS
+    from labrunner.topics.networkpolicy.lint import unknown_fields
 
-    unknown: list[tuple[str | int, ...]] = []
-
-    def walk(data: Any, schema: Any, path: tuple[str | int, ...]) -> None:
-        if isinstance(schema, dict) and isinstance(data, dict):
-            for key, value in data.items():
-                if key not in schema:
-                    unknown.append((*path, key))
-                else:
-                    walk(value, schema[key], (*path, key))
-        elif isinstance(schema, list) and isinstance(data, list):
-            for index, item in enumerate(data):
-                walk(item, schema[0], (*path, index))
-
-    walk(dict(manifest), NETWORK_POLICY_FIELDS, ())
-    return unknown
+    return unknown_fields(dict(manifest))
 
 
 class LearnerFile:
