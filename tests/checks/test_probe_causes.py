@@ -61,7 +61,7 @@ def web(kubectl: Kubectl, namespace: str) -> str:
 def test_no_service_behind_the_name(cluster: KubeCluster, web: str) -> None:
     status, message, _ = probe(cluster, web)
     assert status == "failed"
-    assert message == f"from a pod labelled run=client, http://web/ got: wget: bad address 'web', because service web does not exist in {web}"
+    assert message == f"from a pod labelled run=client, http://web/ got bad address 'web', because service web does not exist in {web}"
 
 
 def test_a_selector_that_matches_no_pod(cluster: KubeCluster, kubectl: Kubectl, web: str) -> None:
@@ -75,9 +75,10 @@ def test_a_selector_that_matches_no_pod(cluster: KubeCluster, kubectl: Kubectl, 
 
 def test_a_target_port_the_pods_do_not_listen_on(cluster: KubeCluster, kubectl: Kubectl, web: str) -> None:
     kubectl("apply", "-n", web, "-f", "-", stdin=service(target=8080))
-    status, message, _ = probe(cluster, web)
+    status, message, details = probe(cluster, web)
     assert status == "failed"
-    assert message.endswith(", because service web sends port 80 to targetPort 8080, but its pods listen on 80/TCP; expected: reachable")
+    assert message.endswith(", because service web's targetPort 8080 is no port of its pods; expected: reachable")
+    assert "service web sends port 80 to targetPort 8080, but its pods listen on 80/TCP" in details
 
 
 def test_the_service_as_it_should_be_loads(cluster: KubeCluster, kubectl: Kubectl, web: str) -> None:

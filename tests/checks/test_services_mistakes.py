@@ -201,7 +201,7 @@ def test_a_misspelt_named_target_port_names_the_ports_the_containers_declare(kub
         "service api: spec.ports[0].targetPort is 'http-ap', a port name no container of deployment api declares (they declare "
         "http-api=5678/TCP)", ["so the Service has no endpoint for its port 80"])
     # and the request says what the data plane does with it: no backend for the port
-    says(lab, own[1], "nodeport", "probe-http", "http://api was refused, because service api sends port 80 to targetPort 'http-ap'",
+    says(lab, own[1], "nodeport", "probe-http", "http://api was refused, because service api's targetPort 'http-ap' is no port of its pods",
          "; expected: reachable", seconds=1)
 
 

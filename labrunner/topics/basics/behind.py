@@ -45,7 +45,8 @@ def service_state(cluster: ClusterPort, connection: Connection) -> list[str]:
 
             mismatch = target_port_mismatch(name, int(entry.get("port") or 0), entry, ready)
             if mismatch is not None:
-                return [f"because {mismatch}"]
+                target = entry.get("targetPort", entry.get("port"))
+                return [f"because service {name}'s targetPort {target!r} is no port of its pods", mismatch]
     except errors.ClusterError:
         return []
     return []

@@ -162,8 +162,8 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
     else:
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
         cause = next((f", {line}" for line in why if line.startswith("because ")), "")
-        return "failed", f"from a pod labelled {who}, {url} got: {said or f'exit code {code}'}{cause}", \
-            [line for line in why if not line.startswith("because ")]
+        return "failed", f"from a pod labelled {who}, {url} got {_answer(said) if said else f'exit code {code}'}{cause}", \
+            [*([said] if said else []), *(line for line in why if not line.startswith("because "))]
     if outcome != args.expect:
         got = {"timeout": "timed out", "refused": "was refused", "reachable": "loaded"}[outcome]
         why = registry().explain_connection(cluster, Connection(namespace=args.namespace, labels=labels, url=args.url))
@@ -183,6 +183,16 @@ def probe_http(args: ProbeHttp, context: CheckContext) -> Outcome:
         if missing:
             return "failed", f"the page lists {len(rows) - len(missing)} of the {len(rows)} rows", [first_line_of_interest(stdout)]
     return "passed", f"from a pod labelled {who}, {url} loads as expected", []
+
+
+def _answer(said: str) -> str:
+    """wget's error, short: ``HTTP 503 Service Temporarily Unavailable`` for ``wget: server returned
+    error: HTTP/1.1 503 ...``, ``bad address 'web'`` for ``wget: bad address 'web'`` (its own line
+    follows in the details)."""
+    status = re.search(r"server returned error: HTTP/[\d.]+ (\d{3})\s*(.*)", said)
+    if status:
+        return f"HTTP {status.group(1)} {status.group(2)}".rstrip()
+    return said.removeprefix("wget: ")
 
 
 def first_line_of_interest(page: str) -> str:

@@ -327,8 +327,8 @@ def _peer_edits(world: Cluster, m: Policy, direction: Direction, i: int, a: int,
     if (ours.pod_selector is None and theirs.pod_selector is not None and ours.namespace_selector is not None
             and ours.namespace_selector == theirs.namespace_selector):
         yield _Edit(m.name, path, 4, with_peer(theirs),
-                    f"{where} has namespaceSelector {wording.selector(ours.namespace_selector)} and no podSelector",
-                    f": every pod there is allowed; this step allows only {wording.selector(theirs.pod_selector)}")
+                    f"{where} has no podSelector beside namespaceSelector {wording.selector(ours.namespace_selector)}",
+                    f", so every pod there may; this step allows only {wording.selector(theirs.pod_selector)}")
     yield _Edit(m.name, path, 4, with_peer(theirs), f"{where} allows {word} {wording.peer(ours, m.namespace)}",
                 f"; this step allows {word} {wording.peer(theirs, m.namespace)}")
     if ours.namespace_selector != theirs.namespace_selector and ours.namespace_selector is not None and theirs.namespace_selector is not None:

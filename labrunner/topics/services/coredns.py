@@ -149,7 +149,10 @@ def coredns_alias(args: CorednsAlias, context: CheckContext) -> Outcome:
     refusals = [(pod, line) for pod, line in lines if "reload failed" in line]
     if refusals:
         pod, line = refusals[0]
-        return "failed", f"CoreDNS pod {pod} refused the Corefile of {where}: {line.split('] ', 1)[-1]}", []
+        said = line.split("] ", 1)[-1]
+        # CoreDNS's reload error nests its causes ("...reload failed: starting with listener ...: plugin/rewrite:
+        # invalid rule type"): the innermost is the mistake, the whole line the evidence.
+        return "failed", f"CoreDNS pod {pod} refused the Corefile of {where}: {'plugin/' + said.rsplit(': plugin/', 1)[-1] if ': plugin/' in said else said}", [said]
     stale = [pod for pod, line in lines if config is not None and config.reload is not None and not line.endswith(config.digest)]
     if stale:
         return "pending", f"CoreDNS pod(s) {', '.join(stale)} still run the previous Corefile", [RELOAD_WAIT]
