@@ -38,7 +38,7 @@ def service_state(cluster: ClusterPort, connection: Connection) -> list[str]:
             return [f"because service {name}'s selector {labels_text(selector)} matches no pod in {namespace}", *([near] if near else [])]
         ready = [pod for pod in pods if _ready(pod)]
         if not ready:
-            return [f"because none of service {name}'s {len(pods)} pod(s) is ready, so it has no endpoint to send to"]
+            return [f"because none of service {name}'s {len(pods)} pod(s) is ready", "so the Service has no endpoint to send to"]
         entry = next((p for p in spec.get("ports") or [] if port is None or p.get("port") == port), None)
         if entry is not None:
             from labrunner.topics.basics.services import target_port_mismatch
