@@ -5,6 +5,8 @@ namespace's lifecycle, strict field validation, defaults) and its answers.
 
 from __future__ import annotations
 
+import copy
+
 import json
 import math
 import re
@@ -286,8 +288,9 @@ class Writes:
 
     async def server_side_apply(self, request: web.Request, resource: ResourceType, namespace: str | None, name: str) -> web.Response:
         """``kubectl apply --server-side``: create when absent, else merge the applied
-        configuration into the live object. Field ownership (managedFields and
-        conflicts between managers) is not modelled: the last applier wins."""
+        configuration into the live object; what the same manager applied before and leaves
+        out now is removed, and managedFields records each applier's fields
+        (managedfields.py). Conflicts between managers are not raised: the last applier wins."""
         import yaml
 
         raw, problem = await self.raw_body(request)
@@ -311,11 +314,19 @@ class Writes:
         if applied["metadata"].get("name", name) != name:
             return status(400, "BadRequest", "the name of the object does not match the name on the URL")
         applied["metadata"]["name"] = name
+        from labrunner.sandbox import managedfields
+
+        manager = request.query.get("fieldManager") or "unknown"
+        schema = managedfields.schema_of(resource.group, resource.version, resource.kind)
+        applied["metadata"].pop("managedFields", None)
         try:
             current = self.store.get(resource, namespace or "", name)
         except NotFound:
-            return await self.create_object(request, resource, namespace, applied)
+            created = copy.deepcopy(applied)
+            managedfields.apply(created, applied, manager, resource.api_version, schema)
+            return await self.create_object(request, resource, namespace, created)
         merged = strategic_merge(current, applied, resource.group, resource.version, resource.kind)
+        managedfields.apply(merged, applied, manager, resource.api_version, schema)
         if resource.namespaced:
             merged["metadata"]["namespace"] = namespace
         return self._write(request, resource, merged)
