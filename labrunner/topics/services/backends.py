@@ -108,7 +108,7 @@ def target_problem(name: str, kind: str, workload: str, index: int, port: Mappin
     return Finding(Cause.PORT, said, (f"nothing listens on {target}",), aside=f"{said}: nothing listens on {target}")
 
 
-def _ready_endpoints(cluster: Any, name: str, namespace: str, port: Mapping[str, Any] | None, owned: set[str]) -> int:
+def ready_endpoints(cluster: Any, name: str, namespace: str, port: Mapping[str, Any] | None, owned: set[str]) -> int:
     """Ready endpoints that are pods of the workload, as kube-proxy reads the EndpointSlices (for a
     port: only slices that carry it)."""
     count = 0
@@ -157,7 +157,7 @@ def service_backends(args: ServiceBackends, context: CheckContext) -> Outcome:
         ordered = root_first(findings)
         return "failed", ordered[0].sentence, evidence(ordered)
     owned = {str(p["metadata"]["name"]) for p in pods_of(cluster, workload, namespace)}
-    ready = _ready_endpoints(cluster, name, namespace, ports[0][1] if ports else None, owned)
+    ready = ready_endpoints(cluster, name, namespace, ports[0][1] if ports else None, owned)
     if ready < args.ready:
         said = f"service {name} has {ready} ready endpoint(s) among the pods of {kind} {workload_name}, {args.ready} needed"
         why, starting = workload_findings(cluster, namespace, {"kind": KINDS_OF[kind], **workload})

@@ -15,7 +15,8 @@ from labrunner.lab.fields import KubeName, Port
 from labrunner.registry.types import CheckContext, CheckKind, Outcome
 from labrunner.topics.basics.selectors import labels_text
 from labrunner.topics.basics.workloads import workload_findings
-from labrunner.topics.services.backends import selector_problem, target_problem
+from labrunner.topics.services.backends import ready_endpoints, selector_problem, target_problem
+from labrunner.topics.services.common import missing
 from labrunner.topics.troubleshooting.common import Obj, elsewhere, find, matches
 from labrunner.topics.workloads.common import pod_spec, pods_of
 
@@ -62,27 +63,12 @@ def _selector_problem(cluster: Any, service: str, selector: Mapping[str, str], d
     return None
 
 
-def _ready_endpoints(cluster: Any, service: str, namespace: str, port: Mapping[str, Any], owned: set[str]) -> int:
-    """Ready endpoints of the Service's port that are pods of the Deployment, as kube-proxy reads
-    the EndpointSlices (a slice without that port gives it no endpoint)."""
-    count = 0
-    for endpoint_slice in cluster.list("endpointslices", namespace, labels=f"kubernetes.io/service-name={service}"):
-        names = {str(p.get("name") or "") for p in endpoint_slice.get("ports") or []}
-        if str(port.get("name") or "") not in names:
-            continue
-        for endpoint in endpoint_slice.get("endpoints") or []:
-            ready = (endpoint.get("conditions") or {}).get("ready")
-            if (ready is None or ready) and (endpoint.get("targetRef") or {}).get("name") in owned:
-                count += 1
-    return count
-
-
 def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
     cluster, namespace = context.cluster, args.namespace
     service = find(cluster, "services", args.service, namespace)
     if service is None:
-        other = elsewhere(cluster, "services", args.service, namespace)
-        return "failed", f"service {args.service} does not exist in {namespace}" + (f" (there is one in {', '.join(other)})" if other else ""), []
+        said, details = missing(cluster, "services", "service", args.service, namespace)
+        return "failed", said, details
     deployment = find(cluster, "deployments", args.deployment, namespace)
     other = elsewhere(cluster, "deployments", args.deployment, namespace)
     beside = [f"the deployment {args.deployment} in {', '.join(other)} is not a backend of service {args.service}: a Service selects "
@@ -117,7 +103,7 @@ def service_routes(args: ServiceRoutes, context: CheckContext) -> Outcome:
     live = pods_of(cluster, deployment, namespace)
     owned = {str(p["metadata"]["name"]) for p in live}
     for index, port in ports:
-        ready = _ready_endpoints(cluster, args.service, namespace, port, owned)
+        ready = ready_endpoints(cluster, args.service, namespace, port, owned)
         if ready:
             continue
         said = f"service {args.service} has no ready endpoint for port {port.get('port')}"
