@@ -1,5 +1,5 @@
 """Writes: create, update, patch (merge, JSON, strategic, server-side apply) and
-delete, with the API server's admission on the way in (name rules, the
+delete (what a delete does to the object: deletes.py), with the API server's admission on the way in (name rules, the
 namespace's lifecycle, strict field validation, defaults) and its answers.
 """
 
@@ -17,8 +17,8 @@ from aiohttp import web
 
 from labrunner.sandbox import admission, admission_plugins, customresources, openapi
 from labrunner.sandbox.authorization import ADMIN, Authorizer
-from labrunner.sandbox.controllers.garbagecollector import orphan_dependents
 from labrunner.sandbox.decoding import MAX_BODY_BYTES, BodyError, go_value, parse_json, summarize
+from labrunner.sandbox.deletes import delete_one, delete_options
 from labrunner.sandbox.defaults import InvalidService
 from labrunner.sandbox.names import random_suffix
 from labrunner.sandbox.namespaces import NamespaceLifecycle
@@ -27,7 +27,7 @@ from labrunner.sandbox.protobuf import Decoder, ProtobufUnavailable
 from labrunner.sandbox.resource_hooks import Refused, Writer, admit_write, apply_defaults, for_resource, name_problem, take_requester
 from labrunner.sandbox.resources import ResourceType
 from labrunner.sandbox.status import already_exists, conflict, invalid, json_response, not_found, status
-from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store, now
+from labrunner.sandbox.store import AlreadyExists, Conflict, NotFound, Store
 from labrunner.sandbox.strategic import strategic_merge
 
 _TYPE_META = 'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
@@ -374,42 +374,10 @@ class Writes:
                 options = parse_json(raw) if raw.strip() else {}
             except BodyError as error:
                 return {}, status(400, "BadRequest", str(error))
-        if not isinstance(options, dict):
-            options = {}
-        policy = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
-        dry_run = request.query.get("dryRun") == "All" or "All" in (options.get("dryRun") or [])
-        return {"propagationPolicy": policy, "dryRun": dry_run}, None
+        return delete_options(request.query, options), None
 
     def _delete_one(self, resource: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Delete one stored object as DeleteOptions say: (what is answered, the HTTP status)."""
-        if options.get("dryRun"):
-            return obj, 200
-        behaviour = for_resource(resource)
-        if behaviour.terminates:
-            return self.namespaces.terminate(obj), 200
-        if behaviour.finalizers and obj["metadata"].get("finalizers"):
-            # Graceful deletion: the object stays, marked, until its finalizers are removed.
-            if not obj["metadata"].get("deletionTimestamp"):
-                obj["metadata"]["deletionTimestamp"] = now()
-                obj["metadata"]["deletionGracePeriodSeconds"] = 0
-                obj = self.store.update(resource, obj)
-            return obj, 200
-        policy = options.get("propagationPolicy")
-        if policy == "Orphan":
-            orphan_dependents(self.store, obj)
-        elif policy == "Foreground" and behaviour.foreground_deletion:
-            # The owner stays, marked, until the garbage collector has removed its dependents.
-            if not obj["metadata"].get("deletionTimestamp"):
-                obj["metadata"]["deletionTimestamp"] = now()
-                obj["metadata"]["deletionGracePeriodSeconds"] = 0
-                obj["metadata"].setdefault("finalizers", []).append("foregroundDeletion")
-                obj = self.store.update(resource, obj)
-            return obj, 202
-        self.store.delete(resource, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])
-        if behaviour.after_delete is not None:
-            behaviour.after_delete(self.store, obj)
-        return obj, 200
-
+        return delete_one(self.store, self.namespaces, resource, obj, options)
 
 
 class StatusWrites:
