@@ -215,7 +215,7 @@ def _direction_edits(world: Cluster, mine: tuple[Policy, ...], m: Policy, r: Pol
         if not ours[i].peers and not ours[i].ports:
             head, tail = f"{m.name}'s {direction} rule {i + 1} is empty ({{}})", ", which allows anyone on any port: remove that rule"
         else:
-            head, tail = (f"{m.name}'s {direction} rule {i + 1} allows {_rule_body(ours[i], direction, home)}",
+            head, tail = (f"{m.name}'s {direction} rule {i + 1} allows {wording.rule(ours[i], direction, home)}",
                           ", which this step does not allow: remove that rule")
         yield _Edit(m.name, ("spec", direction, i), 2, _replaced(mine, m, _with_rules(m, direction, rules)), head, tail)
     for j in missing:
@@ -223,10 +223,6 @@ def _direction_edits(world: Cluster, mine: tuple[Policy, ...], m: Policy, r: Pol
         yield _Edit(m.name, ("spec", direction), 2, _replaced(mine, m, _with_rules(m, direction, rules)),
                     f"{m.name} has no {direction} rule {wording.rule(theirs[j], direction, home)}",
                     f"; this step wants one (add it to {direction}:)")
-
-
-def _rule_body(rule: Rule, direction: Direction, home: str) -> str:
-    return wording.rule(rule, direction, home)
 
 
 def _rule_edits(world: Cluster, mine: tuple[Policy, ...], m: Policy, direction: Direction, i: int, ours: Rule, theirs: Rule) -> Iterator[_Edit]:
